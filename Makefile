@@ -1,0 +1,36 @@
+# Two commands: `make demo` and `make test`. Both build their own virtual environment.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo-run
+
+.PHONY: demo test lint bench-quality bench-scale clean venv
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	touch $@
+
+## demo: init a store, load synthetic filings, register the demo official, process a signed request
+demo: venv
+	$(BIN)/python -m taxgate.demo --workdir $(DEMO)
+
+## test: the whole suite (real DuckDB, Splink, PostgreSQL, Ed25519, Chromium)
+test: venv
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+lint: venv
+	$(BIN)/ruff check taxgate tests bench
+	$(BIN)/mypy taxgate
+
+bench-quality: venv
+	$(BIN)/python bench/quality.py
+
+bench-scale: venv
+	$(BIN)/python bench/scale.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache
