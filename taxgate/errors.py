@@ -1,0 +1,54 @@
+"""The one exception tree of taxgate.
+
+    TaxgateError                 base; never carries taxpayer data in its message
+     ├── BadInput                the caller's input is wrong: CLI exit 2, HTTP 4xx
+     │    ├── RequestRefused     a whole request refused; carries a reason code and
+     │    │                      is answered with an all-REJECTED response
+     │    └── TaxpayerFileError  a taxpayer file that cannot be loaded
+     ├── StoreError              the store is missing, locked, corrupt or unreachable
+     │    └── KeyUnavailable     the at-rest key is missing or wrong
+     └── LedgerBroken            ledger verification found a broken chain
+
+Anything else that escapes is an internal failure (exit 1). Messages name files,
+columns, line numbers and reason codes, never a value taken from a record.
+"""
+
+from __future__ import annotations
+
+
+class TaxgateError(Exception):
+    """Base class: a failure taxgate understands and can explain in one line."""
+
+    exit_code = 1
+
+
+class BadInput(TaxgateError):
+    """The input is malformed or not allowed; the one-line message says what."""
+
+    exit_code = 2
+
+
+class RequestRefused(BadInput):
+    """A whole request is refused: every record gets ``reason`` as its reason code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+class TaxpayerFileError(BadInput):
+    """A taxpayer records file that cannot be loaded as given."""
+
+
+class StoreError(TaxgateError):
+    """The store cannot be opened, migrated or written."""
+
+
+class KeyUnavailable(StoreError):
+    """The key that decrypts the store at rest is missing or wrong."""
+
+    exit_code = 2
+
+
+class LedgerBroken(TaxgateError):
+    """The ledger's hash chain or a checkpoint signature does not verify."""

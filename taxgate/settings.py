@@ -1,0 +1,129 @@
+"""The one settings object: where the store is, the legal policy, the matching knobs.
+
+Built once by a shell (the CLI callback, the app factory, a test fixture) and passed
+down; nothing here touches the disk at import time. Every policy value is declared
+once in :class:`Policy` with its requirement, and ``docs/policy.md`` is checked
+against this list by a test. Policy values are [P] defaults from
+docs/requirements: the Disclosure Office sets them, counsel signs off.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from taxgate.canonical import canonical_json, sha256_hex
+from taxgate.errors import BadInput
+
+POLICY_DOCS: dict[str, str] = {
+    "min_days_after_removal_order": "R15: days that must pass after the removal order (or "
+    "the judicial review date) before created_at; the request must come strictly later",
+    "officer_record_cap": "R5: most records of one request that may name one officer",
+    "max_records_per_request": "R18: most records one request may hold",
+    "max_taxable_periods": "R11: most tax years one request may name",
+    "allowed_legal_authorities": "R12: accepted legal_authority values",
+    "allowed_criminal_statutes": "R12: designated non-tax federal criminal statutes",
+    "min_reason_words": "R13: fewest distinct words a specific reason must have",
+    "hold_single_word_names": "R8: put a one-word name before a disclosure officer (REVIEW)",
+    "confirm_match_probability": "R23: person-match probability at or above which a "
+    "unique candidate may be CONFIRMED (T_high)",
+    "review_match_probability": "R23: probability at or above which a candidate counts "
+    "(T_low): a lone one below T_high, or a second one, sends the record to REVIEW",
+    "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false) when two taxpayers "
+    "both match the person and the address",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Legal and disclosure policy; its digest is recorded with every decision."""
+
+    min_days_after_removal_order: int = 90
+    officer_record_cap: int = 500
+    max_records_per_request: int = 2_000_000
+    max_taxable_periods: int = 6
+    allowed_legal_authorities: tuple[str, ...] = ("26 U.S.C. 6103(i)(2)",)
+    allowed_criminal_statutes: tuple[str, ...] = ("8 U.S.C. 1253(a)(1)",)
+    min_reason_words: int = 5
+    hold_single_word_names: bool = True
+    confirm_match_probability: float = 0.999
+    review_match_probability: float = 0.9
+    review_competitors: bool = True
+
+    def version(self) -> str:
+        """A short digest of every policy value: equal policies, equal versions."""
+        return "policy-" + sha256_hex(canonical_json(asdict(self)))[:12]
+
+    @classmethod
+    def from_toml(cls, path: Path) -> Policy:
+        """Read overrides from a TOML file; unknown keys are an error, all reported at once."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise BadInput(f"policy file {path.name} cannot be read: {type(exc).__name__}") from exc
+        return cls.from_mapping(data.get("policy", data))
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Policy:
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise BadInput(f"unknown policy settings: {', '.join(unknown)}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return replace(cls(), **values)
+
+
+def key_file_for(store: str) -> Path:
+    """Where ``taxgate init`` keeps the at-rest key when TAXGATE_KEY is unset.
+
+    Beside (not inside) an embedded store folder; for a PostgreSQL URL, in the
+    user's config folder under a name derived from the URL (no credentials in it).
+    """
+    if store.startswith(("postgresql://", "postgres://")):
+        base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "taxgate"
+        return base / f"pg-{sha256_hex(store.encode())[:16]}.key"
+    folder = Path(store).expanduser().resolve()
+    return folder.parent / f"{folder.name}.key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know, declared once."""
+
+    store: str = "taxgate-store"
+    policy: Policy = field(default_factory=Policy)
+    engine: str = "duckdb"  # or "spark"
+    spark_master: str = "local[2]"
+    threads: int = 0  # 0: DuckDB's default (all cores)
+    memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
+    key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.store.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def key_file(self) -> Path:
+        return key_file_for(self.store)
+
+    def resolve_key(self) -> str | None:
+        """The at-rest key: explicit, else TAXGATE_KEY, else the key file, else None."""
+        if self.key_hex:
+            return self.key_hex
+        env = os.environ.get("TAXGATE_KEY")
+        if env:
+            return env.strip()
+        if self.key_file.exists():
+            return self.key_file.read_text(encoding="ascii").strip()
+        return None
+
+    @classmethod
+    def from_env(cls, store: str | None = None, **overrides: Any) -> Settings:
+        """Settings from TAXGATE_* environment variables, then explicit overrides."""
+        store = store or os.environ.get("TAXGATE_STORE") or cls.store
+        policy_file = os.environ.get("TAXGATE_POLICY")
+        policy = Policy.from_toml(Path(policy_file)) if policy_file else Policy()
+        return cls(store=store, policy=policy, **overrides)

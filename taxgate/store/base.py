@@ -1,0 +1,185 @@
+"""The store interface: one behaviour, two engines (embedded DuckDB, PostgreSQL).
+
+The pipeline talks only to :class:`Store`. Each engine lives in its own module
+(``embedded.py``, ``postgres.py``) and is imported lazily by
+:func:`taxgate.store.open_store`, so a run on the embedded store never imports a
+PostgreSQL driver.
+
+Everything the store holds is federal tax information or the accounting of it:
+it is encrypted at rest with a key from outside the store (TAXGATE_KEY or the
+key file beside the store), and files it creates are readable by their owner only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class Official:
+    """An entry of the authorized-signer registry (R1, R2)."""
+
+    official_id: str
+    agency: str
+    title: str
+    public_key_pem: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """What the store remembers of a request it has seen."""
+
+    request_id: str
+    package_sha256: str  # sha256 over the manifest bytes and the records bytes
+    status: str  # "COMPLETE" or "REFUSED"
+    received_at: str
+    completed_at: str | None
+    response_json: str | None  # the signed response.json, byte for byte
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """Something to be appended to the ledger; the ledger adds seq, time and hashes."""
+
+    event_type: str
+    payload: dict[str, Any]
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One stored, hash-chained ledger entry."""
+
+    seq: int
+    recorded_at: str
+    event_type: str
+    request_id: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+@dataclass
+class RequestOutcome:
+    """A processed request, ready to be committed in one transaction."""
+
+    request_id: str
+    package_sha256: str
+    received_at: str
+    completed_at: str
+    response_json: str
+    decisions: pa.Table  # columns: see DECISION_COLUMNS
+    events: list[LedgerEvent] = field(default_factory=list)
+
+
+# Columns of the decisions table (one row per submitted record).
+DECISION_COLUMNS = (
+    "request_id",  # VARCHAR
+    "row_number",  # BIGINT, 1-based position in the records file
+    "record_id",  # VARCHAR
+    "outcome",  # VARCHAR: CONFIRMED / NOT_CONFIRMED / REJECTED / REVIEW
+    "reasons",  # VARCHAR, ';'-separated
+    "tin",  # VARCHAR, the matched taxpayer (NULL unless one was found): never leaves
+    "match_probability",  # DOUBLE, NULL when not matched
+    "evidence",  # VARCHAR (JSON): per-field levels and weights, for reviewers/auditors
+    "model_version",  # VARCHAR
+    "policy_version",  # VARCHAR
+)
+
+
+class Store(ABC):
+    """Persistent state of one gateway."""
+
+    # --- lifecycle --------------------------------------------------------------
+    @abstractmethod
+    def initialize(self) -> None:
+        """Create (or migrate to the latest) schema and the gateway's signing key."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The gateway's Ed25519 key, made at ``initialize``; kept encrypted at rest."""
+
+    # --- officials and agencies (R1, R2, R7) --------------------------------------
+    @abstractmethod
+    def add_official(self, official: Official, actor: str) -> None:
+        """Register (or re-register) a signer; logs an OFFICIAL_ADDED ledger event."""
+
+    @abstractmethod
+    def officials(self, agency: str | None = None) -> list[Official]: ...
+
+    @abstractmethod
+    def safeguards_current(self, agency: str) -> bool:
+        """R7: true unless an officer marked the agency's safeguards lapsed."""
+
+    @abstractmethod
+    def set_safeguards(self, agency: str, current: bool, actor: str, note: str) -> None:
+        """R7: change an agency's safeguards status; logged in the ledger."""
+
+    # --- taxpayer filings -------------------------------------------------------------
+    @abstractmethod
+    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+        """Add standardized filings (raw contract columns + standardized columns)."""
+
+    @abstractmethod
+    def filing_count(self) -> int: ...
+
+    @abstractmethod
+    def matching_connection(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection in which the table or view ``filings`` holds every
+        standardized filing. Matching runs here; it must not be used to write."""
+
+    # --- the trained model -----------------------------------------------------------
+    @abstractmethod
+    def save_model(self, version: str, model_json: str) -> None: ...
+
+    @abstractmethod
+    def current_model(self) -> tuple[str, str] | None:
+        """(version, Splink model JSON) of the latest trained model, or None."""
+
+    # --- requests and decisions ---------------------------------------------------------
+    @abstractmethod
+    def find_request(self, request_id: str) -> StoredRequest | None: ...
+
+    @abstractmethod
+    def record_refusal(
+        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
+        events: list[LedgerEvent],
+    ) -> None:
+        """Remember a refused request and its all-REJECTED response (and log it)."""
+
+    @abstractmethod
+    def commit_request(self, outcome: RequestOutcome) -> bool:
+        """In ONE transaction: store the decisions, the response and the ledger events.
+
+        Exactly once: if the request is already COMPLETE, nothing is written and False
+        is returned (a concurrent or earlier run won); otherwise True.
+        """
+
+    @abstractmethod
+    def decisions(self, request_id: str) -> pa.Table: ...
+
+    # --- ledger -------------------------------------------------------------------------
+    @abstractmethod
+    def append_events(self, events: list[LedgerEvent]) -> None:
+        """Append events to the hash chain in their own transaction."""
+
+    @abstractmethod
+    def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
+        """Every entry with seq > after_seq, in order, streamed."""
