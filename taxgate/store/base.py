@@ -112,9 +112,24 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def __enter__(self) -> Store:  # added: ``with open_store(s) as store:`` closes it
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @abstractmethod
     def signing_key(self) -> Ed25519PrivateKey:
         """The gateway's Ed25519 key, made at ``initialize``; kept encrypted at rest."""
+
+    @abstractmethod
+    def tin_digest(self, tin: str) -> str:
+        """Added: the keyed digest (HMAC-SHA256) a TIN appears as in the ledger.
+
+        The store replaces every ledger payload field named ``tin`` or ``*_tin`` by
+        ``<name>_digest`` holding this value, so the ledger holds no TIN (R34) yet a
+        taxpayer's entries can be found (R31) by whoever holds the at-rest key.
+        """
 
     # --- officials and agencies (R1, R2, R7) --------------------------------------
     @abstractmethod
@@ -160,9 +175,10 @@ class Store(ABC):
     @abstractmethod
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent],
+        events: list[LedgerEvent], decisions: pa.Table,
     ) -> None:
-        """Remember a refused request and its all-REJECTED response (and log it)."""
+        """Remember a refused request, its all-REJECTED response and decision rows (so a
+        replay can give the same results.csv), and log ``events``; one transaction."""
 
     @abstractmethod
     def commit_request(self, outcome: RequestOutcome) -> bool:

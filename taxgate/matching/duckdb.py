@@ -1,0 +1,129 @@
+"""The person-match model on DuckDB: estimate it from the filings, score requests.
+
+Only this module (and ``spark.py``) imports Splink's engine APIs; the model itself is
+described in :mod:`taxgate.matching.model`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import duckdb
+from splink import DuckDBAPI, Linker
+
+from taxgate.matching import model
+
+# Columns Splink needs on both sides: the model's inputs and the blocking keys.
+MODEL_COLUMNS = (
+    "n_first",
+    "n_first_canon",
+    "n_first_xlang",
+    "n_given_all",
+    "n_middle_initial",
+    "n_surnames",
+    "n_surname1",
+    "n_last",
+    "n_suffix",
+    "a_number",
+    "a_street",
+    "a_street_name",
+    "a_unit",
+    "a_po_box",
+    "a_city",
+    "a_state",
+    "a_zip5",
+    "a_key",
+    "dob",
+    "tin",
+)
+
+logging.getLogger("splink").setLevel(logging.WARNING)
+
+
+def _input_view(con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str) -> None:
+    cols = ", ".join(MODEL_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {uid} AS uid, {cols} FROM {source}")
+
+
+def train(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    filings: str = "filings",
+    seed: int = 6103,
+    max_pairs: float = 2e6,
+) -> str:
+    """Estimate u probabilities from random pairs of filings; return the model JSON.
+
+    m probabilities keep the documented priors of :mod:`model`. The prior
+    probability is set per request at scoring time (it depends on the store's size).
+    """
+    _input_view(con, "_tg_train", filings, "filing_id")
+    db = DuckDBAPI(connection=con)
+    settings = model.settings(1e-6)
+    settings.link_type = "dedupe_only"
+    linker = Linker(db.register("_tg_train"), settings, log_level=logging.WARNING)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    spec = linker.misc.save_model_to_json()
+    spec["link_type"] = "link_only"
+    con.execute("DROP VIEW IF EXISTS _tg_train")
+    return json.dumps(spec, sort_keys=True)
+
+
+def score(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    requests: str,
+    filings: str,
+    model_json: str,
+    prior: float,
+    out: str,
+) -> None:
+    """Score request rows against filings; create ``out`` with one row per candidate pair:
+    row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
+    dob_disagrees, evidence (JSON of per-comparison match weights)."""
+    spec = json.loads(model_json)
+    spec["probability_two_random_records_match"] = prior
+    spec["retain_intermediate_calculation_columns"] = True
+    _input_view(con, "_tg_left", requests, "row_number")
+    _input_view(con, "_tg_right", filings, "filing_id")
+    db = DuckDBAPI(connection=con)
+    left = db.register("_tg_left", table_name="tg_requests")
+    right = db.register("_tg_right", table_name="tg_filings")
+    linker = Linker([left, right], spec, log_level=logging.WARNING)
+    for col in model.TF_COLUMNS:
+        tf = linker.table_management.compute_tf_table(col)
+        del tf
+    spec_levels = [c["output_column_name"] for c in spec["comparisons"]]
+    pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT CAST(p.uid_l AS BIGINT) AS row_number,
+               CAST(p.uid_r AS BIGINT) AS filing_id,
+               f.tin AS tin,
+               p.match_probability, p.match_weight,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND (r.dob = f.dob OR
+                 (year(r.dob) = year(f.dob) AND month(r.dob) = day(f.dob)
+                  AND day(r.dob) = month(f.dob)))) AS dob_agrees,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT (r.dob = f.dob OR
+                 (year(r.dob) = year(f.dob) AND month(r.dob) = day(f.dob)
+                  AND day(r.dob) = month(f.dob)))) AS dob_disagrees,
+               to_json(struct_pack(match_weight := round(p.match_weight, 3),
+                                   weights := map_from_entries([{_weights(spec_levels)}])))
+                 AS evidence
+        FROM {pairs.physical_name} p
+        JOIN {requests} r ON r.row_number = CAST(p.uid_l AS BIGINT)
+        JOIN {filings} f ON f.filing_id = CAST(p.uid_r AS BIGINT)
+    """)
+    pairs.drop_table_from_database_and_remove_from_cache()
+    for view in ("_tg_left", "_tg_right"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def _weights(comparisons: list[str]) -> str:
+    """Per comparison: its match weight, term-frequency adjustment included."""
+    parts = []
+    for c in comparisons:
+        tf = f" + coalesce(p.mw_tf_adj_{c}, 0)" if c in ("first_name", "surname") else ""
+        parts.append(f"struct_pack(k := '{c}', v := round(p.mw_{c}{tf}, 3))")
+    return ", ".join(parts)

@@ -1,0 +1,169 @@
+"""The person-match model, described without naming an engine.
+
+Splink compares a request record with each taxpayer filing on standardized
+columns (docs/architecture.md) and gives a match probability for the *person*.
+Whether the *address* is the taxpayer's address of record is a separate, exact
+question answered by :mod:`taxgate.policy` — a person link is not an address
+verification.
+
+m probabilities start from documented priors (how often a true match shows each
+level in requests like ours) and u probabilities are estimated from the loaded
+filings by random sampling, so a common name (GARCIA, JOSE) counts for less than
+a rare one; term-frequency adjustments refine that per value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+
+MODEL_FAMILY = "taxgate-person-v1"
+
+
+def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
+    level: dict[str, Any] = {
+        "sql_condition": sql,
+        "label_for_charts": label,
+        "m_probability": m,
+    }
+    if tf_col:
+        level["tf_adjustment_column"] = tf_col
+        level["tf_adjustment_weight"] = 1.0
+    return level
+
+
+def _null(*cols: str) -> dict[str, Any]:
+    cond = " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in cols)
+    return {"sql_condition": cond, "label_for_charts": "null", "is_null_level": True}
+
+
+def _else(m: float) -> dict[str, Any]:
+    return {"sql_condition": "ELSE", "label_for_charts": "else", "m_probability": m}
+
+
+SWAPPED = "list_contains(n_surnames_r, n_first_l) AND list_contains(n_surnames_l, n_first_r)"
+
+
+def comparisons() -> list[cl.CustomComparison]:
+    """Comparisons in order of their evidence; levels most specific first."""
+    first = cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_levels=[
+            _null("n_first"),
+            _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
+            _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
+            _lvl("list_has_any(n_given_all_l, n_given_all_r)", "compound given name", m=0.03),
+            _lvl("jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90", "typo", m=0.04),
+            _lvl(SWAPPED, "given/family swapped", m=0.01),
+            _lvl("n_first_xlang_l = n_first_xlang_r", "cross-language", m=0.02),
+            _lvl(
+                "(length(n_first_l) = 1 OR length(n_first_r) = 1) "
+                "AND left(n_first_l, 1) = left(n_first_r, 1)",
+                "initial",
+                m=0.01,
+            ),
+            _else(0.03),
+        ],
+    )
+    surname = cl.CustomComparison(
+        output_column_name="surname",
+        comparison_levels=[
+            _null("n_last"),
+            _lvl("n_last_l = n_last_r", "exact", m=0.75, tf_col="n_last"),
+            _lvl("n_surname1_l = n_surname1_r", "first surname", m=0.10, tf_col="n_surname1"),
+            _lvl("list_has_any(n_surnames_l, n_surnames_r)", "a surname in common", m=0.08),
+            _lvl(
+                "jaro_winkler_similarity(n_last_l, n_last_r) >= 0.92 OR "
+                "jaro_winkler_similarity(n_surname1_l, n_surname1_r) >= 0.92",
+                "typo",
+                m=0.04,
+            ),
+            _lvl(SWAPPED, "given/family swapped", m=0.01),
+            _else(0.02),
+        ],
+    )
+    dob = cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            _null("dob"),
+            _lvl("dob_l = dob_r", "exact", m=0.93),
+            _lvl(
+                "year(dob_l) = year(dob_r) AND month(dob_l) = day(dob_r) "
+                "AND day(dob_l) = month(dob_r)",
+                "day/month swapped",
+                m=0.03,
+            ),
+            _lvl(
+                "damerau_levenshtein(strftime(dob_l, '%Y%m%d'), strftime(dob_r, '%Y%m%d')) <= 1",
+                "one digit",
+                m=0.03,
+            ),
+            _else(0.01),
+        ],
+    )
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            _null("a_zip5"),
+            _lvl("a_key_l = a_key_r", "same delivery point", m=0.55),
+            _lvl(
+                "a_number_l = a_number_r AND a_street_l = a_street_r AND a_zip5_l = a_zip5_r",
+                "same building",
+                m=0.08,
+            ),
+            _lvl(
+                "a_number_l = a_number_r AND (a_zip5_l = a_zip5_r OR a_city_l = a_city_r)",
+                "same number and place",
+                m=0.04,
+            ),
+            _lvl("a_zip5_l = a_zip5_r", "same ZIP", m=0.13),
+            _lvl("a_state_l = a_state_r", "same state", m=0.10),
+            _else(0.10),
+        ],
+    )
+    suffix = cl.CustomComparison(
+        output_column_name="suffix",
+        comparison_levels=[
+            _null("n_suffix"),
+            _lvl("n_suffix_l = n_suffix_r", "same", m=0.98),
+            _else(0.02),
+        ],
+    )
+    middle = cl.CustomComparison(
+        output_column_name="middle_initial",
+        comparison_levels=[
+            _null("n_middle_initial"),
+            _lvl("n_middle_initial_l = n_middle_initial_r", "same", m=0.95),
+            _else(0.05),
+        ],
+    )
+    return [first, surname, dob, address, suffix, middle]
+
+
+BLOCKING_RULES = [
+    # Candidate generation decides the cost (docs/matching.md): each rule is tight,
+    # together they keep the true pairs that noisy requests still share.
+    block_on("a_zip5", "a_number"),
+    block_on("dob", "substr(n_first, 1, 1)"),
+    block_on("n_first_canon", "n_surname1"),
+    block_on("n_surname1", "a_zip5"),
+    block_on("tin"),
+]
+
+TF_COLUMNS = ("n_first", "n_last", "n_surname1")
+
+
+def settings(probability_two_random_records_match: float) -> SettingsCreator:
+    """Splink settings for linking request records (left) to filings (right)."""
+    return SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="uid",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        probability_two_random_records_match=probability_two_random_records_match,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=[],
+    )

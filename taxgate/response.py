@@ -1,0 +1,123 @@
+"""The response package: results.csv and a signed response.json, from decisions only.
+
+The writer cannot leak: it reads only record_id, outcome and reasons, and
+:func:`build_response` accepts only the allow-listed fields (R19, R20). Files are
+written into a temporary folder beside the target and moved into place with
+response.json last, so a reader never sees a half-written response.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from taxgate import __version__
+from taxgate.canonical import canonical_json, sha256_file, sign_object
+from taxgate.records import RESULT_COLUMNS, Outcome
+
+RESPONSE_FIELDS = frozenset(
+    {
+        "contract_version",
+        "request_id",
+        "received_at",
+        "completed_at",
+        "counts",
+        "policy_version",
+        "model_version",
+        "software_version",
+        "records_file",
+        "records_sha256",
+        "record_count",
+        "request_reason",
+        "follow_up_of",
+        "signature",
+    }
+)
+
+
+class ResponseSchemaError(ValueError):
+    """A response was about to carry a field outside the allow-list (R19/R20)."""
+
+
+def build_response(
+    *,
+    request_id: str | None,
+    received_at: str,
+    completed_at: str,
+    counts: dict[str, int],
+    policy_version: str,
+    model_version: str | None,
+    records_sha256: str,
+    record_count: int,
+    signing_key: Ed25519PrivateKey,
+    request_reason: str | None = None,
+    follow_up_of: str | None = None,
+) -> dict[str, Any]:
+    """The signed response.json object (contract §3)."""
+    body: dict[str, Any] = {
+        "contract_version": 1,
+        "request_id": request_id,
+        "received_at": received_at,
+        "completed_at": completed_at,
+        "counts": {o.value: int(counts.get(o.value, 0)) for o in Outcome},
+        "policy_version": policy_version,
+        "model_version": model_version,
+        "software_version": f"taxgate {__version__}",
+        "records_file": "results.csv",
+        "records_sha256": records_sha256,
+        "record_count": record_count,
+    }
+    if request_reason:
+        body["request_reason"] = request_reason
+    if follow_up_of:
+        body["follow_up_of"] = follow_up_of
+    validate_response(body)
+    return sign_object(signing_key, body)
+
+
+def validate_response(obj: dict[str, Any]) -> None:
+    """Refuse any field outside the allow-list: no code path can add taxpayer data."""
+    extra = set(obj) - RESPONSE_FIELDS
+    if extra:
+        raise ResponseSchemaError(f"response field(s) not allowed: {', '.join(sorted(extra))}")
+    if set(obj.get("counts", {})) - {o.value for o in Outcome}:
+        raise ResponseSchemaError("response counts hold an unknown outcome")
+
+
+def write_results_csv(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
+    """Write results.csv: exactly the contract's three columns; returns the row count."""
+    for_outcomes = {o.value for o in Outcome}
+    n = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(RESULT_COLUMNS)
+        for record_id, outcome, reasons in rows:
+            if outcome not in for_outcomes:
+                raise ResponseSchemaError("unknown outcome in results")
+            w.writerow((record_id, outcome, reasons))
+            n += 1
+    return n
+
+
+def publish(out_dir: Path, results_file: Path, response: dict[str, Any]) -> None:
+    """Move results.csv then response.json into ``out_dir`` (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = Path(tempfile.mkdtemp(prefix=".taxgate-", dir=out_dir))
+    try:
+        shutil.copyfile(results_file, staging / "results.csv")
+        (staging / "response.json").write_bytes(canonical_json(response) + b"\n")
+        os.replace(staging / "results.csv", out_dir / "results.csv")
+        os.replace(staging / "response.json", out_dir / "response.json")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def results_digest(path: Path) -> str:
+    return sha256_file(path)

@@ -1,0 +1,269 @@
+"""The legal rules, one small rule per requirement, each yielding a reason code.
+
+Request-level rules (R7, R11, R12, R13, R18) are plain functions of the manifest.
+Record-level rules (R4, R5, R8, R9, R14, R15, R17, contract §2) are SQL boolean
+expressions, true when the record *violates* the rule, evaluated by DuckDB over the
+whole request at once (no per-record Python). A record gets every code that applies
+(R18); a REJECTED record is never passed on to matching.
+
+The address rules use the macros installed by :func:`taxgate.standardize.install`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+
+from taxgate.errors import RequestRefused
+from taxgate.reasons import require
+from taxgate.records import MAX_FIELD_LENGTH, REQUEST_COLUMNS
+from taxgate.settings import Policy
+
+# --- request-level rules -----------------------------------------------------------------
+
+_YEAR = re.compile(r"^\d{4}$")
+
+
+def check_legal_authority(value: str, policy: Policy) -> None:
+    """R12: the legal authority is on the allow-list (26 U.S.C. 6103(i)(2))."""
+    if _norm(value) not in {_norm(v) for v in policy.allowed_legal_authorities}:
+        raise RequestRefused("LEGAL_AUTHORITY_NOT_ALLOWED", "legal_authority is not allowed")
+
+
+def check_criminal_statute(value: str, policy: Policy) -> None:
+    """R12: a specifically designated non-tax federal criminal statute."""
+    if _norm(value) not in {_norm(v) for v in policy.allowed_criminal_statutes}:
+        raise RequestRefused(
+            "CRIMINAL_STATUTE_NOT_ALLOWED", "criminal_statute is not on the allow-list"
+        )
+
+
+def check_taxable_periods(periods: object, created_year: int, policy: Policy) -> list[int]:
+    """R11: explicit tax years, not empty, not "ALL", not a range, at most the policy's."""
+    if not isinstance(periods, list) or not periods:
+        raise RequestRefused("TAXABLE_PERIODS_INVALID", "taxable_periods must list tax years")
+    years: list[int] = []
+    for p in periods:
+        if isinstance(p, bool) or not isinstance(p, int) or not _YEAR.match(str(p)):
+            raise RequestRefused(
+                "TAXABLE_PERIODS_INVALID", "taxable_periods must hold only explicit years"
+            )
+        if not 1900 <= p <= created_year:
+            raise RequestRefused("TAXABLE_PERIODS_INVALID", "a taxable period is out of range")
+        years.append(p)
+    if len(set(years)) != len(years):
+        raise RequestRefused("TAXABLE_PERIODS_INVALID", "taxable_periods repeats a year")
+    if len(years) > policy.max_taxable_periods:
+        raise RequestRefused(
+            "TAXABLE_PERIODS_INVALID",
+            f"taxable_periods names more than {policy.max_taxable_periods} years",
+        )
+    return sorted(years)
+
+
+def check_reason(text: str, policy: Policy) -> None:
+    """R13: a specific reason; blank, too short or one phrase repeated is refused."""
+    words = re.findall(r"[A-Za-zÀ-ÿ0-9]{2,}", text or "")
+    if not words:
+        raise RequestRefused("REASON_MISSING", "the manifest gives no reason")
+    distinct = {w.lower() for w in words}
+    repeated = len(words) >= 20 and len(distinct) * 4 < len(words)
+    if len(distinct) < policy.min_reason_words or repeated:
+        raise RequestRefused("REASON_NOT_SPECIFIC", "the reason is not specific")
+
+
+def check_request_size(count: int, policy: Policy) -> None:
+    """R18 / contract §2: at most the policy's records per request."""
+    if count > policy.max_records_per_request:
+        raise RequestRefused(
+            "REQUEST_TOO_LARGE",
+            f"the request holds more than {policy.max_records_per_request} records",
+        )
+
+
+def check_safeguards(current: bool) -> None:
+    """R7: no release to an agency whose safeguards status is lapsed."""
+    if not current:
+        raise RequestRefused(
+            "SAFEGUARDS_NOT_CURRENT", "the agency's safeguards status is not current"
+        )
+
+
+def _norm(value: str) -> str:
+    return re.sub(r"[\s.]+", " ", (value or "").upper()).strip()
+
+
+# --- record-level rules -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordRule:
+    """A record rule: ``violated`` is a DuckDB boolean expression over one request row."""
+
+    code: str
+    requirement: str
+    violated: str
+    holds_for_review: bool = False  # REVIEW instead of REJECTED
+
+
+def _blank(col: str) -> str:
+    return f"(nullif(trim({col}), '') IS NULL)"
+
+
+def _bad_date(col: str) -> str:
+    return f"(NOT {_blank(col)} AND try_strptime(trim({col}), '%Y-%m-%d') IS NULL)"
+
+
+def _date(col: str) -> str:
+    return f"CAST(try_strptime(trim({col}), '%Y-%m-%d') AS DATE)"
+
+
+_MONONYM = (
+    f"(({_blank('first_name')} OR upper(trim(first_name)) = 'FNU') "
+    f"AND NOT {_blank('last_name')} AND NOT contains(trim(last_name), ' ') "
+    f"AND NOT name_is_placeholder(last_name)) OR "
+    f"(({_blank('last_name')} OR upper(trim(last_name)) = 'LNU') "
+    f"AND NOT {_blank('first_name')} AND NOT contains(trim(first_name), ' ') "
+    f"AND NOT name_is_placeholder(first_name))"
+)
+_ANCHOR = f"coalesce({_date('judicial_review_date')}, {_date('removal_order_date')})"
+_STREET_OK = (
+    "NOT addr_is_placeholder(street_address) AND NOT addr_zip_only(street_address) "
+    "AND NOT addr_is_institution(street_address)"
+)
+_ZIP_FORMAT_OK = r"regexp_full_match(trim(zip), '\d{5}(-?\d{4})?')"
+_TOO_LONG = " OR ".join(f"length(coalesce({c}, '')) > {MAX_FIELD_LENGTH}" for c in REQUEST_COLUMNS)
+
+
+def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
+    """Every record rule under ``policy``; ``$created`` is the request's created_at date."""
+    return (
+        RecordRule("RECORD_ID_MISSING", "contract §2", _blank("record_id")),
+        RecordRule(
+            "DUPLICATE_RECORD_ID",
+            "contract §2",
+            f"(NOT {_blank('record_id')} AND count(*) OVER (PARTITION BY trim(record_id)) > 1)",
+        ),
+        RecordRule(
+            "NAME_MISSING",
+            "R8",
+            f"({_blank('first_name')} OR {_blank('last_name')}) AND NOT ({_MONONYM})",
+        ),
+        RecordRule(
+            "NAME_PLACEHOLDER",
+            "R8",
+            "(name_is_placeholder(first_name) AND upper(trim(first_name)) <> 'FNU') OR "
+            "(name_is_placeholder(last_name) AND upper(trim(last_name)) <> 'LNU') OR "
+            "name_is_placeholder(concat_ws(' ', first_name, last_name)) OR "
+            "(upper(trim(first_name)) = 'FNU' AND upper(trim(last_name)) = 'LNU')",
+        ),
+        RecordRule("NAME_SINGLE_WORD", "R8", f"({_MONONYM})", holds_for_review=True),
+        RecordRule("ADDRESS_PLACEHOLDER", "R9, R17", "addr_is_placeholder(street_address)"),
+        RecordRule(
+            "ADDRESS_ZIP_ONLY",
+            "R9, R17",
+            "NOT addr_is_placeholder(street_address) AND addr_zip_only(street_address)",
+        ),
+        RecordRule(
+            "ADDRESS_INSTITUTION",
+            "R9",
+            "NOT addr_is_placeholder(street_address) AND addr_is_institution(street_address)",
+        ),
+        RecordRule(
+            "ADDRESS_INCOMPLETE",
+            "R9",
+            f"({_STREET_OK} AND NOT coalesce(addr_has_street_location(street_address), false))"
+            f" OR {_blank('city')} OR {_blank('state')} OR {_blank('zip')}",
+        ),
+        RecordRule(
+            "STATE_INVALID",
+            "R9",
+            f"NOT {_blank('state')} AND NOT state_exists(upper(trim(state)))",
+        ),
+        RecordRule(
+            "ZIP_INVALID",
+            "R9",
+            f"NOT {_blank('zip')} AND (NOT {_ZIP_FORMAT_OK} OR NOT zip_exists(left(trim(zip), 5)))",
+        ),
+        RecordRule(
+            "ZIP_STATE_MISMATCH",
+            "R9",
+            f"NOT {_blank('zip')} AND {_ZIP_FORMAT_OK} AND zip_exists(left(trim(zip), 5)) "
+            f"AND NOT {_blank('state')} AND state_exists(upper(trim(state))) "
+            "AND NOT zip_in_state(left(trim(zip), 5), upper(trim(state)))",
+        ),
+        RecordRule(
+            "DATE_OF_BIRTH_INVALID",
+            "contract §2",
+            f"{_bad_date('date_of_birth')} OR {_date('date_of_birth')} > $created "
+            f"OR {_date('date_of_birth')} < DATE '1900-01-01'",
+        ),
+        RecordRule(
+            "TIN_INVALID",
+            "R17",
+            rf"NOT {_blank('tin')} AND NOT regexp_full_match(trim(tin), '\d{{9}}')",
+        ),
+        RecordRule("REMOVAL_ORDER_MISSING", "R14, R15", _blank("removal_order_date")),
+        RecordRule("REMOVAL_ORDER_DATE_INVALID", "R14, R15", _bad_date("removal_order_date")),
+        RecordRule(
+            "JUDICIAL_REVIEW_DATE_INVALID",
+            "R14, R15",
+            f"{_bad_date('judicial_review_date')} OR "
+            f"{_date('judicial_review_date')} < {_date('removal_order_date')}",
+        ),
+        RecordRule(
+            "REMOVAL_ORDER_IN_FUTURE",
+            "R15",
+            f"{_date('removal_order_date')} > $created "
+            f"OR {_date('judicial_review_date')} > $created",
+        ),
+        RecordRule(
+            "REMOVAL_ORDER_TOO_RECENT",
+            "R15",
+            # R15: accept only when created_at > anchor + N days (day N rejects, N+1 passes)
+            f"{_ANCHOR} <= $created AND NOT ($created > {_ANCHOR} + to_days($min_days))",
+        ),
+        RecordRule("CASE_NUMBER_MISSING", "R4, R5", _blank("case_number")),
+        RecordRule("OFFICER_MISSING", "R4, R5", _blank("officer_id")),
+        RecordRule(
+            "OFFICER_CAPACITY",
+            "R5",
+            f"NOT {_blank('officer_id')} AND "
+            "count(*) OVER (PARTITION BY upper(trim(officer_id))) > $officer_cap",
+        ),
+        RecordRule("FIELD_TOO_LONG", "R37", _TOO_LONG),
+    )
+
+
+def evaluate_records(
+    con: duckdb.DuckDBPyConnection, table: str, out: str, *, created: str, policy: Policy
+) -> None:
+    """Create table ``out`` (row_number, rejections VARCHAR[], holds VARCHAR[]) from ``table``.
+
+    ``created`` is the request's created_at date (YYYY-MM-DD). Every violated rule's
+    code is listed, in the order of :func:`record_rules`.
+    """
+    rules = record_rules(policy)
+    for r in rules:
+        require(r.code)
+
+    def _codes(selected: Iterable[RecordRule]) -> str:
+        items = ", ".join(
+            f"CASE WHEN coalesce(({r.violated}), false) THEN '{r.code}' END" for r in selected
+        )
+        return f"list_filter([{items}], x -> x IS NOT NULL)"
+
+    rejects = [r for r in rules if not r.holds_for_review]
+    holds = [r for r in rules if r.holds_for_review]
+    sql = (
+        f"SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds FROM {table}"
+    )
+    sql = (
+        sql.replace("$created", f"DATE '{created}'")
+        .replace("$min_days", str(int(policy.min_days_after_removal_order)))
+        .replace("$officer_cap", str(int(policy.officer_record_cap)))
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS {sql}")
