@@ -1,0 +1,301 @@
+"""What both engines share: the at-rest key, ledger event hygiene, decision shapes.
+
+Nothing here talks to a database; each engine calls these helpers inside its own
+transactions so the two behave alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from taxgate.canonical import (
+    canonical_json,
+    keyed_digest,
+    load_public_key_pem,
+    new_data_key,
+    public_key_pem,
+    sha256_hex,
+)
+from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.ledger import CHECKPOINT_EVERY
+from taxgate.settings import Settings
+from taxgate.store.base import DECISION_COLUMNS, LedgerEvent, Official
+
+# --- the at-rest key ---------------------------------------------------------------------
+
+_KEY_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def checked_key(key: str) -> str:
+    """The key if it is 64 hex digits (256 bits); KeyUnavailable otherwise."""
+    if not _KEY_RE.fullmatch(key):
+        raise KeyUnavailable("the at-rest key is not 64 hexadecimal digits (256 bits)")
+    return key.lower()
+
+
+def _resolve(settings: Settings) -> str | None:
+    try:
+        return settings.resolve_key()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyUnavailable(f"the key file {settings.key_file} cannot be read") from exc
+
+
+def require_key(settings: Settings) -> str:
+    """The key that opens an existing store, or KeyUnavailable saying where it is looked for."""
+    key = _resolve(settings)
+    if not key:
+        raise KeyUnavailable(
+            f"no at-rest key: set TAXGATE_KEY or provide the key file {settings.key_file}"
+        )
+    return checked_key(key)
+
+
+def key_for_new_store(settings: Settings, store_exists: bool) -> str:
+    """The key for ``initialize``: the configured one, else a new one written to the key file."""
+    key = _resolve(settings)
+    if key:
+        return checked_key(key)
+    if store_exists:
+        raise KeyUnavailable(
+            "the store exists but its key is missing: set TAXGATE_KEY or restore "
+            f"{settings.key_file}"
+        )
+    key = new_data_key()
+    write_key_file(settings.key_file, key)
+    return key
+
+
+def write_key_file(path: Path, key: str) -> None:
+    """Create the key file, mode 0600, never overwriting one (its folder 0700 if new)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise KeyUnavailable(f"key file {path} already exists; it is not overwritten") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot create the key file {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key + "\n")
+
+
+def signing_passphrase(key: str) -> bytes:
+    """The passphrase the gateway's private key PEM is encrypted with."""
+    return bytes.fromhex(key)
+
+
+def tin_digest(key: str, tin: str) -> str:
+    """The keyed digest a TIN is logged as (HMAC-SHA256 under a key derived from ``key``)."""
+    return keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), tin)
+
+
+# --- process-wide umask while a store is open ----------------------------------------------
+
+_umask_lock = threading.Lock()
+_umask_users = 0
+_umask_saved = 0o022
+
+
+def hold_private_umask() -> None:
+    """Make files created from now on owner-only (umask 077) until the last release."""
+    global _umask_users, _umask_saved
+    with _umask_lock:
+        if _umask_users == 0:
+            _umask_saved = os.umask(0o077)
+        _umask_users += 1
+
+
+def release_private_umask() -> None:
+    global _umask_users
+    with _umask_lock:
+        if _umask_users == 0:
+            return
+        _umask_users -= 1
+        if _umask_users == 0:
+            os.umask(_umask_saved)
+
+
+# --- ledger events ----------------------------------------------------------------------
+
+# Top-level payload fields that would put taxpayer data in the ledger (R34).
+FTI_FIELDS = frozenset(
+    {
+        "first_name", "middle_name", "last_name", "second_last_name", "name", "full_name",
+        "date_of_birth", "dob", "street_address", "address", "unit", "city", "zip",
+    }
+)
+
+
+def scrub_events(events: list[LedgerEvent], key: str) -> list[LedgerEvent]:
+    """Replace each ``tin``/``*_tin`` field by its keyed digest; refuse name/address fields."""
+    out = []
+    for ev in events:
+        bad = sorted(FTI_FIELDS & set(ev.payload))
+        if bad:
+            raise StoreError(
+                f"{ev.event_type} event carries taxpayer fields ({', '.join(bad)}); "
+                "the ledger holds ids and digests only"
+            )
+        payload: dict[str, Any] = {}
+        for name, value in ev.payload.items():
+            if (name == "tin" or name.endswith("_tin")) and value is not None:
+                payload[f"{name}_digest"] = tin_digest(key, str(value))
+            else:
+                payload[name] = value
+        out.append(LedgerEvent(ev.event_type, payload, ev.request_id))
+    return out
+
+
+def load_payload(text: str) -> dict[str, Any]:
+    """Parse a stored payload; one that is not canonical JSON yields a marker verify rejects."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if not isinstance(obj, dict) or canonical_json(obj) != text.encode("utf-8"):
+        return {"$unreadable": sha256_hex(text.encode("utf-8", "surrogatepass"))}
+    return obj
+
+
+def dump_payload(payload: dict[str, Any]) -> str:
+    return canonical_json(payload).decode("utf-8")
+
+
+def key_fingerprint(pem: str) -> str:
+    """sha256 of the normalized PEM of a public key (what the ledger names keys by)."""
+    return sha256_hex(public_key_pem(load_public_key_pem(pem)).encode("ascii"))
+
+
+def official_added_event(official: Official, actor: str) -> LedgerEvent:
+    return LedgerEvent(
+        "OFFICIAL_ADDED",
+        {
+            "official_id": official.official_id,
+            "agency": official.agency,
+            "title": official.title,
+            "valid_from": official.valid_from.isoformat(),
+            "valid_to": official.valid_to.isoformat() if official.valid_to else None,
+            "public_key_sha256": key_fingerprint(official.public_key_pem),
+            "actor": actor,
+        },
+    )
+
+
+def safeguards_event(agency: str, current: bool, actor: str, note: str) -> LedgerEvent:
+    return LedgerEvent(
+        "SAFEGUARDS_CHANGED", {"agency": agency, "current": current, "actor": actor, "note": note}
+    )
+
+
+def model_trained_event(version: str, model_json: str) -> LedgerEvent:
+    return LedgerEvent(
+        "MODEL_TRAINED", {"version": version, "model_sha256": sha256_hex(model_json.encode())}
+    )
+
+
+def checkpoint_every(settings: Settings) -> int:
+    """Entries between signed checkpoints (Settings.ledger_checkpoint_every when present)."""
+    return int(getattr(settings, "ledger_checkpoint_every", CHECKPOINT_EVERY))
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso_now() -> str:
+    return now_utc().isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+DECISION_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("row_number", pa.int64()),
+        ("record_id", pa.string()),
+        ("outcome", pa.string()),
+        ("reasons", pa.string()),
+        ("tin", pa.string()),
+        ("match_probability", pa.float64()),
+        ("evidence", pa.string()),
+        ("model_version", pa.string()),
+        ("policy_version", pa.string()),
+    ]
+)
+assert tuple(DECISION_SCHEMA.names) == DECISION_COLUMNS
+
+
+_REQUIRED_DECISION_COLUMNS = ("row_number", "outcome")
+
+
+def conform_decisions(table: pa.Table, request_id: str) -> pa.Table:
+    """The decisions in DECISION_SCHEMA order and types.
+
+    ``request_id`` is filled in when absent, as is any other optional column (NULL);
+    ``row_number`` and ``outcome`` are required.
+    """
+    missing = [c for c in _REQUIRED_DECISION_COLUMNS if c not in table.column_names]
+    if missing:
+        raise StoreError(f"decisions lack columns: {', '.join(missing)}")
+    n = table.num_rows
+    for f in DECISION_SCHEMA:
+        if f.name not in table.column_names:
+            fill = request_id if f.name == "request_id" else None
+            table = table.append_column(f.name, pa.array([fill] * n, f.type))
+    try:
+        table = table.select(list(DECISION_COLUMNS)).cast(DECISION_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise StoreError("decisions have a column of the wrong type") from exc
+    ids = table.column("request_id").unique().to_pylist()
+    if any(i != request_id for i in ids):
+        raise StoreError("decisions belong to another request")
+    return table
+
+
+def empty_decisions() -> pa.Table:
+    return DECISION_SCHEMA.empty_table()
+
+
+class IdRange:
+    """Gives each filing batch its ``filing_id`` and ``load_id`` columns.
+
+    The loader's own columns are kept when it gives them; otherwise ids continue
+    from the highest id stored so far, and one new load id tags the whole load.
+    ``low``/``high`` track the ids seen, for the ``loads`` table.
+    """
+
+    def __init__(self, max_stored_id: int) -> None:
+        self.next_id = max_stored_id + 1
+        self.load_id: str | None = None
+        self.low: int | None = None
+        self.high: int | None = None
+
+    def tag(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        n = batch.num_rows
+        if "filing_id" not in batch.schema.names:
+            ids = pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64))
+            batch = pa.RecordBatch.from_arrays(
+                [*batch.columns, ids], names=[*batch.schema.names, "filing_id"])
+        if "load_id" not in batch.schema.names:
+            self.load_id = self.load_id or secrets.token_hex(8)
+            tag = pa.array([self.load_id] * n, pa.string())
+            batch = pa.RecordBatch.from_arrays(
+                [*batch.columns, tag], names=[*batch.schema.names, "load_id"])
+        elif self.load_id is None and n:
+            self.load_id = str(batch.column("load_id")[0].as_py())
+        lo, hi = pc.min_max(batch.column("filing_id")).values()
+        lo, hi = int(lo.as_py()), int(hi.as_py())
+        self.low = lo if self.low is None else min(self.low, lo)
+        self.high = hi if self.high is None else max(self.high, hi)
+        self.next_id = max(self.next_id, hi + 1)
+        return batch

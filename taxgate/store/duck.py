@@ -1,0 +1,79 @@
+"""DuckDB connections as the stores want them: encryption-capable, nothing auto-loaded.
+
+DuckDB reads encrypted databases on its own, but writes them (and encrypted spill
+files) only with OpenSSL, which comes in the ``httpfs`` extension. We load that
+extension from the pinned ``duckdb-ext-httpfs`` wheel, never from the network.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+import duckdb
+
+from taxgate.errors import StoreError
+from taxgate.settings import Settings
+
+
+def duckdb_platform() -> str:
+    """DuckDB's name for the running platform, e.g. ``linux_amd64``, ``osx_arm64``."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        machine, machine
+    )
+    osname = {"linux": "linux", "darwin": "osx", "win32": "windows"}.get(sys.platform, sys.platform)
+    return f"{osname}_{arch}"
+
+
+def httpfs_extension_path() -> Path:
+    """The httpfs extension file shipped in the duckdb-ext-httpfs wheel for this platform."""
+    version = "v" + duckdb.__version__
+    try:
+        import duckdb_ext  # the wheel's package
+    except ImportError as exc:
+        raise StoreError(
+            "the duckdb-ext-httpfs package is not installed; it is needed to write the "
+            "encrypted store (pip install duckdb-ext-httpfs)"
+        ) from exc
+    plat = duckdb_platform()
+    for root in duckdb_ext.__path__:
+        path = Path(root) / "extensions" / version / plat / "httpfs.duckdb_extension"
+        if path.is_file():
+            return path
+    raise StoreError(
+        f"duckdb-ext-httpfs holds no httpfs extension for DuckDB {version} on {plat}; "
+        "install the wheel matching this DuckDB and platform"
+    )
+
+
+def new_connection(settings: Settings, temp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with httpfs loaded and encrypted spill files."""
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        con.execute(f"LOAD '{quote_literal(str(httpfs_extension_path()))}'")
+        if con.execute(
+            "SELECT count(*) FROM duckdb_settings() WHERE name = 'temp_file_encryption'"
+        ).fetchone() == (1,):
+            con.execute("SET temp_file_encryption = true")
+        if temp_dir is not None:
+            con.execute(f"SET temp_directory = '{quote_literal(str(temp_dir))}'")
+        if settings.threads:
+            con.execute(f"SET threads = {int(settings.threads)}")
+        if settings.memory_limit:
+            con.execute(f"SET memory_limit = '{quote_literal(settings.memory_limit)}'")
+    except duckdb.Error as exc:
+        con.close()
+        raise StoreError(f"cannot prepare DuckDB: {type(exc).__name__}") from exc
+    return con
+
+
+def quote_literal(text: str) -> str:
+    """Escape a value for a single-quoted SQL literal (paths and settings, never data)."""
+    return text.replace("'", "''")
+

@@ -1,0 +1,435 @@
+"""The embedded store: one DuckDB database, encrypted at rest, in a private folder.
+
+Layout of the folder (mode 0700, files 0600)::
+
+    <store>/taxgate.duckdb   the database, AES-GCM encrypted by DuckDB (key: TAXGATE_KEY
+                             or the key file beside the folder)
+    <store>/taxgate.lock     held (flock) by the one process that has the store open
+    <store>/tmp/             DuckDB spill files, encrypted too
+
+The database is attached as ``store`` to an in-memory connection, so scratch tables
+made by matching stay in memory and never land in the store. See docs/store.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+
+from taxgate import ledger
+from taxgate.canonical import load_private_key_pem, new_signing_key, private_key_pem
+from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.settings import Settings
+from taxgate.store import common
+from taxgate.store.base import (
+    LedgerEntry,
+    LedgerEvent,
+    Official,
+    RequestOutcome,
+    Store,
+    StoredRequest,
+)
+from taxgate.store.duck import new_connection, quote_literal
+from taxgate.store.migrations import latest, migrations, statements
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+DB_FILE = "taxgate.duckdb"
+LOCK_FILE = "taxgate.lock"
+_LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
+
+
+class EmbeddedStore(Store):
+    """The default store. One process at a time; one thread at a time per object."""
+
+    def __init__(self, settings: Settings, *, create: bool = False) -> None:
+        self.settings = settings
+        self.folder = Path(settings.store).expanduser().resolve()
+        self.db_path = self.folder / DB_FILE
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock_fd: int | None = None
+        self._key: str | None = None
+        self._signing: Ed25519PrivateKey | None = None
+        if not create:
+            if not self.db_path.is_file():
+                raise StoreError(f"no taxgate store at {self.folder}: run `taxgate init` first")
+            self._open(common.require_key(settings))
+            if self._version() < latest("duckdb"):
+                self.close()
+                raise StoreError("the store's schema is out of date: run `taxgate init` to migrate")
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def _open(self, key: str) -> None:
+        common.hold_private_umask()
+        try:
+            self._lock()
+            tmp = self.folder / "tmp"
+            tmp.mkdir(mode=0o700, exist_ok=True)
+            con = new_connection(self.settings, temp_dir=tmp)
+            try:
+                con.execute(
+                    f"ATTACH '{quote_literal(str(self.db_path))}' AS store "
+                    f"(ENCRYPTION_KEY '{key}')"
+                )
+            except duckdb.Error as exc:
+                con.close()
+                raise _open_error(exc) from None
+        except BaseException:
+            self._unlock()
+            common.release_private_umask()
+            raise
+        self._con, self._key = con, key
+
+    def _lock(self) -> None:
+        fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(
+                f"store is in use by another process ({self.folder.name}); "
+                "the embedded store is opened by one process at a time"
+            ) from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def initialize(self) -> None:
+        if self._con is None:
+            key = common.key_for_new_store(self.settings, self.db_path.exists())
+            try:
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store folder: {exc.strerror}") from exc
+            self._open(key)
+        con = self._connection()
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS store.schema_migrations "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at VARCHAR NOT NULL)"
+        )
+        done = self._version()
+        for mg in migrations("duckdb"):
+            if mg.version <= done:
+                continue
+            with self._tx():
+                con.execute("USE store")
+                try:
+                    for stmt in statements(mg.sql):
+                        con.execute(stmt)
+                finally:
+                    con.execute("USE memory")
+                con.execute(
+                    "INSERT INTO store.schema_migrations VALUES (?, ?, ?)",
+                    [mg.version, mg.name, common.iso_now()],
+                )
+        if self._meta("signing_key") is None:
+            signing = new_signing_key()
+            pem = private_key_pem(signing, passphrase=common.signing_passphrase(self._key_hex()))
+            with self._tx():
+                con.execute("INSERT INTO store.meta VALUES ('signing_key', ?)", [pem])
+            self._signing = signing
+
+    def close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+            self._con = None
+            self._unlock()
+            common.release_private_umask()
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        if self._signing is None:
+            pem = self._meta("signing_key")
+            if pem is None:
+                raise StoreError("the store has no signing key: run `taxgate init`")
+            try:
+                self._signing = load_private_key_pem(
+                    pem, passphrase=common.signing_passphrase(self._key_hex())
+                )
+            except ValueError as exc:
+                raise KeyUnavailable("the at-rest key does not decrypt the signing key") from exc
+        return self._signing
+
+    def tin_digest(self, tin: str) -> str:
+        return common.tin_digest(self._key_hex(), tin)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError("the store is closed")
+        return self._con
+
+    def _key_hex(self) -> str:
+        if self._key is None:
+            raise StoreError("the store is closed")
+        return self._key
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connection()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"store write failed: {type(exc).__name__}") from exc
+            raise
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise StoreError(f"store commit failed: {type(exc).__name__}") from exc
+
+    def _version(self) -> int:
+        con = self._connection()
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' "
+            "AND table_name = 'schema_migrations'"
+        ).fetchone()
+        if not exists or exists[0] == 0:
+            return 0
+        row = con.execute(
+            "SELECT coalesce(max(version), 0) FROM store.schema_migrations").fetchone()
+        return int(row[0]) if row else 0
+
+    def _meta(self, name: str) -> bytes | None:
+        row = self._connection().execute(
+            "SELECT value FROM store.meta WHERE name = ?", [name]
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def _has_table(self, name: str) -> bool:
+        row = self._connection().execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' "
+            "AND schema_name = 'main' AND table_name = ?",
+            [name],
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _insert_arrow(self, table: str, data: pa.Table | pa.RecordBatch) -> None:
+        con = self._connection()
+        con.register("_taxgate_in", data)
+        try:
+            con.execute(f"INSERT INTO store.main.{table} BY NAME SELECT * FROM _taxgate_in")
+        finally:
+            con.unregister("_taxgate_in")
+
+    def _append(self, events: list[LedgerEvent]) -> None:
+        """Chain and insert events; call inside a transaction."""
+        if not events:
+            return
+        events = common.scrub_events(events, self._key_hex())
+        row = self._connection().execute(
+            f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        prev = _entry(row) if row else None
+        entries = ledger.chain(
+            prev, events, common.now_utc(), key=self.signing_key(),
+            checkpoint_every=common.checkpoint_every(self.settings),
+        )
+        self._insert_arrow("ledger", _entries_table(entries))
+
+    # --- officials and safeguards ------------------------------------------------------
+    def add_official(self, official: Official, actor: str) -> None:
+        event = common.official_added_event(official, actor)
+        with self._tx() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO store.officials VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [official.agency, official.official_id, official.title, official.public_key_pem,
+                 official.valid_from, official.valid_to, common.iso_now(), actor],
+            )
+            self._append([event])
+
+    def officials(self, agency: str | None = None) -> list[Official]:
+        sql = ("SELECT official_id, agency, title, public_key_pem, valid_from, valid_to "
+               "FROM store.officials")
+        params: list[Any] = []
+        if agency is not None:
+            sql += " WHERE agency = ?"
+            params.append(agency)
+        rows = self._connection().execute(sql + " ORDER BY agency, official_id", params).fetchall()
+        return [Official(*r) for r in rows]
+
+    def safeguards_current(self, agency: str) -> bool:
+        row = self._connection().execute(
+            "SELECT current FROM store.safeguards WHERE agency = ?", [agency]
+        ).fetchone()
+        return True if row is None else bool(row[0])
+
+    def set_safeguards(self, agency: str, current: bool, actor: str, note: str) -> None:
+        with self._tx() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO store.safeguards VALUES (?, ?, ?, ?, ?)",
+                [agency, current, common.iso_now(), actor, note],
+            )
+            self._append([common.safeguards_event(agency, current, actor, note)])
+
+    # --- filings ----------------------------------------------------------------------------
+    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+        total = 0
+        with self._tx() as con:
+            row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
+            ids = common.IdRange(int(row[0]) if row else 0)
+            exists = self._has_table("filings")
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                data = ids.tag(batch)
+                con.register("_taxgate_in", data)
+                try:
+                    if not exists:
+                        con.execute("CREATE TABLE store.main.filings AS "
+                                    "SELECT * FROM _taxgate_in LIMIT 0")
+                        exists = True
+                    else:
+                        self._add_missing_columns()
+                    con.execute("INSERT INTO store.main.filings BY NAME SELECT * FROM _taxgate_in")
+                finally:
+                    con.unregister("_taxgate_in")
+                total += data.num_rows
+            if total:
+                con.execute("INSERT INTO store.loads VALUES (?, ?, ?, ?, ?)",
+                            [ids.load_id, common.iso_now(), total, ids.low, ids.high])
+        return total
+
+    def _add_missing_columns(self) -> None:
+        con = self._connection()
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'store' "
+            "AND table_name = 'filings'").fetchall()}
+        for name, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _taxgate_in").fetchall():
+            if name not in have:
+                con.execute(f'ALTER TABLE store.main.filings ADD COLUMN "{name}" {dtype}')
+
+    def filing_count(self) -> int:
+        row = self._connection().execute(
+            "SELECT coalesce(sum(row_count), 0) FROM store.loads").fetchone()
+        return int(row[0]) if row else 0
+
+    def matching_connection(self) -> duckdb.DuckDBPyConnection:
+        if not self._has_table("filings"):
+            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+        con = self._connection()
+        con.execute("CREATE OR REPLACE TEMP VIEW filings AS SELECT * FROM store.main.filings")
+        return con
+
+    # --- model ------------------------------------------------------------------------------
+    def save_model(self, version: str, model_json: str) -> None:
+        with self._tx() as con:
+            con.execute("INSERT OR REPLACE INTO store.models VALUES (?, ?, ?)",
+                        [version, common.iso_now(), model_json])
+            self._append([common.model_trained_event(version, model_json)])
+
+    def current_model(self) -> tuple[str, str] | None:
+        row = self._connection().execute(
+            "SELECT version, model_json FROM store.models ORDER BY trained_at DESC, version DESC "
+            "LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+    # --- requests ---------------------------------------------------------------------------
+    def find_request(self, request_id: str) -> StoredRequest | None:
+        row = self._connection().execute(
+            "SELECT request_id, package_sha256, status, received_at, completed_at, response_json "
+            "FROM store.requests WHERE request_id = ?", [request_id]).fetchone()
+        return StoredRequest(*row) if row else None
+
+    def record_refusal(
+        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
+        events: list[LedgerEvent], decisions: pa.Table | None = None,
+    ) -> None:
+        table = common.conform_decisions(
+            decisions if decisions is not None else common.empty_decisions(), request_id)
+        with self._tx() as con:
+            row = con.execute("SELECT status FROM store.requests WHERE request_id = ?",
+                              [request_id]).fetchone()
+            if row is None:
+                con.execute(
+                    "INSERT INTO store.requests VALUES (?, ?, 'REFUSED', ?, ?, ?)",
+                    [request_id, package_sha256, received_at, common.iso_now(), response_json],
+                )
+                if table.num_rows:
+                    self._insert_arrow("decisions", table)
+            self._append(events)
+
+    def commit_request(self, outcome: RequestOutcome) -> bool:
+        decisions = common.conform_decisions(outcome.decisions, outcome.request_id)
+        with self._tx() as con:
+            row = con.execute("SELECT status FROM store.requests WHERE request_id = ?",
+                              [outcome.request_id]).fetchone()
+            if row is not None:
+                return False
+            if decisions.num_rows:
+                self._insert_arrow("decisions", decisions)
+            con.execute(
+                "INSERT INTO store.requests VALUES (?, ?, 'COMPLETE', ?, ?, ?)",
+                [outcome.request_id, outcome.package_sha256, outcome.received_at,
+                 outcome.completed_at, outcome.response_json],
+            )
+            self._append(list(outcome.events))
+        return True
+
+    def decisions(self, request_id: str) -> pa.Table:
+        cols = ", ".join(common.DECISION_SCHEMA.names)
+        table = self._connection().execute(
+            f"SELECT {cols} FROM store.decisions WHERE request_id = ? ORDER BY row_number",
+            [request_id]).fetch_arrow_table()
+        return table.cast(common.DECISION_SCHEMA)
+
+    # --- ledger -----------------------------------------------------------------------------
+    def append_events(self, events: list[LedgerEvent]) -> None:
+        with self._tx():
+            self._append(list(events))
+
+    def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
+        cur = self._connection().cursor()
+        try:
+            reader = cur.execute(
+                f"SELECT {_LEDGER_COLS} FROM store.ledger WHERE seq > ? ORDER BY seq",
+                [after_seq]).fetch_record_batch(50_000)
+            for batch in reader:
+                cols = [batch.column(i).to_pylist() for i in range(7)]
+                for row in zip(*cols, strict=True):
+                    yield _entry(row)
+        finally:
+            cur.close()
+
+
+def _entry(row: Any) -> LedgerEntry:
+    seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash = row
+    return LedgerEntry(int(seq), recorded_at, event_type, request_id,
+                       common.load_payload(payload), prev_hash, entry_hash)
+
+
+def _entries_table(entries: list[LedgerEntry]) -> pa.Table:
+    return pa.table({
+        "seq": pa.array([e.seq for e in entries], pa.int64()),
+        "recorded_at": [e.recorded_at for e in entries],
+        "event_type": [e.event_type for e in entries],
+        "request_id": pa.array([e.request_id for e in entries], pa.string()),
+        "payload": [common.dump_payload(e.payload) for e in entries],
+        "prev_hash": [e.prev_hash for e in entries],
+        "entry_hash": [e.entry_hash for e in entries],
+    })
+
+
+def _open_error(exc: duckdb.Error) -> StoreError:
+    """A one-line StoreError for a failed ATTACH (never DuckDB's own traceback)."""
+    msg = str(exc).lower()
+    if "encryption key" in msg or "without a key" in msg or "encrypted" in msg:
+        return KeyUnavailable("the at-rest key does not open this store (wrong key)")
+    if "lock" in msg:
+        return StoreError("store is in use by another process")
+    return StoreError(f"cannot open the store: {type(exc).__name__}")

@@ -1,0 +1,83 @@
+"""Shared fixtures, by section: environment, PostgreSQL server, stores.
+
+Add new fixtures under a section of their own; keep this file an index of the
+real backends the suite runs against (no mocks: real DuckDB files, a real server).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from taxgate.settings import Settings
+from taxgate.store import open_store
+from taxgate.store.base import Store
+
+# --- environment ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's key, store or config folder."""
+    for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+
+
+# --- PostgreSQL server -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server's admin database: TAXGATE_TEST_PG_URL when set, else a
+    server started for this test process (one per xdist worker) and removed after."""
+    configured = os.environ.get("TAXGATE_TEST_PG_URL")
+    if configured:
+        yield configured
+        return
+    from pg_server import running_server
+
+    with running_server() as server:
+        yield server.url
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped after the test."""
+    import psycopg
+
+    name = f"taxgate_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = pg_server_url.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- stores ------------------------------------------------------------------------------------
+
+ENGINES = ["embedded"]  # postgres: next commit
+
+
+@pytest.fixture(params=ENGINES)
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings of a new (not yet initialized) store, once per engine."""
+    if request.param == "postgres":
+        return Settings(store=request.getfixturevalue("pg_url"))
+    return Settings(store=str(tmp_path / "store"))
+
+
+@pytest.fixture
+def store(store_settings: Settings) -> Iterator[Store]:
+    """An initialized store on each engine, closed after the test."""
+    s = open_store(store_settings, create=True)
+    s.initialize()
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,214 @@
+"""Every Store method round-trips, on every engine (fixture ``store``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from taxgate import ledger
+from taxgate.canonical import new_signing_key, public_key_pem, sign, verify
+from taxgate.errors import StoreError
+from taxgate.settings import Settings
+from taxgate.store import open_store
+from taxgate.store.base import DECISION_COLUMNS, LedgerEvent, Official, RequestOutcome, Store
+
+TIN = "912345678"
+
+
+def filings_batch(n: int = 3, offset: int = 0) -> pa.RecordBatch:
+    return pa.record_batch({
+        "tin": [f"{900000000 + offset + i}" for i in range(n)],
+        "first_name": ["JOSÉ"] * n,
+        "last_name": ["GARCIA LOPEZ"] * n,
+        "tax_year": pa.array([2024] * n, pa.int32()),
+        "processed_date": pa.array([dt.date(2025, 3, 1)] * n, pa.date32()),
+        "n_surnames": pa.array([["GARCIA", "LOPEZ"]] * n, pa.list_(pa.string())),
+    })
+
+
+def decisions(request_id: str, n: int = 3) -> pa.Table:
+    return pa.table({
+        "request_id": [request_id] * n,
+        "row_number": pa.array(range(1, n + 1), pa.int64()),
+        "record_id": [f"r{i}" for i in range(n)],
+        "outcome": ["CONFIRMED"] + ["NOT_CONFIRMED"] * (n - 1),
+        "reasons": [""] * n,
+        "tin": [TIN] + [None] * (n - 1),
+        "match_probability": [0.9995] + [None] * (n - 1),
+        "evidence": ['{"name": "exact"}'] * n,
+        "model_version": ["model-1"] * n,
+        "policy_version": ["policy-1"] * n,
+    })
+
+
+def outcome(request_id: str = "REQ-1") -> RequestOutcome:
+    return RequestOutcome(
+        request_id, "sha-pkg", "2026-11-20T14:00:00Z", "2026-11-20T14:01:00Z",
+        f'{{"request_id": "{request_id}"}}', decisions(request_id),
+        [LedgerEvent("REQUEST_RECEIVED", {"request_id": request_id}, request_id),
+         LedgerEvent("DISCLOSURE", {"record_id": "r0", "tin": TIN}, request_id)],
+    )
+
+
+def verified(store: Store) -> ledger.VerifyReport:
+    report = ledger.verify(store.ledger_entries(), store.signing_key().public_key())
+    report.raise_if_broken()
+    return report
+
+
+def test_initialize_is_idempotent_and_keeps_the_signing_key(
+    store: Store, store_settings: Settings
+) -> None:
+    pub = public_key_pem(store.signing_key())
+    store.initialize()
+    store.close()
+    with open_store(store_settings) as again:
+        again.initialize()
+        assert public_key_pem(again.signing_key()) == pub
+        msg = b"hello"
+        assert verify(again.signing_key().public_key(), msg, sign(again.signing_key(), msg))
+
+
+def test_officials_round_trip_and_reregister(store: Store) -> None:
+    pem = public_key_pem(new_signing_key())
+    a = Official("ice-director", "DHS-ICE", "Director", pem, dt.date(2025, 1, 1))
+    b = Official("fbi-director", "DOJ-FBI", "Director", pem, dt.date(2025, 1, 1),
+                 dt.date(2026, 12, 31))
+    store.add_official(a, "admin")
+    store.add_official(b, "admin")
+    assert store.officials("DHS-ICE") == [a]
+    assert store.officials() == [a, b]
+    renewed = Official("ice-director", "DHS-ICE", "Acting Director", pem, dt.date(2026, 1, 1))
+    store.add_official(renewed, "admin")
+    assert store.officials("DHS-ICE") == [renewed]
+    added = [e for e in store.ledger_entries() if e.event_type == "OFFICIAL_ADDED"]
+    assert len(added) == 3
+    assert added[1].payload["valid_to"] == "2026-12-31" and added[0].payload["actor"] == "admin"
+    assert len(added[0].payload["public_key_sha256"]) == 64
+    verified(store)
+
+
+def test_safeguards_default_current_and_change_is_logged(store: Store) -> None:
+    assert store.safeguards_current("DHS-ICE")
+    store.set_safeguards("DHS-ICE", False, "officer-7", "open finding, no CAP")
+    assert not store.safeguards_current("DHS-ICE")
+    store.set_safeguards("DHS-ICE", True, "officer-7", "CAP accepted")
+    assert store.safeguards_current("DHS-ICE")
+    changed = [e.payload for e in store.ledger_entries() if e.event_type == "SAFEGUARDS_CHANGED"]
+    assert [c["current"] for c in changed] == [False, True]
+
+
+def test_filings_append_count_and_matching_view(store: Store) -> None:
+    assert store.filing_count() == 0
+    with pytest.raises(StoreError):
+        store.matching_connection()
+    assert store.append_filings(iter([filings_batch(3), filings_batch(2, 3)])) == 5
+    assert store.append_filings(iter([filings_batch(4, 10)])) == 4
+    assert store.append_filings(iter([])) == 0
+    assert store.filing_count() == 9
+    con = store.matching_connection()
+    rows = con.execute(
+        "SELECT filing_id, load_id, tin, first_name, tax_year, processed_date, n_surnames "
+        "FROM filings ORDER BY filing_id").fetchall()
+    assert [r[0] for r in rows] == list(range(1, 10))
+    assert len({r[1] for r in rows[:5]}) == 1 and rows[5][1] != rows[0][1]
+    assert rows[0][2:] == ("900000000", "JOSÉ", 2024, dt.date(2025, 3, 1), ["GARCIA", "LOPEZ"])
+
+
+def test_filings_keep_loader_ids_and_accept_new_columns(store: Store) -> None:
+    b = filings_batch(2)
+    b = pa.RecordBatch.from_arrays(
+        [*b.columns, pa.array([7, 8], pa.int64()), pa.array(["L1", "L1"])],
+        names=[*b.schema.names, "filing_id", "load_id"])
+    store.append_filings(iter([b]))
+    extra = filings_batch(1, 5).append_column("a_zip5", pa.array(["12345"]))
+    store.append_filings(iter([extra]))
+    rows = store.matching_connection().execute(
+        "SELECT filing_id, load_id, a_zip5 FROM filings ORDER BY filing_id").fetchall()
+    assert rows[:2] == [(7, "L1", None), (8, "L1", None)]
+    assert rows[2][0] == 9 and rows[2][1] != "L1" and rows[2][2] == "12345"
+
+
+def test_model_round_trip(store: Store) -> None:
+    assert store.current_model() is None
+    store.save_model("model-a", '{"a": 1}')
+    store.save_model("model-b", '{"b": 2}')
+    assert store.current_model() == ("model-b", '{"b": 2}')
+    trained = [e.payload for e in store.ledger_entries() if e.event_type == "MODEL_TRAINED"]
+    assert [t["version"] for t in trained] == ["model-a", "model-b"]
+
+
+def test_commit_request_exactly_once(store: Store) -> None:
+    assert store.find_request("REQ-1") is None
+    assert store.commit_request(outcome()) is True
+    before = list(store.ledger_entries())
+    assert store.commit_request(outcome()) is False
+    assert list(store.ledger_entries()) == before
+    got = store.find_request("REQ-1")
+    assert got is not None and got.status == "COMPLETE" and got.package_sha256 == "sha-pkg"
+    assert got.response_json == '{"request_id": "REQ-1"}'
+    assert got.completed_at == "2026-11-20T14:01:00Z"
+    table = store.decisions("REQ-1")
+    assert table.column_names == list(DECISION_COLUMNS)
+    assert table.to_pylist() == decisions("REQ-1").to_pylist()
+    assert store.decisions("NOPE").num_rows == 0
+    disclosed = [e for e in before if e.event_type == "DISCLOSURE"]
+    assert len(disclosed) == 1 and before[-1].event_type == ledger.CHECKPOINT
+    verified(store)
+
+
+def test_disclosure_tin_is_logged_as_a_keyed_digest(store: Store) -> None:
+    store.commit_request(outcome())
+    [d] = [e.payload for e in store.ledger_entries() if e.event_type == "DISCLOSURE"]
+    assert "tin" not in d and d["tin_digest"] == store.tin_digest(TIN)
+    assert TIN not in str(list(store.ledger_entries()))
+
+
+def test_ledger_refuses_name_and_address_fields(store: Store) -> None:
+    with pytest.raises(StoreError, match="taxpayer fields"):
+        store.append_events([LedgerEvent("DISCLOSURE", {"last_name": "x"})])
+    assert list(store.ledger_entries()) == []
+
+
+def test_record_refusal(store: Store) -> None:
+    rejected = pa.table({"row_number": [1, 2], "record_id": ["a", "b"],
+                         "outcome": ["REJECTED"] * 2, "reasons": ["SIGNATURE_INVALID"] * 2})
+    ev = [LedgerEvent("REQUEST_REFUSED", {"reason": "SIGNATURE_INVALID"}, "REQ-9")]
+    store.record_refusal("REQ-9", "sha-9", "2026-11-20T14:00:00Z", '{"r": 1}', ev, rejected)
+    got = store.find_request("REQ-9")
+    assert got is not None and got.status == "REFUSED" and got.response_json == '{"r": 1}'
+    assert store.decisions("REQ-9").column("reasons").to_pylist() == ["SIGNATURE_INVALID"] * 2
+    # logged again, remembered once; a refused request is never committed afterwards
+    store.record_refusal("REQ-9", "sha-other", "t", "{}", ev, rejected)
+    assert store.find_request("REQ-9").package_sha256 == "sha-9"
+    assert store.decisions("REQ-9").num_rows == 2
+    assert store.commit_request(outcome("REQ-9")) is False
+    refused = [e for e in store.ledger_entries() if e.event_type == "REQUEST_REFUSED"]
+    assert len(refused) == 2
+
+
+def test_append_events_and_stream_after_seq(store: Store) -> None:
+    store.append_events([LedgerEvent("REVIEW_DECIDED", {"record_id": f"r{i}"}, "REQ-1")
+                         for i in range(5)])
+    store.append_events([])
+    entries = list(store.ledger_entries())
+    assert [e.seq for e in entries] == list(range(1, 7))
+    assert [e.seq for e in store.ledger_entries(after_seq=4)] == [5, 6]
+    assert entries[0].request_id == "REQ-1" and entries[-1].request_id is None
+    assert verified(store).unsigned_tail == 0
+
+
+def test_checkpoint_every_n_inside_a_big_commit(store_settings: Settings) -> None:
+    import dataclasses
+
+    settings = dataclasses.replace(store_settings)
+    object.__setattr__(settings, "ledger_checkpoint_every", 50)
+    with open_store(settings, create=True) as s:
+        s.initialize()
+        s.append_events([LedgerEvent("DISCLOSURE", {"record_id": str(i)}) for i in range(120)])
+        cps = [e.seq for e in s.ledger_entries() if e.event_type == ledger.CHECKPOINT]
+        assert cps == [50, 100, 123]
+        assert verified(s).checkpoints == 3
+

@@ -1,0 +1,180 @@
+"""The embedded store's own promises: encryption at rest, key handling, file modes,
+one process at a time. Everything here uses real files and real processes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from test_store import TIN, outcome
+
+from taxgate.canonical import new_data_key
+from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.settings import Settings
+from taxgate.store import duck, open_store
+from taxgate.store.embedded import DB_FILE
+from taxgate.store.migrations import latest
+
+NAME = "XOCHITLQUETZAL"
+
+
+def make(tmp_path: Path, **kw: str) -> Settings:
+    s = Settings(store=str(tmp_path / "store"), **kw)
+    with open_store(s, create=True) as st:
+        st.initialize()
+    return s
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def raw(settings: Settings, sql: str) -> list[tuple]:
+    """Run SQL straight on the database file (the store must be closed)."""
+    con = duck.new_connection(settings)
+    con.execute(f"ATTACH '{Path(settings.store) / DB_FILE}' AS store "
+                f"(ENCRYPTION_KEY '{settings.resolve_key()}')")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_folder_and_files_are_owner_only(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    folder = Path(s.store)
+    assert mode(folder) == 0o700
+    assert s.key_file == tmp_path / "store.key" and mode(s.key_file) == 0o600
+    with open_store(s) as st:
+        st.commit_request(outcome())  # leaves a WAL while open
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        assert files and all(mode(p) == 0o600 for p in files), {p.name: oct(mode(p)) for p in files}
+    assert all(mode(p) == 0o600 for p in folder.rglob("*") if p.is_file())
+
+
+def test_no_taxpayer_value_in_any_file_bytes(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    batch = pa.record_batch({"tin": [TIN] * 500, "last_name": [NAME] * 500})
+    with open_store(s) as st:
+        st.append_filings(iter([batch]))
+        st.commit_request(outcome())
+        for p in Path(s.store).rglob("*"):  # while open: database and WAL
+            if p.is_file():
+                data = p.read_bytes()
+                assert TIN.encode() not in data and NAME.encode() not in data, p.name
+    data = (Path(s.store) / DB_FILE).read_bytes()
+    assert TIN.encode() not in data and NAME.encode() not in data
+    assert raw(s, "SELECT count(*) FROM store.filings WHERE last_name = 'XOCHITLQUETZAL'") == [
+        (500,)]
+
+
+def test_opening_without_the_key_fails(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    s.key_file.rename(tmp_path / "elsewhere.key")
+    with pytest.raises(KeyUnavailable, match="no at-rest key"):
+        open_store(s)
+
+
+def test_opening_with_a_wrong_key_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make(tmp_path)
+    with pytest.raises(KeyUnavailable, match="wrong key"):
+        open_store(Settings(store=s.store, key_hex=new_data_key()))
+    monkeypatch.setenv("TAXGATE_KEY", new_data_key())
+    with pytest.raises(KeyUnavailable):
+        open_store(Settings(store=s.store))
+    with pytest.raises(KeyUnavailable, match="64 hexadecimal"):
+        open_store(Settings(store=s.store, key_hex="not-a-key"))
+
+
+def test_taxgate_key_env_is_used_and_no_key_file_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAXGATE_KEY", new_data_key())
+    s = make(tmp_path)
+    assert not s.key_file.exists()
+    with open_store(s) as st:
+        assert st.filing_count() == 0
+
+
+def test_init_of_an_existing_store_without_its_key_is_refused(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    s.key_file.unlink()
+    with pytest.raises(KeyUnavailable, match="key is missing"):
+        open_store(s, create=True).initialize()
+    assert not s.key_file.exists()
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="run `taxgate init`"):
+        open_store(Settings(store=str(tmp_path / "nothing")))
+
+
+def test_schema_and_encrypted_signing_key(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    assert raw(s, "SELECT max(version) FROM store.schema_migrations") == [(latest("duckdb"),)]
+    [(pem,)] = raw(s, "SELECT value FROM store.meta WHERE name = 'signing_key'")
+    assert bytes(pem).startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+
+def test_second_process_gets_a_store_error_not_a_traceback(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    code = textwrap.dedent(f"""
+        from taxgate.errors import StoreError
+        from taxgate.settings import Settings
+        from taxgate.store import open_store
+        try:
+            open_store(Settings(store={s.store!r}))
+        except StoreError as exc:
+            print("StoreError:", exc)
+        else:
+            print("opened")
+    """)
+    with open_store(s) as st:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "TAXGATE_KEY": s.resolve_key()})
+        assert st.filing_count() == 0  # the holder is unaffected
+    assert proc.returncode == 0, proc.stderr
+    assert "StoreError: store is in use by another process" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    with open_store(s) as st:  # released on close
+        assert st.filing_count() == 0
+
+
+def test_same_process_second_open_is_refused(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    with open_store(s), pytest.raises(StoreError, match="in use"):
+        open_store(s)
+
+
+def test_matching_scratch_tables_stay_out_of_the_store(tmp_path: Path) -> None:
+    s = make(tmp_path)
+    with open_store(s) as st:
+        st.append_filings(iter([pa.record_batch({"tin": [TIN]})]))
+        con = st.matching_connection()
+        con.execute("CREATE TABLE scratch AS SELECT * FROM filings")
+        assert con.execute("SELECT count(*) FROM scratch").fetchone() == (1,)
+    assert raw(s, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scratch'") == [(0,)]
+
+
+def test_extension_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = duck.httpfs_extension_path()
+    assert path.is_file() and path.name == "httpfs.duckdb_extension"
+    monkeypatch.setattr(duck, "duckdb_platform", lambda: "plan9_mips")
+    with pytest.raises(StoreError, match="plan9_mips"):
+        duck.httpfs_extension_path()
+
+
+def test_spill_files_are_encrypted(tmp_path: Path) -> None:
+    con = duck.new_connection(Settings(), temp_dir=tmp_path)
+    assert con.execute("SELECT current_setting('temp_file_encryption')").fetchone() == (True,)
+    assert con.execute("SELECT current_setting('autoload_known_extensions')").fetchone() == (
+        False,)
+    con.close()
+    assert isinstance(con, duckdb.DuckDBPyConnection)
