@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,37 +32,45 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 # --- PostgreSQL server -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PgTarget:
+    """A PostgreSQL server for tests: its admin URL and, when we started it, its data folder."""
+
+    url: str
+    data_dir: Path | None
+
+
 @pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    """URL of a PostgreSQL server's admin database: TAXGATE_TEST_PG_URL when set, else a
-    server started for this test process (one per xdist worker) and removed after."""
+def pg_server() -> Iterator[PgTarget]:
+    """TAXGATE_TEST_PG_URL when set, else a server started for this test process (one per
+    xdist worker, each on its own port and folder) and removed at the end."""
     configured = os.environ.get("TAXGATE_TEST_PG_URL")
     if configured:
-        yield configured
+        yield PgTarget(configured, None)
         return
     from pg_server import running_server
 
     with running_server() as server:
-        yield server.url
+        yield PgTarget(server.url, server.data)
 
 
 @pytest.fixture
-def pg_url(pg_server_url: str) -> Iterator[str]:
+def pg_url(pg_server: PgTarget) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped after the test."""
     import psycopg
 
     name = f"taxgate_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = pg_server_url.rpartition("/")
+    base, _, _ = pg_server.url.rpartition("/")
     yield f"{base}/{name}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- stores ------------------------------------------------------------------------------------
 
-ENGINES = ["embedded"]  # postgres: next commit
+ENGINES = ["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=ENGINES)

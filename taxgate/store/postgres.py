@@ -1,0 +1,419 @@
+"""The PostgreSQL store: the same behaviour as the embedded one, on a shared server.
+
+PostgreSQL does not encrypt at rest, so taxpayer data (filings, decisions, the
+trained model) is stored only sealed (see :mod:`taxgate.store.sealed`); matching
+runs in an in-memory DuckDB table ``filings`` decrypted from those chunks. The
+ledger is stored in clear but holds no taxpayer data (TINs are keyed digests).
+Writers that log take one transaction-scoped advisory lock, so the hash chain never
+forks and a request is committed by exactly one process. See docs/store.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import psycopg
+import pyarrow as pa
+
+from taxgate import ledger
+from taxgate.canonical import (
+    decrypt_bytes,
+    encrypt_bytes,
+    load_private_key_pem,
+    new_signing_key,
+    private_key_pem,
+)
+from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.settings import Settings
+from taxgate.store import common, sealed
+from taxgate.store.base import (
+    LedgerEntry,
+    LedgerEvent,
+    Official,
+    RequestOutcome,
+    Store,
+    StoredRequest,
+)
+from taxgate.store.duck import new_connection
+from taxgate.store.migrations import latest, migrations
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+LEDGER_LOCK = 0x74617867_6C656467  # advisory lock keys ("taxg" "ledg", "taxg" "migr")
+MIGRATE_LOCK = 0x74617867_6D696772
+_KEY_CHECK = b"taxgate at-rest key check"
+_LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
+
+
+class PostgresStore(Store):
+    """A store in one PostgreSQL database. One thread at a time per object."""
+
+    def __init__(self, settings: Settings, *, create: bool = False) -> None:
+        self.settings = settings
+        self._key: str | None = None
+        self._signing: Ed25519PrivateKey | None = None
+        self._match: duckdb.DuckDBPyConnection | None = None
+        self._match_tmp: Path | None = None
+        self._loaded_chunks: set[tuple[str, int]] = set()
+        self._conn = self._connect()
+        if not create:
+            try:
+                if self._version() == 0:
+                    raise StoreError(
+                        f"no taxgate store in {self._where()}: run `taxgate init` first")
+                if self._version() < latest("postgres"):
+                    raise StoreError("the store's schema is out of date: run `taxgate init`")
+                self._unlock_key(common.require_key(settings))
+            except BaseException:
+                self.close()
+                raise
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def _where(self) -> str:
+        """host:port/dbname of the URL, never its credentials."""
+        try:
+            info = psycopg.conninfo.conninfo_to_dict(self.settings.store)
+        except psycopg.Error:
+            return "the configured PostgreSQL database"
+        return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.settings.store, autocommit=True, connect_timeout=15,
+                                   application_name="taxgate")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {self._where()}: "
+                             f"{type(exc).__name__}") from None
+
+    def _unlock_key(self, key: str) -> None:
+        check = self._meta("key_check")
+        if check is None:
+            raise StoreError("the store has no key check: run `taxgate init`")
+        try:
+            ok = decrypt_bytes(key, check, b"key-check") == _KEY_CHECK
+        except Exception:  # InvalidTag: the wrong key
+            ok = False
+        if not ok:
+            raise KeyUnavailable("the at-rest key does not open this store (wrong key)")
+        self._key = key
+
+    def initialize(self) -> None:
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK])
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                        "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            done = self._version()
+            for mg in migrations("postgres"):
+                if mg.version > done:
+                    cur.execute(mg.sql.encode("utf-8"))  # whole file: function bodies hold ';'
+                    cur.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)",
+                                [mg.version, mg.name, common.iso_now()])
+            if self._key is None:
+                exists = self._meta("key_check") is not None
+                key = common.key_for_new_store(self.settings, exists)
+                if not exists:
+                    cur.execute("INSERT INTO meta VALUES ('key_check', %s)",
+                                [encrypt_bytes(key, _KEY_CHECK, b"key-check")])
+                self._unlock_key(key)
+            if self._meta("signing_key") is None:
+                signing = new_signing_key()
+                pem = private_key_pem(signing, common.signing_passphrase(self._key_hex()))
+                cur.execute("INSERT INTO meta VALUES ('signing_key', %s)", [pem])
+                self._signing = signing
+
+    def close(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+        if self._match is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._match.close()
+            self._match = None
+        if self._match_tmp is not None:
+            shutil.rmtree(self._match_tmp, ignore_errors=True)
+            self._match_tmp = None
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        if self._signing is None:
+            pem = self._meta("signing_key")
+            if pem is None:
+                raise StoreError("the store has no signing key: run `taxgate init`")
+            try:
+                self._signing = load_private_key_pem(
+                    pem, common.signing_passphrase(self._key_hex()))
+            except ValueError as exc:
+                raise KeyUnavailable("the at-rest key does not decrypt the signing key") from exc
+        return self._signing
+
+    def tin_digest(self, tin: str) -> str:
+        return common.tin_digest(self._key_hex(), tin)
+
+    # --- helpers --------------------------------------------------------------------------
+    def _key_hex(self) -> str:
+        if self._key is None:
+            raise KeyUnavailable("the store's key has not been checked: run `taxgate init`")
+        return self._key
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[psycopg.Cursor[Any]]:
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            raise StoreError(f"store write failed: {type(exc).__name__}") from exc
+
+    def _one(self, sql: str, params: list[Any] | None = None) -> Any:
+        try:
+            return self._conn.execute(sql, params).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {type(exc).__name__}") from exc
+
+    def _all(self, sql: str, params: list[Any] | None = None) -> list[Any]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {type(exc).__name__}") from exc
+
+    def _version(self) -> int:
+        if self._one("SELECT to_regclass('schema_migrations')")[0] is None:
+            return 0
+        return int(self._one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0])
+
+    def _meta(self, name: str) -> bytes | None:
+        if self._one("SELECT to_regclass('meta')")[0] is None:
+            return None
+        row = self._one("SELECT value FROM meta WHERE name = %s", [name])
+        return bytes(row[0]) if row else None
+
+    def _append(self, cur: psycopg.Cursor[Any], events: list[LedgerEvent]) -> None:
+        """Chain and COPY events under the ledger lock; call inside a transaction."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+        if not events:
+            return
+        events = common.scrub_events(events, self._key_hex())
+        cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
+        row = cur.fetchone()
+        prev = _entry(row) if row else None
+        entries = ledger.chain(prev, events, common.now_utc(), key=self.signing_key(),
+                               checkpoint_every=common.checkpoint_every(self.settings))
+        with cur.copy(f"COPY ledger ({_LEDGER_COLS}) FROM STDIN") as cp:
+            for e in entries:
+                cp.write_row((e.seq, e.recorded_at, e.event_type, e.request_id,
+                              common.dump_payload(e.payload), e.prev_hash, e.entry_hash))
+
+    def _write_sealed(self, cur: psycopg.Cursor[Any], table: str, owner: str,
+                      chunks: Iterator[pa.Table], label: str, start: int = 0) -> int:
+        """COPY sealed chunks into ``table`` (owner id, chunk_no, row_count, sealed)."""
+        total = 0
+        owner_col = "load_id" if table == "filing_chunks" else "request_id"
+        cols = f"{owner_col}, chunk_no, row_count, sealed"
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(["text", "int4", "int4", "bytea"])
+            for n, chunk in enumerate(chunks, start):
+                blob = sealed.seal(self._key_hex(), chunk, f"{label}/{owner}/{n}")
+                cp.write_row((owner, n, chunk.num_rows, blob))
+                total += chunk.num_rows
+        return total
+
+    # --- officials and safeguards ------------------------------------------------------
+    def add_official(self, official: Official, actor: str) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO officials VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (agency, official_id) DO UPDATE SET title = EXCLUDED.title, "
+                "public_key_pem = EXCLUDED.public_key_pem, valid_from = EXCLUDED.valid_from, "
+                "valid_to = EXCLUDED.valid_to, added_at = EXCLUDED.added_at, "
+                "added_by = EXCLUDED.added_by",
+                [official.agency, official.official_id, official.title, official.public_key_pem,
+                 official.valid_from, official.valid_to, common.iso_now(), actor])
+            self._append(cur, [common.official_added_event(official, actor)])
+
+    def officials(self, agency: str | None = None) -> list[Official]:
+        sql = ("SELECT official_id, agency, title, public_key_pem, valid_from, valid_to "
+               "FROM officials")
+        params: list[Any] = []
+        if agency is not None:
+            sql += " WHERE agency = %s"
+            params.append(agency)
+        return [Official(*r) for r in self._all(sql + " ORDER BY agency, official_id", params)]
+
+    def safeguards_current(self, agency: str) -> bool:
+        row = self._one("SELECT current FROM safeguards WHERE agency = %s", [agency])
+        return True if row is None else bool(row[0])
+
+    def set_safeguards(self, agency: str, current: bool, actor: str, note: str) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO safeguards VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (agency) DO UPDATE SET current = EXCLUDED.current, "
+                "changed_at = EXCLUDED.changed_at, changed_by = EXCLUDED.changed_by, "
+                "note = EXCLUDED.note",
+                [agency, current, common.iso_now(), actor, note])
+            self._append(cur, [common.safeguards_event(agency, current, actor, note)])
+
+    # --- filings ----------------------------------------------------------------------------
+    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+            cur.execute("SELECT coalesce(max(max_filing_id), 0) FROM loads")
+            row = cur.fetchone()
+            ids = common.IdRange(int(row[0]) if row else 0)
+            tagged = (ids.tag(b) for b in batches if b.num_rows)
+            chunks = sealed.rechunk(tagged)
+            first = next(chunks, None)
+            if first is None:
+                return 0
+            load_id = str(first.column("load_id")[0].as_py())
+            total = self._write_sealed(cur, "filing_chunks", load_id,
+                                       _prepend(first, chunks), "filings")
+            cur.execute("INSERT INTO loads VALUES (%s, %s, %s, %s, %s)",
+                        [load_id, common.iso_now(), total, ids.low, ids.high])
+        return total
+
+    def filing_count(self) -> int:
+        return int(self._one("SELECT coalesce(sum(row_count), 0) FROM loads")[0])
+
+    def matching_connection(self) -> duckdb.DuckDBPyConnection:
+        rows = self._all("SELECT c.load_id, c.chunk_no FROM filing_chunks c JOIN loads l "
+                         "USING (load_id) ORDER BY l.min_filing_id, c.chunk_no")
+        if not rows:
+            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+        if self._match is None:
+            self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))
+            self._match = new_connection(self.settings, temp_dir=self._match_tmp)
+        con = self._match
+        for load_id, chunk_no in rows:
+            if (load_id, chunk_no) in self._loaded_chunks:
+                continue
+            blob = self._one("SELECT sealed FROM filing_chunks "
+                             "WHERE load_id = %s AND chunk_no = %s", [load_id, chunk_no])[0]
+            table = sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{chunk_no}")
+            _insert_filings(con, table)
+            self._loaded_chunks.add((load_id, chunk_no))
+        return con
+
+    # --- model ------------------------------------------------------------------------------
+    def save_model(self, version: str, model_json: str) -> None:
+        blob = encrypt_bytes(self._key_hex(), model_json.encode("utf-8"),
+                             f"model/{version}".encode())
+        with self._tx() as cur:
+            cur.execute("INSERT INTO models VALUES (%s, %s, %s) ON CONFLICT (version) DO UPDATE "
+                        "SET trained_at = EXCLUDED.trained_at, sealed = EXCLUDED.sealed",
+                        [version, common.iso_now(), blob])
+            self._append(cur, [common.model_trained_event(version, model_json)])
+
+    def current_model(self) -> tuple[str, str] | None:
+        row = self._one("SELECT version, sealed FROM models ORDER BY trained_at DESC, version DESC "
+                        "LIMIT 1")
+        if row is None:
+            return None
+        try:
+            text = decrypt_bytes(self._key_hex(), bytes(row[1]), f"model/{row[0]}".encode())
+        except Exception as exc:  # InvalidTag
+            raise KeyUnavailable("the stored model cannot be decrypted") from exc
+        return row[0], text.decode("utf-8")
+
+    # --- requests ---------------------------------------------------------------------------
+    def find_request(self, request_id: str) -> StoredRequest | None:
+        row = self._one("SELECT request_id, package_sha256, status, received_at, completed_at, "
+                        "response_json FROM requests WHERE request_id = %s", [request_id])
+        return StoredRequest(*row) if row else None
+
+    def record_refusal(
+        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
+        events: list[LedgerEvent], decisions: pa.Table | None = None,
+    ) -> None:
+        table = common.conform_decisions(
+            decisions if decisions is not None else common.empty_decisions(), request_id)
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+            cur.execute("INSERT INTO requests VALUES (%s, %s, 'REFUSED', %s, %s, %s) "
+                        "ON CONFLICT (request_id) DO NOTHING",
+                        [request_id, package_sha256, received_at, common.iso_now(), response_json])
+            if cur.rowcount == 1 and table.num_rows:
+                self._write_sealed(cur, "decision_chunks", request_id,
+                                   sealed.rechunk(table.to_batches()), "decisions")
+            self._append(cur, events)
+
+    def commit_request(self, outcome: RequestOutcome) -> bool:
+        table = common.conform_decisions(outcome.decisions, outcome.request_id)
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+            cur.execute("SELECT status FROM requests WHERE request_id = %s FOR UPDATE",
+                        [outcome.request_id])
+            if cur.fetchone() is not None:
+                return False
+            cur.execute("INSERT INTO requests VALUES (%s, %s, 'COMPLETE', %s, %s, %s)",
+                        [outcome.request_id, outcome.package_sha256, outcome.received_at,
+                         outcome.completed_at, outcome.response_json])
+            if table.num_rows:
+                self._write_sealed(cur, "decision_chunks", outcome.request_id,
+                                   sealed.rechunk(table.to_batches()), "decisions")
+            self._append(cur, list(outcome.events))
+        return True
+
+    def decisions(self, request_id: str) -> pa.Table:
+        rows = self._all("SELECT chunk_no, sealed FROM decision_chunks WHERE request_id = %s "
+                         "ORDER BY chunk_no", [request_id])
+        tables = [sealed.unseal(self._key_hex(), blob, f"decisions/{request_id}/{n}")
+                  for n, blob in rows]
+        if not tables:
+            return common.empty_decisions()
+        return pa.concat_tables(tables).cast(common.DECISION_SCHEMA).sort_by("row_number")
+
+    # --- ledger -----------------------------------------------------------------------------
+    def append_events(self, events: list[LedgerEvent]) -> None:
+        with self._tx() as cur:
+            self._append(cur, list(events))
+
+    def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
+        conn = self._connect()
+        try:
+            with conn.transaction(), conn.cursor(name="taxgate_ledger") as cur:
+                cur.itersize = 20_000
+                cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger WHERE seq > %s ORDER BY seq",
+                            [after_seq])
+                for row in cur:
+                    yield _entry(row)
+        except psycopg.Error as exc:
+            raise StoreError(f"ledger read failed: {type(exc).__name__}") from exc
+        finally:
+            conn.close()
+
+
+def _entry(row: Any) -> LedgerEntry:
+    seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash = row
+    return LedgerEntry(int(seq), recorded_at, event_type, request_id,
+                       common.load_payload(payload), prev_hash, entry_hash)
+
+
+def _prepend(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    yield first
+    yield from rest
+
+
+def _insert_filings(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    """Add a decrypted chunk to the in-memory ``filings`` table (created by the first)."""
+    con.register("_taxgate_in", table)
+    try:
+        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                             "'memory' AND schema_name = 'main' AND table_name = 'filings'"
+                             ).fetchone()
+        if not exists or not exists[0]:
+            con.execute("CREATE TABLE memory.main.filings AS SELECT * FROM _taxgate_in")
+            return
+        have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE "
+                                          "database_name = 'memory' AND table_name = 'filings'"
+                                          ).fetchall()}
+        for name, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _taxgate_in").fetchall():
+            if name not in have:
+                con.execute(f'ALTER TABLE memory.main.filings ADD COLUMN "{name}" {dtype}')
+        con.execute("INSERT INTO memory.main.filings BY NAME SELECT * FROM _taxgate_in")
+    finally:
+        con.unregister("_taxgate_in")
