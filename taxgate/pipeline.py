@@ -340,7 +340,7 @@ def _answer(
                     received_at=received_at,
                     completed_at=completed_at,
                     response_json=canonical_json(resp).decode("utf-8"),
-                    decisions=decisions.arrow(),
+                    decisions=decisions.fetch_arrow_table(),
                     events=events,
                 )
             )

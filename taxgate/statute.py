@@ -181,7 +181,7 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
         RecordRule(
             "STATE_INVALID",
             "R9",
-            f"NOT {_blank('state')} AND NOT state_exists(upper(trim(state)))",
+            f"NOT {_blank('state')} AND NOT (upper(trim(state)) IN (SELECT abbr FROM std_state))",
         ),
         RecordRule(
             "ZIP_INVALID",
@@ -192,7 +192,7 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "ZIP_STATE_MISMATCH",
             "R9",
             f"NOT {_blank('zip')} AND {_ZIP_FORMAT_OK} AND zip_exists(left(trim(zip), 5)) "
-            f"AND NOT {_blank('state')} AND state_exists(upper(trim(state))) "
+            f"AND NOT {_blank('state')} AND (upper(trim(state)) IN (SELECT abbr FROM std_state)) "
             "AND NOT zip_in_state(left(trim(zip), 5), upper(trim(state)))",
         ),
         RecordRule(
