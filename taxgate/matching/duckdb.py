@@ -96,28 +96,38 @@ def score(
         del tf
     spec_levels = [c["output_column_name"] for c in spec["comparisons"]]
     pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+    # Splink orders each pair by source dataset name, so either side may be "l".
+    swap = "p.source_dataset_l = 'tg_filings'"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT CAST(p.uid_l AS BIGINT) AS row_number,
-               CAST(p.uid_r AS BIGINT) AS filing_id,
+        WITH p AS (
+          SELECT *,
+                 CAST(CASE WHEN {swap} THEN uid_r ELSE uid_l END AS BIGINT) AS request_uid,
+                 CAST(CASE WHEN {swap} THEN uid_l ELSE uid_r END AS BIGINT) AS filing_uid
+          FROM {pairs.physical_name} p
+        )
+        SELECT p.request_uid AS row_number,
+               p.filing_uid AS filing_id,
                f.tin AS tin,
                p.match_probability, p.match_weight,
-               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND (r.dob = f.dob OR
-                 (year(r.dob) = year(f.dob) AND month(r.dob) = day(f.dob)
-                  AND day(r.dob) = month(f.dob)))) AS dob_agrees,
-               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT (r.dob = f.dob OR
-                 (year(r.dob) = year(f.dob) AND month(r.dob) = day(f.dob)
-                  AND day(r.dob) = month(f.dob)))) AS dob_disagrees,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND {_DOB_AGREES}) AS dob_agrees,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT {_DOB_AGREES}) AS dob_disagrees,
                to_json(struct_pack(match_weight := round(p.match_weight, 3),
                                    weights := map_from_entries([{_weights(spec_levels)}])))
                  AS evidence
-        FROM {pairs.physical_name} p
-        JOIN {requests} r ON r.row_number = CAST(p.uid_l AS BIGINT)
-        JOIN {filings} f ON f.filing_id = CAST(p.uid_r AS BIGINT)
+        FROM p
+        JOIN {requests} r ON r.row_number = p.request_uid
+        JOIN {filings} f ON f.filing_id = p.filing_uid
     """)
     pairs.drop_table_from_database_and_remove_from_cache()
     for view in ("_tg_left", "_tg_right"):
         con.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+_DOB_AGREES = (
+    "(r.dob = f.dob OR (year(r.dob) = year(f.dob) AND month(r.dob) = day(f.dob) "
+    "AND day(r.dob) = month(f.dob)))"
+)
 
 
 def _weights(comparisons: list[str]) -> str:
