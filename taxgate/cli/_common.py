@@ -1,0 +1,117 @@
+"""Shared pieces of the command line: consoles, the --store option, progress bars,
+and the one place where failures become exit codes."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from taxgate import pipeline
+from taxgate.errors import TaxgateError
+from taxgate.settings import Settings
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="TAXGATE_STORE",
+        help="Store: a folder (embedded default) or a postgresql:// URL.",
+    ),
+]
+
+
+class RateColumn(ProgressColumn):
+    """Records per second of the running stage."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:>10,.0f}/s" if speed else " " * 12)
+
+
+class RichProgress:
+    """Progress bars with counts, rate and time left, one per stage."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: int | None = None
+
+    def __enter__(self) -> RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish()
+        self._bar.stop()
+
+    def _finish(self) -> None:
+        if self._task is not None:
+            task = self._bar.tasks[self._task]
+            self._bar.update(self._task, total=task.completed or 1, completed=task.completed or 1)
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self._finish()
+        self._task = self._bar.add_task(name, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task, n)
+
+
+def settings_for(store: str | None) -> Settings:
+    return Settings.from_env(store)
+
+
+def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    """Call a pipeline function; map failures to the contract's exit codes."""
+    try:
+        return fn(*args, **kwargs)
+    except TaxgateError as exc:
+        err.print(f"taxgate: {exc}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("taxgate: interrupted; nothing was half-written")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # noqa: BLE001 - the one place internal failures are caught
+        if os.environ.get("TAXGATE_DEBUG") == "1":
+            raise
+        err.print(f"taxgate: internal failure ({type(exc).__name__}); nothing was disclosed")
+        raise typer.Exit(1) from None
+
+
+def print_timings(t: pipeline.Timings) -> None:
+    table = Table(title="time per stage", show_header=True)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for name, secs in t.stages.items():
+        table.add_row(name, f"{secs:.2f}")
+    table.add_row("total", f"{sum(t.stages.values()):.2f}")
+    out.print(table)
