@@ -53,6 +53,8 @@ class Context:
         self.pop, self.rng, self.periods = pop, rng, periods
         p = pop.people
         self.gclass = pop.tables.given.gclass[p.given]
+        self.tin_now = pop.current_tin()
+        self.itin_filed = pop.filed_under_itin()
         self.aor = pop.address_of_record(periods)
         self.lka = pop.last_known()
         has = self.aor >= 0

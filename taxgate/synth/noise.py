@@ -61,7 +61,8 @@ def _applicable(ctx: Context, s: Spec) -> dict[str, np.ndarray]:
         "street_style": yes, "unit_designator": unit, "unit_missing": unit,
         "unit_in_street": unit, "zip_plus4": yes, "title_case": yes,
         "dob_day_month_swapped": (day <= 12) & (day != month), "dob_missing": yes,
-        "tin_present": yes, "tin_old_itin": (p.itin[person] > 0) & (p.ssn[person] > 0),
+        "tin_present": yes,
+        "tin_old_itin": ctx.itin_filed[person] & (ctx.tin_now[person] != p.itin[person]),
     }
 
 
@@ -124,7 +125,7 @@ def apply_noise(rng: np.random.Generator, ctx: Context, s: Spec) -> None:
     s["dob_swap"] |= on["dob_day_month_swapped"]
     s["dob_missing"][on["dob_day_month_swapped"]] = False
     s["dob_missing"] |= on["dob_missing"]
-    s["tin"][on["tin_present"]] = ctx.pop.current_tin()[s["person"][on["tin_present"]]]
+    s["tin"][on["tin_present"]] = ctx.tin_now[s["person"][on["tin_present"]]]
     s["tin"][on["tin_old_itin"]] = ctx.pop.people.itin[s["person"][on["tin_old_itin"]]]
 
 

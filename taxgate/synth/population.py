@@ -6,7 +6,7 @@ filings as the contract §1 columns, so ten million rows are written chunk by ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +36,7 @@ class Population:
     people: People
     history: History
     filings: Filings
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_people(self) -> int:
@@ -60,7 +61,9 @@ class Population:
 
     def last_known(self) -> np.ndarray:
         """Per person, the most recently processed filing of any year, or -1."""
-        return self._last_per_person(np.arange(self.n_filings))
+        if "lka" not in self._cache:
+            self._cache["lka"] = self._last_per_person(np.arange(self.n_filings))
+        return self._cache["lka"]
 
     def _last_per_person(self, idx: np.ndarray) -> np.ndarray:
         person = self.filings.person[idx]
@@ -70,8 +73,18 @@ class Population:
         return out
 
     def current_tin(self) -> np.ndarray:
-        """The TIN a person files under now: the SSN when there is one, else the ITIN."""
-        return np.where(self.people.ssn > 0, self.people.ssn, self.people.itin)
+        """The TIN on a person's most recent filing (the ITIN until an SSN is used); 0: none."""
+        if "tin" not in self._cache:
+            lka = self.last_known()
+            self._cache["tin"] = np.where(lka >= 0, self.filings.tin[np.maximum(lka, 0)], 0)
+        return self._cache["tin"]
+
+    def filed_under_itin(self) -> np.ndarray:
+        """Per person: some filing carries the person's ITIN."""
+        f, p = self.filings, self.people
+        out = np.zeros(self.n_people, bool)
+        out[f.person[(p.itin[f.person] > 0) & (f.tin == p.itin[f.person])]] = True
+        return out
 
     def building_key(self, filing_idx: np.ndarray) -> np.ndarray:
         return building(self.filing_address_key(filing_idx))
