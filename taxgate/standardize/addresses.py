@@ -1,0 +1,110 @@
+"""Address standardization to USPS Publication 28 form (R9, R10, R24).
+
+The street line is parsed in a fixed order, each step one vectorized
+expression: PO box / rural-route box; a trailing unit clause (APT 4, # 4,
+BSMT, 2ND FL); the house number (123, 123A, 12-14, 123 1/2); highway names
+glued into one token (US HIGHWAY 101 -> US_HWY_101); then the tokens:
+post-directional, suffix (Pub 28 C1, joined from ``std_street_suffix``),
+pre-directional, and what is left is the street name. A directional is a
+name, not a directional, when nothing else would be left (N ST).
+"""
+
+from __future__ import annotations
+
+from taxgate.standardize._data import mapping, rows
+from taxgate.standardize._sql import alternation, lit, sql_list, sql_lookup
+
+_ID = r"[A-Z0-9]+(?:-[A-Z0-9]+)?"
+
+PO_RE = (r"^(?:(?:P ?O ?|POST ?OFFICE ?|POST |LOCK ?|CALLER ?)?(?:BOX|BX)|POB|P ?O|DRAWER)"
+         r"(?: ?#)? ?(\d[A-Z0-9-]*|[A-Z]\d*)(?: |$)")
+RR_RE = (r"^(RR|R R|RURAL ROUTE|RURAL RTE|RURAL RT|RURAL|RFD|RT|RTE|ROUTE|HC|HCR|H C"
+         r"|HIGHWAY CONTRACT|HWY CONTRACT|STAR ROUTE) ?#? ?(\d+) ?(?:BOX|BX) ?#? ?([A-Z0-9-]+)")
+NUM_RE = r"^(\d+(?:-?[A-Z]|-\d+)?)(?: (\d/\d))? (.*[A-Z].*)$"
+
+
+def _designators() -> tuple[list[str], dict[str, str]]:
+    """Unit designators that take an identifier, and the ones that stand alone -> abbr."""
+    table = rows("std_unit_designator.csv")
+    with_id = [r["variant"] for r in table if r["needs_id"] == "Y" and r["variant"] != "#"]
+    alone = {r["variant"]: r["abbr"] for r in table if r["needs_id"] == "N"}
+    return with_id, alone
+
+
+def unit_regex() -> str:
+    """The trailing unit clause of a street line; groups: street, 3 ids, bare designator, floor."""
+    with_id, alone = _designators()
+    d = alternation(with_id)
+    return (rf"^(.*[A-Z].*?) (?:{d}(?: ?# ?| )({_ID})|{d}(\d[A-Z0-9]*)|# ?({_ID})"
+            rf"|({alternation(alone)})|(\d+)(?:ST|ND|RD|TH)? (?:FL|FLR|FLOOR))$")
+
+
+def highway_chain(expr: str) -> str:
+    """Glue highway names into one token: ``US HIGHWAY 101`` -> ``US_HWY_101``."""
+    table = rows("std_highway.csv")
+    every = alternation(v for r in table for v in r["variants"].split("|"))
+    out = expr
+    for r in table:
+        canon = r["canonical"].replace(" ", "_")
+        pat = rf"(^| ){alternation(r['variants'].split('|'))} ?#? ?(\d+[A-Z]?)\b"
+        out = f"regexp_replace({out}, {lit(pat)}, '\\1{canon}_\\2', 'g')"
+    test = lit(rf"(^| ){every} ?#? ?\d")
+    return f"(CASE WHEN regexp_matches({expr}, {test}) THEN {out} ELSE {expr} END)"
+
+
+def address_macros() -> dict[str, str]:
+    """Macro signature -> body, generated from the data tables."""
+    with_id, alone = _designators()
+    dirs = mapping("std_directional.csv", "variant", "abbr")
+    unit_lead = rf"^(?:{alternation(with_id)}(?: ?# ?| )|{alternation(with_id)}(\d)|# ?)"
+    unit_hint = rf" (?:{alternation(with_id)}(?: |#|\d)|#|{alternation(alone)}$|\d+\w* FL)"
+    unit_only = rf"(?:{alternation(with_id)}(?: ?# ?| ?){_ID}|# ?{_ID}|{alternation(alone)})"
+    return {
+        "std_dir(t)": sql_lookup("t", dirs),
+        # 1 -> ST, 2 -> ND, 3 -> RD, 11/12/13 -> TH ...
+        "std_ordinal_suffix(n)": """
+            CASE WHEN right(n, 2) IN ('11', '12', '13') THEN 'TH'
+                 WHEN right(n, 1) = '1' THEN 'ST' WHEN right(n, 1) = '2' THEN 'ND'
+                 WHEN right(n, 1) = '3' THEN 'RD' ELSE 'TH' END
+        """,
+        "std_is_dir(t)": f"list_contains({sql_list(dirs)}, t)",
+        # a unit identifier: no spaces or dashes, no leading zeros (APT 04-B -> 4B)
+        "std_unit_norm(u)": r"""
+            list_transform(
+                [regexp_replace(regexp_replace(u, '[ -]', '', 'g'), '^0+([0-9A-Z])', '\1')],
+                lambda v: nullif(v, ''))[1]
+        """,
+        # the unit column as filed (Apt. 4, #4, 4, Basement) -> identifier or designator
+        "std_unit_col(fu)": f"""
+            coalesce({sql_lookup("fu", alone)},
+                     std_unit_norm(regexp_replace(fu, {lit(unit_lead)}, '\\1')))
+        """,
+        "std_po_box(fa)": f"std_unit_norm(regexp_extract(fa, {lit(PO_RE)}, 1))",
+        "std_rr_box(fa)": f"regexp_extract(fa, {lit(RR_RE)}, ['kind', 'route', 'box'])",
+        # test first (cheap), extract only where a unit clause may be
+        "std_unit_split(fa)": f"""
+            CASE WHEN regexp_matches(fa, {lit(unit_hint)}) THEN
+                regexp_extract(fa, {lit(unit_regex())},
+                               ['street', 'id1', 'id2', 'id3', 'bare', 'floor']) END
+        """,
+        "std_unit_from_split(u)": f"""
+            coalesce(std_unit_norm(nullif(u.id1, '')),
+                     std_unit_norm(nullif(u.id2, '')), std_unit_norm(nullif(u.id3, '')),
+                     {sql_lookup("nullif(u.bare, '')", alone)},
+                     std_unit_norm(nullif(u.floor, '')))
+        """,
+        "std_number_split(street)":
+            f"regexp_extract(street, {lit(NUM_RE)}, ['num', 'frac', 'rest'])",
+        # the text after the house number: '#' and '-' to spaces
+        "std_rest_clean(rest)": """
+            list_transform([rest], lambda r: CASE WHEN r = '' THEN NULL
+                WHEN regexp_matches(r, '[#-]') THEN
+                    list_transform([trim(regexp_replace(r, '[ #-]+', ' ', 'g'))],
+                                   lambda v: nullif(v, ''))[1]
+                ELSE r END)[1]
+        """,
+        # highway names glued into one token (evaluate on a column: r is repeated)
+        "std_highways(r)": highway_chain("r"),
+        # a street line that is only a unit clause, no street name (123 APT 4)
+        "std_is_unit_only(rest)": f"regexp_full_match(rest, {lit(unit_only)})",
+    }

@@ -1,0 +1,70 @@
+"""Address and ZIP validity macros for the statute checks (R9).
+
+Each macro answers one question about a raw street line, so a check can name
+the reason it rejects: no street location, a placeholder, a ZIP and nothing
+else, an institution without a street. Lists of words are data files.
+A non-empty field or a ZIP-like pattern never counts as an address.
+"""
+
+from __future__ import annotations
+
+from taxgate.standardize._data import column
+from taxgate.standardize._sql import alternation, sql_list
+
+_BLANK = "street IS NULL OR trim(CAST(street AS VARCHAR)) = ''"
+
+
+def validity_macros() -> dict[str, str]:
+    """Macro signature -> body."""
+    placeholders = sql_list(column("addr_placeholders.csv", "placeholder"))
+    institutions = alternation(column("addr_institution_words.csv", "phrase"))
+    return {
+        # house number + street name, or a PO box / rural-route box
+        "addr_has_street_location(street)": r"""
+            coalesce(list_transform([std_fold_addr(street)], lambda fa:
+                std_po_box(fa) IS NOT NULL
+                OR std_rr_box(fa).box <> ''
+                OR list_transform(
+                       [std_number_split(list_transform([std_unit_split(fa).street],
+                            lambda st: CASE WHEN st <> '' THEN st ELSE fa END)[1])],
+                       lambda ns: ns.num <> '' AND regexp_matches(ns.num, '[1-9]')
+                                  AND NOT std_is_unit_only(ns.rest))[1])[1], false)
+        """,
+        # UNKNOWN, N/A, NA NA, DON'T CARE 12345, 00000, XXX ... (numbers ignored)
+        "addr_is_placeholder(street)": f"""
+            CASE WHEN {_BLANK} THEN false ELSE coalesce(list_transform([std_fold(street)],
+                lambda f: list_transform(
+                    [trim(regexp_replace(
+                        regexp_replace(f, '\\b[0-9]+\\b', ' ', 'g'), ' +', ' ', 'g'))],
+                    lambda r: list_contains({placeholders}, r)
+                              OR (r <> '' AND list_bool_and(list_transform(string_split(r, ' '),
+                                      lambda t: list_contains({placeholders}, t))))
+                              OR regexp_full_match(f, 'X{{2,}}( X+)*|0+( 0+)*'))[1])[1], true) END
+        """,
+        # the only address-like content is a 5- or 9-digit number (12345, 12345-6789)
+        "addr_zip_only(street)": f"""
+            CASE WHEN {_BLANK} THEN false ELSE
+                coalesce(list_transform([regexp_extract_all(std_fold(street), '[0-9]+')],
+                    lambda d: (len(d) = 1 AND length(d[1]) IN (5, 9))
+                              OR (len(d) = 2 AND length(d[1]) = 5 AND length(d[2]) = 4))[1], false)
+                AND NOT addr_has_street_location(street) END
+        """,
+        # a detention facility / institution named without a house number and street
+        "addr_is_institution(street)": f"""
+            CASE WHEN {_BLANK} THEN false ELSE
+                coalesce(regexp_matches(std_fold(street), '\\b{institutions}\\b'), false)
+                AND NOT addr_has_street_location(street) END
+        """,
+        # a state as a 2-letter code: codes kept, names looked up (TEXAS -> TX)
+        "std_state_code(p_state)": """
+            CASE WHEN length(std_fold(p_state)) = 2 THEN std_fold(p_state)
+                 ELSE (SELECT s.abbr FROM std_state s WHERE s.name = std_fold(p_state)) END
+        """,
+        # the ZIP (5 or 9 digits) is a known ZIP5
+        "zip_exists(p_zip)": "std_zip5(p_zip) IN (SELECT zip5 FROM zip_state)",
+        # the ZIP is a known ZIP5 of that state (2-letter code or state name)
+        "zip_in_state(p_zip, p_state)": """
+            EXISTS (SELECT 1 FROM zip_state z
+                    WHERE z.zip5 = std_zip5(p_zip) AND z.state = std_state_code(p_state))
+        """,
+    }
