@@ -16,6 +16,7 @@ the first entry that was edited, deleted, inserted or reordered. See docs/ledger
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -50,19 +51,46 @@ def timestamp(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=4096)
+def _scalar(value: str | None) -> bytes:
+    """canonical_json of a string or None, cached: batches repeat the same few values."""
+    return canonical_json(value)
+
+
+class StoredPayload(dict[str, Any]):
+    """A payload read back from storage, carrying the exact bytes it was stored as.
+
+    Hashing uses those bytes, not a re-serialization, so any changed byte of the
+    stored text changes the hash even where it would parse to an equal value.
+    """
+
+    def __init__(self, value: dict[str, Any], stored: bytes) -> None:
+        super().__init__(value)
+        self.stored = stored
+
+
+def payload_bytes(payload: dict[str, Any]) -> bytes:
+    """The canonical bytes of a payload (its stored bytes when it was read back)."""
+    if isinstance(payload, StoredPayload):
+        return payload.stored
+    return canonical_json(payload)
+
+
 def entry_body(
     seq: int, recorded_at: str, event_type: str, request_id: str | None, payload: dict[str, Any]
 ) -> bytes:
-    """The canonical bytes of an entry without its hashes."""
-    return canonical_json(
-        {
-            "seq": seq,
-            "recorded_at": recorded_at,
-            "event_type": event_type,
-            "request_id": request_id,
-            "payload": payload,
-        }
-    )
+    """The canonical bytes of ``{seq, recorded_at, event_type, request_id, payload}``.
+
+    Assembled field by field in sorted key order, which is byte-for-byte
+    ``canonical_json`` of that object (JSON serializes compositionally).
+    """
+    return b"".join((
+        b'{"event_type":', _scalar(event_type),
+        b',"payload":', payload_bytes(payload),
+        b',"recorded_at":', _scalar(recorded_at),
+        b',"request_id":', _scalar(request_id),
+        b',"seq":', str(int(seq)).encode("ascii"), b"}",
+    ))
 
 
 def hash_entry(
@@ -116,6 +144,7 @@ def chain(
     def add(event_type: str, request_id: str | None, payload: dict[str, Any]) -> None:
         nonlocal seq, head
         seq += 1
+        payload = StoredPayload(payload, canonical_json(payload))  # serialized once
         h = hash_entry(head, seq, recorded_at, event_type, request_id, payload)
         out.append(LedgerEntry(seq, recorded_at, event_type, request_id, payload, head, h))
         head = h

@@ -7,6 +7,7 @@ transactions so the two behave alike.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -20,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxgate.canonical import (
-    canonical_json,
     keyed_digest,
     load_public_key_pem,
     new_data_key,
@@ -28,9 +28,9 @@ from taxgate.canonical import (
     sha256_hex,
 )
 from taxgate.errors import KeyUnavailable, StoreError
-from taxgate.ledger import CHECKPOINT_EVERY
+from taxgate.ledger import CHECKPOINT_EVERY, StoredPayload, payload_bytes
 from taxgate.settings import Settings
-from taxgate.store.base import DECISION_COLUMNS, LedgerEvent, Official
+from taxgate.store.base import DECISION_COLUMNS, LedgerEntry, LedgerEvent, Official
 
 # --- the at-rest key ---------------------------------------------------------------------
 
@@ -94,9 +94,14 @@ def signing_passphrase(key: str) -> bytes:
     return bytes.fromhex(key)
 
 
+@functools.lru_cache(maxsize=8)
+def _tin_key(key: str) -> str:
+    return keyed_digest(key, "taxgate/ledger-tin-digest/v1")
+
+
 def tin_digest(key: str, tin: str) -> str:
     """The keyed digest a TIN is logged as (HMAC-SHA256 under a key derived from ``key``)."""
-    return keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), tin)
+    return keyed_digest(_tin_key(key), tin)
 
 
 # --- process-wide umask while a store is open ----------------------------------------------
@@ -156,19 +161,33 @@ def scrub_events(events: list[LedgerEvent], key: str) -> list[LedgerEvent]:
     return out
 
 
-def load_payload(text: str) -> dict[str, Any]:
-    """Parse a stored payload; one that is not canonical JSON yields a marker verify rejects."""
+def load_payload(text: str) -> StoredPayload:
+    """Parse a stored payload, keeping its exact bytes for hashing (see StoredPayload).
+
+    Text that is not a JSON object reads as ``{"$unreadable": true}``; its hash still
+    covers the stored bytes, so verify reports the entry as edited.
+    """
+    raw = text.encode("utf-8", "surrogatepass")
     try:
         obj = json.loads(text)
     except ValueError:
         obj = None
-    if not isinstance(obj, dict) or canonical_json(obj) != text.encode("utf-8"):
-        return {"$unreadable": sha256_hex(text.encode("utf-8", "surrogatepass"))}
-    return obj
+    if not isinstance(obj, dict):
+        obj = {"$unreadable": True}
+    return StoredPayload(obj, raw)
+
+
+def entry_from_row(row: Any) -> LedgerEntry:
+    """A LedgerEntry from a stored row (seq, recorded_at, event_type, request_id,
+    payload text, prev_hash, entry_hash)."""
+    seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash = row
+    return LedgerEntry(int(seq), recorded_at, event_type, request_id, load_payload(payload),
+                       prev_hash, entry_hash)
 
 
 def dump_payload(payload: dict[str, Any]) -> str:
-    return canonical_json(payload).decode("utf-8")
+    """The text a payload is stored as: its canonical JSON (or the bytes it was read as)."""
+    return payload_bytes(payload).decode("utf-8", "surrogatepass")
 
 
 def key_fingerprint(pem: str) -> str:

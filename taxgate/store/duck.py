@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
@@ -77,3 +78,31 @@ def quote_literal(text: str) -> str:
     """Escape a value for a single-quoted SQL literal (paths and settings, never data)."""
     return text.replace("'", "''")
 
+
+
+def append_arrow(
+    con: duckdb.DuckDBPyConnection, catalog: str, table: str, data: pa.Table | pa.RecordBatch
+) -> None:
+    """Insert Arrow data by column name into ``catalog.main.table``.
+
+    The table is created from the first data's schema; columns a later batch brings
+    are added (NULL for earlier rows). Used for ``filings``, whose columns the loader owns.
+    """
+    target = f'"{catalog}".main."{table}"'
+    con.register("_taxgate_in", data)
+    try:
+        row = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+            "AND schema_name = 'main' AND table_name = ?", [catalog, table]).fetchone()
+        if not row or not row[0]:
+            con.execute(f"CREATE TABLE {target} AS SELECT * FROM _taxgate_in")
+            return
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+            "AND schema_name = 'main' AND table_name = ?", [catalog, table]).fetchall()}
+        for name, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _taxgate_in").fetchall():
+            if name not in have:
+                con.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {dtype}')
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _taxgate_in")
+    finally:
+        con.unregister("_taxgate_in")

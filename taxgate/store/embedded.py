@@ -36,7 +36,7 @@ from taxgate.store.base import (
     Store,
     StoredRequest,
 )
-from taxgate.store.duck import new_connection, quote_literal
+from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.migrations import latest, migrations, statements
 
 if TYPE_CHECKING:
@@ -58,6 +58,9 @@ class EmbeddedStore(Store):
         self._lock_fd: int | None = None
         self._key: str | None = None
         self._signing: Ed25519PrivateKey | None = None
+        # The ledger's last entry, cached: this process alone writes while it holds the lock.
+        self._head: LedgerEntry | None = None
+        self._head_known = False
         if not create:
             if not self.db_path.is_file():
                 raise StoreError(f"no taxgate store at {self.folder}: run `taxgate init` first")
@@ -183,6 +186,7 @@ class EmbeddedStore(Store):
         try:
             yield con
         except BaseException as exc:
+            self._head_known = False
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
@@ -191,6 +195,7 @@ class EmbeddedStore(Store):
         try:
             con.execute("COMMIT")
         except duckdb.Error as exc:
+            self._head_known = False
             raise StoreError(f"store commit failed: {type(exc).__name__}") from exc
 
     def _version(self) -> int:
@@ -232,15 +237,17 @@ class EmbeddedStore(Store):
         if not events:
             return
         events = common.scrub_events(events, self._key_hex())
-        row = self._connection().execute(
-            f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        prev = _entry(row) if row else None
+        if not self._head_known:
+            row = self._connection().execute(
+                f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            self._head, self._head_known = (common.entry_from_row(row) if row else None), True
         entries = ledger.chain(
-            prev, events, common.now_utc(), key=self.signing_key(),
+            self._head, events, common.now_utc(), key=self.signing_key(),
             checkpoint_every=common.checkpoint_every(self.settings),
         )
         self._insert_arrow("ledger", _entries_table(entries))
+        self._head = entries[-1]
 
     # --- officials and safeguards ------------------------------------------------------
     def add_official(self, official: Official, actor: str) -> None:
@@ -283,36 +290,15 @@ class EmbeddedStore(Store):
         with self._tx() as con:
             row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
             ids = common.IdRange(int(row[0]) if row else 0)
-            exists = self._has_table("filings")
             for batch in batches:
-                if batch.num_rows == 0:
-                    continue
-                data = ids.tag(batch)
-                con.register("_taxgate_in", data)
-                try:
-                    if not exists:
-                        con.execute("CREATE TABLE store.main.filings AS "
-                                    "SELECT * FROM _taxgate_in LIMIT 0")
-                        exists = True
-                    else:
-                        self._add_missing_columns()
-                    con.execute("INSERT INTO store.main.filings BY NAME SELECT * FROM _taxgate_in")
-                finally:
-                    con.unregister("_taxgate_in")
-                total += data.num_rows
+                if batch.num_rows:
+                    data = ids.tag(batch)
+                    append_arrow(con, "store", "filings", data)
+                    total += data.num_rows
             if total:
                 con.execute("INSERT INTO store.loads VALUES (?, ?, ?, ?, ?)",
                             [ids.load_id, common.iso_now(), total, ids.low, ids.high])
         return total
-
-    def _add_missing_columns(self) -> None:
-        con = self._connection()
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'store' "
-            "AND table_name = 'filings'").fetchall()}
-        for name, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _taxgate_in").fetchall():
-            if name not in have:
-                con.execute(f'ALTER TABLE store.main.filings ADD COLUMN "{name}" {dtype}')
 
     def filing_count(self) -> int:
         row = self._connection().execute(
@@ -402,15 +388,9 @@ class EmbeddedStore(Store):
             for batch in reader:
                 cols = [batch.column(i).to_pylist() for i in range(7)]
                 for row in zip(*cols, strict=True):
-                    yield _entry(row)
+                    yield common.entry_from_row(row)
         finally:
             cur.close()
-
-
-def _entry(row: Any) -> LedgerEntry:
-    seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash = row
-    return LedgerEntry(int(seq), recorded_at, event_type, request_id,
-                       common.load_payload(payload), prev_hash, entry_hash)
 
 
 def _entries_table(entries: list[LedgerEntry]) -> pa.Table:

@@ -40,7 +40,7 @@ from taxgate.store.base import (
     Store,
     StoredRequest,
 )
-from taxgate.store.duck import new_connection
+from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.migrations import latest, migrations
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class PostgresStore(Store):
         events = common.scrub_events(events, self._key_hex())
         cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
         row = cur.fetchone()
-        prev = _entry(row) if row else None
+        prev = common.entry_from_row(row) if row else None
         entries = ledger.chain(prev, events, common.now_utc(), key=self.signing_key(),
                                checkpoint_every=common.checkpoint_every(self.settings))
         with cur.copy(f"COPY ledger ({_LEDGER_COLS}) FROM STDIN") as cp:
@@ -294,7 +294,7 @@ class PostgresStore(Store):
             blob = self._one("SELECT sealed FROM filing_chunks "
                              "WHERE load_id = %s AND chunk_no = %s", [load_id, chunk_no])[0]
             table = sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{chunk_no}")
-            _insert_filings(con, table)
+            append_arrow(con, "memory", "filings", table)
             self._loaded_chunks.add((load_id, chunk_no))
         return con
 
@@ -380,40 +380,13 @@ class PostgresStore(Store):
                 cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger WHERE seq > %s ORDER BY seq",
                             [after_seq])
                 for row in cur:
-                    yield _entry(row)
+                    yield common.entry_from_row(row)
         except psycopg.Error as exc:
             raise StoreError(f"ledger read failed: {type(exc).__name__}") from exc
         finally:
             conn.close()
 
 
-def _entry(row: Any) -> LedgerEntry:
-    seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash = row
-    return LedgerEntry(int(seq), recorded_at, event_type, request_id,
-                       common.load_payload(payload), prev_hash, entry_hash)
-
-
 def _prepend(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
     yield first
     yield from rest
-
-
-def _insert_filings(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    """Add a decrypted chunk to the in-memory ``filings`` table (created by the first)."""
-    con.register("_taxgate_in", table)
-    try:
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
-                             "'memory' AND schema_name = 'main' AND table_name = 'filings'"
-                             ).fetchone()
-        if not exists or not exists[0]:
-            con.execute("CREATE TABLE memory.main.filings AS SELECT * FROM _taxgate_in")
-            return
-        have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE "
-                                          "database_name = 'memory' AND table_name = 'filings'"
-                                          ).fetchall()}
-        for name, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _taxgate_in").fetchall():
-            if name not in have:
-                con.execute(f'ALTER TABLE memory.main.filings ADD COLUMN "{name}" {dtype}')
-        con.execute("INSERT INTO memory.main.filings BY NAME SELECT * FROM _taxgate_in")
-    finally:
-        con.unregister("_taxgate_in")
