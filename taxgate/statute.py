@@ -114,20 +114,25 @@ def _blank(col: str) -> str:
 
 
 def _bad_date(col: str) -> str:
-    return f"(NOT {_blank(col)} AND try_strptime(trim({col}), '%Y-%m-%d') IS NULL)"
+    """Not a real calendar date written exactly YYYY-MM-DD (2024-1-5 is refused)."""
+    shape = r"'\d{4}-\d{2}-\d{2}'"
+    return (
+        f"(NOT {_blank(col)} AND (NOT regexp_full_match(trim({col}), {shape}) "
+        f"OR try_strptime(trim({col}), '%Y-%m-%d') IS NULL))"
+    )
 
 
 def _date(col: str) -> str:
     return f"CAST(try_strptime(trim({col}), '%Y-%m-%d') AS DATE)"
 
 
+# R8 [P]: a possible real mononym is written with the FNU/LNU convention (first or last
+# name unknown) beside a single word; a blank field is simply a missing name.
 _MONONYM = (
-    f"(({_blank('first_name')} OR upper(trim(first_name)) = 'FNU') "
-    f"AND NOT {_blank('last_name')} AND NOT contains(trim(last_name), ' ') "
-    f"AND NOT name_is_placeholder(last_name)) OR "
-    f"(({_blank('last_name')} OR upper(trim(last_name)) = 'LNU') "
-    f"AND NOT {_blank('first_name')} AND NOT contains(trim(first_name), ' ') "
-    f"AND NOT name_is_placeholder(first_name))"
+    "(upper(trim(first_name)) = 'FNU' AND NOT contains(trim(last_name), ' ') "
+    "AND NOT name_is_placeholder(last_name) AND upper(trim(last_name)) <> 'LNU') OR "
+    "(upper(trim(last_name)) = 'LNU' AND NOT contains(trim(first_name), ' ') "
+    "AND NOT name_is_placeholder(first_name) AND upper(trim(first_name)) <> 'FNU')"
 )
 _ANCHOR = f"coalesce({_date('judicial_review_date')}, {_date('removal_order_date')})"
 _STREET_OK = (
@@ -150,7 +155,7 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
         RecordRule(
             "NAME_MISSING",
             "R8",
-            f"({_blank('first_name')} OR {_blank('last_name')}) AND NOT ({_MONONYM})",
+            f"{_blank('first_name')} OR {_blank('last_name')}",
         ),
         RecordRule(
             "NAME_PLACEHOLDER",

@@ -83,7 +83,7 @@ def test_r9_place_must_be_real_and_consistent(field, value, code):
 
 
 @pytest.mark.parametrize("first,last,code", [
-    ("", "Garcia", None), ("Jose", "", None), ("UNKNOWN", "Garcia", "NAME_PLACEHOLDER"),
+    ("", "Garcia", "NAME_MISSING"), ("Jose", "", "NAME_MISSING"), ("UNKNOWN", "Garcia", "NAME_PLACEHOLDER"),
     ("John", "Doe", "NAME_PLACEHOLDER"), ("N/A", "N/A", "NAME_PLACEHOLDER"),
     ("Test", "Garcia", "NAME_PLACEHOLDER"),
 ])
@@ -188,3 +188,14 @@ def test_r7_lapsed_safeguards_refuse_the_request():
     with pytest.raises(RequestRefused) as exc:
         statute.check_safeguards(False)
     assert exc.value.reason == "SAFEGUARDS_NOT_CURRENT"
+
+
+@pytest.mark.parametrize("value", ["2024-1-5", "2024-13-01", "2021-00-10", "03/15/2024"])
+def test_r14_dates_must_be_exactly_yyyy_mm_dd(value):
+    (rej, _), = reasons({"removal_order_date": value})
+    assert "REMOVAL_ORDER_DATE_INVALID" in rej
+
+
+def test_r8_a_blank_name_is_missing_not_a_mononym():
+    (rej, holds), = reasons({"first_name": "Francisco", "last_name": ""})
+    assert "NAME_MISSING" in rej and holds == []
