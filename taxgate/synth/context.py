@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from taxgate.synth.places import building
+from taxgate.synth.places import building, member
 from taxgate.synth.population import Population
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
@@ -63,13 +63,10 @@ class Context:
         bld = building(self.aor_key)
         residents = np.flatnonzero(has)
         k1 = name_keys(bld[residents], self.gclass[residents], p.sur1[residents])
-        two = residents[p.sur2[residents] >= 0]
+        s2 = p.sur2[residents]
+        two = residents[(s2 >= 0) & (s2 != p.sur1[residents])]  # one key per (person, name)
         k2 = name_keys(bld[two], self.gclass[two], p.sur2[two])
-        keys, owner = np.r_[k1, k2], np.r_[residents, two]
-        order = np.lexsort((owner, keys))
-        keys, owner = keys[order], owner[order]
-        first = np.r_[True, (keys[1:] != keys[:-1]) | (owner[1:] != owner[:-1])]
-        self.keys, counts = np.unique(keys[first], return_counts=True)
+        self.keys, counts = np.unique(np.r_[k1, k2], return_counts=True)
         crowd = np.zeros(pop.n_people, np.int64)
         for who, k in ((residents, k1), (two, k2)):
             c = counts[np.searchsorted(self.keys, k)]
@@ -95,11 +92,11 @@ class Context:
         """True where someone whose name overlaps ``person_like``'s lives in ``bld`` on record."""
         p = self.pop.people
         g = self.gclass[person_like]
-        hit = np.isin(name_keys(bld, g, p.sur1[person_like]), self.keys)
+        hit = member(self.keys, name_keys(bld, g, p.sur1[person_like]))
         s2 = p.sur2[person_like]
-        return hit | ((s2 >= 0) & np.isin(name_keys(bld, g, s2), self.keys))
+        return hit | ((s2 >= 0) & member(self.keys, name_keys(bld, g, s2)))
 
     def occupied_by_name(self, bld: np.ndarray, gclass: np.ndarray, sur1: np.ndarray,
                          sur2: np.ndarray) -> np.ndarray:
-        hit = np.isin(name_keys(bld, gclass, sur1), self.keys)
-        return hit | ((sur2 >= 0) & np.isin(name_keys(bld, gclass, sur2), self.keys))
+        hit = member(self.keys, name_keys(bld, gclass, sur1))
+        return hit | ((sur2 >= 0) & member(self.keys, name_keys(bld, gclass, sur2)))

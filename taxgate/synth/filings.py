@@ -15,6 +15,7 @@ import numpy as np
 from taxgate.synth.people import People
 from taxgate.synth.places import History
 from taxgate.synth.render import ZIP4_DASH, ZIP4_NONE
+from taxgate.synth.tables import weighted
 
 YEARS = np.arange(2019, 2026)
 RETURN, W7, F8822 = 0, 1, 2
@@ -116,7 +117,7 @@ def make_filings(rng: np.random.Generator, p: People, h: History, as_of: int) ->
                         year_of(proc))
     keep = proc <= as_of
     person, source, proc, tax_year = person[keep], source[keep], proc[keep], tax_year[keep]
-    order = np.lexsort((proc, person))
+    order = np.argsort(person.astype(np.int64) << 24 | (proc - proc.min()), kind="stable")
     person, source, proc, tax_year = person[order], source[order], proc[order], tax_year[order]
     for _ in range(100):  # one filing per person per day: no ties in "most recent"
         tie = np.r_[False, (person[1:] == person[:-1]) & (proc[1:] <= proc[:-1])]
@@ -132,8 +133,8 @@ def make_filings(rng: np.random.Generator, p: People, h: History, as_of: int) ->
         person=person, tax_year=tax_year, source=source, processed=proc, slot=slot,
         tin=np.where(use_itin, p.itin[person], p.ssn[person]),
         dob_shown=p.dob_shown[person] & ((rng.random(m) < 0.92) | (source == W7)),
-        style=rng.choice(4, m, p=ADDRESS_STYLE_SHARE).astype(np.int8),
-        udesig=rng.choice(4, m, p=UNIT_DESIGNATOR_SHARE).astype(np.int8),
+        style=weighted(rng, ADDRESS_STYLE_SHARE, m).astype(np.int8),
+        udesig=weighted(rng, UNIT_DESIGNATOR_SHARE, m).astype(np.int8),
         unit_in_street=rng.random(m) < 0.15,
         zip4_mode=np.where(rng.random(m) < 0.2, ZIP4_DASH, ZIP4_NONE).astype(np.int8),
         alt_surname=(p.sur2[person] >= 0) & (rng.random(m) < 0.06),

@@ -36,9 +36,9 @@ def _c(name: str, share: float, expected: str, reasons: str, meaning: str) -> Ca
 REJ = "REJECTED"
 NC = "NOT_CONFIRMED"
 CATEGORIES: tuple[Category, ...] = (
-    _c("clean_match", 0.30, "CONFIRMED", "",
+    _c("clean_match", 0.33, "CONFIRMED", "",
        "the person at the address of record, written as filed"),
-    _c("noisy_match", 0.24, "CONFIRMED", "",
+    _c("noisy_match", 0.301, "CONFIRMED", "",
        "the person at the address of record with 1-3 realistic variations (see NOISE_KINDS)"),
     _c("household_namesake_dob", 0.008, "CONFIRMED", "",
        "father or son of one name at one address; the DOB tells which"),

@@ -53,6 +53,14 @@ def address_key(a: Addresses) -> np.ndarray:
     return (k * 16 + a.postdir) * 512 + a.unit
 
 
+def member(sorted_values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``np.isin`` for a sorted array, by binary search (much faster on big sets)."""
+    if len(sorted_values) == 0:
+        return np.zeros(len(query), bool)
+    pos = np.minimum(np.searchsorted(sorted_values, query), len(sorted_values) - 1)
+    return sorted_values[pos] == query
+
+
 def building(key: np.ndarray) -> np.ndarray:
     """The key without its unit: the street address of a building."""
     return key >> 9
@@ -108,8 +116,11 @@ def fresh_addresses(
     a = random_addresses(rng, t, zip_idx)
     for _ in range(50):
         k = building(a.key())
-        _, inv, cnt = np.unique(k, return_inverse=True, return_counts=True)
-        dup = np.isin(k, taken) | (cnt[inv] > 1)
+        order = np.argsort(k, kind="stable")
+        ks = k[order]
+        same = np.r_[False, ks[1:] == ks[:-1]]
+        dup = member(taken, k)
+        dup[order[same]] = True
         if not dup.any():
             return a
         a.number[dup] = rng.integers(1, 29999, int(dup.sum()))
@@ -139,7 +150,7 @@ def make_history(
     hh = np.repeat(np.arange(n_households), count)
     rank = np.arange(len(hh)) - np.r_[0, np.cumsum(count)[:-1]][hh]
     start = np.where(rank == 0, 0, rng.integers(FIRST_MOVE_DAY, as_of, len(hh)))
-    order = np.lexsort((start, hh))
+    order = np.argsort(hh.astype(np.int64) << 24 | start, kind="stable")
     hh, start = hh[order], start[order]
     zip_idx = np.zeros(len(hh), dtype=np.int64)
     first = rank == 0

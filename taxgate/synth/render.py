@@ -47,12 +47,13 @@ def _forms(pairs: tuple, idx: np.ndarray, form: np.ndarray) -> pa.Array:
 
 def _title(arr: pa.Array, mask: np.ndarray) -> pa.Array:
     """Title-case the rows where ``mask`` holds (``5th`` stays lower after the digit)."""
-    if not mask.any():
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
         return arr
-    t = pc.utf8_title(arr)
+    t = pc.utf8_title(arr.take(pa.array(idx)))
     for suf in ("St", "Nd", "Rd", "Th"):
         t = pc.replace_substring_regex(t, rf"(\d){suf}\b", rf"\1{suf.lower()}")
-    return pc.if_else(pa.array(mask), t, arr)
+    return pc.replace_with_mask(arr, pa.array(mask), t)
 
 
 def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
