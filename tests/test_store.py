@@ -212,3 +212,11 @@ def test_checkpoint_every_n_inside_a_big_commit(store_settings: Settings) -> Non
         assert cps == [50, 100, 123]
         assert verified(s).checkpoints == 3
 
+
+
+def test_tin_digest_is_the_documented_keyed_digest(store: Store, store_settings: Settings) -> None:
+    from taxgate.canonical import keyed_digest
+
+    key = store_settings.resolve_key()
+    expected = keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), TIN)
+    assert store.tin_digest(TIN) == expected != store.tin_digest("912345679")

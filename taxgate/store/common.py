@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hmac
 import json
 import os
 import re
@@ -95,13 +96,14 @@ def signing_passphrase(key: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=8)
-def _tin_key(key: str) -> str:
-    return keyed_digest(key, "taxgate/ledger-tin-digest/v1")
+def _tin_key(key: str) -> bytes:
+    return bytes.fromhex(keyed_digest(key, "taxgate/ledger-tin-digest/v1"))
 
 
 def tin_digest(key: str, tin: str) -> str:
-    """The keyed digest a TIN is logged as (HMAC-SHA256 under a key derived from ``key``)."""
-    return keyed_digest(_tin_key(key), tin)
+    """The keyed digest a TIN is logged as: HMAC-SHA256 under a key derived from ``key``
+    (equal to ``keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), tin)``)."""
+    return hmac.digest(_tin_key(key), tin.encode("utf-8"), "sha256").hex()
 
 
 # --- process-wide umask while a store is open ----------------------------------------------
@@ -145,12 +147,15 @@ def scrub_events(events: list[LedgerEvent], key: str) -> list[LedgerEvent]:
     """Replace each ``tin``/``*_tin`` field by its keyed digest; refuse name/address fields."""
     out = []
     for ev in events:
-        bad = sorted(FTI_FIELDS & set(ev.payload))
+        bad = FTI_FIELDS.intersection(ev.payload)
         if bad:
             raise StoreError(
-                f"{ev.event_type} event carries taxpayer fields ({', '.join(bad)}); "
+                f"{ev.event_type} event carries taxpayer fields ({', '.join(sorted(bad))}); "
                 "the ledger holds ids and digests only"
             )
+        if not any(name == "tin" or name.endswith("_tin") for name in ev.payload):
+            out.append(ev)
+            continue
         payload: dict[str, Any] = {}
         for name, value in ev.payload.items():
             if (name == "tin" or name.endswith("_tin")) and value is not None:
