@@ -9,9 +9,12 @@ may be marked primary (the value ``n_first_canon`` takes):
 
 1. a curated choice from ``name_nickname_en_primary.csv`` (BILL -> WILLIAM);
 2. otherwise, only when the nickname is shorter than the canonical name,
-   starts with the same letter and is not itself a canonical name of the
-   package: the canonical sharing the longest prefix, then the one with the
-   most nicknames, then alphabetical order.
+   starts with the same letter, is not itself a canonical name of the
+   package or a full name of ``name_xlang.csv``, and is not a spelling variant
+   (the canonical is the nickname plus one letter: MARIA / MARIAH):
+   a canonical that is not itself a nickname, then the one sharing the
+   longest prefix, then the one with the most
+   nicknames, then alphabetical order.
 
 Anything else stays unresolved (``n_first_canon`` keeps the name as written);
 the full pair list is still available to the matcher.
@@ -58,14 +61,17 @@ def build_rows() -> list[tuple[str, str, str, str]]:
         for row in csv.DictReader(fh):
             curated[row["variant"]] = row["canonical"]
             pairs[row["variant"]].add(row["canonical"])
+    with (DATA / "name_xlang.csv").open(newline="") as fh:
+        full_names = {row["name"] for row in csv.DictReader(fh)}
     source = f"nicknames {metadata.version('nicknames')}"
     rows: list[tuple[str, str, str, str]] = []
     for nick, canons in sorted(pairs.items()):
         primary = curated.get(nick)
-        if primary is None and nick not in canon_size:
-            ok = [c for c in canons if len(nick) < len(c) and c[0] == nick[0]]
+        if primary is None and nick not in canon_size and nick not in full_names:
+            ok = [c for c in canons if len(nick) < len(c) and c[0] == nick[0]
+                  and not (c.startswith(nick) and len(c) - len(nick) == 1)]
             if ok:
-                ok.sort(key=lambda c: (-_prefix(nick, c), -canon_size[c], c))
+                ok.sort(key=lambda c: (c in pairs, -_prefix(nick, c), -canon_size[c], c))
                 primary = ok[0]
         for canon in sorted(canons):
             src = "curated" if curated.get(nick) == canon and canon_size[canon] == 0 else source

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from taxgate.standardize._sql import lit
 from taxgate.standardize.install import install
 from taxgate.standardize.select import standardized_select_sql
 
@@ -28,25 +29,39 @@ _INPUT = ("first_name", "middle_name", "last_name", "second_last_name", "date_of
 def _connection() -> duckdb.DuckDBPyConnection:
     """A private in-memory connection with everything installed (made on first use)."""
     con = duckdb.connect(":memory:")
+    con.execute("SET threads = 1")
     install(con)
     return con
 
 
+def _value(v: object) -> str:
+    return "NULL::VARCHAR" if v is None else f"{lit(str(v))}::VARCHAR"
+
+
 def standardize_rows(records: list[dict[str, str | None]], *, side: str = "request"
                      ) -> list[dict[str, Any]]:
-    """Standardize a few records given as dicts of the contract's columns, in order."""
-    cols = ", ".join(f"{c} VARCHAR" for c in ("_row",) + _INPUT)
-    values = [(str(i), *(r.get(c) for c in _INPUT)) for i, r in enumerate(records)]
+    """Standardize records given as dicts of the contract's columns, in order, in one query."""
+    if not records:
+        return []
+    rows = ", ".join("(" + ", ".join([str(i)] + [_value(r.get(c)) for c in _INPUT]) + ")"
+                     for i, r in enumerate(records))
+    source = f"(SELECT * FROM (VALUES {rows}) v(_row, {', '.join(_INPUT)}))"
+    sql = standardized_select_sql(source, side=side)
     with _LOCK:
         con = _connection()  # not a cursor: TEMP macros belong to one connection
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _one_row ({cols})")
-        if values:
-            marks = ", ".join("?" for _ in range(len(_INPUT) + 1))
-            con.executemany(f"INSERT INTO _one_row VALUES ({marks})", values)
-        sql = standardized_select_sql("_one_row", side=side)
-        rel = con.execute(f"SELECT * FROM ({sql}) ORDER BY CAST(_row AS INTEGER)")
+        rel = con.execute(f"SELECT * EXCLUDE (_row) FROM ({sql}) ORDER BY _row")
         names = [d[0] for d in rel.description]
         return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+
+
+def name_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``n_*`` columns of a standardized row."""
+    return {c: row[c] for c in _NAME_COLS}
+
+
+def address_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``a_*`` columns of a standardized row."""
+    return {c: row[c] for c in _ADDR_COLS}
 
 
 def standardize_name(first: str | None, middle: str | None, last: str | None,
@@ -54,7 +69,7 @@ def standardize_name(first: str | None, middle: str | None, last: str | None,
     """The ``n_*`` columns for one name."""
     row = standardize_rows([{"first_name": first, "middle_name": middle, "last_name": last,
                              "second_last_name": second_last}])[0]
-    return {c: row[c] for c in _NAME_COLS}
+    return name_columns(row)
 
 
 def standardize_address(street: str | None, unit: str | None, city: str | None,
@@ -62,4 +77,4 @@ def standardize_address(street: str | None, unit: str | None, city: str | None,
     """The ``a_*`` columns for one address."""
     row = standardize_rows([{"street_address": street, "unit": unit, "city": city,
                              "state": state, "zip": zip}])[0]
-    return {c: row[c] for c in _ADDR_COLS}
+    return address_columns(row)

@@ -61,7 +61,7 @@ def validity_macros() -> dict[str, str]:
                  ELSE (SELECT s.abbr FROM std_state s WHERE s.name = std_fold(p_state)) END
         """,
         # the ZIP (5 or 9 digits) is a known ZIP5
-        "zip_exists(p_zip)": "std_zip5(p_zip) IN (SELECT zip5 FROM zip_state)",
+        "zip_exists(p_zip)": "coalesce(std_zip5(p_zip) IN (SELECT zip5 FROM zip_state), false)",
         # the ZIP is a known ZIP5 of that state (2-letter code or state name)
         "zip_in_state(p_zip, p_state)": """
             EXISTS (SELECT 1 FROM zip_state z

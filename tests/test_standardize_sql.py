@@ -1,0 +1,123 @@
+"""The vectorized SQL contract: columns, row count, sides, install, batch = one-row (R10, R24)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from taxgate.standardize import (
+    STD_COLUMNS,
+    install,
+    standardize_address,
+    standardize_name,
+    standardized_select_sql,
+)
+
+FILINGS = """
+CREATE OR REPLACE TEMP TABLE filings AS
+SELECT (100000000 + i)::VARCHAR AS tin,
+       ['José', 'MARIA DE LOS ANGELES', 'Pepe', 'Bill', NULL][i % 5 + 1] AS first_name,
+       ['', 'Luis', 'A.', NULL][i % 4 + 1] AS middle_name,
+       ['García López', 'de la Cruz', 'Smith Jr.', 'O''Brien', ''][i % 5 + 1] AS last_name,
+       CASE WHEN i % 3 = 0 THEN '1980-02-30' ELSE '1980-01-0' || (i % 9 + 1)::VARCHAR END
+           AS date_of_birth,
+       CASE WHEN i % 7 = 0 THEN 'PO Box ' || i::VARCHAR
+            ELSE (i + 1)::VARCHAR || [' North Main Street', ' N St NW', ' Fifth Ave Apt 4',
+                                      ' US Highway 101', ' Elm Rd #B'][i % 5 + 1] END
+           AS street_address,
+       CASE WHEN i % 4 = 0 THEN 'Apt. ' || (i % 9)::VARCHAR END AS unit,
+       'St. Louis' AS city, ['MO', 'mo', 'Missouri'][i % 3 + 1] AS state,
+       '63101' || CASE WHEN i % 2 = 0 THEN '-1234' ELSE '' END AS zip
+FROM range(60) r(i)
+"""
+
+
+@pytest.fixture(scope="module")
+def con():
+    c = duckdb.connect()
+    install(c)
+    c.execute(FILINGS)
+    yield c
+    c.close()
+
+
+def _rows(con, sql):
+    rel = con.execute(sql)
+    names = [d[0] for d in rel.description]
+    return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+
+
+def test_r10_select_adds_every_architecture_column_and_keeps_rows(con):
+    sql = standardized_select_sql("filings", side="filing")
+    rel = con.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+    names = [d[0] for d in rel.description]
+    src = [d[0] for d in con.execute("SELECT * FROM filings LIMIT 0").description]
+    assert names == src + list(STD_COLUMNS)
+    assert con.execute(f"SELECT count(*) FROM ({sql})").fetchone() == (60,)
+    types = dict(con.execute(f"DESCRIBE ({sql})").fetchall()[i][:2]
+                 for i in range(len(names)))
+    assert types["n_given_all"] == types["n_surnames"] == "VARCHAR[]"
+    assert types["dob"] == "DATE"
+
+
+def test_r10_select_accepts_a_parenthesized_query(con):
+    sql = standardized_select_sql("(SELECT * FROM filings WHERE tin < '100000010')",
+                                  side="filing")
+    assert con.execute(f"SELECT count(*) FROM ({sql})").fetchone() == (10,)
+
+
+def test_r24_request_side_appends_second_last_name_and_keeps_alien_number(con):
+    con.execute("""CREATE OR REPLACE TEMP TABLE req AS SELECT 'r1' AS record_id,
+        'Juan' AS first_name, NULL AS middle_name, 'García' AS last_name,
+        'López' AS second_last_name, NULL AS date_of_birth, 'A123456789' AS a_number,
+        '1 Main St' AS street_address, NULL AS unit, 'X' AS city, 'TX' AS state,
+        '77001' AS zip""")
+    row = _rows(con, standardized_select_sql("req", side="request"))[0]
+    assert row["n_surnames"] == ["GARCIA", "LOPEZ"]
+    assert row["alien_number"] == "A123456789" and row["a_number"] == "1"
+
+
+def test_r24_request_side_without_optional_columns(con):
+    sql = standardized_select_sql("filings", side="request")
+    rows = _rows(con, f"SELECT alien_number, n_surnames FROM ({sql})")
+    assert len(rows) == 60 and all(r["alien_number"] is None for r in rows)
+
+
+def test_r10_side_is_checked():
+    with pytest.raises(ValueError):
+        standardized_select_sql("filings", side="both")
+
+
+def test_r10_install_is_idempotent_and_temp_only(tmp_path):
+    c = duckdb.connect(str(tmp_path / "store.duckdb"))
+    install(c)
+    install(c)
+    persistent = c.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT temporary").fetchone()
+    macros = c.execute("SELECT count(*) FROM duckdb_functions() "
+                       "WHERE function_name = 'std_fold' AND NOT internal").fetchone()
+    assert persistent == (0,) and macros[0] >= 1
+    in_store = c.execute("SELECT count(*) FROM duckdb_functions() "
+                         "WHERE database_name = 'store'").fetchone()
+    assert in_store == (0,)
+    c.close()
+
+
+def test_r10_dob_parsed_and_invalid_dates_null(con):
+    sql = standardized_select_sql("filings", side="filing")
+    rows = _rows(con, f"SELECT date_of_birth, dob FROM ({sql})")
+    for r in rows:
+        if r["date_of_birth"] == "1980-02-30":
+            assert r["dob"] is None
+        else:
+            assert str(r["dob"]) == r["date_of_birth"]
+
+
+def test_r24_one_row_helpers_agree_with_the_vectorized_sql(con):
+    """The one-row conveniences and the batch SQL give the same values, row by row."""
+    sql = standardized_select_sql("filings", side="filing")
+    rows = _rows(con, f"SELECT * FROM ({sql}) ORDER BY tin")
+    for r in rows[::6]:
+        name = standardize_name(r["first_name"], r["middle_name"], r["last_name"])
+        addr = standardize_address(r["street_address"], r["unit"], r["city"], r["state"], r["zip"])
+        assert name == {k: r[k] for k in name}
+        assert addr == {k: r[k] for k in addr}
