@@ -13,8 +13,7 @@ may be marked primary (the value ``n_first_canon`` takes):
    package or a full name of ``name_xlang.csv``, and is not a spelling variant
    (the canonical is the nickname plus one letter: MARIA / MARIAH):
    a canonical that is not itself a nickname, then the one sharing the
-   longest prefix, then the one with the most
-   nicknames, then alphabetical order.
+   longest prefix, then the one with the most nicknames, then alphabetical.
 
 Anything else stays unresolved (``n_first_canon`` keeps the name as written);
 the full pair list is still available to the matcher.
