@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
@@ -56,7 +57,7 @@ def suffix_rows() -> dict[str, str]:
 
 
 def _values_table(con: duckdb.DuckDBPyConnection, table: str, cols: list[str],
-                  data: list[tuple[str, ...]]) -> None:
+                  data: Sequence[tuple[str, ...]]) -> None:
     """Create a TEMP table of VARCHAR columns from Python rows."""
     collist = ", ".join(f"{c} VARCHAR" for c in cols)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({collist})")
