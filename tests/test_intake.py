@@ -11,7 +11,10 @@ import pytest
 
 from taxgate import intake
 from taxgate.canonical import (
-    new_signing_key, public_key_pem, sha256_file, sign_object,
+    new_signing_key,
+    public_key_pem,
+    sha256_file,
+    sign_object,
 )
 from taxgate.errors import RequestRefused
 from taxgate.records import REQUEST_COLUMNS
@@ -27,12 +30,18 @@ def _package(tmp: Path, key, body: str | bytes, **overrides) -> Path:
     data = body.encode() if isinstance(body, str) else body
     (d / "records.csv").write_bytes(data)
     m = {
-        "contract_version": 1, "request_id": "ICE-1", "requesting_agency": "DHS-ICE",
-        "signing_official": "ice-director", "legal_authority": "26 U.S.C. 6103(i)(2)",
-        "criminal_statute": "8 U.S.C. 1253(a)(1)", "taxable_periods": [2024],
+        "contract_version": 1,
+        "request_id": "ICE-1",
+        "requesting_agency": "DHS-ICE",
+        "signing_official": "ice-director",
+        "legal_authority": "26 U.S.C. 6103(i)(2)",
+        "criminal_statute": "8 U.S.C. 1253(a)(1)",
+        "taxable_periods": [2024],
         "reason": "Locating persons with final removal orders for the named cases",
-        "created_at": "2026-11-20T14:00:00Z", "records_file": "records.csv",
-        "records_sha256": sha256_file(d / "records.csv"), "record_count": 1,
+        "created_at": "2026-11-20T14:00:00Z",
+        "records_file": "records.csv",
+        "records_sha256": sha256_file(d / "records.csv"),
+        "record_count": 1,
     }
     m.update(overrides)
     m = sign_object(key, m)
@@ -41,8 +50,13 @@ def _package(tmp: Path, key, body: str | bytes, **overrides) -> Path:
 
 
 def _official(key, **kw) -> Official:
-    base = dict(official_id="ice-director", agency="DHS-ICE", title="Director",
-                public_key_pem=public_key_pem(key), valid_from=dt.date(2026, 1, 1))
+    base = dict(
+        official_id="ice-director",
+        agency="DHS-ICE",
+        title="Director",
+        public_key_pem=public_key_pem(key),
+        valid_from=dt.date(2026, 1, 1),
+    )
     base.update(kw)
     return Official(**base)
 
@@ -114,8 +128,10 @@ def test_malformed_manifest_is_a_request_problem(tmp_path, content):
     [
         (b"", "empty"),
         (f"{HEADER},extra\n{ROW},x\n".encode(), "unknown columns"),
-        (f"{HEADER.replace('officer_id,', '').replace(',officer_id', '')}\n".encode(),
-         "missing columns officer_id"),
+        (
+            f"{HEADER.replace('officer_id,', '').replace(',officer_id', '')}\n".encode(),
+            "missing columns officer_id",
+        ),
         (f"{HEADER}\n{ROW},surplus\n".encode(), "wrong number of fields"),
         (f"{HEADER}\n{ROW}\n".encode().replace(b"Jose", b"Jos\xe9"), "UTF-8"),
         (f"{HEADER}\n{ROW}\n".replace("Fresno", "x" * 10_000_000).encode(), "longer"),
@@ -132,7 +148,7 @@ def test_malformed_records_are_refused_with_one_line_and_no_values(tmp_path, key
 
 
 def test_quoted_newline_in_a_field_is_a_valid_record(tmp_path, key):
-    body = f'{HEADER}\n{ROW.replace("123 Main St", chr(34) + "123 Main St" + chr(10) + "Rear" + chr(34))}\n'
+    body = f"{HEADER}\n{ROW.replace('123 Main St', chr(34) + '123 Main St' + chr(10) + 'Rear' + chr(34))}\n"
     d = _package(tmp_path, key, body)
     con = duckdb.connect()
     assert intake.load_records(con, d / "records.csv", "t") == 1

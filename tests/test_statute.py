@@ -12,10 +12,23 @@ from taxgate.settings import Policy
 
 CREATED = "2026-11-20"
 GOOD = dict(
-    record_id="r1", first_name="Jose", middle_name="", last_name="Garcia", second_last_name="",
-    date_of_birth="1980-02-03", tin="", a_number="", street_address="123 N Main St", unit="",
-    city="Fresno", state="CA", zip="93701", removal_order_date="2025-01-01",
-    judicial_review_date="", case_number="C-1", officer_id="O-1",
+    record_id="r1",
+    first_name="Jose",
+    middle_name="",
+    last_name="Garcia",
+    second_last_name="",
+    date_of_birth="1980-02-03",
+    tin="",
+    a_number="",
+    street_address="123 N Main St",
+    unit="",
+    city="Fresno",
+    state="CA",
+    zip="93701",
+    removal_order_date="2025-01-01",
+    judicial_review_date="",
+    case_number="C-1",
+    officer_id="O-1",
 )
 
 
@@ -32,29 +45,34 @@ def reasons(*overrides: dict, policy: Policy | None = None) -> list[tuple[list[s
             [i, *(rec[c] for c in REQUEST_COLUMNS)],
         )
     statute.evaluate_records(con, "req", "out", created=CREATED, policy=policy or Policy())
-    return [(list(r), list(h)) for r, h in
-            con.execute("SELECT rejections, holds FROM out ORDER BY row_number").fetchall()]
+    return [
+        (list(r), list(h))
+        for r, h in con.execute("SELECT rejections, holds FROM out ORDER BY row_number").fetchall()
+    ]
 
 
 def test_clean_record_passes_every_rule():
     assert reasons({}) == [([], [])]
 
 
-@pytest.mark.parametrize("street,code", [
-    ("Don't Care 12345", "ADDRESS_PLACEHOLDER"),
-    ("00000", None),
-    ("12345-6789", "ADDRESS_ZIP_ONLY"),
-    ("Unknown Address 20001", "ADDRESS_PLACEHOLDER"),
-    ("Failed to Provide", "ADDRESS_PLACEHOLDER"),
-    ("NA NA", "ADDRESS_PLACEHOLDER"),
-    ("ICE Processing Center", "ADDRESS_INSTITUTION"),
-    ("Main St", "ADDRESS_INCOMPLETE"),
-    ("", "ADDRESS_INCOMPLETE"),
-    ("HOMELESS", "ADDRESS_PLACEHOLDER"),
-])
+@pytest.mark.parametrize(
+    "street,code",
+    [
+        ("Don't Care 12345", "ADDRESS_PLACEHOLDER"),
+        ("00000", None),
+        ("12345-6789", "ADDRESS_ZIP_ONLY"),
+        ("Unknown Address 20001", "ADDRESS_PLACEHOLDER"),
+        ("Failed to Provide", "ADDRESS_PLACEHOLDER"),
+        ("NA NA", "ADDRESS_PLACEHOLDER"),
+        ("ICE Processing Center", "ADDRESS_INSTITUTION"),
+        ("Main St", "ADDRESS_INCOMPLETE"),
+        ("", "ADDRESS_INCOMPLETE"),
+        ("HOMELESS", "ADDRESS_PLACEHOLDER"),
+    ],
+)
 def test_r9_section7_address_negatives_are_rejected(street, code):
     """R9 / §7: a non-empty field or a ZIP-like pattern does not count as an address."""
-    (rej, _), = reasons({"street_address": street})
+    ((rej, _),) = reasons({"street_address": street})
     assert rej, f"{street!r} was accepted as an address"
     if code:
         assert code in rej
@@ -66,29 +84,38 @@ def test_r9_real_street_addresses_pass(street):
 
 
 def test_r17_valid_tin_and_name_never_stand_in_for_an_address():
-    (rej, _), = reasons({"tin": "912345678", "street_address": "Don't Care 12345"})
+    ((rej, _),) = reasons({"tin": "912345678", "street_address": "Don't Care 12345"})
     assert "ADDRESS_PLACEHOLDER" in rej
 
 
-@pytest.mark.parametrize("field,value,code", [
-    ("zip", "1234", "ZIP_INVALID"),
-    ("zip", "00000", "ZIP_INVALID"),
-    ("zip", "10001", "ZIP_STATE_MISMATCH"),
-    ("state", "XX", "STATE_INVALID"),
-    ("city", "", "ADDRESS_INCOMPLETE"),
-])
+@pytest.mark.parametrize(
+    "field,value,code",
+    [
+        ("zip", "1234", "ZIP_INVALID"),
+        ("zip", "00000", "ZIP_INVALID"),
+        ("zip", "10001", "ZIP_STATE_MISMATCH"),
+        ("state", "XX", "STATE_INVALID"),
+        ("city", "", "ADDRESS_INCOMPLETE"),
+    ],
+)
 def test_r9_place_must_be_real_and_consistent(field, value, code):
-    (rej, _), = reasons({field: value})
+    ((rej, _),) = reasons({field: value})
     assert code in rej
 
 
-@pytest.mark.parametrize("first,last,code", [
-    ("", "Garcia", "NAME_MISSING"), ("Jose", "", "NAME_MISSING"), ("UNKNOWN", "Garcia", "NAME_PLACEHOLDER"),
-    ("John", "Doe", "NAME_PLACEHOLDER"), ("N/A", "N/A", "NAME_PLACEHOLDER"),
-    ("Test", "Garcia", "NAME_PLACEHOLDER"),
-])
+@pytest.mark.parametrize(
+    "first,last,code",
+    [
+        ("", "Garcia", "NAME_MISSING"),
+        ("Jose", "", "NAME_MISSING"),
+        ("UNKNOWN", "Garcia", "NAME_PLACEHOLDER"),
+        ("John", "Doe", "NAME_PLACEHOLDER"),
+        ("N/A", "N/A", "NAME_PLACEHOLDER"),
+        ("Test", "Garcia", "NAME_PLACEHOLDER"),
+    ],
+)
 def test_r8_names_blank_or_placeholder_are_rejected(first, last, code):
-    (rej, holds), = reasons({"first_name": first, "last_name": last})
+    ((rej, holds),) = reasons({"first_name": first, "last_name": last})
     if code:
         assert code in rej
     else:
@@ -96,34 +123,42 @@ def test_r8_names_blank_or_placeholder_are_rejected(first, last, code):
 
 
 def test_r8_a_single_word_name_goes_to_review_not_rejection():
-    (rej, holds), = reasons({"first_name": "FNU", "last_name": "Xochitl"})
+    ((rej, holds),) = reasons({"first_name": "FNU", "last_name": "Xochitl"})
     assert rej == [] and holds == ["NAME_SINGLE_WORD"]
 
 
-@pytest.mark.parametrize("order,jr,ok", [
-    ("2026-08-22", "", False),   # day 90 -> reject
-    ("2026-08-21", "", True),    # day 91 -> pass
-    ("2025-01-01", "2026-08-22", False),  # judicial review restarts the 90 days
-    ("2025-01-01", "2026-08-21", True),
-])
+@pytest.mark.parametrize(
+    "order,jr,ok",
+    [
+        ("2026-08-22", "", False),  # day 90 -> reject
+        ("2026-08-21", "", True),  # day 91 -> pass
+        ("2025-01-01", "2026-08-22", False),  # judicial review restarts the 90 days
+        ("2025-01-01", "2026-08-21", True),
+    ],
+)
 def test_r15_ninety_days_from_order_or_judicial_review(order, jr, ok):
-    (rej, _), = reasons({"removal_order_date": order, "judicial_review_date": jr})
+    ((rej, _),) = reasons({"removal_order_date": order, "judicial_review_date": jr})
     assert (rej == []) is ok
     if not ok:
         assert "REMOVAL_ORDER_TOO_RECENT" in rej
 
 
-@pytest.mark.parametrize("order,code", [
-    ("2027-01-01", "REMOVAL_ORDER_IN_FUTURE"), ("", "REMOVAL_ORDER_MISSING"),
-    ("2025-02-30", "REMOVAL_ORDER_DATE_INVALID"), ("01/02/2025", "REMOVAL_ORDER_DATE_INVALID"),
-])
+@pytest.mark.parametrize(
+    "order,code",
+    [
+        ("2027-01-01", "REMOVAL_ORDER_IN_FUTURE"),
+        ("", "REMOVAL_ORDER_MISSING"),
+        ("2025-02-30", "REMOVAL_ORDER_DATE_INVALID"),
+        ("01/02/2025", "REMOVAL_ORDER_DATE_INVALID"),
+    ],
+)
 def test_r15_future_missing_or_malformed_order_dates_reject(order, code):
-    (rej, _), = reasons({"removal_order_date": order})
+    ((rej, _),) = reasons({"removal_order_date": order})
     assert code in rej
 
 
 def test_r4_case_and_officer_are_required():
-    (rej, _), = reasons({"case_number": " ", "officer_id": ""})
+    ((rej, _),) = reasons({"case_number": " ", "officer_id": ""})
     assert {"CASE_NUMBER_MISSING", "OFFICER_MISSING"} <= set(rej)
 
 
@@ -140,19 +175,21 @@ def test_duplicate_record_ids_reject_every_copy():
 
 
 def test_r18_every_applicable_reason_is_listed():
-    (rej, _), = reasons({"street_address": "Main St", "officer_id": "", "tin": "12"})
+    ((rej, _),) = reasons({"street_address": "Main St", "officer_id": "", "tin": "12"})
     assert {"ADDRESS_INCOMPLETE", "OFFICER_MISSING", "TIN_INVALID"} <= set(rej)
 
 
 def test_oversized_field_is_rejected_without_echoing_it():
-    (rej, _), = reasons({"case_number": "C" * 500})
+    ((rej, _),) = reasons({"case_number": "C" * 500})
     assert "FIELD_TOO_LONG" in rej
 
 
 # --- request-level rules -----------------------------------------------------------------
 
-@pytest.mark.parametrize("periods", [[], ["ALL"], "ALL", ["2020-2024"], [2019, 2020, 2021, 2022,
-                                                                          2023, 2024, 2025]])
+
+@pytest.mark.parametrize(
+    "periods", [[], ["ALL"], "ALL", ["2020-2024"], [2019, 2020, 2021, 2022, 2023, 2024, 2025]]
+)
 def test_r11_taxable_periods_must_be_explicit_years(periods):
     with pytest.raises(RequestRefused) as exc:
         statute.check_taxable_periods(periods, 2026, Policy())
@@ -174,10 +211,15 @@ def test_r12_statute_and_authority_on_allow_list():
     assert exc.value.reason == "LEGAL_AUTHORITY_NOT_ALLOWED"
 
 
-@pytest.mark.parametrize("text,code", [
-    ("", "REASON_MISSING"), ("   ", "REASON_MISSING"), ("removal", "REASON_NOT_SPECIFIC"),
-    ("immigration enforcement " * 101, "REASON_NOT_SPECIFIC"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("", "REASON_MISSING"),
+        ("   ", "REASON_MISSING"),
+        ("removal", "REASON_NOT_SPECIFIC"),
+        ("immigration enforcement " * 101, "REASON_NOT_SPECIFIC"),
+    ],
+)
 def test_r13_reason_must_be_specific(text, code):
     with pytest.raises(RequestRefused) as exc:
         statute.check_reason(text, Policy())
@@ -192,10 +234,10 @@ def test_r7_lapsed_safeguards_refuse_the_request():
 
 @pytest.mark.parametrize("value", ["2024-1-5", "2024-13-01", "2021-00-10", "03/15/2024"])
 def test_r14_dates_must_be_exactly_yyyy_mm_dd(value):
-    (rej, _), = reasons({"removal_order_date": value})
+    ((rej, _),) = reasons({"removal_order_date": value})
     assert "REMOVAL_ORDER_DATE_INVALID" in rej
 
 
 def test_r8_a_blank_name_is_missing_not_a_mononym():
-    (rej, holds), = reasons({"first_name": "Francisco", "last_name": ""})
+    ((rej, holds),) = reasons({"first_name": "Francisco", "last_name": ""})
     assert "NAME_MISSING" in rej and holds == []

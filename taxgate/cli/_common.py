@@ -61,6 +61,7 @@ class RichProgress:
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            disable=not console.is_terminal,  # no bars in logs and pipes
         )
         self._task: int | None = None
 

@@ -152,6 +152,22 @@ def process(
         print_timings(result.timings)
 
 
+@app.command("gateway-key")
+def gateway_key(store: StoreOpt = None) -> None:
+    """Print the gateway's Ed25519 public key (PEM), which verifies every response.json."""
+    from taxgate.canonical import public_key_pem
+    from taxgate.store import open_store
+
+    def _do() -> str:
+        s = open_store(settings_for(store))
+        try:
+            return public_key_pem(s.signing_key())
+        finally:
+            s.close()
+
+    sys.stdout.write(run(_do))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -1,0 +1,62 @@
+"""Helpers for end-to-end tests: run the real `taxgate` CLI, re-sign request packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from taxgate.canonical import load_private_key_pem, sha256_file, sign_object
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def taxgate(*args: str, store: str, env: dict[str, str] | None = None) -> Run:
+    """Run ``python -m taxgate.cli ARGS`` against ``store``; never raises on failure."""
+    full_env = {**os.environ, "TAXGATE_STORE": store, "COLUMNS": "200", **(env or {})}
+    full_env.pop("TAXGATE_DEBUG", None)
+    p = subprocess.run(
+        [sys.executable, "-m", "taxgate.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+def copy_request(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def resign(request_dir: Path, private_key: Path, **changes: Any) -> dict[str, Any]:
+    """Apply ``changes`` to the manifest, refresh digest and count, sign it again."""
+    path = request_dir / "manifest.json"
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m.pop("signature", None)
+    m.update(changes)
+    records = request_dir / m["records_file"]
+    if "records_sha256" not in changes and records.exists():
+        m["records_sha256"] = sha256_file(records)
+    key = load_private_key_pem(private_key.read_bytes())
+    signed = sign_object(key, m)
+    path.write_text(json.dumps(signed), encoding="utf-8")
+    return signed
+
+
+def results(response_dir: Path) -> list[dict[str, str]]:
+    import csv
+
+    with (response_dir / "results.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,277 @@
+"""The main job end to end through the real CLI on generated data (contract §2–§4).
+
+One synthetic world per test process: filings loaded into a real encrypted store, an
+official registered with a real Ed25519 key, a signed request with known truth.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from e2e import copy_request, resign, results, taxgate
+
+from taxgate.canonical import load_public_key_pem, verify_object
+from taxgate.evaluate import evaluate
+from taxgate.records import RESULT_COLUMNS
+from taxgate.synth import synth_all
+
+pytestmark = pytest.mark.xdist_group("e2e")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("world")
+    paths = synth_all(root / "synthetic", 4_000, 1_200, seed=7)
+    store = str(root / "store")
+    assert taxgate("init", store=store).code == 0
+    loaded = taxgate("load", str(paths.taxpayers), store=store)
+    assert loaded.code == 0, loaded.stderr
+    added = taxgate(
+        "officials",
+        "add",
+        "ice-director",
+        "--agency",
+        "DHS-ICE",
+        "--title",
+        "Director",
+        "--public-key",
+        str(paths.public_key),
+        "--valid-from",
+        "2026-01-01",
+        store=store,
+    )
+    assert added.code == 0, added.stderr
+    answered = taxgate(
+        "process", str(paths.request_dir), "--out", str(root / "response"), store=store
+    )
+    return paths, store, root, answered
+
+
+def gateway_key(store: str):
+    run = taxgate("gateway-key", store=store)
+    assert run.code == 0, run.stderr
+    return load_public_key_pem(run.stdout)
+
+
+def test_main_job_answers_every_record_with_a_signed_response(world):
+    paths, store, root, answered = world
+    assert answered.code == 0, answered.stderr
+    rows = results(root / "response")
+    assert list(rows[0]) == list(RESULT_COLUMNS)
+    assert len(rows) == 1_200
+    resp = json.loads((root / "response/response.json").read_text())
+    assert verify_object(gateway_key(store), resp)
+    assert sum(resp["counts"].values()) == 1_200
+    assert {r["outcome"] for r in rows} == {"CONFIRMED", "NOT_CONFIRMED", "REJECTED", "REVIEW"}
+
+
+def test_r26_no_false_confirmation_on_the_labeled_set(world):
+    paths, _, root, _ = world
+    ev = evaluate(root / "response/results.csv", paths.truth)
+    assert ev.false_confirmations == 0
+    assert ev.wrong_rejections == 0 and ev.missed_rejections == 0
+    assert ev.recall > 0.85
+
+
+def test_r18_every_deficient_record_gets_its_reason_codes(world):
+    import csv
+
+    paths, _, root, _ = world
+    got = {(r["record_id"], i): r for i, r in enumerate(results(root / "response"))}
+    by_id: dict[str, list[dict]] = {}
+    for r in got.values():
+        by_id.setdefault(r["record_id"], []).append(r)
+    with paths.truth.open(encoding="utf-8") as f:
+        for t in csv.DictReader(f):
+            if t["expected_outcome"] != "REJECTED":
+                continue
+            for r in by_id[t["record_id"]]:
+                assert r["outcome"] == "REJECTED"
+                codes = set(r["reasons"].split(";"))
+                for want in filter(None, t["expected_reasons"].split(";")):
+                    assert codes & set(want.split("|")), (t["category"], want, codes)
+
+
+def test_replay_returns_the_stored_response_and_discloses_nothing_new(world):
+    paths, store, root, _ = world
+    again = taxgate("process", str(paths.request_dir), "--out", str(root / "again"), store=store)
+    assert again.code == 0, again.stderr
+    assert "replayed" in again.stdout
+    assert (root / "again/results.csv").read_bytes() == (root / "response/results.csv").read_bytes()
+    assert (root / "again/response.json").read_bytes() == (
+        root / "response/response.json"
+    ).read_bytes()
+
+
+def test_same_request_id_with_other_bytes_is_refused(world, tmp_path):
+    paths, store, _, _ = world
+    req = copy_request(paths.request_dir, tmp_path / "req")
+    resign(
+        req,
+        paths.private_key,
+        reason="A different reason for the same identifier, naming the investigations concerned",
+    )
+    run = taxgate("process", str(req), "--out", str(tmp_path / "out"), store=store)
+    assert run.code == 2
+    assert "REQUEST_ID_REUSED" in run.stderr
+    assert {r["reasons"] for r in results(tmp_path / "out")} == {"REQUEST_ID_REUSED"}
+
+
+@pytest.mark.parametrize(
+    "tamper,code",
+    [
+        ("signature", "SIGNATURE_INVALID"),
+        ("manifest", "SIGNATURE_INVALID"),
+        ("records", "CHECKSUM_MISMATCH"),
+        ("count", "RECORD_COUNT_MISMATCH"),
+        ("official", "OFFICIAL_NOT_AUTHORIZED"),
+        ("expired", "OFFICIAL_NOT_VALID_ON_DATE"),
+        ("periods", "TAXABLE_PERIODS_INVALID"),
+        ("statute", "CRIMINAL_STATUTE_NOT_ALLOWED"),
+    ],
+)
+def test_whole_request_failures_reject_every_record(world, tmp_path, tamper, code):
+    paths, store, _, _ = world
+    req = copy_request(paths.request_dir, tmp_path / "req")
+    rid = f"ICE-TAMPER-{tamper}"
+    if tamper == "signature":
+        m = resign(req, paths.private_key, request_id=rid)
+        m["signature"] = m["signature"][:-4] + ("AAA=" if m["signature"][-4:] != "AAA=" else "BBB=")
+        (req / "manifest.json").write_text(json.dumps(m))
+    elif tamper == "manifest":
+        m = resign(req, paths.private_key, request_id=rid)
+        m["taxable_periods"] = [2020, 2021, 2022, 2023, 2024, 2025]
+        (req / "manifest.json").write_text(json.dumps(m))
+    elif tamper == "records":
+        resign(req, paths.private_key, request_id=rid)
+        with (req / "records.csv").open("a", encoding="utf-8") as f:
+            f.write("")
+        data = (req / "records.csv").read_bytes()
+        (req / "records.csv").write_bytes(data.replace(b",CA,", b",NV,", 1))
+    elif tamper == "count":
+        resign(req, paths.private_key, request_id=rid, record_count=1_199)
+    elif tamper == "official":
+        resign(req, paths.private_key, request_id=rid, signing_official="someone-else")
+    elif tamper == "expired":
+        resign(req, paths.private_key, request_id=rid, created_at="2025-12-31T12:00:00Z")
+    elif tamper == "periods":
+        resign(req, paths.private_key, request_id=rid, taxable_periods=["ALL"])
+    elif tamper == "statute":
+        resign(req, paths.private_key, request_id=rid, criminal_statute="18 U.S.C. 1001")
+    out = tmp_path / "out"
+    run = taxgate("process", str(req), "--out", str(out), store=store)
+    assert run.code == 2, run.stdout
+    assert code in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    rows = results(out)
+    assert len(rows) == 1_200
+    assert {(r["outcome"], r["reasons"]) for r in rows} == {("REJECTED", code)}
+    resp = json.loads((out / "response.json").read_text())
+    assert resp["counts"]["CONFIRMED"] == 0 and verify_object(gateway_key(store), resp)
+
+
+def test_r5_bulk_officer_records_are_all_rejected(world, tmp_path):
+    import csv
+
+    paths, store, _, _ = world
+    req = copy_request(paths.request_dir, tmp_path / "req")
+    with (req / "records.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows[:501]:
+        r["officer_id"] = "BULK-OFFICER"
+    with (req / "records.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    resign(req, paths.private_key, request_id="ICE-BULK-1")
+    run = taxgate("process", str(req), "--out", str(tmp_path / "out"), store=store)
+    assert run.code == 0, run.stderr
+    out = results(tmp_path / "out")
+    assert all("OFFICER_CAPACITY" in r["reasons"] for r in out[:501])
+    assert not any("OFFICER_CAPACITY" in r["reasons"] for r in out[501:])
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing_dir",
+        "missing_manifest",
+        "header",
+        "extra_column",
+        "utf8",
+        "empty",
+        "ragged",
+        "huge_field",
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(world, tmp_path, case):
+    paths, store, _, _ = world
+    req = copy_request(paths.request_dir, tmp_path / "req")
+    rec = req / "records.csv"
+    if case == "missing_dir":
+        req = tmp_path / "nowhere"
+    elif case == "missing_manifest":
+        (req / "manifest.json").unlink()
+    elif case == "header":
+        rec.write_bytes(rec.read_bytes().replace(b"officer_id", b"officer", 1))
+    elif case == "extra_column":
+        lines = rec.read_text(encoding="utf-8").splitlines()
+        rec.write_text("\n".join([lines[0] + ",extra"] + [ln + ",x" for ln in lines[1:]]) + "\n")
+    elif case == "utf8":
+        rec.write_bytes(rec.read_bytes().replace(b"A", b"\xff", 3))
+    elif case == "empty":
+        rec.write_bytes(b"")
+    elif case == "ragged":
+        rec.write_bytes(rec.read_bytes().replace(b"\n", b",x\n", 2)[::1])
+    elif case == "huge_field":
+        data = rec.read_bytes()
+        first_end = data.index(b"\n")
+        rec.write_bytes(
+            data[: first_end + 1] + b"R-huge," + b"x" * 10_000_000 + data[first_end + 1 :]
+        )
+    if case not in ("missing_dir", "missing_manifest"):
+        resign(req, paths.private_key, request_id=f"ICE-BAD-{case}")
+    out = tmp_path / "out"
+    run = taxgate("process", str(req), "--out", str(out), store=store)
+    assert run.code == 2, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    if case in ("missing_dir", "missing_manifest"):
+        assert not out.exists()
+    else:
+        resp = json.loads((out / "response.json").read_text())
+        assert resp["counts"]["CONFIRMED"] == 0
+        assert not list(out.glob(".taxgate-*"))
+
+
+def test_load_refuses_a_bad_taxpayer_file_with_one_line(world, tmp_path):
+    _, store, _, _ = world
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tin,first_name\n123,JOSE\n", encoding="utf-8")
+    run = taxgate("load", str(bad), store=store)
+    assert run.code == 2 and "lacks required columns" in run.stderr
+    assert "JOSE" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_r37_no_taxpayer_value_in_any_output_or_response(world):
+    """Names, TINs, addresses and dates from the filings never appear in CLI output,
+    error messages or response files (R37, contract §3)."""
+    import csv
+
+    paths, store, root, answered = world
+    values: set[str] = set()
+    with paths.taxpayers.open(encoding="utf-8") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            if i % 7:
+                continue
+            values |= {row["tin"], row["street_address"], row["date_of_birth"]}
+            values |= {f"{row['first_name']} {row['last_name']}"}
+    values = {v for v in values if v and len(v) >= 8}
+    texts = [
+        answered.stdout,
+        answered.stderr,
+        (root / "response/results.csv").read_text(encoding="utf-8"),
+        (root / "response/response.json").read_text(encoding="utf-8"),
+    ]
+    for text in texts:
+        leaked = [v for v in values if v in text]
+        assert not leaked, f"taxpayer values leaked: {len(leaked)}"
