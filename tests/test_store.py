@@ -220,3 +220,26 @@ def test_tin_digest_is_the_documented_keyed_digest(store: Store, store_settings:
     key = store_settings.resolve_key()
     expected = keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), TIN)
     assert store.tin_digest(TIN) == expected != store.tin_digest("912345679")
+
+
+def test_one_load_has_one_set_of_columns(store: Store) -> None:
+    other = filings_batch(1).append_column("a_zip5", pa.array(["12345"]))
+    with pytest.raises(StoreError, match="same columns"):
+        store.append_filings(iter([filings_batch(2), other]))
+    assert store.filing_count() == 0  # nothing of the failed load remains
+    wide = filings_batch(2, 10).cast(filings_batch(2).schema.set(
+        3, pa.field("tax_year", pa.int64())))
+    assert store.append_filings(iter([filings_batch(2), wide])) == 4
+
+
+def test_a_loader_error_inside_the_stream_comes_through(store: Store) -> None:
+    from taxgate.errors import TaxpayerFileError
+
+    def batches():  # noqa: ANN202
+        yield filings_batch(2)
+        yield filings_batch(2, 2)
+        raise TaxpayerFileError("filings.csv line 7: bad tax_year")
+
+    with pytest.raises(TaxpayerFileError, match="line 7"):
+        store.append_filings(batches())
+    assert store.filing_count() == 0

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,37 @@ def empty_decisions() -> pa.Table:
     return DECISION_SCHEMA.empty_table()
 
 
+class CountingReader:
+    """A RecordBatchReader over batches cast to one schema, counting the rows it gives."""
+
+    def __init__(self, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> None:
+        self.rows_read = 0
+        self.schema = schema
+        self.error: Exception | None = None  # what stopped the stream from our side
+        self._batches = batches
+
+    def _gen(self) -> Iterator[pa.RecordBatch]:
+        it = iter(self._batches)
+        while True:
+            try:
+                b = next(it, None)
+                if b is None:
+                    return
+                if b.schema != self.schema:  # same columns (IdRange checked), other types
+                    b = b.select(self.schema.names).cast(self.schema)
+            except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                self.error = StoreError("the batches of one load do not share column types")
+                raise self.error from exc
+            except Exception as exc:  # the loader's own error: re-raised as is by the store
+                self.error = exc
+                raise
+            self.rows_read += b.num_rows
+            yield b
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self._gen())
+
+
 class IdRange:
     """Gives each filing batch its ``filing_id`` and ``load_id`` columns.
 
@@ -303,8 +335,14 @@ class IdRange:
         self.load_id: str | None = None
         self.low: int | None = None
         self.high: int | None = None
+        self._columns: frozenset[str] | None = None
 
     def tag(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        columns = frozenset(batch.schema.names)
+        if self._columns is None:
+            self._columns = columns
+        elif columns != self._columns:
+            raise StoreError("the batches of one load do not all have the same columns")
         n = batch.num_rows
         if "filing_id" not in batch.schema.names:
             ids = pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64))

@@ -286,18 +286,38 @@ class EmbeddedStore(Store):
 
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
-        total = 0
-        with self._tx() as con:
-            row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
-            ids = common.IdRange(int(row[0]) if row else 0)
-            for batch in batches:
-                if batch.num_rows:
-                    data = ids.tag(batch)
-                    append_arrow(con, "store", "filings", data)
-                    total += data.num_rows
-            if total:
-                con.execute("INSERT INTO store.loads VALUES (?, ?, ?, ?, ?)",
-                            [ids.load_id, common.iso_now(), total, ids.low, ids.high])
+        try:
+            with self._tx() as con:
+                return self._append_filings(con, batches)
+        finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even SET
+            with contextlib.suppress(duckdb.Error):
+                self._connection().execute("RESET preserve_insertion_order")
+
+    def _append_filings(
+        self, con: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch]
+    ) -> int:
+        row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
+        ids = common.IdRange(int(row[0]) if row else 0)
+        tagged = (ids.tag(b) for b in batches if b.num_rows)
+        first = next(tagged, None)
+        if first is None:
+            return 0
+        # the first batch fixes the table's columns; the rest stream in one INSERT
+        append_arrow(con, "store", "filings", first)
+        rest = common.CountingReader(first.schema, tagged)
+        con.register("_taxgate_rest", rest.reader())
+        con.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
+        try:
+            con.execute("INSERT INTO store.main.filings BY NAME SELECT * FROM _taxgate_rest")
+        except duckdb.Error:
+            if rest.error is not None:  # raised inside DuckDB's read: ours or the loader's
+                raise rest.error from None
+            raise
+        finally:
+            con.unregister("_taxgate_rest")
+        total = first.num_rows + rest.rows_read
+        con.execute("INSERT INTO store.loads VALUES (?, ?, ?, ?, ?)",
+                    [ids.load_id, common.iso_now(), total, ids.low, ids.high])
         return total
 
     def filing_count(self) -> int:

@@ -288,14 +288,18 @@ class PostgresStore(Store):
             self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))
             self._match = new_connection(self.settings, temp_dir=self._match_tmp)
         con = self._match
-        for load_id, chunk_no in rows:
-            if (load_id, chunk_no) in self._loaded_chunks:
-                continue
-            blob = self._one("SELECT sealed FROM filing_chunks "
-                             "WHERE load_id = %s AND chunk_no = %s", [load_id, chunk_no])[0]
-            table = sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{chunk_no}")
-            append_arrow(con, "memory", "filings", table)
-            self._loaded_chunks.add((load_id, chunk_no))
+        con.execute("SET preserve_insertion_order = false")  # rows carry filing_id
+        try:
+            for load_id, chunk_no in rows:
+                if (load_id, chunk_no) in self._loaded_chunks:
+                    continue
+                blob = self._one("SELECT sealed FROM filing_chunks "
+                                 "WHERE load_id = %s AND chunk_no = %s", [load_id, chunk_no])[0]
+                table = sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{chunk_no}")
+                append_arrow(con, "memory", "filings", table)
+                self._loaded_chunks.add((load_id, chunk_no))
+        finally:
+            con.execute("RESET preserve_insertion_order")
         return con
 
     # --- model ------------------------------------------------------------------------------

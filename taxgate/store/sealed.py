@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from taxgate.canonical import decrypt_bytes, encrypt_bytes
-from taxgate.errors import KeyUnavailable
+from taxgate.errors import KeyUnavailable, StoreError
 
 CHUNK_ROWS = 250_000  # rows per sealed chunk: big enough to compress, small enough to stream
 
@@ -45,7 +45,14 @@ def rechunk(batches: Iterable[pa.RecordBatch], rows: int = CHUNK_ROWS) -> Iterat
         buf.append(pa.Table.from_batches([batch]))
         n += batch.num_rows
         if n >= rows:
-            yield pa.concat_tables(buf, promote_options="default")
+            yield _concat(buf)
             buf, n = [], 0
     if buf:
-        yield pa.concat_tables(buf, promote_options="default")
+        yield _concat(buf)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise StoreError("the batches of one load do not share column types") from exc
