@@ -12,15 +12,10 @@ import hmac
 import json
 import os
 import re
-import secrets
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from taxgate.canonical import (
     keyed_digest,
@@ -105,32 +100,6 @@ def tin_digest(key: str, tin: str) -> str:
     """The keyed digest a TIN is logged as: HMAC-SHA256 under a key derived from ``key``
     (equal to ``keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), tin)``)."""
     return hmac.digest(_tin_key(key), tin.encode("utf-8"), "sha256").hex()
-
-
-# --- process-wide umask while a store is open ----------------------------------------------
-
-_umask_lock = threading.Lock()
-_umask_users = 0
-_umask_saved = 0o022
-
-
-def hold_private_umask() -> None:
-    """Make files created from now on owner-only (umask 077) until the last release."""
-    global _umask_users, _umask_saved
-    with _umask_lock:
-        if _umask_users == 0:
-            _umask_saved = os.umask(0o077)
-        _umask_users += 1
-
-
-def release_private_umask() -> None:
-    global _umask_users
-    with _umask_lock:
-        if _umask_users == 0:
-            return
-        _umask_users -= 1
-        if _umask_users == 0:
-            os.umask(_umask_saved)
 
 
 # --- ledger events ----------------------------------------------------------------------
@@ -289,75 +258,3 @@ def conform_decisions(table: pa.Table, request_id: str) -> pa.Table:
 
 def empty_decisions() -> pa.Table:
     return DECISION_SCHEMA.empty_table()
-
-
-class CountingReader:
-    """A RecordBatchReader over batches cast to one schema, counting the rows it gives."""
-
-    def __init__(self, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> None:
-        self.rows_read = 0
-        self.schema = schema
-        self.error: Exception | None = None  # what stopped the stream from our side
-        self._batches = batches
-
-    def _gen(self) -> Iterator[pa.RecordBatch]:
-        it = iter(self._batches)
-        while True:
-            try:
-                b = next(it, None)
-                if b is None:
-                    return
-                if b.schema != self.schema:  # same columns (IdRange checked), other types
-                    b = b.select(self.schema.names).cast(self.schema)
-            except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                self.error = StoreError("the batches of one load do not share column types")
-                raise self.error from exc
-            except Exception as exc:  # the loader's own error: re-raised as is by the store
-                self.error = exc
-                raise
-            self.rows_read += b.num_rows
-            yield b
-
-    def reader(self) -> pa.RecordBatchReader:
-        return pa.RecordBatchReader.from_batches(self.schema, self._gen())
-
-
-class IdRange:
-    """Gives each filing batch its ``filing_id`` and ``load_id`` columns.
-
-    The loader's own columns are kept when it gives them; otherwise ids continue
-    from the highest id stored so far, and one new load id tags the whole load.
-    ``low``/``high`` track the ids seen, for the ``loads`` table.
-    """
-
-    def __init__(self, max_stored_id: int) -> None:
-        self.next_id = max_stored_id + 1
-        self.load_id: str | None = None
-        self.low: int | None = None
-        self.high: int | None = None
-        self._columns: frozenset[str] | None = None
-
-    def tag(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        columns = frozenset(batch.schema.names)
-        if self._columns is None:
-            self._columns = columns
-        elif columns != self._columns:
-            raise StoreError("the batches of one load do not all have the same columns")
-        n = batch.num_rows
-        if "filing_id" not in batch.schema.names:
-            ids = pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64))
-            batch = pa.RecordBatch.from_arrays(
-                [*batch.columns, ids], names=[*batch.schema.names, "filing_id"])
-        if "load_id" not in batch.schema.names:
-            self.load_id = self.load_id or secrets.token_hex(8)
-            tag = pa.array([self.load_id] * n, pa.string())
-            batch = pa.RecordBatch.from_arrays(
-                [*batch.columns, tag], names=[*batch.schema.names, "load_id"])
-        elif self.load_id is None and n:
-            self.load_id = str(batch.column("load_id")[0].as_py())
-        lo, hi = pc.min_max(batch.column("filing_id")).values()
-        lo, hi = int(lo.as_py()), int(hi.as_py())
-        self.low = lo if self.low is None else min(self.low, lo)
-        self.high = hi if self.high is None else max(self.high, hi)
-        self.next_id = max(self.next_id, hi + 1)
-        return batch

@@ -14,8 +14,6 @@ made by matching stay in memory and never land in the store. See docs/store.md.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +35,8 @@ from taxgate.store.base import (
     StoredRequest,
 )
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
+from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
+from taxgate.store.loading import CountingReader, IdRange
 from taxgate.store.migrations import latest, migrations, statements
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class EmbeddedStore(Store):
         self.folder = Path(settings.store).expanduser().resolve()
         self.db_path = self.folder / DB_FILE
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._lock_fd: int | None = None
+        self._lock = FolderLock(self.folder / LOCK_FILE)
         self._key: str | None = None
         self._signing: Ed25519PrivateKey | None = None
         # The ledger's last entry, cached: this process alone writes while it holds the lock.
@@ -71,9 +71,9 @@ class EmbeddedStore(Store):
 
     # --- lifecycle ----------------------------------------------------------------------
     def _open(self, key: str) -> None:
-        common.hold_private_umask()
+        hold_private_umask()
         try:
-            self._lock()
+            self._lock.acquire(self.folder.name)
             tmp = self.folder / "tmp"
             tmp.mkdir(mode=0o700, exist_ok=True)
             con = new_connection(self.settings, temp_dir=tmp)
@@ -86,28 +86,10 @@ class EmbeddedStore(Store):
                 con.close()
                 raise _open_error(exc) from None
         except BaseException:
-            self._unlock()
-            common.release_private_umask()
+            self._lock.release()
+            release_private_umask()
             raise
         self._con, self._key = con, key
-
-    def _lock(self) -> None:
-        fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreError(
-                f"store is in use by another process ({self.folder.name}); "
-                "the embedded store is opened by one process at a time"
-            ) from None
-        self._lock_fd = fd
-
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
 
     def initialize(self) -> None:
         if self._con is None:
@@ -149,8 +131,8 @@ class EmbeddedStore(Store):
             with contextlib.suppress(duckdb.Error):
                 self._con.close()
             self._con = None
-            self._unlock()
-            common.release_private_umask()
+            self._lock.release()
+            release_private_umask()
 
     def signing_key(self) -> Ed25519PrivateKey:
         if self._signing is None:
@@ -297,14 +279,14 @@ class EmbeddedStore(Store):
         self, con: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch]
     ) -> int:
         row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
-        ids = common.IdRange(int(row[0]) if row else 0)
+        ids = IdRange(int(row[0]) if row else 0)
         tagged = (ids.tag(b) for b in batches if b.num_rows)
         first = next(tagged, None)
         if first is None:
             return 0
         # the first batch fixes the table's columns; the rest stream in one INSERT
         append_arrow(con, "store", "filings", first)
-        rest = common.CountingReader(first.schema, tagged)
+        rest = CountingReader(first.schema, tagged)
         con.register("_taxgate_rest", rest.reader())
         con.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
         try:

@@ -41,6 +41,7 @@ from taxgate.store.base import (
     StoredRequest,
 )
 from taxgate.store.duck import append_arrow, new_connection
+from taxgate.store.loading import IdRange
 from taxgate.store.migrations import latest, migrations
 
 if TYPE_CHECKING:
@@ -263,7 +264,7 @@ class PostgresStore(Store):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
             cur.execute("SELECT coalesce(max(max_filing_id), 0) FROM loads")
             row = cur.fetchone()
-            ids = common.IdRange(int(row[0]) if row else 0)
+            ids = IdRange(int(row[0]) if row else 0)
             tagged = (ids.tag(b) for b in batches if b.num_rows)
             chunks = sealed.rechunk(tagged)
             first = next(chunks, None)
