@@ -6,10 +6,15 @@ Whether the *address* is the taxpayer's address of record is a separate, exact
 question answered by :mod:`taxgate.policy` — a person link is not an address
 verification.
 
-m probabilities start from documented priors (how often a true match shows each
-level in requests like ours) and u probabilities are estimated from the loaded
-filings by random sampling, so a common name (GARCIA, JOSE) counts for less than
-a rare one; term-frequency adjustments refine that per value.
+At load (:func:`taxgate.matching.duckdb.train`) u probabilities are estimated from
+the loaded filings by random sampling and m probabilities by expectation
+maximisation on pairs of filings (blocked on the TIN, then on name and date of
+birth), so what "agreement" is worth is learned from the records themselves.
+Levels that only requests show (a nickname, an anglicized given name, a swap of
+given and family name, a typo) cannot be learned from clean filings: each level
+has a documented floor, ``M_FLOORS``, applied after EM (:func:`apply_m_floors`).
+Term-frequency adjustments make a common value (GARCIA, JOSE, a crowded delivery
+point) count for less than a rare one. See docs/matching.md.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
-MODEL_FAMILY = "taxgate-person-v1"
+MODEL_FAMILY = "taxgate-person-v2"
 
 
 def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
@@ -54,6 +59,7 @@ def comparisons() -> list[cl.CustomComparison]:
             _null("n_first"),
             _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
             _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
+            _lvl("list_has_any(n_first_nicks_l, n_first_nicks_r)", "nickname variant", m=0.01),
             _lvl("list_has_any(n_given_all_l, n_given_all_r)", "compound given name", m=0.03),
             _lvl("jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90", "typo", m=0.04),
             _lvl(SWAPPED, "given/family swapped", m=0.01),
@@ -107,7 +113,7 @@ def comparisons() -> list[cl.CustomComparison]:
         output_column_name="address",
         comparison_levels=[
             _null("a_zip5"),
-            _lvl("a_key_l = a_key_r", "same delivery point", m=0.55),
+            _lvl("a_key_l = a_key_r", "same delivery point", m=0.55, tf_col="a_key"),
             _lvl(
                 "a_number_l = a_number_r AND a_street_l = a_street_r AND a_zip5_l = a_zip5_r",
                 "same building",
@@ -139,7 +145,71 @@ def comparisons() -> list[cl.CustomComparison]:
             _else(0.05),
         ],
     )
-    return [first, surname, dob, address, suffix, middle]
+    tin = cl.CustomComparison(
+        output_column_name="tin",
+        comparison_levels=[
+            _null("tin"),
+            _lvl("tin_l = tin_r", "same", m=0.97),
+            _else(0.03),
+        ],
+    )
+    return [first, surname, dob, address, suffix, middle, tin]
+
+
+# Floors for m of levels that requests show and clean filings cannot teach EM
+# (docs/matching.md): roughly the share of true request matches showing the level
+# in the noise studies behind the synthetic generator, kept conservative.
+M_FLOORS: dict[tuple[str, str], float] = {
+    ("first_name", "nickname"): 0.03,
+    ("first_name", "nickname variant"): 0.005,
+    ("first_name", "compound given name"): 0.01,
+    ("first_name", "typo"): 0.02,
+    ("first_name", "given/family swapped"): 0.02,
+    ("first_name", "cross-language"): 0.01,
+    ("first_name", "initial"): 0.005,
+    ("first_name", "else"): 0.01,
+    ("surname", "first surname"): 0.10,
+    ("surname", "a surname in common"): 0.05,
+    ("surname", "typo"): 0.02,
+    ("surname", "given/family swapped"): 0.02,
+    ("surname", "else"): 0.01,
+    ("dob", "day/month swapped"): 0.01,
+    ("dob", "one digit"): 0.01,
+    ("dob", "else"): 0.005,
+    ("address", "same delivery point"): 0.30,
+    ("address", "same building"): 0.03,
+    ("address", "same number and place"): 0.01,
+    ("suffix", "else"): 0.02,
+    ("middle_initial", "else"): 0.05,
+    ("tin", "else"): 0.02,
+}
+
+
+# u of a level random pairs of filings never showed (a given/family swap, say): a
+# conservative stand-in, far above what an unobserved rate in 2e6 pairs could be.
+U_UNOBSERVED = 1e-4
+
+
+def apply_m_floors(spec: dict[str, Any]) -> dict[str, Any]:
+    """Raise each floored level's m to its floor, then renormalize each comparison's
+    non-null levels to sum to one; give a level with no u estimate ``U_UNOBSERVED``.
+    Works on a saved Splink model (JSON dict)."""
+    for comp in spec["comparisons"]:
+        name = comp["output_column_name"]
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        for lv in levels:
+            if lv.get("u_probability") is None:
+                lv["u_probability"] = U_UNOBSERVED
+            floor = M_FLOORS.get((name, lv.get("label_for_charts", "")))
+            m = lv.get("m_probability")
+            if floor is not None and (m is None or m < floor):
+                lv["m_probability"] = floor
+            elif m is None:
+                lv["m_probability"] = 1e-4
+        total = sum(lv["m_probability"] for lv in levels)
+        for lv in levels:
+            lv["m_probability"] = lv["m_probability"] / total
+    return spec
 
 
 BLOCKING_RULES = [
@@ -152,7 +222,15 @@ BLOCKING_RULES = [
     block_on("tin"),
 ]
 
-TF_COLUMNS = ("n_first", "n_last", "n_surname1")
+TF_COLUMNS = ("n_first", "n_last", "n_surname1", "a_key")
+
+# EM sessions at load, on pairs of filings: within one TIN (a person's own filings
+# teach names, DOB and address variation); same name and DOB (teach TIN, address,
+# suffix, middle initial). Each session leaves the comparisons it blocks on fixed.
+EM_BLOCKING_RULES = [
+    block_on("tin"),
+    block_on("n_first", "n_surname1", "dob"),
+]
 
 
 def settings(probability_two_random_records_match: float) -> SettingsCreator:
