@@ -275,3 +275,44 @@ def test_r37_no_taxpayer_value_in_any_output_or_response(world):
     for text in texts:
         leaked = [v for v in values if v in text]
         assert not leaked, f"taxpayer values leaked: {len(leaked)}"
+
+
+def test_r27_r29_ledger_verifies_and_reports_reconcile_with_the_response(world, tmp_path):
+    """The annual report grows by exactly the CONFIRMED records of a new response."""
+    import csv
+
+    paths, store, _, _ = world
+
+    def instances() -> int:
+        rep = taxgate("report", "disclosures", "--year", "2026", "--out", str(tmp_path),
+                      store=store)
+        assert rep.code == 0, rep.stderr
+        with (tmp_path / "disclosures-2026.csv").open(encoding="utf-8") as f:
+            return sum(int(r["instances_disclosed"]) for r in csv.DictReader(f))
+
+    before = instances()
+    req = copy_request(paths.request_dir, tmp_path / "req")
+    resign(req, paths.private_key, request_id="ICE-RECONCILE-1")
+    assert taxgate("process", str(req), "--out", str(tmp_path / "out"), store=store).code == 0
+    confirmed = [r for r in results(tmp_path / "out") if r["outcome"] == "CONFIRMED"]
+    assert confirmed and instances() - before == len(confirmed)
+    assert "<svg" in (tmp_path / "disclosures-2026.html").read_text(encoding="utf-8")
+    verified = taxgate("ledger", "verify", store=store)
+    assert verified.code == 0 and "ledger verified" in verified.stdout
+
+
+def test_r27_accounting_lists_the_disclosure_about_one_taxpayer(world):
+    import csv
+
+    paths, store, root, _ = world
+    outcome = {r["record_id"]: r["outcome"] for r in results(root / "response")}
+    with paths.truth.open(encoding="utf-8") as f:
+        truth = [t for t in csv.DictReader(f)
+                 if t["true_tin"] and outcome.get(t["record_id"]) == "CONFIRMED"]
+    run = taxgate("accounting", truth[0]["true_tin"], store=store)
+    assert run.code == 0, run.stderr
+    import re
+
+    found = re.search(r"(\d+) disclosure\(s\)", run.stdout)
+    assert found and int(found.group(1)) >= 1 and "DHS-ICE" in run.stdout
+    assert truth[0]["true_tin"] not in run.stdout

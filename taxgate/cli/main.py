@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from taxgate import pipeline
+from taxgate.cli import audit
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -37,6 +38,9 @@ officials_app = typer.Typer(
     help="The registry of officials who may sign requests (R1, R2).", no_args_is_help=True
 )
 app.add_typer(officials_app, name="officials")
+app.add_typer(audit.ledger_app, name="ledger")
+app.add_typer(audit.report_app, name="report")
+app.command("accounting")(audit.accounting)
 
 
 @app.command()

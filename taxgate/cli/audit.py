@@ -1,0 +1,91 @@
+"""Commands for auditors and the Disclosure Office: ledger verification, the
+accounting of disclosures about one taxpayer, and the annual disclosure report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from taxgate.cli._common import StoreOpt, out, run, settings_for
+from taxgate.errors import LedgerBroken
+
+ledger_app = typer.Typer(help="The tamper-evident ledger of every request and disclosure.",
+                         no_args_is_help=True)
+report_app = typer.Typer(help="Reports built from the ledger (R29).", no_args_is_help=True)
+
+
+def _with_store(store: str | None, fn):  # noqa: ANN001, ANN202
+    from taxgate.store import open_store
+
+    def _do():  # noqa: ANN202
+        s = open_store(settings_for(store))
+        try:
+            return fn(s)
+        finally:
+            s.close()
+
+    return run(_do)
+
+
+@ledger_app.command("verify")
+def ledger_verify(store: StoreOpt = None) -> None:
+    """Walk the whole hash chain and the signed checkpoints; report the first entry that
+    was edited, deleted, inserted or reordered (exit 1 when the ledger is broken)."""
+    from taxgate import ledger
+
+    def _verify(s):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        report = ledger.verify(s.ledger_entries(), s.signing_key().public_key())
+        return report, time.perf_counter() - start
+
+    report, seconds = _with_store(store, _verify)
+    if not report.ok:
+        p = report.problem
+        run(lambda: (_ for _ in ()).throw(
+            LedgerBroken(f"ledger {p.kind} at seq {p.seq}: {p.detail}")))
+    out.print(f"ledger verified: {report.entries:,} entries, {report.checkpoints:,} signed "
+              f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}… "
+              f"({seconds:.2f} s)")
+
+
+def accounting(
+    tin: Annotated[str, typer.Argument(help="The taxpayer's TIN (9 digits).")],
+    store: StoreOpt = None,
+) -> None:
+    """List every disclosure about one taxpayer: date, recipient agency, official,
+    officer, legal authority, purpose and request (R27, 26 U.S.C. 6103(p)(3))."""
+    from taxgate.accounting import disclosures_for_tin
+    from taxgate.errors import BadInput
+
+    if not (tin.isdigit() and len(tin) == 9):
+        run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
+    rows = _with_store(store, lambda s: disclosures_for_tin(s, tin))
+    table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
+                  "record", "purpose", title=f"{len(rows)} disclosure(s)")
+    for d in rows:
+        table.add_row(d.disclosed_at, d.requesting_agency, d.signing_official, d.officer_id,
+                      d.legal_authority, d.request_id, d.record_id, d.purpose[:60])
+    out.print(table)
+
+
+@report_app.command("disclosures")
+def report_disclosures(
+    year: Annotated[int, typer.Option(help="Calendar year (UTC).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the CSV and HTML.")] = Path(
+        "."),
+    store: StoreOpt = None,
+) -> None:
+    """Write the annual counts of requests, instances and taxpayers disclosed per agency and
+    authority, as CSV and as an HTML page with a chart (R29)."""
+    from taxgate.accounting import annual_report, write_report
+
+    report = _with_store(store, lambda s: annual_report(s, year))
+    csv_path, html_path = write_report(report, out_dir)
+    t = report.totals
+    out.print(f"{year}: {t['requests']:,} requests, {t['instances_disclosed']:,} instances "
+              f"disclosed, {t['taxpayers_disclosed']:,} taxpayers")
+    out.print(f"wrote {csv_path} and {html_path}")
