@@ -1,0 +1,219 @@
+"""R6, R23, R24, R25 end to end: standardize -> train -> score -> decide on hand-built
+filings set among a small synthetic population (so the model's u and term
+frequencies are learned from realistic name and address distributions).
+
+Real Splink and DuckDB; the model is trained once for the module.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from taxgate import matching, policy, standardize
+from taxgate.settings import Policy
+from taxgate.synth import generate_taxpayers, write_taxpayers
+
+PERIODS = [2023, 2024, 2025]
+FILING_COLS = ("tin", "first_name", "middle_name", "last_name", "date_of_birth",
+               "street_address", "unit", "city", "state", "zip", "tax_year", "source",
+               "processed_date", "disclosure_hold")
+REQUEST_COLS = ("record_id", "first_name", "middle_name", "last_name", "second_last_name",
+                "date_of_birth", "tin", "street_address", "unit", "city", "state", "zip")
+
+LA = ("LOS ANGELES", "CA", "90001")
+
+
+def _f(tin, first, middle, last, dob, street, unit, year, *, source="RETURN",
+       processed=None, hold=None, place=LA):
+    city, state, zip_ = place
+    return (tin, first, middle, last, dob, street, unit, city, state, zip_, year, source,
+            processed or f"{year + 1}-03-15", hold)
+
+
+# Hand-built taxpayers; their TINs (area 000, ITIN group 00) never occur in synth data.
+HAND = [
+    # one person, two filings in the periods
+    _f("000000001", "JUAN", "CARLOS", "MENDOZA", "1980-03-07", "123 N Main St", "Apt 4", 2023),
+    _f("000000001", "JUAN", "CARLOS", "MENDOZA", "1980-03-07", "123 N Main St", "Apt 4", 2024),
+    # two surnames, filed together
+    _f("000000002", "JOSE", "ROBERTO", "ZAVALETA ORTIZ", "1975-11-20", "77 Elm Ave", None, 2024),
+    # father and son of one name at one address
+    _f("000000003", "MIGUEL", "ANGEL", "REYES ORTEGA", "1960-05-02", "900 W 5th St", None,
+       2024),
+    _f("000000004", "MIGUEL", "ANGEL", "REYES ORTEGA", "1991-08-30", "900 W 5th St", None,
+       2024, processed="2025-04-01"),
+    # common vs rare surname, same given name, separate addresses
+    _f("000000005", "MARIA", None, "GARCIA", "1985-02-14", "15 Oak St", None, 2024),
+    _f("000000006", "MARIA", None, "XOCHIHUATL", "1985-02-14", "16 Pine St", None, 2024),
+    # under a 6103(i)(6) hold
+    _f("000000007", "ROSA", None, "QUINTANILLA", "1970-01-09", "40 Cedar St", None, 2024,
+       hold="Y"),
+    # an ITIN, then an SSN (R25): old address under the ITIN, new one under the SSN
+    _f("900000008", "ALEJANDRO", None, "VILLASENOR", "1988-06-21", "5 Birch Rd", None, 2022,
+       source="W7", processed="2022-02-01"),
+    _f("900000008", "ALEJANDRO", None, "VILLASENOR", "1988-06-21", "5 Birch Rd", None, 2023),
+    _f("000000009", "ALEJANDRO", None, "VILLASENOR", "1988-06-21", "8 Walnut Rd", None, 2024),
+]
+
+
+def _req(rid, first, last, street, unit=None, *, middle=None, second=None, dob=None,
+         tin=None, place=LA):
+    city, state, zip_ = place
+    return (rid, first, middle, last, second, dob, tin, street, unit, city, state, zip_)
+
+
+def _write(path: Path, cols, rows) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        w.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    tmp = tmp_path_factory.mktemp("r24")
+    pop = generate_taxpayers(4_000, 7)
+    write_taxpayers(pop, tmp / "bg.parquet", "parquet")
+    _write(tmp / "hand.csv", FILING_COLS, HAND)
+    c = duckdb.connect()
+    standardize.install(c)
+    cols = ", ".join(f"CAST({x} AS VARCHAR) AS {x}" if x != "tax_year"
+                     else "CAST(tax_year AS INTEGER) AS tax_year" for x in FILING_COLS)
+    c.execute(f"""
+        CREATE TABLE raw_filings AS
+        SELECT {cols} FROM read_parquet('{tmp / "bg.parquet"}')
+        UNION ALL BY NAME
+        SELECT {cols} FROM read_csv('{tmp / "hand.csv"}', all_varchar=true)""")
+    select = standardize.standardized_select_sql("raw_filings", side="filing")
+    c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
+              f"FROM ({select})")
+    c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
+    _TMP["dir"] = tmp
+    return c
+
+
+_TMP: dict[str, Path] = {}
+
+
+def decide(con: duckdb.DuckDBPyConnection, requests: list[tuple]) -> dict[str, dict]:
+    """record_id -> {outcome, tin, evidence} through standardize, score and decide."""
+    path = _TMP["dir"] / "req.csv"
+    _write(path, REQUEST_COLS, requests)
+    con.execute(f"CREATE OR REPLACE TABLE raw_req AS SELECT row_number() OVER () AS "
+                f"row_number, * FROM read_csv('{path}', all_varchar=true)")
+    select = standardize.standardized_select_sql("raw_req", side="request")
+    con.execute(f"CREATE OR REPLACE TABLE req AS {select}")
+    n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
+    model_json = con.execute("SELECT j FROM model").fetchone()[0]
+    matching.score(con, requests="req", filings="filings", model_json=model_json,
+                   prior=0.5 / n, out="pairs")
+    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=Policy(),
+                  out="decided")
+    rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.evidence
+                          FROM decided d JOIN req r USING (row_number)""").fetchall()
+    return {rid: {"outcome": o, "tin": t, "evidence": json.loads(e) if e else None}
+            for rid, o, t, e in rows}
+
+
+def test_r24_exact_and_usps_variants_confirm(con):
+    out = decide(con, [
+        _req("exact", "JUAN", "MENDOZA", "123 N Main St", "Apt 4", dob="1980-03-07"),
+        _req("spelled", "Juan", "Mendoza", "123 NORTH MAIN STREET", "# 4", dob="1980-03-07"),
+        _req("unit_in_street", "JUAN", "MENDOZA", "123 N. Main St. Apt 4", dob="1980-03-07"),
+        _req("no_dob", "JUAN", "MENDOZA", "123 N Main St", "Apt 4", middle="CARLOS"),
+    ])
+    assert {k: v["outcome"] for k, v in out.items()} == dict.fromkeys(out, "CONFIRMED")
+    assert {v["tin"] for v in out.values()} == {"000000001"}
+
+
+def test_r24_anglicized_given_name_is_weaker_than_exact(con):
+    out = decide(con, [
+        _req("juan", "JUAN", "MENDOZA", "123 N Main St", "Apt 4", dob="1980-03-07"),
+        _req("john", "JOHN", "MENDOZA", "123 N Main St", "Apt 4", dob="1980-03-07"),
+    ])
+    assert out["john"]["outcome"] == "CONFIRMED"
+    juan = out["juan"]["evidence"]["weights"]["first_name"]
+    john = out["john"]["evidence"]["weights"]["first_name"]
+    assert 0 < john < juan
+
+
+def test_r24_hypocorism_dropped_second_surname_hyphen_and_swap(con):
+    out = decide(con, [
+        _req("pepe", "PEPE", "ZAVALETA ORTIZ", "77 Elm Avenue", dob="1975-11-20"),
+        _req("jose_accent", "JOSÉ", "ZAVALETA", "77 ELM AVE", dob="1975-11-20"),
+        _req("hyphen", "JOSE", "ZAVALETA-ORTIZ", "77 Elm Ave", dob="1975-11-20"),
+        _req("second_col", "JOSE", "ZAVALETA", "77 Elm Ave", second="ORTIZ", dob="1975-11-20"),
+        _req("swapped", "JOSE", "ORTIZ ZAVALETA", "77 Elm Ave", dob="1975-11-20"),
+    ])
+    assert {k: v["outcome"] for k, v in out.items()} == dict.fromkeys(out, "CONFIRMED")
+
+
+def test_r24_dob_day_month_swap_still_agrees(con):
+    out = decide(con, [_req("swap", "JUAN", "MENDOZA", "123 N Main St", "Apt 4",
+                            dob="1980-07-03")])
+    assert out["swap"]["outcome"] == "CONFIRMED"
+
+
+def test_r23_disagreeing_dob_vetoes(con):
+    out = decide(con, [_req("dob", "JUAN", "MENDOZA", "123 N Main St", "Apt 4",
+                            dob="1979-01-30")])
+    assert out["dob"]["outcome"] == "NOT_CONFIRMED"
+
+
+def test_r23_disagreeing_tin_vetoes(con):
+    out = decide(con, [_req("tin", "JUAN", "MENDOZA", "123 N Main St", "Apt 4",
+                            dob="1980-03-07", tin="000000002")])
+    assert out["tin"]["outcome"] == "NOT_CONFIRMED"
+
+
+def test_r23_father_and_son_of_one_name_without_dob_never_confirmed(con):
+    out = decide(con, [
+        _req("nodob", "MIGUEL", "REYES ORTEGA", "900 W 5th St", middle="ANGEL"),
+        _req("first_surname", "MIGUEL", "REYES", "900 WEST FIFTH STREET"),
+        _req("son", "MIGUEL", "REYES ORTEGA", "900 W 5th St", dob="1991-08-30"),
+    ])
+    assert out["nodob"]["outcome"] in ("REVIEW", "NOT_CONFIRMED")
+    assert out["first_surname"]["outcome"] in ("REVIEW", "NOT_CONFIRMED")
+    # the DOB tells which one
+    assert out["son"]["outcome"] == "CONFIRMED" and out["son"]["tin"] == "000000004"
+
+
+def test_r25_common_surname_counts_for_less_than_a_rare_one(con):
+    out = decide(con, [
+        _req("garcia", "MARIA", "GARCIA", "15 Oak St", dob="1985-02-14"),
+        _req("rare", "MARIA", "XOCHIHUATL", "16 Pine St", dob="1985-02-14"),
+    ])
+    garcia = out["garcia"]["evidence"]["weights"]["surname"]
+    rare = out["rare"]["evidence"]["weights"]["surname"]
+    assert 0 < garcia < rare
+
+
+def test_r6_hold_never_confirmed(con):
+    out = decide(con, [_req("hold", "ROSA", "QUINTANILLA", "40 Cedar St", dob="1970-01-09")])
+    assert out["hold"]["outcome"] == "NOT_CONFIRMED"
+
+
+def test_r25_itin_and_later_ssn_are_one_person(con):
+    out = decide(con, [
+        _req("new", "ALEJANDRO", "VILLASENOR", "8 Walnut Rd", dob="1988-06-21"),
+        _req("new_itin_given", "ALEJANDRO", "VILLASENOR", "8 Walnut Rd", tin="900000008"),
+        _req("old", "ALEJANDRO", "VILLASENOR", "5 Birch Rd", dob="1988-06-21"),
+    ])
+    assert out["new"]["outcome"] == "CONFIRMED"
+    assert out["new_itin_given"]["outcome"] == "CONFIRMED"
+    # the ITIN's own last address is not the person's address of record
+    assert out["old"]["outcome"] == "NOT_CONFIRMED"
+
+
+def test_r23_evidence_keeps_levels_and_weights(con):
+    out = decide(con, [_req("e", "JUAN", "MENDOZA", "123 N Main St", "Apt 4",
+                            dob="1980-03-07")])
+    ev = out["e"]["evidence"]
+    assert set(ev["levels"]) == set(ev["weights"]) >= {"first_name", "surname", "dob",
+                                                        "address", "tin"}
+    assert ev["candidates_at_address"] == 1
