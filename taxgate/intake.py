@@ -267,6 +267,7 @@ def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
     try:
         # A fresh table keeps the file's order (insertion order is preserved), so its
         # rowid is the record's position in the file: stable across re-runs.
+        con.execute("SET preserve_insertion_order = true")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table}_raw AS SELECT {select} FROM {source}",
             [str(path)],

@@ -21,7 +21,7 @@ import duckdb
 from taxgate import filings as filings_io
 from taxgate import intake, matching, policy, response, standardize, statute
 from taxgate.canonical import canonical_json, sha256_hex
-from taxgate.errors import RequestRefused
+from taxgate.errors import RequestRefused, StoreError
 from taxgate.records import Outcome
 from taxgate.settings import Settings
 from taxgate.store import open_store
@@ -183,6 +183,8 @@ def _process(
                     RequestRefused("REQUEST_ID_REUSED", "request_id was already used"),
                     remember=False,
                 )
+        if store.filing_count() == 0:
+            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
         con = store.matching_connection()
         try:
             manifest = _verify_request(settings, store, pkg, con)

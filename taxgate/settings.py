@@ -100,6 +100,7 @@ class Settings:
     threads: int = 0  # 0: DuckDB's default (all cores)
     memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
     key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
+    ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
 
     @property
     def is_postgres(self) -> bool:
