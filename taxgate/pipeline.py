@@ -19,7 +19,7 @@ from typing import Protocol
 import duckdb
 
 from taxgate import filings as filings_io
-from taxgate import intake, matching, policy, response, standardize, statute
+from taxgate import faults, intake, matching, policy, response, standardize, statute
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import RequestRefused, StoreError
 from taxgate.records import Outcome
@@ -190,6 +190,7 @@ def _process(
             manifest = _verify_request(settings, store, pkg, con)
         except RequestRefused as refusal:
             return _refuse(settings, store, pkg, out_dir, received_at, timings, refusal, con=con)
+    faults.crash_point("after-intake")
     assert pkg.manifest is not None
     created = manifest.created.date().isoformat()
     periods = list(manifest.raw["taxable_periods"])
@@ -230,6 +231,7 @@ def _process(
             out="_tg_decided",
         )
         decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
+    faults.crash_point("after-matching")
     return _answer(
         settings, store, pkg, out_dir, received_at, timings, decisions, con, model_version
     )
@@ -335,6 +337,7 @@ def _answer(
                 model_version,
                 settings,
             )
+            faults.crash_point("before-commit")
             committed = store.commit_request(
                 RequestOutcome(
                     request_id=request_id,
@@ -350,6 +353,7 @@ def _answer(
                 stored = store.find_request(request_id)
                 assert stored is not None
                 return _replay(store, stored, out_dir, timings)
+            faults.crash_point("after-commit")
             with timings.stage("response", _Quiet()):
                 response.publish(out_dir, results, resp)
     return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)

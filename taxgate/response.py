@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from taxgate import __version__
+from taxgate import __version__, faults
 from taxgate.canonical import canonical_json, sha256_file, sign_object
 from taxgate.records import RESULT_COLUMNS, Outcome
 
@@ -113,7 +113,9 @@ def publish(out_dir: Path, results_file: Path, response: dict[str, Any]) -> None
     try:
         shutil.copyfile(results_file, staging / "results.csv")
         (staging / "response.json").write_bytes(canonical_json(response) + b"\n")
+        (out_dir / "response.json").unlink(missing_ok=True)  # never a new CSV beside an old JSON
         os.replace(staging / "results.csv", out_dir / "results.csv")
+        faults.crash_point("mid-publish")
         os.replace(staging / "response.json", out_dir / "response.json")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
