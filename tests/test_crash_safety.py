@@ -1,0 +1,141 @@
+"""Crash safety and exactly-once (issue: the ledger and the store, item 4).
+
+`taxgate process` is killed with SIGKILL at every named crash point and at arbitrary
+instants, then run again: the final results are byte-identical to an uncrashed run,
+every disclosure is in the ledger exactly once, and the ledger verifies. On
+PostgreSQL, two runs of one request at once disclose nothing twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from e2e import results, taxgate
+from taxgate import ledger
+from taxgate.canonical import new_data_key
+from taxgate.faults import POINTS
+from taxgate.settings import Settings
+from taxgate.store import open_store
+from taxgate.synth import synth_all
+
+pytestmark = pytest.mark.xdist_group("crash")
+REQUEST_ID = "ICE-2026-000123"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("crash")
+    paths = synth_all(root / "synthetic", 2_500, 400, seed=11)
+    store = root / "base"
+    assert taxgate("init", store=str(store)).code == 0
+    assert taxgate("load", str(paths.taxpayers), store=str(store)).code == 0
+    assert taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title", "Dir",
+                   "--public-key", str(paths.public_key), "--valid-from", "2026-01-01",
+                   store=str(store)).code == 0
+    return paths, store
+
+
+def clone(store: Path, dest: Path) -> str:
+    """A byte copy of an embedded store (and its key file beside it)."""
+    shutil.copytree(store, dest)
+    shutil.copy(store.parent / f"{store.name}.key", dest.parent / f"{dest.name}.key")
+    return str(dest)
+
+
+@pytest.fixture(scope="module")
+def reference(base, tmp_path_factory):
+    paths, store = base
+    root = tmp_path_factory.mktemp("ref")
+    s = clone(store, root / "store")
+    run = taxgate("process", str(paths.request_dir), "--out", str(root / "out"), store=s)
+    assert run.code == 0, run.stderr
+    return (root / "out/results.csv").read_bytes(), sum(
+        r["outcome"] == "CONFIRMED" for r in results(root / "out"))
+
+
+def disclosures_and_verify(settings: Settings) -> int:
+    with open_store(settings) as st:
+        report = ledger.verify(st.ledger_entries(), st.signing_key().public_key())
+        assert report.ok, report.problem
+        return sum(1 for e in st.ledger_entries()
+                   if e.event_type == "DISCLOSURE" and e.request_id == REQUEST_ID)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_at_each_crash_point_then_rerun_discloses_exactly_once(
+        base, reference, tmp_path, point):
+    paths, store = base
+    expected_bytes, confirmed = reference
+    s = clone(store, tmp_path / "store")
+    out = tmp_path / "out"
+    crashed = taxgate("process", str(paths.request_dir), "--out", str(out), store=s,
+                      env={"TAXGATE_CRASH_AT": point})
+    assert crashed.code == -signal.SIGKILL
+    assert not (out / "response.json").exists()
+    again = taxgate("process", str(paths.request_dir), "--out", str(out), store=s)
+    assert again.code == 0, again.stderr
+    assert (out / "results.csv").read_bytes() == expected_bytes
+    assert (out / "response.json").exists()
+    assert disclosures_and_verify(Settings(store=s)) == confirmed
+
+
+def test_killed_at_arbitrary_instants_then_rerun(base, reference, tmp_path):
+    paths, store = base
+    expected_bytes, confirmed = reference
+    s = clone(store, tmp_path / "store")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "taxgate.cli", "process", str(paths.request_dir), "--out",
+           str(out)]
+    import os
+
+    env = {**os.environ, "TAXGATE_STORE": s}
+    for delay in (0.4, 1.0, 1.7, 2.6, 3.8):
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+    again = taxgate("process", str(paths.request_dir), "--out", str(out), store=s)
+    assert again.code == 0, again.stderr
+    assert (out / "results.csv").read_bytes() == expected_bytes
+    assert disclosures_and_verify(Settings(store=s)) == confirmed
+
+
+@pytest.mark.postgres
+def test_two_runs_of_one_request_at_once_on_postgres_disclose_once(base, pg_server, tmp_path):
+    import os
+
+    import psycopg
+
+    paths, _ = base
+    name = f"taxgate_c_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{pg_server.url.rpartition('/')[0]}/{name}"
+    env = {"TAXGATE_KEY": new_data_key()}
+    assert taxgate("init", store=url, env=env).code == 0
+    assert taxgate("load", str(paths.taxpayers), store=url, env=env).code == 0
+    assert taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title", "Dir",
+                   "--public-key", str(paths.public_key), "--valid-from", "2026-01-01",
+                   store=url, env=env).code == 0
+    full = {**os.environ, "TAXGATE_STORE": url, **env}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "taxgate.cli", "process", str(paths.request_dir), "--out",
+         str(tmp_path / f"out{i}")], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True) for i in range(2)]
+    codes = [p.wait(timeout=600) for p in procs]
+    assert codes == [0, 0], [p.stderr.read() for p in procs]
+    a, b = ((tmp_path / f"out{i}/results.csv").read_bytes() for i in range(2))
+    assert a == b
+    confirmed = sum(r["outcome"] == "CONFIRMED" for r in results(tmp_path / "out0"))
+    settings = Settings(store=url, key_hex=env["TAXGATE_KEY"])
+    assert disclosures_and_verify(settings) == confirmed
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
