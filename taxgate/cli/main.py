@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from taxgate import pipeline
-from taxgate.cli import audit
+from taxgate.cli import audit, tools
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -41,6 +41,8 @@ app.add_typer(officials_app, name="officials")
 app.add_typer(audit.ledger_app, name="ledger")
 app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
+app.command("synth")(tools.synth)
+app.command("evaluate")(tools.evaluate)
 
 
 @app.command()
