@@ -26,6 +26,7 @@ from taxgate.records import Outcome
 from taxgate.settings import Settings
 from taxgate.store import open_store
 from taxgate.store.base import LedgerEvent, Official, RequestOutcome, Store
+from taxgate.store.duck import new_connection
 
 
 class Progress(Protocol):
@@ -111,7 +112,12 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
     timings = Timings()
     store = open_store(settings)
     try:
-        work = duckdb.connect()
+        # A scratch connection with the store's limits: memory_limit, threads, and
+        # encrypted spill files in a private temp folder (standardized rows never spill
+        # to disk in the clear).
+        scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
+        work = new_connection(settings, temp_dir=Path(scratch.name))
+        work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
         standardize.install(work)
         with timings.stage("read", progress):
             rows = filings_io.stage_filings(work, path, "_tg_raw_filings")
@@ -134,6 +140,7 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
 
             store.append_filings(batches())
         work.close()
+        scratch.cleanup()
         with timings.stage("train", progress):
             con = store.matching_connection()
             standardize.install(con)
@@ -159,6 +166,17 @@ def process(
         return _process(settings, store, request_dir, out_dir, progress)
     finally:
         store.close()
+
+
+def process_with_store(
+    settings: Settings,
+    store: Store,
+    request_dir: Path,
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> ProcessResult:
+    """``process`` on a store the caller already holds open (the server's job worker)."""
+    return _process(settings, store, request_dir, out_dir, progress or _Quiet())
 
 
 def _process(
@@ -213,14 +231,20 @@ def _process(
             raise RequestRefused("NO_MODEL", "no taxpayer records are loaded")  # pragma: no cover
         n_taxpayers = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
         prior = 0.5 / max(int(n_taxpayers), 1)
-        matching.score(
-            con,
-            requests="_tg_lawful",
-            filings="filings",
-            model_json=model[1],
-            prior=prior,
-            out="_tg_pairs",
-        )
+        with matching.splink_phases() as phases:
+            matching.scorer(settings.engine, settings.spark_master)(
+                con,
+                requests="_tg_lawful",
+                filings="filings",
+                model_json=model[1],
+                prior=prior,
+                out="_tg_pairs",
+            )
+    # report Splink's two phases as stages of their own
+    both = timings.stages.pop("matching")
+    blocking = min(phases.get("candidate generation", 0.0), both)
+    timings.stages["candidate generation"] = blocking
+    timings.stages["scoring"] = both - blocking
     with timings.stage("decisions", progress):
         policy.decide(
             con,
@@ -417,30 +441,60 @@ def _events(
         "WHERE d.outcome = 'CONFIRMED' ORDER BY d.row_number"
     ).fetchall():
         events.append(
-            LedgerEvent(
-                "DISCLOSURE",
-                {
-                    "request_id": rid,
-                    "record_id": record_id,
-                    "tin": tin,
-                    "requesting_agency": m["requesting_agency"],
-                    "signing_official": m["signing_official"],
-                    "officer_id": officer,
-                    "case_number": case,
-                    "legal_authority": m["legal_authority"],
-                    "criminal_statute": m["criminal_statute"],
-                    "purpose": m["reason"],
-                    "taxable_periods": m["taxable_periods"],
-                    "disclosed_at": completed_at,
-                    "data_elements": ["address confirmation"],
-                    "match_probability": round(float(prob), 6) if prob is not None else None,
-                    "model_version": model_version,
-                    "policy_version": settings.policy.version(),
-                },
-                rid,
+            disclosure_event(
+                m,
+                record_id=record_id,
+                tin=tin,
+                officer_id=officer,
+                case_number=case,
+                disclosed_at=completed_at,
+                match_probability=prob,
+                model_version=model_version,
+                policy_version=settings.policy.version(),
             )
         )
     return events
+
+
+def disclosure_event(
+    manifest: dict,
+    *,
+    record_id: str,
+    tin: str,
+    officer_id: str | None,
+    case_number: str | None,
+    disclosed_at: str,
+    match_probability: float | None,
+    model_version: str | None,
+    policy_version: str,
+) -> LedgerEvent:
+    """The DISCLOSURE ledger event of one CONFIRMED record (R27): written by ``process``
+    and by the release of a REVIEW record (:mod:`taxgate.service.review`) alike."""
+    m = manifest
+    rid = m["request_id"]
+    prob = match_probability
+    return LedgerEvent(
+        "DISCLOSURE",
+        {
+            "request_id": rid,
+            "record_id": record_id,
+            "tin": tin,
+            "requesting_agency": m["requesting_agency"],
+            "signing_official": m["signing_official"],
+            "officer_id": officer_id,
+            "case_number": case_number,
+            "legal_authority": m["legal_authority"],
+            "criminal_statute": m["criminal_statute"],
+            "purpose": m["reason"],
+            "taxable_periods": m["taxable_periods"],
+            "disclosed_at": disclosed_at,
+            "data_elements": ["address confirmation"],
+            "match_probability": round(float(prob), 6) if prob is not None else None,
+            "model_version": model_version,
+            "policy_version": policy_version,
+        },
+        rid,
+    )
 
 
 def _refuse(

@@ -37,6 +37,7 @@ RESPONSE_FIELDS = frozenset(
         "record_count",
         "request_reason",
         "follow_up_of",
+        "follow_up_seq",
         "signature",
     }
 )
@@ -59,6 +60,7 @@ def build_response(
     signing_key: Ed25519PrivateKey,
     request_reason: str | None = None,
     follow_up_of: str | None = None,
+    follow_up_seq: int | None = None,
 ) -> dict[str, Any]:
     """The signed response.json object (contract §3)."""
     body: dict[str, Any] = {
@@ -78,6 +80,8 @@ def build_response(
         body["request_reason"] = request_reason
     if follow_up_of:
         body["follow_up_of"] = follow_up_of
+        if follow_up_seq is not None:
+            body["follow_up_seq"] = int(follow_up_seq)
     validate_response(body)
     return sign_object(signing_key, body)
 

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from taxgate import pipeline
-from taxgate.cli import audit, tools
+from taxgate.cli import audit, service, tools
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -41,6 +41,7 @@ app.add_typer(officials_app, name="officials")
 app.add_typer(audit.ledger_app, name="ledger")
 app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
+service.register(app)
 app.command("synth")(tools.synth)
 app.command("evaluate")(tools.evaluate)
 
@@ -140,9 +141,18 @@ def process(
     request_dir: Annotated[Path, typer.Argument(help="Folder with manifest.json and records.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the response package.")],
     store: StoreOpt = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            envvar="TAXGATE_ENGINE",
+            help="Who generates and scores candidates: duckdb (default) or spark "
+            "(master from TAXGATE_SPARK_MASTER, default local[2]; see docs/scale.md).",
+        ),
+    ] = None,
 ) -> None:
     """The main job: check a signed request, match it, answer with a signed response."""
-    settings = settings_for(store)
+    settings = run(settings_for, store, engine=engine)
     with RichProgress(err) as progress:
         result = run(pipeline.process, settings, request_dir, out_dir, progress)
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))

@@ -101,6 +101,86 @@ DECISION_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class ApiCredential:
+    """An agency's API credential: only a salted hash of the secret is kept."""
+
+    cred_id: str
+    agency: str
+    salt: str
+    hash: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class UserAccount:
+    """A person who signs in to the web pages (role: reviewer, releaser, auditor, agency)."""
+
+    username: str
+    role: str
+    agency: str | None
+    salt: str
+    hash: str
+    created_at: str
+    disabled_at: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A request package submitted over HTTP, and where its processing stands."""
+
+    job_id: str
+    agency: str
+    request_id: str | None
+    state: str  # QUEUED, RUNNING, DONE, FAILED
+    submitted_at: str
+    updated_at: str
+    exit_code: int | None = None
+    message: str | None = None
+    counts_json: str | None = None
+    expires_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A REVIEW record held for disclosure officers; ``sealed`` is the request record
+    and the request's accounting fields, encrypted under the at-rest key."""
+
+    request_id: str
+    row_number: int
+    record_id: str
+    agency: str
+    captured_at: str
+    sealed: bytes
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """A proposed (and, once released, final) outcome of a REVIEW record (R23, R36)."""
+
+    request_id: str
+    row_number: int
+    outcome: str
+    reason: str
+    proposed_by: str
+    proposed_at: str
+    released_by: str | None = None
+    released_at: str | None = None
+    follow_up_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up response: the final outcomes of released REVIEW records."""
+
+    request_id: str
+    seq: int
+    created_at: str
+    response_json: str
+    results_csv: str
+
+
 class Store(ABC):
     """Persistent state of one gateway."""
 
@@ -199,3 +279,60 @@ class Store(ABC):
     @abstractmethod
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         """Every entry with seq > after_seq, in order, streamed."""
+
+    # --- the service: credentials, jobs, review (store/service_sql.py) ------------------
+    @abstractmethod
+    def seal_bytes(self, label: str, data: bytes) -> bytes:
+        """Encrypt ``data`` under the at-rest key, bound to ``label`` (AES-256-GCM)."""
+
+    @abstractmethod
+    def unseal_bytes(self, label: str, blob: bytes) -> bytes: ...
+
+    @abstractmethod
+    def add_api_credential(self, cred: ApiCredential, actor: str) -> None:
+        """Store a new credential and revoke the agency's others; logged (R33)."""
+
+    @abstractmethod
+    def api_credential(self, cred_id: str) -> ApiCredential | None: ...
+
+    @abstractmethod
+    def add_user(self, user: UserAccount, actor: str) -> None:
+        """Create or replace a web account (new password or role); logged (R33)."""
+
+    @abstractmethod
+    def user(self, username: str) -> UserAccount | None: ...
+
+    @abstractmethod
+    def save_job(self, job: JobRow) -> None:
+        """Insert or update a job row."""
+
+    @abstractmethod
+    def job(self, job_id: str) -> JobRow | None: ...
+
+    @abstractmethod
+    def jobs(self, states: tuple[str, ...] | None = None, agency: str | None = None
+             ) -> list[JobRow]:
+        """Jobs in submission order, optionally only some states or one agency."""
+
+    @abstractmethod
+    def add_review_items(self, items: list[ReviewItem]) -> int:
+        """Hold REVIEW records for officers; ones already held are left alone."""
+
+    @abstractmethod
+    def review_items(self, request_id: str | None = None) -> list[ReviewItem]: ...
+
+    @abstractmethod
+    def review_decisions(self, request_id: str | None = None) -> list[ReviewDecision]: ...
+
+    @abstractmethod
+    def propose_decision(self, decision: ReviewDecision, events: list[LedgerEvent]) -> None:
+        """Record (or replace) a proposal not yet released, and log ``events``."""
+
+    @abstractmethod
+    def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
+                         events: list[LedgerEvent]) -> bool:
+        """In ONE transaction: mark ``rows`` released, store the follow-up response and
+        log ``events``. False (nothing written) if any row was already released."""
+
+    @abstractmethod
+    def follow_ups(self, request_id: str) -> list[FollowUp]: ...

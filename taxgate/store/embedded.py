@@ -38,6 +38,7 @@ from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
 from taxgate.store.loading import CountingReader, IdRange
 from taxgate.store.migrations import latest, migrations, statements
+from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,7 +48,7 @@ LOCK_FILE = "taxgate.lock"
 _LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
 
 
-class EmbeddedStore(Store):
+class EmbeddedStore(ServiceTablesMixin, Store):
     """The default store. One process at a time; one thread at a time per object."""
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:
@@ -230,6 +231,20 @@ class EmbeddedStore(Store):
         )
         self._insert_arrow("ledger", _entries_table(entries))
         self._head = entries[-1]
+
+    # --- the service's tables (store/service_sql.py) ------------------------------------
+    _svc_prefix = "store.main."
+
+    def _svc_rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return self._connection().execute(sql, list(params)).fetchall()
+
+    @contextlib.contextmanager
+    def _svc_tx(self) -> Iterator[ServiceTx]:
+        with self._tx() as con:
+            def execute(sql: str, params: Any) -> list[tuple[Any, ...]]:
+                return con.execute(sql, list(params)).fetchall()
+
+            yield ServiceTx(execute, self._append)
 
     # --- officials and safeguards ------------------------------------------------------
     def add_official(self, official: Official, actor: str) -> None:

@@ -43,6 +43,7 @@ from taxgate.store.base import (
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
 from taxgate.store.migrations import latest, migrations
+from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,7 +54,7 @@ _KEY_CHECK = b"taxgate at-rest key check"
 _LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
 
 
-class PostgresStore(Store):
+class PostgresStore(ServiceTablesMixin, Store):
     """A store in one PostgreSQL database. One thread at a time per object."""
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:
@@ -221,6 +222,19 @@ class PostgresStore(Store):
                 cp.write_row((owner, n, chunk.num_rows, blob))
                 total += chunk.num_rows
         return total
+
+    # --- the service's tables (store/service_sql.py) ------------------------------------
+    def _svc_rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return self._all(sql.replace("?", "%s"), list(params))
+
+    @contextlib.contextmanager
+    def _svc_tx(self) -> Iterator[ServiceTx]:
+        with self._tx() as cur:
+            def execute(sql: str, params: Any) -> list[tuple[Any, ...]]:
+                cur.execute(sql.replace("?", "%s"), list(params))
+                return cur.fetchall() if cur.description else []
+
+            yield ServiceTx(execute, lambda events: self._append(cur, events))
 
     # --- officials and safeguards ------------------------------------------------------
     def add_official(self, official: Official, actor: str) -> None:

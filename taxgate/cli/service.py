@@ -1,0 +1,199 @@
+"""Commands of the service: agency credentials, web accounts, the review desk, serve.
+
+On the embedded store these need the store to themselves: run them while
+``taxgate serve`` is stopped (a PostgreSQL store can be shared).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from taxgate.cli._common import StoreOpt, err, out, run, settings_for
+from taxgate.errors import BadInput
+
+agencies_app = typer.Typer(help="Agencies' API credentials (salted hashes only).",
+                           no_args_is_help=True)
+users_app = typer.Typer(help="Web accounts of disclosure officers and auditors.",
+                        no_args_is_help=True)
+review_app = typer.Typer(help="The review desk: REVIEW records, two-person decisions, "
+                         "follow-up responses (R23, R36).", no_args_is_help=True)
+
+
+def _with_store(store: str | None, fn):  # noqa: ANN001, ANN202
+    from taxgate.store import open_store
+
+    def _do():  # noqa: ANN202
+        s = open_store(settings_for(store))
+        try:
+            return fn(s)
+        finally:
+            s.close()
+
+    return run(_do)
+
+
+def _password(prompt_name: str) -> str:
+    """One line from stdin (never an argument: it would land in shell history)."""
+    if sys.stdin.isatty():
+        return typer.prompt(f"password for {prompt_name}", hide_input=True)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        run(lambda: (_ for _ in ()).throw(BadInput("no password on stdin")))
+    return line
+
+
+@agencies_app.command("credential")
+def agencies_credential(
+    agency: Annotated[str, typer.Argument(help="The agency, as in manifests (e.g. DHS-ICE).")],
+    store: StoreOpt = None,
+) -> None:
+    """Issue a new API credential for an agency (printed once) and revoke its earlier ones."""
+    from taxgate.service.auth import issue_credential
+
+    token = _with_store(store, lambda s: issue_credential(s, agency))
+    err.print(f"new API credential for {agency} (shown once; earlier ones are revoked):")
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The person's unique user name.")],
+    role: Annotated[str, typer.Option(help="reviewer, releaser, auditor or agency.")],
+    agency: Annotated[str | None, typer.Option(help="For role agency: which agency.")] = None,
+    generate: Annotated[bool, typer.Option(
+        "--generate", help="Generate a password and print it once, instead of reading stdin."
+    )] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Create a web account (or replace its role and password); the password comes from
+    stdin, or is generated with --generate. Logged in the ledger (R33)."""
+    from taxgate.service.auth import add_user
+
+    password = secrets.token_urlsafe(18) if generate else _password(username)
+    _with_store(store, lambda s: add_user(s, username, role, password, agency=agency))
+    out.print(f"user {username} ({role}) saved")
+    if generate:
+        sys.stdout.write(password + "\n")
+
+
+def _principal(s, username: str, password: str):  # noqa: ANN001, ANN202
+    from taxgate.service.auth import check_password
+    from taxgate.service.errors import NotAllowed
+
+    p = check_password(s, username, password)
+    if p is None:
+        raise NotAllowed("unknown user or wrong password")
+    return p
+
+
+@review_app.command("queue")
+def review_queue(
+    all_: Annotated[bool, typer.Option("--all", help="Include released records.")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """List REVIEW records held for disclosure officers and their state."""
+    from taxgate.service import review
+
+    entries = _with_store(store, lambda s: review.queue(s, include_released=all_))
+    table = Table("request", "row", "record", "agency", "state", "proposal", "released by")
+    for e in entries:
+        table.add_row(e.request_id, str(e.row_number), e.record_id, e.agency, e.state,
+                      f"{e.outcome} by {e.proposed_by}" if e.outcome else "", e.released_by or "")
+    out.print(table)
+
+
+@review_app.command("propose")
+def review_propose(
+    request_id: Annotated[str, typer.Argument()],
+    row: Annotated[int, typer.Argument(help="The record's row number in the request.")],
+    outcome: Annotated[str, typer.Option(help="CONFIRMED or NOT_CONFIRMED.")],
+    reason: Annotated[str, typer.Option(help="Why (required, at least 10 characters).")],
+    user: Annotated[str, typer.Option("--user", help="Your user name (role reviewer); "
+                                      "the password is read from stdin.")],
+    store: StoreOpt = None,
+) -> None:
+    """Propose the final outcome of a REVIEW record (role reviewer)."""
+    from taxgate.service import review
+
+    password = _password(user)
+    _with_store(store, lambda s: review.propose(s, _principal(s, user, password), request_id,
+                                                row, outcome, reason))
+    out.print(f"proposed {outcome} for row {row} of {request_id}; another person must release it")
+
+
+@review_app.command("release")
+def review_release(
+    request_id: Annotated[str, typer.Argument()],
+    row: Annotated[int, typer.Argument(help="The record's row number in the request.")],
+    user: Annotated[str, typer.Option("--user", help="Your user name (role releaser, not "
+                                      "the proposer); the password is read from stdin.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Also write the follow-up "
+                                                 "response here.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Release a proposed decision (role releaser, another person): logs it, and the
+    follow-up response for the agency is signed."""
+    from taxgate.service import review
+
+    password = _password(user)
+
+    def _do(s):  # noqa: ANN001, ANN202
+        return review.release(s, settings_for(store), _principal(s, user, password),
+                              request_id, row)
+
+    fu = _with_store(store, _do)
+    if out_dir is not None:
+        review.write_follow_up(fu, out_dir)
+    out.print(f"released: follow-up response {fu.seq} of {request_id}")
+
+
+@review_app.command("follow-up")
+def review_follow_up(
+    request_id: Annotated[str, typer.Argument()],
+    seq: Annotated[int, typer.Argument(help="Follow-up number (1, 2, ...).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the response package.")],
+    store: StoreOpt = None,
+) -> None:
+    """Write a follow-up response (results.csv and signed response.json) to a folder."""
+    from taxgate.service import review
+    from taxgate.service.errors import NotFound
+
+    def _pick(s):  # noqa: ANN001, ANN202
+        for f in review.follow_ups(s, request_id):
+            if f.seq == seq:
+                return f
+        raise NotFound("no such follow-up response")
+
+    review.write_follow_up(_with_store(store, _pick), out_dir)
+    out.print(f"follow-up {seq} of {request_id} written to {out_dir}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    store: StoreOpt = None,
+) -> None:
+    """Run the HTTP API for agencies and the web pages for officers and auditors."""
+    import uvicorn
+
+    from taxgate.api import create_app
+    from taxgate.service.config import ServiceSettings
+
+    settings = run(lambda: ServiceSettings.from_env(settings_for(store)))
+    app = run(create_app, settings)
+    err.print(f"taxgate serving {settings.store.store} on http://{host}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                server_header=False, limit_concurrency=200, timeout_graceful_shutdown=5)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(agencies_app, name="agencies")
+    app.add_typer(users_app, name="users")
+    app.add_typer(review_app, name="review")
+    app.command("serve")(serve)

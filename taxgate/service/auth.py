@@ -1,0 +1,129 @@
+"""Accounts: agencies' API secrets and officers' passwords, as salted scrypt hashes.
+
+An API secret reads ``tgk_<cred_id>.<secret>``; the store keeps only the credential id,
+the agency, a random salt and ``scrypt(secret, salt)``. Issuing a new credential for
+an agency revokes its earlier ones (rotation). Web accounts hold one role each
+(least privilege, R36); the same hash protects their passwords. Comparisons are
+constant-time. Nothing here touches a taxpayer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from taxgate.errors import BadInput
+from taxgate.store.base import ApiCredential, Store, UserAccount
+from taxgate.store.common import iso_now
+
+ROLES = ("reviewer", "releaser", "auditor", "agency")
+# scrypt: 16 MiB, ~50 ms per check; an attacker with the table pays the same per guess
+_N, _R, _P = 2**14, 8, 1
+_PREFIX = "tgk_"
+
+
+def hash_secret(secret: str, salt: bytes) -> str:
+    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P,
+                          maxmem=64 * 1024 * 1024, dklen=32).hex()
+
+
+def _check(secret: str, salt_hex: str, want_hex: str) -> bool:
+    try:
+        salt = bytes.fromhex(salt_hex)
+    except ValueError:
+        return False
+    return hmac.compare_digest(hash_secret(secret, salt), want_hex)
+
+
+def issue_credential(store: Store, agency: str, actor: str = "cli") -> str:
+    """A new API secret for ``agency`` (returned once, never stored); revokes the old ones."""
+    if not agency.strip():
+        raise BadInput("agency must not be empty")
+    cred_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_bytes(16)
+    store.add_api_credential(
+        ApiCredential(cred_id, agency, salt.hex(), hash_secret(secret, salt), iso_now()), actor)
+    return f"{_PREFIX}{cred_id}.{secret}"
+
+
+def check_api_token(store: Store, token: str) -> str | None:
+    """The agency a presented token belongs to, or None (unknown, revoked or wrong)."""
+    if not token.startswith(_PREFIX) or "." not in token:
+        return None
+    cred_id, _, secret = token[len(_PREFIX):].partition(".")
+    cred = store.api_credential(cred_id)
+    if cred is None or cred.revoked_at is not None:
+        hash_secret(secret, b"0" * 16)  # same work either way: no timing oracle on ids
+        return None
+    return cred.agency if _check(secret, cred.salt, cred.hash) else None
+
+
+def add_user(store: Store, username: str, role: str, password: str, *,
+             agency: str | None = None, actor: str = "cli") -> None:
+    problems = []
+    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        problems.append("user name: letters, digits, '.', '-', '_' only")
+    if role not in ROLES:
+        problems.append(f"role must be one of {', '.join(ROLES)}")
+    if role == "agency" and not agency:
+        problems.append("an agency user needs --agency")
+    if len(password) < 12:
+        problems.append("password must be at least 12 characters")
+    if problems:
+        raise BadInput("; ".join(problems))
+    salt = secrets.token_bytes(16)
+    store.add_user(UserAccount(username, role, agency if role == "agency" else None, salt.hex(),
+                               hash_secret(password, salt), iso_now()), actor)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a web user (with role) or an agency's API credential."""
+
+    name: str
+    role: str
+    agency: str | None = None
+
+
+def check_password(store: Store, username: str, password: str) -> Principal | None:
+    user = store.user(username)
+    if user is None or user.disabled_at is not None:
+        hash_secret(password, b"0" * 16)
+        return None
+    if not _check(password, user.salt, user.hash):
+        return None
+    return Principal(user.username, user.role, user.agency)
+
+
+class FailureLimiter:
+    """Counts failures per key in a sliding window; ``blocked`` once the limit is reached."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit, self.window = limit, window_s
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._hits.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._recent(k, now).append(now)
+            if len(self._hits) > 100_000:  # bounded memory under a flood of names
+                self._hits = {k: q for k, q in self._hits.items() if q}

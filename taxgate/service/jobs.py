@@ -1,0 +1,228 @@
+"""Jobs: request packages uploaded over HTTP, processed by a worker thread.
+
+A package is spooled to ``<spool>/<job_id>/package/`` (folders 0700, files 0600), its
+job row is stored QUEUED, and the worker runs :func:`taxgate.pipeline.process_with_store`
+on it, writing the response to ``<spool>/<job_id>/response/``. The job's state
+transitions are stored; its progress (stage, records) is kept in memory only, so
+polling never touches the store. On start, every QUEUED or RUNNING job is queued
+again: a job killed mid-way is simply processed again, and because a request is
+committed with its ledger events in one transaction (docs/store.md), a job that had
+already committed gets the stored answer replayed — nothing is disclosed twice.
+
+Once a job is DONE its package is deleted (R40: request inputs are not kept), the
+REVIEW records it produced are handed to the review desk first, and its response
+stays downloadable for ``response_retention_days``, then is deleted (state EXPIRED).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import queue
+import shutil
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from taxgate import pipeline
+from taxgate.errors import TaxgateError
+from taxgate.service import review
+from taxgate.service.config import ServiceSettings
+from taxgate.service.gate import StoreBusy, StoreGate
+from taxgate.store.base import JobRow
+from taxgate.store.common import iso_now
+
+QUEUED, RUNNING, DONE, FAILED, EXPIRED = "QUEUED", "RUNNING", "DONE", "FAILED", "EXPIRED"
+UNFINISHED = (QUEUED, RUNNING)
+
+
+@dataclass
+class JobProgress:
+    """What a poll shows while a job runs: the stage and records done of the total."""
+
+    stage: str = "queued"
+    done: int = 0
+    total: int | None = None
+
+    def stage_(self, name: str, total: int | None = None) -> None:
+        self.stage, self.done = name, 0
+        if total is not None:
+            self.total = total
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+
+
+class _ProgressAdapter:
+    """pipeline.Progress over a JobProgress."""
+
+    def __init__(self, p: JobProgress) -> None:
+        self.p = p
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.p.stage_(name, total)
+
+    def advance(self, n: int = 1) -> None:
+        self.p.advance(n)
+
+
+@dataclass
+class JobView:
+    row: JobRow
+    progress: JobProgress = field(default_factory=JobProgress)
+
+
+def _record_count(pkg: Path) -> int | None:
+    try:
+        n = json.loads((pkg / "manifest.json").read_text(encoding="utf-8")).get("record_count")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return n if isinstance(n, int) and n >= 0 else None
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+class JobRunner:
+    """The job board (in memory) and its worker thread."""
+
+    def __init__(self, settings: ServiceSettings, gate: StoreGate) -> None:
+        self.settings = settings
+        self.gate = gate
+        self.spool = private_dir(settings.spool)
+        self.board: dict[str, JobView] = {}
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # --- paths -------------------------------------------------------------------------
+    def job_dir(self, job_id: str) -> Path:
+        return self.spool / job_id
+
+    def package_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "package"
+
+    def response_dir(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "response"
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Load every job (the store's, and spooled ones not stored yet), queue the
+        unfinished ones again in submission order, start the worker."""
+        with self.gate.use() as store:
+            rows = {r.job_id: r for r in store.jobs()}
+        for marker in self.spool.glob("job-*/job.json"):
+            if marker.parent.name not in rows:
+                try:
+                    row = JobRow(**json.loads(marker.read_text(encoding="utf-8")))
+                except (ValueError, TypeError):
+                    continue
+                rows[row.job_id] = row
+        for row in sorted(rows.values(), key=lambda r: (r.submitted_at, r.job_id)):
+            self.board[row.job_id] = JobView(row)
+            if row.state in UNFINISHED:
+                self._queue.put(row.job_id)
+        self._thread = threading.Thread(target=self._work, name="taxgate-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # --- submit --------------------------------------------------------------------------
+    def new_job_id(self) -> str:
+        return "job-" + uuid.uuid4().hex
+
+    def accept(self, job_id: str, agency: str, request_id: str | None) -> JobRow:
+        """Register a spooled package (already in ``package_dir``) and queue it."""
+        now = iso_now()
+        row = JobRow(job_id, agency, request_id, QUEUED, now, now)
+        marker = self.job_dir(job_id) / "job.json"  # survives a restart before it is stored
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(row)), encoding="utf-8")
+        os.replace(tmp, marker)
+        try:  # stored now unless the worker holds the store; it stores it when it starts
+            with self.gate.use(timeout=0.2) as store:
+                store.save_job(row)
+        except StoreBusy:
+            pass
+        self.board[job_id] = JobView(row)
+        self._queue.put(job_id)
+        return row
+
+    def view(self, job_id: str, agency: str | None = None) -> JobView | None:
+        v = self.board.get(job_id)
+        if v is None or (agency is not None and v.row.agency != agency):
+            return None
+        return v
+
+    # --- the worker ----------------------------------------------------------------------
+    def _save(self, view: JobView, **changes: object) -> None:
+        view.row = replace(view.row, updated_at=iso_now(), **changes)  # type: ignore[arg-type]
+        with self.gate.use() as store:
+            store.save_job(view.row)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job_id = self._queue.get(timeout=30)
+            except queue.Empty:
+                self._expire()
+                continue
+            if job_id is None:
+                return
+            view = self.board.get(job_id)
+            if view is not None and view.row.state in UNFINISHED:
+                self.run_one(view)
+            self._expire()
+
+    def run_one(self, view: JobView) -> None:
+        job_id = view.row.job_id
+        pkg, out = self.package_dir(job_id), self.response_dir(job_id)
+        try:
+            view.progress.stage_("intake", _record_count(pkg))
+            with self.gate.use() as store:
+                self._save(view, state=RUNNING)
+                result = pipeline.process_with_store(
+                    self.settings.store, store, pkg, out, _ProgressAdapter(view.progress))
+                if result.exit_code == 0 and result.counts.get("REVIEW"):
+                    review.capture(store, self.settings.store, result.request_id or "", pkg)
+                expires = dt.datetime.now(dt.UTC) + dt.timedelta(
+                    days=self.settings.response_retention_days)
+                view.progress.stage_("done")
+                view.progress.done = sum(result.counts.values())
+                self._save(
+                    view, state=DONE, request_id=result.request_id, exit_code=result.exit_code,
+                    message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
+                    expires_at=expires.isoformat().replace("+00:00", "Z"))
+        except TaxgateError as exc:  # messages carry no taxpayer values (errors.py)
+            self._fail(view, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
+            self._fail(view, f"internal failure ({type(exc).__name__}); nothing was disclosed")
+        shutil.rmtree(pkg, ignore_errors=True)  # R40: the request's input is not kept
+
+    def _fail(self, view: JobView, message: str) -> None:
+        view.progress.stage_("failed")
+        try:
+            self._save(view, state=FAILED, exit_code=1, message=message[:300])
+        except TaxgateError:
+            view.row = replace(view.row, state=FAILED, message=message[:300])
+
+    def _expire(self) -> None:
+        """R40: delete responses past their retention."""
+        now = iso_now()
+        for view in list(self.board.values()):
+            r = view.row
+            if r.state == DONE and r.expires_at and r.expires_at < now:
+                shutil.rmtree(self.job_dir(r.job_id), ignore_errors=True)
+                try:
+                    self._save(view, state=EXPIRED)
+                except TaxgateError:
+                    pass

@@ -1,0 +1,321 @@
+"""The review desk: REVIEW records, what officers see of them, two-person decisions.
+
+- :func:`capture` holds a processed request's REVIEW records for officers: the request
+  record and the request's accounting fields, sealed under the at-rest key.
+- :func:`queue` lists them with their state (no taxpayer data).
+- :func:`view_item` shows one record beside its candidate taxpayers, field by field;
+  a person viewing taxpayer data is itself logged (FTI_VIEWED, one per candidate, R33).
+- :func:`propose` (role ``reviewer``) and :func:`release` (role ``releaser``, another
+  person, R23/R36) decide it; the release logs REVIEW_DECIDED and, when CONFIRMED, the
+  same DISCLOSURE event ``process`` writes, and produces a signed follow-up response
+  (``follow_up_of`` the request, ``follow_up_seq`` n) holding only the decided record.
+Nothing an officer sees ever enters a response: the follow-up is built from the
+record id and the outcome alone.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from taxgate import intake, response
+from taxgate.canonical import canonical_json
+from taxgate.errors import BadInput
+from taxgate.pipeline import disclosure_event
+from taxgate.records import REQUEST_COLUMNS
+from taxgate.service.auth import Principal
+from taxgate.service.errors import Conflict, NotAllowed, NotFound
+from taxgate.settings import Settings
+from taxgate.store.base import FollowUp, LedgerEvent, ReviewDecision, ReviewItem, Store
+from taxgate.store.common import iso_now
+
+FINAL = ("CONFIRMED", "NOT_CONFIRMED")
+MANIFEST_FIELDS = ("request_id", "requesting_agency", "signing_official", "legal_authority",
+                   "criminal_statute", "reason", "taxable_periods", "created_at")
+MIN_REASON_CHARS = 10
+
+
+def _label(request_id: str, row_number: int) -> str:
+    return f"review/{request_id}/{row_number}"
+
+
+def capture(store: Store, settings: Settings, request_id: str, package_dir: Path) -> int:
+    """Hold every REVIEW record of an answered request for officers; idempotent."""
+    decisions = store.decisions(request_id)
+    review_rows = {
+        r["row_number"]: r for r in decisions.to_pylist() if r["outcome"] == "REVIEW"
+    }
+    if not review_rows:
+        return 0
+    manifest = json.loads((package_dir / "manifest.json").read_text(encoding="utf-8"))
+    m = {k: manifest.get(k) for k in MANIFEST_FIELDS}
+    con = duckdb.connect()
+    try:
+        intake.load_records(con, package_dir / str(manifest["records_file"]), "_r")
+        cols = ["row_number", *REQUEST_COLUMNS]
+        rows = con.execute(
+            f"SELECT {', '.join(cols)} FROM _r WHERE row_number IN "
+            f"(SELECT unnest(?::BIGINT[]))", [sorted(review_rows)]).fetchall()
+    finally:
+        con.close()
+    now = iso_now()
+    items = []
+    for row in rows:
+        record = dict(zip(cols, row, strict=True))
+        n = int(record.pop("row_number"))
+        blob = canonical_json({"record": record, "manifest": m})
+        items.append(ReviewItem(request_id, n, str(record.get("record_id") or ""),
+                                str(m["requesting_agency"]), now,
+                                store.seal_bytes(_label(request_id, n), blob)))
+    return store.add_review_items(items)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One REVIEW record on the desk: ids and state only."""
+
+    request_id: str
+    row_number: int
+    record_id: str
+    agency: str
+    captured_at: str
+    state: str  # OPEN, PROPOSED, RELEASED
+    outcome: str | None
+    proposed_by: str | None
+    released_by: str | None
+
+
+def queue(store: Store, *, include_released: bool = False) -> list[QueueEntry]:
+    decided = {(d.request_id, d.row_number): d for d in store.review_decisions()}
+    out = []
+    for it in store.review_items():
+        d = decided.get((it.request_id, it.row_number))
+        state = "OPEN" if d is None else ("RELEASED" if d.released_by else "PROPOSED")
+        if state == "RELEASED" and not include_released:
+            continue
+        out.append(QueueEntry(it.request_id, it.row_number, it.record_id, it.agency,
+                              it.captured_at, state, d.outcome if d else None,
+                              d.proposed_by if d else None, d.released_by if d else None))
+    return out
+
+
+def _item(store: Store, request_id: str, row_number: int) -> tuple[ReviewItem, dict[str, Any]]:
+    for it in store.review_items(request_id):
+        if it.row_number == row_number:
+            return it, json.loads(store.unseal_bytes(_label(request_id, row_number), it.sealed))
+    raise NotFound("no such REVIEW record")
+
+
+def _decision_row(store: Store, request_id: str, row_number: int) -> dict[str, Any]:
+    for r in store.decisions(request_id).to_pylist():
+        if r["row_number"] == row_number:
+            return r
+    raise NotFound("no such REVIEW record")
+
+
+def _require(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise NotAllowed(f"this needs the role {' or '.join(roles)}")
+
+
+# --- what an officer sees ---------------------------------------------------------------
+
+_SHOWN = ("n_first", "n_middle_initial", "n_last", "n_suffix", "dob", "a_number", "a_street",
+          "a_unit", "a_po_box", "a_city", "a_state", "a_zip5")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    label: str
+    fields: dict[str, str]  # standardized name/address of the taxpayer's latest filing
+    agreement: dict[str, str]  # per field: agrees / differs / missing
+    latest_filing: str  # source, tax year, processed date of that filing
+
+
+@dataclass(frozen=True)
+class ItemView:
+    entry: QueueEntry
+    record: dict[str, Any]  # the request record as the agency sent it
+    standardized: dict[str, str]
+    candidates: list[Candidate]
+    evidence: dict[str, Any]  # the model's per-field levels and weights for the best match
+    match_probability: float | None
+    reasons: str
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, list | tuple):
+        return " ".join(str(x) for x in v)
+    return str(v)
+
+
+def _agreement(req: dict[str, Any], cand: dict[str, Any]) -> dict[str, str]:
+    def cmp(a: Any, b: Any) -> str:
+        if not _text(a) or not _text(b):
+            return "missing"
+        return "agrees" if _text(a) == _text(b) else "differs"
+
+    req_sur, cand_sur = set(req.get("n_surnames") or []), set(cand.get("n_surnames") or [])
+    return {
+        "given name": cmp(req.get("n_first_canon"), cand.get("n_first_canon")),
+        "family name": ("missing" if not req_sur or not cand_sur
+                        else "agrees" if req_sur & cand_sur else "differs"),
+        "date of birth": cmp(req.get("dob"), cand.get("dob")),
+        "delivery point": cmp(req.get("a_key"), cand.get("a_key")),
+        "ZIP": cmp(req.get("a_zip5"), cand.get("a_zip5")),
+    }
+
+
+def view_item(store: Store, principal: Principal, request_id: str, row_number: int
+              ) -> ItemView:
+    """The record beside its candidates; logs FTI_VIEWED for each candidate shown."""
+    from taxgate.standardize.one_row import standardize_rows
+
+    _require(principal, "reviewer", "releaser")
+    item, sealed = _item(store, request_id, row_number)
+    decision = _decision_row(store, request_id, row_number)
+    record = sealed["record"]
+    std = standardize_rows([record], side="request")[0]
+    con = store.matching_connection()
+    tins: list[str] = [decision["tin"]] if decision["tin"] else []
+    if std.get("a_key"):
+        tins += [r[0] for r in con.execute(
+            "SELECT DISTINCT tin FROM filings WHERE a_key = ? LIMIT 10", [std["a_key"]]
+        ).fetchall() if r[0] not in tins]
+    candidates, events = [], []
+    for i, tin in enumerate(tins):
+        rel = con.execute(
+            "SELECT * FROM filings WHERE tin = ? ORDER BY processed_date DESC, filing_id DESC "
+            "LIMIT 1", [tin])
+        names = [d[0] for d in rel.description]
+        row = rel.fetchone()
+        if row is None:
+            continue
+        f = dict(zip(names, row, strict=True))
+        label = "best match (model)" if i == 0 and decision["tin"] else f"at the address #{i}"
+        candidates.append(Candidate(
+            label, {k: _text(f.get(k)) for k in _SHOWN}, _agreement(std, f),
+            f"{f.get('source')} {f.get('tax_year')}, processed {f.get('processed_date')}"))
+        events.append(LedgerEvent("FTI_VIEWED", {
+            "viewer": principal.name, "role": principal.role, "request_id": request_id,
+            "record_id": item.record_id, "row_number": row_number, "tin": tin,
+            "what": "standardized name and address of a candidate taxpayer",
+            "viewed_at": iso_now()}, request_id))
+    if not events:  # the request record alone was shown: still a view of the case
+        events.append(LedgerEvent("FTI_VIEWED", {
+            "viewer": principal.name, "role": principal.role, "request_id": request_id,
+            "record_id": item.record_id, "row_number": row_number, "tin": None,
+            "what": "request record, no candidate", "viewed_at": iso_now()}, request_id))
+    store.append_events(events)
+    entry = next((q for q in queue(store, include_released=True)
+                  if q.request_id == request_id and q.row_number == row_number))
+    evidence = json.loads(decision["evidence"]) if decision["evidence"] else {}
+    return ItemView(entry, record, {k: _text(std.get(k)) for k in _SHOWN}, candidates,
+                    evidence, decision["match_probability"], decision["reasons"] or "")
+
+
+# --- deciding ------------------------------------------------------------------------------
+
+
+def propose(store: Store, principal: Principal, request_id: str, row_number: int,
+            outcome: str, reason: str) -> ReviewDecision:
+    _require(principal, "reviewer")
+    if outcome not in FINAL:
+        raise BadInput("outcome must be CONFIRMED or NOT_CONFIRMED")
+    reason = " ".join(reason.split())
+    if len(reason) < MIN_REASON_CHARS:
+        raise BadInput(f"a reason of at least {MIN_REASON_CHARS} characters is required")
+    item, _ = _item(store, request_id, row_number)
+    decision = ReviewDecision(request_id, row_number, outcome, reason[:2000], principal.name,
+                              iso_now())
+    event = LedgerEvent("REVIEW_PROPOSED", {
+        "request_id": request_id, "record_id": item.record_id, "row_number": row_number,
+        "outcome": outcome, "reason": decision.reason, "proposed_by": principal.name,
+        "proposed_at": decision.proposed_at}, request_id)
+    try:
+        store.propose_decision(decision, [event])
+    except Exception as exc:
+        if "already released" in str(exc):
+            raise Conflict("this REVIEW record was already released") from None
+        raise
+    return decision
+
+
+def release(store: Store, settings: Settings, principal: Principal, request_id: str,
+            row_number: int) -> FollowUp:
+    """Approve a proposal (another person than its proposer) and answer the agency."""
+    _require(principal, "releaser")
+    item, sealed = _item(store, request_id, row_number)
+    proposal = next((d for d in store.review_decisions(request_id)
+                     if d.row_number == row_number), None)
+    if proposal is None:
+        raise Conflict("nothing has been proposed for this record yet")
+    if proposal.released_by:
+        raise Conflict("this REVIEW record was already released")
+    if proposal.proposed_by == principal.name:
+        raise Conflict("two-person rule: the proposer may not release their own decision")
+    decision = _decision_row(store, request_id, row_number)
+    if proposal.outcome == "CONFIRMED":
+        if not decision["tin"]:
+            raise Conflict("no candidate taxpayer: the record cannot be CONFIRMED")
+        con = store.matching_connection()
+        held = con.execute("SELECT count(*) FROM filings WHERE tin = ? AND "
+                           "upper(trim(coalesce(disclosure_hold, ''))) = 'Y'",
+                           [decision["tin"]]).fetchone()
+        if held and held[0]:
+            raise Conflict("a disclosure hold (R6) forbids confirming this record")
+    stored = store.find_request(request_id)
+    if stored is None:
+        raise NotFound("no such request")
+    seq = len(store.follow_ups(request_id)) + 1
+    now = iso_now()
+    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
+        path = Path(tmp) / "results.csv"
+        n = response.write_results_csv(path, [(item.record_id, proposal.outcome, "")])
+        results_csv = path.read_text(encoding="utf-8")
+        digest = response.results_digest(path)
+    resp = response.build_response(
+        request_id=request_id, received_at=stored.received_at, completed_at=now,
+        counts={proposal.outcome: 1}, policy_version=settings.policy.version(),
+        model_version=decision["model_version"], records_sha256=digest, record_count=n,
+        signing_key=store.signing_key(), follow_up_of=request_id, follow_up_seq=seq)
+    manifest, record = sealed["manifest"], sealed["record"]
+    events = [LedgerEvent("REVIEW_DECIDED", {
+        "request_id": request_id, "record_id": item.record_id, "row_number": row_number,
+        "outcome": proposal.outcome, "reason": proposal.reason,
+        "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at,
+        "released_by": principal.name, "released_at": now, "follow_up_seq": seq,
+        "results_sha256": digest}, request_id)]
+    if proposal.outcome == "CONFIRMED":
+        events.append(disclosure_event(
+            manifest, record_id=item.record_id, tin=decision["tin"],
+            officer_id=record.get("officer_id"), case_number=record.get("case_number"),
+            disclosed_at=now, match_probability=decision["match_probability"],
+            model_version=decision["model_version"],
+            policy_version=settings.policy.version()))
+    fu = FollowUp(request_id, seq, now, canonical_json(resp).decode("utf-8"), results_csv)
+    if not store.commit_follow_up(fu, [row_number], principal.name, events):
+        raise Conflict("this REVIEW record was released meanwhile")
+    return fu
+
+
+def follow_ups(store: Store, request_id: str, agency: str | None = None) -> list[FollowUp]:
+    """The follow-up responses of a request (only the requesting agency's, when given)."""
+    items = store.review_items(request_id)
+    if not items or (agency is not None and items[0].agency != agency):
+        raise NotFound("no follow-up responses for this request")
+    return store.follow_ups(request_id)
+
+
+def write_follow_up(fu: FollowUp, out_dir: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
+        path = Path(tmp) / "results.csv"
+        path.write_text(fu.results_csv, encoding="utf-8")
+        response.publish(out_dir, path, json.loads(fu.response_json))

@@ -1,0 +1,210 @@
+"""The service's tables, one SQL text for both engines (migration 0002_service).
+
+A mixin for :class:`EmbeddedStore` and :class:`PostgresStore`: each engine supplies
+three hooks (``_svc_rows`` to read, ``_svc_tx`` to write in one transaction that may
+also append ledger events, and ``_svc_prefix`` for its table names). Statements use
+``?`` placeholders; the PostgreSQL hooks turn them into ``%s``. Nothing here holds
+taxpayer data in clear: credentials are salted hashes, review records are sealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import astuple, fields
+from typing import Any
+
+from taxgate.canonical import decrypt_bytes, encrypt_bytes
+from taxgate.errors import StoreError
+from taxgate.store.base import (
+    ApiCredential,
+    FollowUp,
+    JobRow,
+    LedgerEvent,
+    ReviewDecision,
+    ReviewItem,
+    UserAccount,
+)
+
+Exec = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+class ServiceTx:
+    """What a service write sees: run SQL (``?`` placeholders), append ledger events."""
+
+    def __init__(self, execute: Exec, append: Callable[[list[LedgerEvent]], None]) -> None:
+        self.execute = execute
+        self.append = append
+
+
+def _cols(cls: type) -> str:
+    return ", ".join(f.name for f in fields(cls))
+
+
+def _marks(cls: type) -> str:
+    return ", ".join("?" for _ in fields(cls))
+
+
+class ServiceTablesMixin:
+    """Credentials, users, jobs, review items and decisions, follow-up responses."""
+
+    _svc_prefix = ""
+
+    # hooks -----------------------------------------------------------------------------
+    def _svc_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _svc_tx(self) -> AbstractContextManager[ServiceTx]:
+        raise NotImplementedError
+
+    def _t(self, name: str) -> str:
+        return self._svc_prefix + name
+
+    def _key_hex(self) -> str:
+        raise NotImplementedError
+
+    # sealing (AES-256-GCM under the at-rest key; ``label`` is the associated data) --------
+    def seal_bytes(self, label: str, data: bytes) -> bytes:
+        return encrypt_bytes(self._key_hex(), data, label.encode("utf-8"))
+
+    def unseal_bytes(self, label: str, blob: bytes) -> bytes:
+        try:
+            return decrypt_bytes(self._key_hex(), blob, label.encode("utf-8"))
+        except Exception as exc:  # InvalidTag: moved or altered
+            raise StoreError(f"sealed data {label} does not decrypt") from exc
+
+    # credentials and users ---------------------------------------------------------------
+    def add_api_credential(self, cred: ApiCredential, actor: str) -> None:
+        event = LedgerEvent("CREDENTIAL_ISSUED", {"agency": cred.agency, "cred_id": cred.cred_id,
+                                                  "actor": actor, "revokes_others": True})
+        with self._svc_tx() as tx:
+            tx.execute(f"UPDATE {self._t('api_credentials')} SET revoked_at = ? "
+                       "WHERE agency = ? AND revoked_at IS NULL", [cred.created_at, cred.agency])
+            tx.execute(f"INSERT INTO {self._t('api_credentials')} ({_cols(ApiCredential)}) "
+                       f"VALUES ({_marks(ApiCredential)})", list(astuple(cred)))
+            tx.append([event])
+
+    def api_credential(self, cred_id: str) -> ApiCredential | None:
+        rows = self._svc_rows(f"SELECT {_cols(ApiCredential)} FROM {self._t('api_credentials')} "
+                              "WHERE cred_id = ?", [cred_id])
+        return ApiCredential(*rows[0]) if rows else None
+
+    def add_user(self, user: UserAccount, actor: str) -> None:
+        before = self.user(user.username)
+        event = LedgerEvent(
+            "USER_ADDED" if before is None else "USER_CHANGED",
+            {"username": user.username, "role": user.role, "agency": user.agency,
+             "previous_role": before.role if before else None, "actor": actor},
+        )
+        with self._svc_tx() as tx:
+            tx.execute(f"DELETE FROM {self._t('users')} WHERE username = ?", [user.username])
+            tx.execute(f"INSERT INTO {self._t('users')} ({_cols(UserAccount)}) "
+                       f"VALUES ({_marks(UserAccount)})", list(astuple(user)))
+            tx.append([event])
+
+    def user(self, username: str) -> UserAccount | None:
+        rows = self._svc_rows(f"SELECT {_cols(UserAccount)} FROM {self._t('users')} "
+                              "WHERE username = ?", [username])
+        return UserAccount(*rows[0]) if rows else None
+
+    # jobs ------------------------------------------------------------------------------------
+    def save_job(self, job: JobRow) -> None:
+        updates = ", ".join(f"{f.name} = EXCLUDED.{f.name}" for f in fields(JobRow)
+                            if f.name not in ("job_id", "agency", "submitted_at"))
+        with self._svc_tx() as tx:
+            tx.execute(f"INSERT INTO {self._t('jobs')} ({_cols(JobRow)}) VALUES "
+                       f"({_marks(JobRow)}) ON CONFLICT (job_id) DO UPDATE SET {updates}",
+                       list(astuple(job)))
+
+    def job(self, job_id: str) -> JobRow | None:
+        rows = self._svc_rows(f"SELECT {_cols(JobRow)} FROM {self._t('jobs')} WHERE job_id = ?",
+                              [job_id])
+        return JobRow(*rows[0]) if rows else None
+
+    def jobs(self, states: tuple[str, ...] | None = None, agency: str | None = None
+             ) -> list[JobRow]:
+        where, params = ["1 = 1"], []
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            params.extend(states)
+        if agency is not None:
+            where.append("agency = ?")
+            params.append(agency)
+        rows = self._svc_rows(f"SELECT {_cols(JobRow)} FROM {self._t('jobs')} WHERE "
+                              f"{' AND '.join(where)} ORDER BY submitted_at, job_id", params)
+        return [JobRow(*r) for r in rows]
+
+    # review ----------------------------------------------------------------------------------
+    def add_review_items(self, items: list[ReviewItem]) -> int:
+        added = 0
+        with self._svc_tx() as tx:
+            for it in items:
+                done = tx.execute(
+                    f"SELECT 1 FROM {self._t('review_items')} WHERE request_id = ? "
+                    "AND row_number = ?", [it.request_id, it.row_number])
+                if done:
+                    continue
+                tx.execute(f"INSERT INTO {self._t('review_items')} ({_cols(ReviewItem)}) "
+                           f"VALUES ({_marks(ReviewItem)})", list(astuple(it)))
+                added += 1
+        return added
+
+    def review_items(self, request_id: str | None = None) -> list[ReviewItem]:
+        sql = f"SELECT {_cols(ReviewItem)} FROM {self._t('review_items')}"
+        params: list[Any] = []
+        if request_id is not None:
+            sql += " WHERE request_id = ?"
+            params.append(request_id)
+        rows = self._svc_rows(sql + " ORDER BY captured_at, request_id, row_number", params)
+        return [ReviewItem(r[0], int(r[1]), r[2], r[3], r[4], bytes(r[5])) for r in rows]
+
+    def review_decisions(self, request_id: str | None = None) -> list[ReviewDecision]:
+        sql = f"SELECT {_cols(ReviewDecision)} FROM {self._t('review_decisions')}"
+        params: list[Any] = []
+        if request_id is not None:
+            sql += " WHERE request_id = ?"
+            params.append(request_id)
+        rows = self._svc_rows(sql + " ORDER BY request_id, row_number", params)
+        return [ReviewDecision(r[0], int(r[1]), *r[2:]) for r in rows]
+
+    def propose_decision(self, decision: ReviewDecision, events: list[LedgerEvent]) -> None:
+        t = self._t("review_decisions")
+        with self._svc_tx() as tx:
+            row = tx.execute(f"SELECT released_by FROM {t} WHERE request_id = ? AND "
+                             "row_number = ?", [decision.request_id, decision.row_number])
+            if row and row[0][0] is not None:
+                raise StoreError("this REVIEW record was already released")
+            tx.execute(f"DELETE FROM {t} WHERE request_id = ? AND row_number = ?",
+                       [decision.request_id, decision.row_number])
+            tx.execute(f"INSERT INTO {t} ({_cols(ReviewDecision)}) VALUES "
+                       f"({_marks(ReviewDecision)})", list(astuple(decision)))
+            tx.append(events)
+
+    def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
+                         events: list[LedgerEvent]) -> bool:
+        t = self._t("review_decisions")
+        with self._svc_tx() as tx:
+            for row_number in rows:
+                got = tx.execute(f"SELECT released_by FROM {t} WHERE request_id = ? AND "
+                                 "row_number = ?", [follow_up.request_id, row_number])
+                if not got or got[0][0] is not None:
+                    return False
+            taken = tx.execute(f"SELECT 1 FROM {self._t('follow_ups')} WHERE request_id = ? "
+                               "AND seq = ?", [follow_up.request_id, follow_up.seq])
+            if taken:
+                return False
+            for row_number in rows:
+                tx.execute(f"UPDATE {t} SET released_by = ?, released_at = ?, follow_up_seq = ? "
+                           "WHERE request_id = ? AND row_number = ?",
+                           [released_by, follow_up.created_at, follow_up.seq,
+                            follow_up.request_id, row_number])
+            tx.execute(f"INSERT INTO {self._t('follow_ups')} ({_cols(FollowUp)}) VALUES "
+                       f"({_marks(FollowUp)})", list(astuple(follow_up)))
+            tx.append(events)
+        return True
+
+    def follow_ups(self, request_id: str) -> list[FollowUp]:
+        rows = self._svc_rows(f"SELECT {_cols(FollowUp)} FROM {self._t('follow_ups')} "
+                              "WHERE request_id = ? ORDER BY seq", [request_id])
+        return [FollowUp(r[0], int(r[1]), *r[2:]) for r in rows]
+

@@ -1,0 +1,247 @@
+"""Server-rendered pages for disclosure officers and auditors (no JavaScript build).
+
+Sign-in with a web account (one role each), the review desk (queue, one record
+beside its candidates, propose, release) and the oversight page. Every POST form
+carries the session's CSRF token; sessions expire when idle; failed sign-ins are
+rate-limited per user and per address. Routes call :mod:`taxgate.service` only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from taxgate.service import auth, oversight, review
+from taxgate.service.auth import Principal
+from taxgate.service.config import ServiceSettings
+from taxgate.service.errors import NotAllowed
+from taxgate.store.base import LedgerEvent
+from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
+
+router = APIRouter(include_in_schema=False)
+_STATIC = Path(__file__).parent / "static"
+
+
+class LoginRequired(NotAllowed):
+    """Not signed in (or the session expired): the pages send the browser to /login."""
+
+
+class WebState:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.sessions = Sessions(settings.session_idle_minutes * 60)
+        self.failures = auth.FailureLimiter(settings.login_failures,
+                                            settings.login_window_seconds)
+        self.reason_cache: dict[str, Any] = {}
+        self.env = Environment(loader=PackageLoader("taxgate.web", "templates"),
+                               autoescape=select_autoescape(["html"]))
+
+
+def _web(request: Request) -> WebState:
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    web = _web(request)
+    session = web.sessions.get(request.cookies.get(COOKIE))
+    html = web.env.get_template(template).render(
+        user=session.principal if session else None, csrf=session.csrf if session else "", **ctx)
+    return HTMLResponse(html, status_code=status)
+
+
+def error_page(request: Request, status: int, detail: str, headers: dict[str, str],
+               exc: Exception | None = None) -> Response:
+    if isinstance(exc, LoginRequired):
+        return RedirectResponse("/login", status_code=303)
+    resp = render(request, "error.html", status=status, status_code=status, detail=detail)
+    resp.headers.update(headers)
+    return resp
+
+
+def _session(request: Request) -> Session:
+    s = _web(request).sessions.get(request.cookies.get(COOKIE))
+    if s is None:
+        raise LoginRequired("sign in first")
+    return s
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def _role(s: Session, *roles: str) -> Principal:
+    if s.principal.role not in roles:
+        raise NotAllowed(f"this page is for the role {' or '.join(roles)}")
+    return s.principal
+
+
+def _check_csrf(s: Session, token: str) -> None:
+    if not hmac.compare_digest(s.csrf.encode(), token.encode("utf-8", "replace")):
+        raise NotAllowed("the form has expired or did not come from this site; reload it")
+
+
+def _store(request: Request) -> Any:
+    return request.app.state.svc.gate.use(timeout=30)
+
+
+def _cookie(resp: Response, request: Request, name: str, value: str) -> None:
+    resp.set_cookie(name, value, httponly=True, samesite="strict", path="/",
+                    secure=_web(request).settings.secure_cookies)
+
+
+# --- sign in / out -----------------------------------------------------------------------------
+
+
+@router.get("/static/style.css")
+def style() -> FileResponse:
+    return FileResponse(_STATIC / "style.css", media_type="text/css")
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    s = _web(request).sessions.get(request.cookies.get(COOKIE))
+    if s is None:
+        return RedirectResponse("/login", status_code=303)
+    target = {"reviewer": "/review", "releaser": "/review", "auditor": "/oversight"}
+    return RedirectResponse(target.get(s.principal.role, "/account"), status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    token = secrets.token_urlsafe(24)
+    resp = render(request, "login.html", login_csrf=token, message="")
+    _cookie(resp, request, LOGIN_COOKIE, _web(request).sessions.sign(token))
+    return resp
+
+
+@router.post("/login")
+async def login(request: Request, username: Annotated[str, Form(max_length=100)],
+                password: Annotated[str, Form(max_length=200)],
+                csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    web = _web(request)
+    expected = web.sessions.unsign(request.cookies.get(LOGIN_COOKIE))
+    if expected is None or not hmac.compare_digest(expected.encode(), csrf.encode()):
+        raise NotAllowed("the sign-in form has expired; reload it")
+    client = request.client.host if request.client else "unknown"
+    keys = (f"user:{username}", f"ip:{client}")
+    if web.failures.blocked(*keys):
+        from taxgate.api import TooMany
+
+        await run_in_threadpool(_log_sign_in, request, username, client, "RATE_LIMITED")
+        raise TooMany("too many failed sign-ins; wait a few minutes")
+
+    def check() -> Principal | None:
+        with _store(request) as store:
+            return auth.check_password(store, username, password)
+
+    principal = await run_in_threadpool(check)
+    if principal is None:
+        web.failures.fail(*keys)
+        await run_in_threadpool(_log_sign_in, request, username, client, "FAILURE")
+        return render(request, "login.html", status=401, login_csrf=csrf,
+                      message="Unknown user or wrong password.")
+    await run_in_threadpool(_log_sign_in, request, principal.name, client, "SUCCESS")
+    resp = RedirectResponse("/", status_code=303)
+    _cookie(resp, request, COOKIE, web.sessions.create(principal))
+    resp.delete_cookie(LOGIN_COOKIE, path="/")
+    return resp
+
+
+def _log_sign_in(request: Request, username: str, client: str, outcome: str) -> None:
+    """R33: every sign-in, success or failure, is an audit event."""
+    with _store(request) as store:
+        store.append_events([LedgerEvent("SIGN_IN", {
+            "username": username[:100], "outcome": outcome, "source": client})])
+
+
+@router.post("/logout")
+def logout(request: Request, s: SessionDep, csrf: Annotated[str, Form(max_length=100)]
+           ) -> Response:
+    _check_csrf(s, csrf)
+    p = _web(request).sessions.end(request.cookies.get(COOKIE))
+    if p is not None:
+        with _store(request) as store:
+            store.append_events([LedgerEvent("SIGN_OUT", {"username": p.name})])
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+@router.get("/account")
+def account(request: Request, s: SessionDep) -> Response:
+    return render(request, "account.html")
+
+
+# --- review desk -------------------------------------------------------------------------------
+
+
+@router.get("/review")
+def review_queue(request: Request, s: SessionDep) -> Response:
+    _role(s, "reviewer", "releaser")
+    with _store(request) as store:
+        entries = review.queue(store)
+    return render(request, "review_queue.html", entries=entries)
+
+
+@router.get("/review/item")
+def review_item(request: Request, s: SessionDep, request_id: str, row: int) -> Response:
+    p = _role(s, "reviewer", "releaser")
+    with _store(request) as store:
+        view = review.view_item(store, p, request_id, row)
+    return render(request, "review_item.html", v=view, finals=review.FINAL)
+
+
+@router.post("/review/propose")
+def review_propose(request: Request, s: SessionDep,
+                   request_id: Annotated[str, Form(max_length=200)],
+                   row: Annotated[int, Form()],
+                   outcome: Annotated[str, Form(max_length=20)],
+                   reason: Annotated[str, Form(max_length=2000)],
+                   csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    _check_csrf(s, csrf)
+    p = _role(s, "reviewer")
+    with _store(request) as store:
+        review.propose(store, p, request_id, row, outcome, reason)
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.post("/review/release")
+def review_release(request: Request, s: SessionDep,
+                   request_id: Annotated[str, Form(max_length=200)],
+                   row: Annotated[int, Form()],
+                   csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    _check_csrf(s, csrf)
+    p = _role(s, "releaser")
+    settings = _web(request).settings.store
+    with _store(request) as store:
+        fu = review.release(store, settings, p, request_id, row)
+    return render(request, "released.html", fu=fu)
+
+
+# --- oversight ---------------------------------------------------------------------------------
+
+
+@router.get("/oversight")
+def oversight_page(request: Request, s: SessionDep) -> Response:
+    _role(s, "auditor")
+    web = _web(request)
+    with _store(request) as store:
+        o = oversight.oversight(store, web.reason_cache)
+        store.append_events([LedgerEvent("OVERSIGHT_VIEWED", {"viewer": s.principal.name})])
+    charts = [
+        oversight.bars(o.disclosures_per_day, "disclosures per day"),
+        oversight.bars(dict(o.per_official.most_common(20)), "requests per signing official"),
+        oversight.bars(dict(o.per_officer.most_common(20)), "disclosures per named officer"),
+        oversight.bars(dict(o.per_disclosure_officer.most_common(20)),
+                       "review decisions per disclosure officer"),
+        oversight.bars(dict(o.rejection_reasons.most_common(20)), "rejections per reason code"),
+    ]
+    return render(request, "oversight.html", o=o, charts=charts)
+
+

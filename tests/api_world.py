@@ -1,0 +1,176 @@
+"""Helpers for service tests: a synthetic world in a store, and a real `taxgate serve`
+subprocess on 127.0.0.1 with a free port (killed and restarted at will)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from taxgate import pipeline
+from taxgate.canonical import new_data_key, public_key_pem, load_public_key_pem
+from taxgate.service import auth
+from taxgate.settings import Settings
+from taxgate.store import open_store
+from taxgate.store.base import Official
+from taxgate.synth import synth_all
+
+PASSWORD = "correct horse battery staple"
+USERS = {"rita": "reviewer", "remy": "releaser", "ray": "releaser", "ada": "auditor"}
+
+
+@dataclass
+class World:
+    root: Path
+    settings: Settings
+    key: str
+    paths: object
+    token: str
+    other_token: str
+
+    def env(self) -> dict[str, str]:
+        return {"TAXGATE_STORE": self.settings.store, "TAXGATE_KEY": self.key,
+                "TAXGATE_SPOOL": str(self.root / "spool")}
+
+
+def new_pg_database(admin_url: str) -> str:
+    import psycopg
+
+    name = f"taxgate_s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin_url.rpartition('/')[0]}/{name}"
+
+
+def build_world(root: Path, store: str, *, people: int = 2_000, records: int = 300,
+                seed: int = 11) -> World:
+    paths = synth_all(root / "synthetic", people, records, seed=seed)
+    key = new_data_key()
+    settings = Settings(store=store, key_hex=key)
+    pipeline.init(settings)
+    pipeline.load(settings, paths.taxpayers)
+    pem = public_key_pem(load_public_key_pem(paths.public_key.read_bytes()))
+    import datetime as dt
+
+    pipeline.add_official(settings, Official("ice-director", "DHS-ICE", "Director", pem,
+                                             dt.date(2026, 1, 1)), "test")
+    with open_store(settings) as s:
+        token = auth.issue_credential(s, "DHS-ICE", "test")
+        other = auth.issue_credential(s, "DHS-CBP", "test")
+        for name, role in USERS.items():
+            auth.add_user(s, name, role, PASSWORD)
+        auth.add_user(s, "iggy", "agency", PASSWORD, agency="DHS-ICE")
+    return World(root, settings, key, paths, token, other)
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def shared_world(engine: str, tmp_path_factory, pg_admin_url: str | None) -> World:  # noqa: ANN001
+    """One world per engine per test process (service modules share it; each test
+    uses request ids of its own)."""
+    if engine not in _WORLDS:
+        root = tmp_path_factory.mktemp(f"service-{engine}")
+        store = new_pg_database(pg_admin_url) if engine == "postgres" else str(root / "store")
+        _WORLDS[engine] = build_world(root, store)
+    return _WORLDS[engine]
+
+
+def fresh_request(world: World, tmp: Path, request_id: str) -> Path:
+    """A copy of the world's request under another request id, signed again."""
+    from e2e import copy_request, resign
+
+    req = copy_request(world.paths.request_dir, tmp / request_id)
+    resign(req, world.paths.private_key, request_id=request_id)
+    return req
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`python -m taxgate.cli serve` in a subprocess; start, kill -9, start again."""
+
+    def __init__(self, world: World, **env: str) -> None:
+        self.world = world
+        self.extra = env
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = world.root / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> Server:
+        env = {**os.environ, **self.world.env(), **self.extra}
+        env.pop("TAXGATE_DEBUG", None)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "taxgate.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)], env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def upload(client: httpx.Client, request_dir: Path) -> httpx.Response:
+    import json
+
+    manifest = (request_dir / "manifest.json").read_bytes()
+    records = request_dir / json.loads(manifest)["records_file"]
+    with records.open("rb") as f:
+        return client.post("/v1/jobs", files={"manifest": ("manifest.json", manifest),
+                                              "records": (records.name, f)})
+
+
+def wait_done(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = client.get(f"/v1/jobs/{job_id}")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if body["state"] in ("DONE", "FAILED"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError("job did not finish")
+
+
+ENGINES_PARAMS = ["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]
