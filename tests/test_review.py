@@ -1,0 +1,157 @@
+"""REVIEW resolution on both stores: the desk's queue, what an officer sees (logged),
+the two-person rule, the ledger, and the follow-up response through the CLI and API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from api_world import (
+    ENGINES_PARAMS,
+    PASSWORD,
+    Server,
+    fresh_request,
+    shared_world,
+    upload,
+    wait_done,
+)
+
+from taxgate.canonical import verify_object
+from taxgate.errors import BadInput
+from taxgate.service import review
+from taxgate.service.auth import Principal
+from taxgate.service.errors import Conflict, NotAllowed
+from taxgate.store import open_store
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
+
+RITA = Principal("rita", "reviewer")
+REMY = Principal("remy", "releaser")
+ADA = Principal("ada", "auditor")
+
+
+@pytest.fixture(scope="module", params=ENGINES_PARAMS)
+def answered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A request answered through the API, its REVIEW records on the desk."""
+    pg = request.getfixturevalue("pg_server").url if request.param == "postgres" else None
+    world = shared_world(request.param, tmp_path_factory, pg)
+    rid = f"ICE-REVIEW-{request.param}"
+    srv = Server(world).start()
+    try:
+        with srv.client(world.token) as c:
+            job_id = upload(c, fresh_request(world, tmp_path_factory.mktemp("req"), rid)
+                            ).json()["job_id"]
+            done = wait_done(c, job_id)
+    finally:
+        srv.stop()
+    assert done["counts"].get("REVIEW", 0) >= 2, done
+    return world, rid, done
+
+
+def _cli(world, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **world.env(), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "taxgate.cli", *args], input=stdin, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_queue_view_propose_release_and_the_ledger(answered):
+    world, rid, done = answered
+    with open_store(world.settings) as s:
+        q = [e for e in review.queue(s) if e.request_id == rid]
+        assert len(q) == done["counts"]["REVIEW"] and {e.state for e in q} == {"OPEN"}
+        first = q[0]
+        with pytest.raises(NotAllowed):
+            review.view_item(s, ADA, rid, first.row_number)
+        v = review.view_item(s, RITA, rid, first.row_number)
+        assert v.record["record_id"] == first.record_id
+        assert v.candidates and set(v.candidates[0].agreement) >= {"given name", "delivery point"}
+        with pytest.raises(BadInput):
+            review.propose(s, RITA, rid, first.row_number, "CONFIRMED", "")
+        with pytest.raises(NotAllowed):
+            review.propose(s, REMY, rid, first.row_number, "CONFIRMED", "looks right to me")
+        review.propose(s, RITA, rid, first.row_number, "CONFIRMED",
+                       "Same person: name variant, same delivery point and date of birth")
+        with pytest.raises(NotAllowed):  # a reviewer cannot release at all
+            review.release(s, world.settings, RITA, rid, first.row_number)
+        # the two-person rule also holds for one person holding both roles over time
+        with pytest.raises(Conflict):
+            review.release(s, world.settings, Principal("rita", "releaser"), rid,
+                           first.row_number)
+        fu = review.release(s, world.settings, REMY, rid, first.row_number)
+        with pytest.raises(Conflict):
+            review.release(s, world.settings, Principal("ray", "releaser"), rid,
+                           first.row_number)
+        with pytest.raises(Conflict):
+            review.propose(s, RITA, rid, first.row_number, "NOT_CONFIRMED", "changed my mind")
+        key = s.signing_key().public_key()
+        entries = [e for e in s.ledger_entries() if e.request_id == rid]
+    resp = json.loads(fu.response_json)
+    assert verify_object(key, resp)
+    assert resp["follow_up_of"] == rid and resp["follow_up_seq"] == 1
+    assert resp["counts"]["CONFIRMED"] == 1 and resp["record_count"] == 1
+    rows = list(csv.DictReader(io.StringIO(fu.results_csv)))
+    assert rows == [{"record_id": first.record_id, "outcome": "CONFIRMED", "reasons": ""}]
+    viewed = [e.payload for e in entries if e.event_type == "FTI_VIEWED"]
+    assert viewed and all(p["viewer"] == "rita" and "tin" not in p for p in viewed)
+    assert any(p.get("tin_digest") for p in viewed)
+    decided = [e.payload for e in entries if e.event_type == "REVIEW_DECIDED"]
+    assert len(decided) == 1 and decided[0]["proposed_by"] == "rita"
+    assert decided[0]["released_by"] == "remy" and decided[0]["outcome"] == "CONFIRMED"
+    disclosed = [e.payload for e in entries if e.event_type == "DISCLOSURE"
+                 and e.payload["record_id"] == first.record_id]
+    assert len(disclosed) == 1 and disclosed[0]["tin_digest"]
+    # nothing an officer saw entered the follow-up
+    blob = fu.response_json + fu.results_csv
+    assert not [x for x in v.standardized.values() if len(x) > 3 and x in blob]
+
+
+def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp_path):
+    world, rid, _ = answered
+    with open_store(world.settings) as s:
+        row = next(e for e in review.queue(s) if e.request_id == rid and e.state == "OPEN")
+    listed = _cli(world, "review", "queue")
+    assert listed.returncode == 0 and rid in listed.stdout
+    p = _cli(world, "review", "propose", rid, str(row.row_number), "--outcome", "NOT_CONFIRMED",
+             "--reason", "Different person: date of birth differs", "--user", "rita",
+             stdin=PASSWORD + "\n")
+    assert p.returncode == 0, p.stderr
+    same = _cli(world, "review", "release", rid, str(row.row_number), "--user", "rita",
+                stdin=PASSWORD + "\n")
+    assert same.returncode == 2 and "needs the role releaser" in same.stderr
+    wrong = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
+                 stdin="not the password\n")
+    assert wrong.returncode == 2
+    ok = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
+              "--out", str(tmp_path / "fu"), stdin=PASSWORD + "\n")
+    assert ok.returncode == 0, ok.stderr
+    resp = json.loads((tmp_path / "fu/response.json").read_text())
+    assert resp["follow_up_of"] == rid and resp["counts"]["NOT_CONFIRMED"] == 1
+    seq = resp["follow_up_seq"]
+    again = _cli(world, "review", "follow-up", rid, str(seq), "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again/response.json").read_bytes() == (
+        tmp_path / "fu/response.json").read_bytes()
+    srv = Server(world).start()
+    try:
+        with srv.client(world.token) as c:
+            listed_api = c.get(f"/v1/requests/{rid}/follow-ups").json()
+            got = c.get(f"/v1/requests/{rid}/follow-ups/{seq}/response.json")
+            csv_text = c.get(f"/v1/requests/{rid}/follow-ups/{seq}/results.csv").text
+        with srv.client(world.other_token) as other:
+            assert other.get(f"/v1/requests/{rid}/follow-ups").status_code == 404
+            assert other.get(f"/v1/requests/{rid}/follow-ups/{seq}/response.json"
+                             ).status_code == 404
+    finally:
+        srv.stop()
+    assert seq in {f["seq"] for f in listed_api}
+    assert got.status_code == 200 and got.json() == resp
+    assert csv_text.splitlines()[1] == f"{row.record_id},NOT_CONFIRMED,"
+    with open_store(world.settings) as s:
+        decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
+                   and e.request_id == rid and e.payload["row_number"] == row.row_number]
+    assert len(decided) == 1 and decided[0]["released_by"] == "ray"
