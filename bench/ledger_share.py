@@ -39,15 +39,22 @@ def run(engine: str, paths, work: Path) -> dict[str, float]:  # noqa: ANN001
         key = load_public_key_pem(paths.public_key.read_text())
         from taxgate.canonical import public_key_pem
 
-        pipeline.add_official(settings, Official(
-            "ice-director", "DHS-ICE", "Director", public_key_pem(key), dt.date(2026, 1, 1)),
-            "bench")
+        pipeline.add_official(
+            settings,
+            Official(
+                "ice-director", "DHS-ICE", "Director", public_key_pem(key), dt.date(2026, 1, 1)
+            ),
+            "bench",
+        )
         result = pipeline.process(settings, paths.request_dir, work / f"out-{engine}")
         stages = dict(result.timings.stages)
         total = sum(stages.values())
-        return {**{k: round(v, 3) for k, v in stages.items()}, "total": round(total, 3),
-                "ledger_share": round(stages.get("ledger", 0.0) / total, 4),
-                "confirmed": result.counts.get("CONFIRMED", 0)}
+        return {
+            **{k: round(v, 3) for k, v in stages.items()},
+            "total": round(total, 3),
+            "ledger_share": round(stages.get("ledger", 0.0) / total, 4),
+            "confirmed": result.counts.get("CONFIRMED", 0),
+        }
 
 
 def main() -> None:
@@ -60,10 +67,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="taxgate-bench-") as tmp:
         work = Path(tmp)
         paths = synth_all(work / "synthetic", args.people, args.records, args.seed)
-        out = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
-                           "platform": platform.platform()},
-               "people": args.people, "filings": paths.counts["filings"],
-               "records": args.records}
+        out = {
+            "machine": {
+                "python": platform.python_version(),
+                "cpus": __import__("os").cpu_count(),
+                "platform": platform.platform(),
+            },
+            "people": args.people,
+            "filings": paths.counts["filings"],
+            "records": args.records,
+        }
         for engine in args.engines.split(","):
             out[engine] = run(engine, paths, work)
             print(engine, json.dumps(out[engine]), flush=True)

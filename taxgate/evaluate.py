@@ -66,7 +66,7 @@ def evaluate(results_csv: Path, truth_csv: Path) -> Evaluation:
                list_contains(string_split(t.expected_outcome, '|'), r.outcome) AS ok
         FROM t LEFT JOIN r USING (record_id, k)
     """)
-    (total, fc, tc, ec, review, lawful, wrong_rej, missed_rej) = con.execute("""
+    summary = con.execute("""
         SELECT count(*),
           count(*) FILTER (WHERE outcome = 'CONFIRMED'
                            AND NOT list_contains(string_split(expected_outcome, '|'), 'CONFIRMED')),
@@ -78,6 +78,8 @@ def evaluate(results_csv: Path, truth_csv: Path) -> Evaluation:
           count(*) FILTER (WHERE outcome <> 'REJECTED' AND expected_outcome = 'REJECTED')
         FROM j
     """).fetchone()
+    assert summary is not None
+    (total, fc, tc, ec, review, lawful, wrong_rej, missed_rej) = summary
     by_category = con.execute("""
         SELECT category, expected_outcome, count(*) AS n,
                count(*) FILTER (WHERE ok) AS correct,

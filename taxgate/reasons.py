@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     REQUEST = "request"  # the whole request is refused; every record carries the code
     RECORD = "record"  # one record is rejected (or held) on its own
 
@@ -54,7 +54,8 @@ _REASONS: tuple[Reason, ...] = (
     Reason("LEGAL_AUTHORITY_NOT_ALLOWED", Scope.REQUEST, "R12",
            "legal_authority is not on the policy's allow-list"),
     Reason("CRIMINAL_STATUTE_NOT_ALLOWED", Scope.REQUEST, "R12",
-           "criminal_statute is not a designated non-tax federal criminal statute on the allow-list"),
+           "criminal_statute is not a designated non-tax federal criminal statute "
+           "on the allow-list"),
     Reason("TAXABLE_PERIODS_INVALID", Scope.REQUEST, "R11",
            "taxable_periods is empty, not explicit years (e.g. \"ALL\" or a range), "
            "or longer than the policy allows"),

@@ -17,8 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from e2e import results, taxgate
+
 from taxgate import ledger
 from taxgate.canonical import new_data_key
 from taxgate.faults import POINTS
@@ -37,9 +37,23 @@ def base(tmp_path_factory: pytest.TempPathFactory):
     store = root / "base"
     assert taxgate("init", store=str(store)).code == 0
     assert taxgate("load", str(paths.taxpayers), store=str(store)).code == 0
-    assert taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title", "Dir",
-                   "--public-key", str(paths.public_key), "--valid-from", "2026-01-01",
-                   store=str(store)).code == 0
+    assert (
+        taxgate(
+            "officials",
+            "add",
+            "ice-director",
+            "--agency",
+            "DHS-ICE",
+            "--title",
+            "Dir",
+            "--public-key",
+            str(paths.public_key),
+            "--valid-from",
+            "2026-01-01",
+            store=str(store),
+        ).code
+        == 0
+    )
     return paths, store
 
 
@@ -58,26 +72,37 @@ def reference(base, tmp_path_factory):
     run = taxgate("process", str(paths.request_dir), "--out", str(root / "out"), store=s)
     assert run.code == 0, run.stderr
     return (root / "out/results.csv").read_bytes(), sum(
-        r["outcome"] == "CONFIRMED" for r in results(root / "out"))
+        r["outcome"] == "CONFIRMED" for r in results(root / "out")
+    )
 
 
 def disclosures_and_verify(settings: Settings) -> int:
     with open_store(settings) as st:
         report = ledger.verify(st.ledger_entries(), st.signing_key().public_key())
         assert report.ok, report.problem
-        return sum(1 for e in st.ledger_entries()
-                   if e.event_type == "DISCLOSURE" and e.request_id == REQUEST_ID)
+        return sum(
+            1
+            for e in st.ledger_entries()
+            if e.event_type == "DISCLOSURE" and e.request_id == REQUEST_ID
+        )
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_killed_at_each_crash_point_then_rerun_discloses_exactly_once(
-        base, reference, tmp_path, point):
+    base, reference, tmp_path, point
+):
     paths, store = base
     expected_bytes, confirmed = reference
     s = clone(store, tmp_path / "store")
     out = tmp_path / "out"
-    crashed = taxgate("process", str(paths.request_dir), "--out", str(out), store=s,
-                      env={"TAXGATE_CRASH_AT": point})
+    crashed = taxgate(
+        "process",
+        str(paths.request_dir),
+        "--out",
+        str(out),
+        store=s,
+        env={"TAXGATE_CRASH_AT": point},
+    )
     assert crashed.code == -signal.SIGKILL
     assert not (out / "response.json").exists()
     again = taxgate("process", str(paths.request_dir), "--out", str(out), store=s)
@@ -92,8 +117,15 @@ def test_killed_at_arbitrary_instants_then_rerun(base, reference, tmp_path):
     expected_bytes, confirmed = reference
     s = clone(store, tmp_path / "store")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "taxgate.cli", "process", str(paths.request_dir), "--out",
-           str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "taxgate.cli",
+        "process",
+        str(paths.request_dir),
+        "--out",
+        str(out),
+    ]
     import os
 
     env = {**os.environ, "TAXGATE_STORE": s}
@@ -122,14 +154,43 @@ def test_two_runs_of_one_request_at_once_on_postgres_disclose_once(base, pg_serv
     env = {"TAXGATE_KEY": new_data_key()}
     assert taxgate("init", store=url, env=env).code == 0
     assert taxgate("load", str(paths.taxpayers), store=url, env=env).code == 0
-    assert taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title", "Dir",
-                   "--public-key", str(paths.public_key), "--valid-from", "2026-01-01",
-                   store=url, env=env).code == 0
+    assert (
+        taxgate(
+            "officials",
+            "add",
+            "ice-director",
+            "--agency",
+            "DHS-ICE",
+            "--title",
+            "Dir",
+            "--public-key",
+            str(paths.public_key),
+            "--valid-from",
+            "2026-01-01",
+            store=url,
+            env=env,
+        ).code
+        == 0
+    )
     full = {**os.environ, "TAXGATE_STORE": url, **env}
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "taxgate.cli", "process", str(paths.request_dir), "--out",
-         str(tmp_path / f"out{i}")], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "taxgate.cli",
+                "process",
+                str(paths.request_dir),
+                "--out",
+                str(tmp_path / f"out{i}"),
+            ],
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     codes = [p.wait(timeout=600) for p in procs]
     assert codes == [0, 0], [p.stderr.read() for p in procs]
     a, b = ((tmp_path / f"out{i}/results.csv").read_bytes() for i in range(2))

@@ -148,7 +148,8 @@ def test_malformed_records_are_refused_with_one_line_and_no_values(tmp_path, key
 
 
 def test_quoted_newline_in_a_field_is_a_valid_record(tmp_path, key):
-    body = f"{HEADER}\n{ROW.replace('123 Main St', chr(34) + '123 Main St' + chr(10) + 'Rear' + chr(34))}\n"
+    quoted = '"123 Main St\nRear"'
+    body = f"{HEADER}\n{ROW.replace('123 Main St', quoted)}\n"
     d = _package(tmp_path, key, body)
     con = duckdb.connect()
     assert intake.load_records(con, d / "records.csv", "t") == 1
