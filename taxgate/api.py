@@ -244,7 +244,7 @@ async def submit_job(request: Request, agency: AgencyDep, svc: ServiceDep) -> Jo
     job_id = svc.jobs.new_job_id()
     job_dir = private_dir(svc.jobs.job_dir(job_id))
     pkg = private_dir(svc.jobs.package_dir(job_id))
-    files: dict[str, Any] = {}
+    files: dict[Any, Any] = {}
     try:
         mime, params = parse_options_header(ctype)
         boundary = params.get(b"boundary")
@@ -275,7 +275,7 @@ async def submit_job(request: Request, agency: AgencyDep, svc: ServiceDep) -> Jo
         raise
 
 
-def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[str, Any]
+def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, Any]
             ) -> JobAccepted:
     manifest_path = Path(os.fsdecode(files[b"manifest"].actual_file_name))
     records_path = Path(os.fsdecode(files[b"records"].actual_file_name))
@@ -403,7 +403,8 @@ _HEADERS = {
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The whole service: API under /v1, web pages for officers and auditors."""
-    from taxgate.web.routes import WebState, router as web_router
+    from taxgate.web.routes import WebState
+    from taxgate.web.routes import router as web_router
 
     svc = Service(settings)
 

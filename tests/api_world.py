@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from taxgate import pipeline
-from taxgate.canonical import new_data_key, public_key_pem, load_public_key_pem
+from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
 from taxgate.service import auth
 from taxgate.settings import Settings
 from taxgate.store import open_store

@@ -13,7 +13,8 @@ from taxgate.settings import Settings
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them.
 SERVICE_ENV = {
     "max_upload_bytes": ("TAXGATE_MAX_UPLOAD_BYTES", "largest request package accepted (bytes)"),
-    "response_retention_days": ("TAXGATE_RESPONSE_DAYS", "days a response stays downloadable (R40)"),
+    "response_retention_days": ("TAXGATE_RESPONSE_DAYS",
+                                "days a response stays downloadable (R40)"),
     "session_idle_minutes": ("TAXGATE_SESSION_MINUTES", "web session idle expiry (minutes)"),
     "login_failures": ("TAXGATE_LOGIN_FAILURES", "failed sign-ins per user or address before 429"),
     "login_window_seconds": ("TAXGATE_LOGIN_WINDOW", "window those failures are counted in"),

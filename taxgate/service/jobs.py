@@ -16,6 +16,7 @@ stays downloadable for ``response_retention_days``, then is deleted (state EXPIR
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -222,7 +223,5 @@ class JobRunner:
             r = view.row
             if r.state == DONE and r.expires_at and r.expires_at < now:
                 shutil.rmtree(self.job_dir(r.job_id), ignore_errors=True)
-                try:
+                with contextlib.suppress(TaxgateError):
                     self._save(view, state=EXPIRED)
-                except TaxgateError:
-                    pass

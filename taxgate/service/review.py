@@ -214,8 +214,8 @@ def view_item(store: Store, principal: Principal, request_id: str, row_number: i
             "record_id": item.record_id, "row_number": row_number, "tin": None,
             "what": "request record, no candidate", "viewed_at": iso_now()}, request_id))
     store.append_events(events)
-    entry = next((q for q in queue(store, include_released=True)
-                  if q.request_id == request_id and q.row_number == row_number))
+    entry = next(q for q in queue(store, include_released=True)
+                  if q.request_id == request_id and q.row_number == row_number)
     evidence = json.loads(decision["evidence"]) if decision["evidence"] else {}
     return ItemView(entry, record, {k: _text(std.get(k)) for k in _SHOWN}, candidates,
                     evidence, decision["match_probability"], decision["reasons"] or "")

@@ -123,7 +123,8 @@ class ServiceTablesMixin:
 
     def jobs(self, states: tuple[str, ...] | None = None, agency: str | None = None
              ) -> list[JobRow]:
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
         if states:
             where.append(f"state IN ({', '.join('?' for _ in states)})")
             params.extend(states)
