@@ -183,7 +183,7 @@ def _process(
             stored = store.find_request(pkg.request_id)
             if stored is not None:
                 if stored.package_sha256 == pkg.package_sha256:
-                    return _replay(store, stored, out_dir, timings)
+                    return _replay(store, stored, out_dir, timings, request_dir)
                 return _refuse(
                     settings,
                     store,
@@ -363,8 +363,9 @@ def _answer(
             if not committed:  # another run answered this request first: give its answer
                 stored = store.find_request(request_id)
                 assert stored is not None
-                return _replay(store, stored, out_dir, timings)
+                return _replay(store, stored, out_dir, timings, pkg.directory)
             faults.crash_point("after-commit")
+            _hold_for_review(store, request_id, counts, pkg.directory)
             with timings.stage("response", _Quiet()):
                 response.publish(out_dir, results, resp)
     return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)
@@ -589,11 +590,26 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def _replay(store: Store, stored, out_dir: Path, timings: Timings) -> ProcessResult:  # noqa: ANN001
+def _hold_for_review(
+    store: Store, request_id: str, counts: dict[str, int], request_dir: Path
+) -> None:
+    """Put the request's REVIEW records on the disclosure officers' desk (idempotent, so a
+    re-run after a crash between commit and here completes it)."""
+    if counts.get("REVIEW"):
+        from taxgate.service import review  # the desk's orchestration; imports this module
+
+        review.capture(store, request_id, request_dir)
+
+
+def _replay(
+    store: Store, stored, out_dir: Path, timings: Timings, request_dir: Path | None = None  # noqa: ANN001
+) -> ProcessResult:
     """Give the stored answer again, byte for byte; discloses nothing new."""
     import json
 
     resp = json.loads(stored.response_json)
+    if stored.status == "COMPLETE" and request_dir is not None:
+        _hold_for_review(store, stored.request_id, resp.get("counts", {}), request_dir)
     table = store.decisions(stored.request_id).sort_by("row_number")
     rows = zip(
         *(table.column(c).to_pylist() for c in ("record_id", "outcome", "reasons")), strict=True

@@ -316,3 +316,13 @@ def test_r27_accounting_lists_the_disclosure_about_one_taxpayer(world):
     found = re.search(r"(\d+) disclosure\(s\)", run.stdout)
     assert found and int(found.group(1)) >= 1 and "DHS-ICE" in run.stdout
     assert truth[0]["true_tin"] not in run.stdout
+
+
+def test_r23_review_records_of_a_cli_run_are_held_on_the_review_desk(world):
+    """Every REVIEW record of `taxgate process` waits on the disclosure officers' desk."""
+    _, store, root, _ = world
+    review = [r for r in results(root / "response") if r["outcome"] == "REVIEW"]
+    run = taxgate("review", "queue", "--all", store=store)
+    assert run.code == 0, run.stderr
+    listed = [ln for ln in run.stdout.splitlines() if "ICE-2026-000123" in ln]
+    assert review and len(listed) == len(review)

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from taxgate import pipeline
 from taxgate.errors import TaxgateError
-from taxgate.service import review
 from taxgate.service.config import ServiceSettings
 from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.store.base import JobRow
@@ -193,8 +192,6 @@ class JobRunner:
                 self._save(view, state=RUNNING)
                 result = pipeline.process_with_store(
                     self.settings.store, store, pkg, out, _ProgressAdapter(view.progress))
-                if result.exit_code == 0 and result.counts.get("REVIEW"):
-                    review.capture(store, self.settings.store, result.request_id or "", pkg)
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(
                     days=self.settings.response_retention_days)
                 view.progress.stage_("done")

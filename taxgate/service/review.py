@@ -44,7 +44,7 @@ def _label(request_id: str, row_number: int) -> str:
     return f"review/{request_id}/{row_number}"
 
 
-def capture(store: Store, settings: Settings, request_id: str, package_dir: Path) -> int:
+def capture(store: Store, request_id: str, package_dir: Path) -> int:
     """Hold every REVIEW record of an answered request for officers; idempotent."""
     decisions = store.decisions(request_id)
     review_rows = {
