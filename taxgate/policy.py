@@ -252,8 +252,7 @@ def decide(
                  coalesce({SAME_DELIVERY_POINT}, false) AS at_address,
                  so.aor IS NULL OR coalesce({SAME_DELIVERY_POINT.replace("o.aor", "so.aor")},
                                             false) AS successor_agrees,
-                 {_first_level("c.evidence")} IN ({strong_first})
-                   AND {_level("c.evidence", "surname")} IN ({strong_surname}) AS strong_names,
+                 c.name_compatible AS strong_names,
                  coalesce(h.held, false) AS held
           FROM _candidates c
           JOIN {requests} r USING (row_number)
@@ -273,7 +272,7 @@ def decide(
                  count(*) FILTER (WHERE j.at_address AND (j.namesake OR (
                      (j.p >= {t_low} OR j.name_compatible)
                      AND j.w >= t.best.w - {CLEAR_WINNER_BITS}))) AS n_at_address,
-                 count(*) FILTER (WHERE j.person_id <> t.best.person_id AND j.namesake
+                 count(*) FILTER (WHERE j.person_id <> t.best.person_id AND j.name_compatible
                                   AND j.address_level >= {same_zip}) AS zip_namesakes
           FROM judged j JOIN top t USING (row_number)
           WHERE t.best IS NOT NULL
