@@ -26,6 +26,7 @@ from taxgate.records import Outcome
 from taxgate.settings import Settings
 from taxgate.store import open_store
 from taxgate.store.base import LedgerEvent, Official, RequestOutcome, Store
+from taxgate.store.duck import new_connection
 
 
 class Progress(Protocol):
@@ -111,7 +112,12 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
     timings = Timings()
     store = open_store(settings)
     try:
-        work = duckdb.connect()
+        # A scratch connection with the store's limits: memory_limit, threads, and
+        # encrypted spill files in a private temp folder (standardized rows never spill
+        # to disk in the clear).
+        scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
+        work = new_connection(settings, temp_dir=Path(scratch.name))
+        work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
         standardize.install(work)
         with timings.stage("read", progress):
             rows = filings_io.stage_filings(work, path, "_tg_raw_filings")
@@ -134,6 +140,7 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
 
             store.append_filings(batches())
         work.close()
+        scratch.cleanup()
         with timings.stage("train", progress):
             con = store.matching_connection()
             standardize.install(con)
@@ -224,14 +231,20 @@ def _process(
             raise RequestRefused("NO_MODEL", "no taxpayer records are loaded")  # pragma: no cover
         n_taxpayers = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
         prior = 0.5 / max(int(n_taxpayers), 1)
-        matching.score(
-            con,
-            requests="_tg_lawful",
-            filings="filings",
-            model_json=model[1],
-            prior=prior,
-            out="_tg_pairs",
-        )
+        with matching.splink_phases() as phases:
+            matching.scorer(settings.engine, settings.spark_master)(
+                con,
+                requests="_tg_lawful",
+                filings="filings",
+                model_json=model[1],
+                prior=prior,
+                out="_tg_pairs",
+            )
+    # report Splink's two phases as stages of their own
+    both = timings.stages.pop("matching")
+    blocking = min(phases.get("candidate generation", 0.0), both)
+    timings.stages["candidate generation"] = blocking
+    timings.stages["scoring"] = both - blocking
     with timings.stage("decisions", progress):
         policy.decide(
             con,

@@ -127,4 +127,28 @@ class Settings:
         store = store or os.environ.get("TAXGATE_STORE") or cls.store
         policy_file = os.environ.get("TAXGATE_POLICY")
         policy = Policy.from_toml(Path(policy_file)) if policy_file else Policy()
-        return cls(store=store, policy=policy, **overrides)
+        env: dict[str, Any] = {}
+        for name, var in ENGINE_ENV.items():
+            value = os.environ.get(var, "").strip()
+            if value:
+                env[name] = value
+        if "threads" in env:
+            try:
+                env["threads"] = int(env["threads"])
+            except ValueError:
+                raise BadInput("TAXGATE_THREADS must be a whole number") from None
+        settings = cls(store=store, policy=policy, **{**env, **overrides})
+        if settings.engine not in ENGINES:
+            raise BadInput(f"unknown engine {settings.engine!r}: use one of {', '.join(ENGINES)}")
+        return settings
+
+
+ENGINES = ("duckdb", "spark")
+
+# Settings an operator may give in the environment (the CLI's options override them).
+ENGINE_ENV = {
+    "engine": "TAXGATE_ENGINE",  # duckdb (default) or spark: who runs matching
+    "spark_master": "TAXGATE_SPARK_MASTER",  # local[2], spark://host:7077, yarn, k8s://...
+    "threads": "TAXGATE_THREADS",  # DuckDB threads; 0 = all cores
+    "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
+}

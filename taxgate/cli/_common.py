@@ -87,8 +87,10 @@ class RichProgress:
             self._bar.advance(self._task, n)
 
 
-def settings_for(store: str | None) -> Settings:
-    return Settings.from_env(store)
+def settings_for(store: str | None, **overrides: object) -> Settings:
+    """Settings from the environment and the command's options (None: not given)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings.from_env(store, **given)
 
 
 def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202

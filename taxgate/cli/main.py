@@ -141,9 +141,18 @@ def process(
     request_dir: Annotated[Path, typer.Argument(help="Folder with manifest.json and records.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the response package.")],
     store: StoreOpt = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            envvar="TAXGATE_ENGINE",
+            help="Who generates and scores candidates: duckdb (default) or spark "
+            "(master from TAXGATE_SPARK_MASTER, default local[2]; see docs/scale.md).",
+        ),
+    ] = None,
 ) -> None:
     """The main job: check a signed request, match it, answer with a signed response."""
-    settings = settings_for(store)
+    settings = run(settings_for, store, engine=engine)
     with RichProgress(err) as progress:
         result = run(pipeline.process, settings, request_dir, out_dir, progress)
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))

@@ -1,11 +1,33 @@
 """Person matching with Splink: the model (engine-neutral) and its engines.
 
 ``train`` and ``score`` run on DuckDB; the Spark engine (``spark.py``) is imported
-only when asked for, so a DuckDB run never starts a JVM.
+only when asked for (:func:`scorer`), so a DuckDB run never starts a JVM.
 """
 
 from __future__ import annotations
 
-from taxgate.matching.duckdb import score, train
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["score", "train"]
+from taxgate.matching.duckdb import score, train
+from taxgate.matching.phases import splink_phases
+
+__all__ = ["score", "scorer", "splink_phases", "train"]
+
+
+def scorer(engine: str, spark_master: str = "local[2]") -> Callable[..., None]:
+    """The ``score`` function of an engine: DuckDB's, or Spark's bound to a master.
+
+    Both take the same arguments and leave the same ``out`` table in the DuckDB
+    connection, so what follows (policy, ledger, response) never knows which ran.
+    """
+    if engine == "duckdb":
+        return score
+    if engine == "spark":
+        from taxgate.matching import spark  # pyspark is imported here and only here
+
+        def _score(con: Any, **kwargs: Any) -> None:
+            spark.score(con, master=spark_master, **kwargs)
+
+        return _score
+    raise ValueError(f"unknown matching engine {engine!r}")

@@ -1,0 +1,265 @@
+"""The person-match model on Spark: candidate generation and scoring by Splink's Spark
+backend, with the same model, the same inputs and the same output table as DuckDB.
+
+Only this module imports pyspark, and only when ``--engine spark`` asks for it.
+
+How a request runs here:
+
+1. The model's inputs are the same DuckDB views the DuckDB engine builds
+   (``duckdb._input_view``: request rows and the standardized filings of the store).
+   They go to Spark as Arrow (``createDataFrame`` from an Arrow table), so no
+   taxpayer row is written to disk in the clear by us; Spark's own shuffle and
+   spill files are encrypted (``spark.io.encryption.enabled``).
+2. The stored model (Splink JSON, written in DuckDB SQL) is transpiled to Spark SQL
+   with sqlglot (:func:`spark_spec`), fixing the two forms sqlglot leaves invalid
+   for Spark: ``list_has_any`` (-> ``arrays_overlap``) and
+   ``jaro_winkler_similarity`` (-> ``tg_jaro_winkler``, DuckDB's algorithm in
+   :mod:`taxgate.matching.jaro` as a Python UDF: Splink's Scala ``jaro_winkler``
+   counts transpositions differently and moved records to other levels).
+3. Splink's Spark linker computes the term-frequency tables and ``predict``s.
+4. The scored pairs come back to DuckDB as Arrow and are turned into the ``out``
+   table by the same SQL as the DuckDB engine (:func:`_finish`), so policy, ledger
+   and response never know which engine ran.
+
+The Spark session is made once per process from ``master`` (``local[2]``,
+``spark://host:7077``, ``yarn``, ``k8s://...``) and reused; see docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+import sqlglot.expressions as exp
+
+from taxgate.matching import duckdb as ddb
+from taxgate.matching import model
+
+_STATE: dict[str, Any] = {}  # the process's SparkSession and its master
+
+# Spark configuration the gateway sets itself; SPARK_CONF_DIR / spark-defaults.conf
+# give the rest (executor memory, authentication, network encryption on a cluster).
+SPARK_CONF = {
+    "spark.app.name": "taxgate-matching",
+    "spark.io.encryption.enabled": "true",  # shuffle and spill files encrypted
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+def session(master: str) -> Any:
+    """The process's SparkSession for ``master`` (made on first use)."""
+    if _STATE.get("master") == master:
+        return _STATE["session"]
+    stop()
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    builder = SparkSession.builder.master(master)
+    for k, v in SPARK_CONF.items():
+        builder = builder.config(k, v)
+    local = master.startswith("local")
+    builder = builder.config("spark.jars", similarity_jar_location())
+    # The inputs travel from DuckDB through the driver (Arrow); give it room for them.
+    builder = builder.config(
+        "spark.driver.memory", os.environ.get("TAXGATE_SPARK_DRIVER_MEMORY", "4g"))
+    if local:
+        # one machine: few partitions (Spark's 200 default is for clusters)
+        parts = os.environ.get("TAXGATE_SPARK_PARTITIONS", "8")
+        builder = builder.config("spark.sql.shuffle.partitions", parts)
+        builder = builder.config("spark.default.parallelism", parts)
+        # Python workers (the Jaro-Winkler UDF) run this interpreter, with pyarrow
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    _register_jaro(spark)
+    _STATE.update(session=spark, master=master)
+    return spark
+
+
+JARO_UDF = "tg_jaro_winkler"
+
+
+def _register_jaro(spark: Any) -> None:
+    """DuckDB's Jaro-Winkler as a Spark SQL function (Arrow-batched Python UDF)."""
+    from pyspark import cloudpickle
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import DoubleType
+
+    from taxgate.matching import jaro
+
+    cloudpickle.register_pickle_by_value(jaro)  # workers need no taxgate install
+    spark.udf.register(JARO_UDF, udf(jaro.jaro_winkler, DoubleType(), useArrow=True))
+
+
+def stop() -> None:
+    """Stop the process's SparkSession, if one was made."""
+    spark = _STATE.pop("session", None)
+    _STATE.pop("master", None)
+    if spark is not None:
+        spark.stop()
+
+
+# --- the model in Spark SQL -------------------------------------------------------------
+
+
+def _to_spark_sql(sql: str) -> str:
+    """One SQL condition of the model, DuckDB -> Spark."""
+    if sql.strip().upper() == "ELSE":
+        return sql
+    tree = sqlglot.parse_one(sql, read="duckdb")
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.ArrayOverlaps):
+            return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
+        if isinstance(node, exp.JarowinklerSimilarity):  # DuckDB's own algorithm (jaro.py)
+            return exp.Anonymous(this=JARO_UDF, expressions=[node.this, node.expression])
+        return node
+
+    return tree.transform(fix).sql(dialect="spark")
+
+
+def spark_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The saved (DuckDB) Splink model with every SQL condition and blocking rule in Spark
+    SQL. Raises ValueError naming any condition that cannot be transpiled."""
+    out = json.loads(json.dumps(spec))
+    problems: list[str] = []
+    for comp in out["comparisons"]:
+        for level in comp["comparison_levels"]:
+            try:
+                level["sql_condition"] = _to_spark_sql(level["sql_condition"])
+            except sqlglot.errors.SqlglotError as exc:
+                problems.append(f"{comp['output_column_name']}: {level['sql_condition']} ({exc})")
+    for rule in out.get("blocking_rules_to_generate_predictions", []):
+        try:
+            rule["blocking_rule"] = _to_spark_sql(rule["blocking_rule"])
+        except sqlglot.errors.SqlglotError as exc:
+            problems.append(f"blocking rule {rule['blocking_rule']} ({exc})")
+        rule["sql_dialect"] = "spark"
+    if problems:
+        raise ValueError("model SQL that Spark cannot run: " + "; ".join(problems))
+    out["sql_dialect"] = "spark"
+    return out
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+def score(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    requests: str,
+    filings: str,
+    model_json: str,
+    prior: float,
+    out: str,
+    master: str = "local[2]",
+) -> None:
+    """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark."""
+    from splink import Linker
+    from splink.backends.spark import SparkAPI
+
+    spec = json.loads(model_json)
+    spec["probability_two_random_records_match"] = prior
+    spec["retain_intermediate_calculation_columns"] = True
+    spec["retain_matching_columns"] = True
+    spark_model = spark_spec(spec)
+    spark = session(master)
+    ddb._input_view(con, "_tg_left", requests, "row_number")
+    ddb._input_view(con, "_tg_right", filings, "filing_id")
+    try:
+        left_df = _frame(spark, con, "_tg_left")
+        right_df = _frame(spark, con, "_tg_right")
+        db = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        left = db.register(left_df, table_name="tg_requests")
+        right = db.register(right_df, table_name="tg_filings")
+        linker = Linker([left, right], spark_model, log_level=logging.ERROR)
+        for col in model.TF_COLUMNS:
+            linker.table_management.compute_tf_table(col)
+        comparisons = [c["output_column_name"] for c in spec["comparisons"]]
+        pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+        wanted = ["uid_l", "uid_r", "source_dataset_l", "match_probability", "match_weight"]
+        for c in comparisons:
+            wanted += [f"gamma_{c}", f"mw_{c}"]
+            if f"mw_tf_adj_{c}" in pairs.as_spark_dataframe().columns:
+                wanted.append(f"mw_tf_adj_{c}")
+        table = pairs.as_spark_dataframe().select(*wanted).toArrow()
+        pairs.drop_table_from_database_and_remove_from_cache()
+        for c in comparisons:  # columns Splink leaves out are NULL, as in DuckDB's COALESCE
+            if f"mw_tf_adj_{c}" not in table.column_names:
+                table = table.append_column(f"mw_tf_adj_{c}", pa.nulls(len(table), pa.float64()))
+        con.register("_tg_spark_pairs_in", table)
+        con.execute("CREATE OR REPLACE TEMP TABLE _tg_spark_pairs AS "
+                    "SELECT * FROM _tg_spark_pairs_in")
+        con.unregister("_tg_spark_pairs_in")
+        _finish(con, "_tg_spark_pairs", requests, filings, comparisons, out)
+        con.execute("DROP TABLE IF EXISTS _tg_spark_pairs")
+        left_df.unpersist()
+        right_df.unpersist()
+        for name in ("tg_requests", "tg_filings"):
+            spark.catalog.dropTempView(name)
+    finally:
+        for view in ("_tg_left", "_tg_right"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def _frame(spark: Any, con: duckdb.DuckDBPyConnection, view: str) -> Any:
+    """A DuckDB view as a Spark DataFrame, sent as Arrow through the driver.
+
+    The frame is checkpointed at once (kept by the executors, lineage cut): a frame
+    made from local data otherwise carries every row inside its query plan, and
+    Spark's optimizer walks them again for every query Splink runs.
+    """
+    table = con.execute(f"SELECT * FROM {view}").fetch_arrow_table()
+    df = spark.createDataFrame(table)
+    del table
+    parts = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "8")))
+    return df.repartition(parts).localCheckpoint(eager=True)
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    pairs: str,
+    requests: str,
+    filings: str,
+    comparisons: list[str],
+    out: str,
+) -> None:
+    """The scored pairs -> ``out``: the DuckDB engine's statement, column for column.
+
+    Keep this in step with :func:`taxgate.matching.duckdb.score` (the outcome-equality
+    test in tests/test_spark.py fails when they drift apart).
+    """
+    swap = "p.source_dataset_l = 'tg_filings'"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH p AS (
+          SELECT *,
+                 CAST(CASE WHEN {swap} THEN uid_r ELSE uid_l END AS BIGINT) AS request_uid,
+                 CAST(CASE WHEN {swap} THEN uid_l ELSE uid_r END AS BIGINT) AS filing_uid
+          FROM {pairs} p
+        )
+        SELECT p.request_uid AS row_number,
+               p.filing_uid AS filing_id,
+               f.tin AS tin,
+               p.match_probability, p.match_weight,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND {ddb._DOB_AGREES}) AS dob_agrees,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT {ddb._DOB_AGREES})
+                 AS dob_disagrees,
+               {ddb._NAME_COMPATIBLE} AS name_compatible,
+               to_json(struct_pack(match_weight := round(p.match_weight, 3),
+                                   levels := map_from_entries([{ddb._levels(comparisons)}]),
+                                   weights := map_from_entries([{ddb._weights(comparisons)}])))
+                 AS evidence
+        FROM p
+        JOIN {requests} r ON r.row_number = p.request_uid
+        JOIN {filings} f ON f.filing_id = p.filing_uid
+    """)
