@@ -10,8 +10,8 @@ probability by probability, so a drift shows where it starts.
 from __future__ import annotations
 
 import csv
-import os
 import datetime as dt
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
