@@ -2,9 +2,13 @@
 
 A person link is not an address verification. For each lawful request record:
 
-0. Persons, not TINs (R25): an ITIN and an SSN whose filings give the same first
-   name, first surname and date of birth, and no other TIN does, are one person
-   (the holder got an SSN). Only the TINs the scored pairs touch are looked at.
+0. Persons, not TINs (R25): an ITIN and an SSN with the same first name and first
+   surname, the ITIN's last tax year before the SSN's first, a date of birth in
+   common and no full double surname that differs, and neither with another such
+   partner, are one person (the holder got an SSN). Such a pair without a shared
+   date of birth (one side never gave it) is only a *possible successor*: never
+   merged, it can only withhold a confirmation (step 4). Only the TINs whose name
+   key the scored pairs touch are looked at.
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a
    TIN given in the request that is none of the person's TINs, or a date of birth
    that disagrees with every date of birth the person filed (a day/month swap
@@ -15,14 +19,22 @@ A person link is not an address verification. For each lawful request record:
 3. The submitted address *is* that address when both name the same delivery point:
    same house number and street (or the same PO/rural box), the same unit where
    both give one, and the same place (ZIP5, or city and state).
-4. CONFIRMED only when exactly one candidate's address of record is the submitted
-   address (counting every candidate there whose name could be the one written, e.g.
-   RODRIGUEZ for RODRIGUEZ-PENA, however low its probability), its probability is at least T_high, it has no disclosure hold (R6), and
-   it clearly wins: every other candidate person (wherever their address of record)
-   scores at least ``CLEAR_WINNER_BITS`` lower in match weight. A second candidate
-   close behind (father and son with one name at one address, no DOB) -> REVIEW
-   (policy.review_competitors) or NOT_CONFIRMED; one below T_high but at least
-   T_low -> REVIEW (R23). Everything else -> NOT_CONFIRMED, which never says why (R21).
+4. The best candidate is the highest-weight one at the submitted address whose
+   probability is at least T_low or whose name is compatible. CONFIRMED only when
+   it is the only candidate person there (counting every namesake there — exact
+   name, nickname, JUAN/JOHN, initial, swapped order: RODRIGUEZ for RODRIGUEZ-PENA
+   — however low its score, and anyone else within ``CLEAR_WINNER_BITS``), has no
+   disclosure hold (R6), any possible successor agrees (the submitted address is
+   also the address of record of the two TINs together), every other candidate
+   person anywhere scores at least ``CLEAR_WINNER_BITS`` lower, and either
+   (A) its probability is at least T_high, or
+   (B) its probability is at least T_low, every name field agrees at some level
+       (``name_compatible``), and no other person with a compatible name files in
+       the ZIP (R25: a common name in a dense ZIP needs DOB or TIN to reach T_high).
+   A second candidate (father and son of one name at one address, no DOB) -> REVIEW
+   (policy.review_competitors) or NOT_CONFIRMED; a best at T_low or above that
+   fails (A) and (B) -> REVIEW (R23). Everything else -> NOT_CONFIRMED, which never
+   says why (R21).
 
 All of it is a few DuckDB statements over whole tables (no per-record Python). The
 evidence of each decision (the winning pair's per-field levels and weights, the
@@ -51,7 +63,8 @@ keys AS (
   WHERE n_first IS NOT NULL AND n_surname1 IS NOT NULL AND tin IN (SELECT tin FROM touched)
 ),
 tkeys AS (
-  SELECT DISTINCT f.tin, f.n_first, f.n_surname1 FROM filings f JOIN keys k USING (n_first, n_surname1)
+  SELECT DISTINCT f.tin, f.n_first, f.n_surname1
+  FROM filings f JOIN keys k USING (n_first, n_surname1)
 ),
 prof AS (
   SELECT tin, left(tin, 1) = '9' AS is_itin,
@@ -91,12 +104,17 @@ UNION ALL SELECT t.tin, t.tin FROM touched t
   WHERE t.tin NOT IN (SELECT itin FROM unique_links UNION ALL SELECT ssn FROM unique_links)
 """
 
-# Possibly one person (no shared date of birth to corroborate it, or not unique): such
-# a pair is never merged (that could make father and son of one name one candidate),
-# but it can only take a confirmation away: the submitted address must then also be
-# the address of record of the two together (below, ``_soft``).
+# Possibly one person: a successor pair with a DOB in common but not unique, or without
+# a DOB on one side but sharing an address or a full double surname. Never merged (that
+# could make father and son of one name one candidate); it can only take a confirmation
+# away: the submitted address must then also be the address of record of the two
+# together (``_soft`` in decide). Without this, an ITIN holder whose SSN filings give no
+# DOB and who moved when switching had the ITIN's last address confirmed (2 false
+# confirmations at 1M filings, seed 1). A bare name key is not enough: with common names
+# it withheld 673 true confirmations.
 SOFT_LINKS_SQL = "WITH " + _SUCCESSORS.strip() + """
-SELECT DISTINCT s.itin, s.ssn FROM successors s WHERE s.by_dob OR s.shared_address OR s.same_full_name
+SELECT DISTINCT s.itin, s.ssn FROM successors s
+WHERE s.by_dob OR s.shared_address OR s.same_full_name
 """
 
 ADDRESS_OF_RECORD_SQL = """
@@ -133,12 +151,6 @@ SAME_DELIVERY_POINT = """
 # competitor only when it scores within ``CLEAR_WINNER_BITS`` of the best.
 NAMESAKE_FIRST_LEVELS = ("exact", "nickname", "nickname variant", "given/family swapped",
                          "cross-language", "initial")
-
-# Names strong enough to confirm without date of birth or TIN below T_high (path B):
-# the first name exact or a known nickname, the surname exact or its first part.
-STRONG_FIRST_LEVELS = ("exact", "nickname", "nickname variant")
-STRONG_SURNAME_LEVELS = ("exact", "first surname")
-
 
 def _gammas(comparison: str, labels: tuple[str, ...]) -> list[int]:
     """Splink's gamma (level number in the evidence) of the named levels of a comparison."""
@@ -180,8 +192,6 @@ def decide(
     competitors_outcome = "REVIEW" if policy.review_competitors else "NOT_CONFIRMED"
     strong = ", ".join(str(g) for g in _gammas("first_name", NAMESAKE_FIRST_LEVELS))
     same_zip = min(_gammas("address", ("same ZIP",)))
-    strong_first = ", ".join(str(g) for g in _gammas("first_name", STRONG_FIRST_LEVELS))
-    strong_surname = ", ".join(str(g) for g in _gammas("surname", STRONG_SURNAME_LEVELS))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _persons AS {PERSONS_SQL.format(pairs=pairs)}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _candidates AS
@@ -252,7 +262,6 @@ def decide(
                  coalesce({SAME_DELIVERY_POINT}, false) AS at_address,
                  so.aor IS NULL OR coalesce({SAME_DELIVERY_POINT.replace("o.aor", "so.aor")},
                                             false) AS successor_agrees,
-                 c.name_compatible AS strong_names,
                  coalesce(h.held, false) AS held
           FROM _candidates c
           JOIN {requests} r USING (row_number)
@@ -262,7 +271,7 @@ def decide(
         ),
         top AS (
           SELECT row_number,
-                 arg_max(struct_pack(tin, p, w, evidence, held, person_id, strong_names,
+                 arg_max(struct_pack(tin, p, w, evidence, held, person_id, name_compatible,
                                     successor_agrees), w)
                    FILTER (WHERE at_address AND (p >= {t_low} OR name_compatible)) AS best
           FROM judged GROUP BY row_number
@@ -293,7 +302,7 @@ def decide(
                  WHEN u.w2 IS NOT NULL AND s.best.w - u.w2 < {CLEAR_WINNER_BITS}
                    THEN '{competitors_outcome}'
                  WHEN s.best.p >= {t_high} THEN 'CONFIRMED'
-                 WHEN s.best.p >= {t_low} AND s.best.strong_names AND s.zip_namesakes = 0
+                 WHEN s.best.p >= {t_low} AND s.best.name_compatible AND s.zip_namesakes = 0
                    THEN 'CONFIRMED'
                  WHEN s.best.p >= {t_low} THEN 'REVIEW'
                  ELSE 'NOT_CONFIRMED'
