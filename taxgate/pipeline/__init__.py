@@ -1,0 +1,25 @@
+"""The orchestrator: init, load and process, wiring the stages together.
+
+Shells (CLI, HTTP API, web pages) call these functions and nothing deeper; each
+turns :class:`taxgate.errors.TaxgateError` into an exit code or an HTTP status in
+one place. ``setup`` holds init/officials/load, ``process`` the main job, and
+``answer`` how a request is answered, refused or replayed.
+"""
+
+from taxgate.pipeline.answer import disclosure_event
+from taxgate.pipeline.common import LoadResult, ProcessResult, Progress, Timings
+from taxgate.pipeline.process import process, process_with_store
+from taxgate.pipeline.setup import add_official, init, load
+
+__all__ = [
+    "LoadResult",
+    "ProcessResult",
+    "Progress",
+    "Timings",
+    "add_official",
+    "disclosure_event",
+    "init",
+    "load",
+    "process",
+    "process_with_store",
+]

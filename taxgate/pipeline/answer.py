@@ -1,0 +1,346 @@
+"""Answering a request: commit decisions, response and ledger events in one
+transaction, then publish; refusing a whole request; replaying a stored answer."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from taxgate import faults, intake, response
+from taxgate.canonical import canonical_json, sha256_hex
+from taxgate.errors import RequestRefused
+from taxgate.pipeline.common import ProcessResult, Quiet, Timings, now
+from taxgate.records import Outcome
+from taxgate.settings import Settings
+from taxgate.store.base import LedgerEvent, RequestOutcome, Store
+
+
+def answer(
+    settings: Settings,
+    store: Store,
+    pkg: intake.Package,
+    out_dir: Path,
+    received_at: str,
+    timings: Timings,
+    decisions: duckdb.DuckDBPyRelation,
+    con: duckdb.DuckDBPyConnection,
+    model_version: str | None,
+) -> ProcessResult:
+    manifest = pkg.manifest
+    assert manifest is not None
+    request_id = manifest.raw["request_id"]
+    with timings.stage("ledger", Quiet()):
+        counts = dict(
+            con.execute("SELECT outcome, count(*) FROM _tg_decisions GROUP BY outcome").fetchall()
+        )
+        with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
+            results = Path(tmp) / "results.csv"
+            n = _write_results(con, "_tg_decisions", results)
+            digest = response.results_digest(results)
+            completed_at = now()
+            resp = response.build_response(
+                request_id=request_id,
+                received_at=received_at,
+                completed_at=completed_at,
+                counts=counts,
+                policy_version=settings.policy.version(),
+                model_version=model_version,
+                records_sha256=digest,
+                record_count=n,
+                signing_key=store.signing_key(),
+            )
+            events = _events(
+                manifest,
+                pkg,
+                con,
+                counts,
+                digest,
+                received_at,
+                completed_at,
+                model_version,
+                settings,
+            )
+            faults.crash_point("before-commit")
+            committed = store.commit_request(
+                RequestOutcome(
+                    request_id=request_id,
+                    package_sha256=pkg.package_sha256,
+                    received_at=received_at,
+                    completed_at=completed_at,
+                    response_json=canonical_json(resp).decode("utf-8"),
+                    decisions=decisions.fetch_arrow_table(),
+                    events=events,
+                )
+            )
+            if not committed:  # another run answered this request first: give its answer
+                stored = store.find_request(request_id)
+                assert stored is not None
+                return replay(store, stored, out_dir, timings, pkg.directory)
+            faults.crash_point("after-commit")
+            _hold_for_review(store, request_id, counts, pkg.directory)
+            with timings.stage("response", Quiet()):
+                response.publish(out_dir, results, resp)
+    return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)
+
+
+def _write_results(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
+    rows = con.execute(
+        f"SELECT record_id, outcome, reasons FROM {table} ORDER BY row_number"
+    ).fetchall()
+    return response.write_results_csv(path, rows)
+
+
+def _events(
+    manifest: intake.Manifest,
+    pkg: intake.Package,
+    con: duckdb.DuckDBPyConnection,
+    counts: dict[str, int],
+    results_sha: str,
+    received_at: str,
+    completed_at: str,
+    model_version: str | None,
+    settings: Settings,
+) -> list[LedgerEvent]:
+    m = manifest.raw
+    rid = m["request_id"]
+    events = [
+        LedgerEvent(
+            "REQUEST_RECEIVED",
+            {
+                "request_id": rid,
+                "package_sha256": pkg.package_sha256,
+                "manifest_sha256": sha256_hex(pkg.manifest_bytes),
+                "received_at": received_at,
+                "requesting_agency": m["requesting_agency"],
+                "signing_official": m["signing_official"],
+                "legal_authority": m["legal_authority"],
+                "criminal_statute": m["criminal_statute"],
+                "taxable_periods": m["taxable_periods"],
+                "reason": m["reason"],
+                "created_at": m["created_at"],
+                "record_count": m["record_count"],
+            },
+            rid,
+        ),
+        LedgerEvent(
+            "DECISIONS_RECORDED",
+            {
+                "request_id": rid,
+                "counts": counts,
+                "results_sha256": results_sha,
+                "model_version": model_version,
+                "policy_version": settings.policy.version(),
+                "completed_at": completed_at,
+            },
+            rid,
+        ),
+    ]
+    for record_id, tin, officer, case, prob in con.execute(
+        "SELECT d.record_id, d.tin, r.officer_id, r.case_number, d.match_probability "
+        "FROM _tg_decisions d JOIN _tg_req r USING (row_number) "
+        "WHERE d.outcome = 'CONFIRMED' ORDER BY d.row_number"
+    ).fetchall():
+        events.append(
+            disclosure_event(
+                m,
+                record_id=record_id,
+                tin=tin,
+                officer_id=officer,
+                case_number=case,
+                disclosed_at=completed_at,
+                match_probability=prob,
+                model_version=model_version,
+                policy_version=settings.policy.version(),
+            )
+        )
+    return events
+
+
+def disclosure_event(
+    manifest: dict,
+    *,
+    record_id: str,
+    tin: str,
+    officer_id: str | None,
+    case_number: str | None,
+    disclosed_at: str,
+    match_probability: float | None,
+    model_version: str | None,
+    policy_version: str,
+) -> LedgerEvent:
+    """The DISCLOSURE ledger event of one CONFIRMED record (R27): written by ``process``
+    and by the release of a REVIEW record (:mod:`taxgate.service.review`) alike."""
+    m = manifest
+    rid = m["request_id"]
+    prob = match_probability
+    return LedgerEvent(
+        "DISCLOSURE",
+        {
+            "request_id": rid,
+            "record_id": record_id,
+            "tin": tin,
+            "requesting_agency": m["requesting_agency"],
+            "signing_official": m["signing_official"],
+            "officer_id": officer_id,
+            "case_number": case_number,
+            "legal_authority": m["legal_authority"],
+            "criminal_statute": m["criminal_statute"],
+            "purpose": m["reason"],
+            "taxable_periods": m["taxable_periods"],
+            "disclosed_at": disclosed_at,
+            "data_elements": ["address confirmation"],
+            "match_probability": round(float(prob), 6) if prob is not None else None,
+            "model_version": model_version,
+            "policy_version": policy_version,
+        },
+        rid,
+    )
+
+
+def refuse(
+    settings: Settings,
+    store: Store,
+    pkg: intake.Package,
+    out_dir: Path,
+    received_at: str,
+    timings: Timings,
+    refusal: RequestRefused,
+    *,
+    remember: bool = True,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> ProcessResult:
+    """Answer a refused request: every readable record REJECTED with the request's code."""
+    record_ids = _readable_record_ids(pkg, con)
+    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
+        results = Path(tmp) / "results.csv"
+        n = response.write_results_csv(
+            results, ((rid, Outcome.REJECTED.value, refusal.reason) for rid in record_ids)
+        )
+        digest = response.results_digest(results)
+        completed_at = now()
+        resp = response.build_response(
+            request_id=pkg.request_id,
+            received_at=received_at,
+            completed_at=completed_at,
+            counts={Outcome.REJECTED.value: n},
+            policy_version=settings.policy.version(),
+            model_version=None,
+            records_sha256=digest,
+            record_count=n,
+            signing_key=store.signing_key(),
+            request_reason=refusal.reason,
+        )
+        event = LedgerEvent(
+            "REQUEST_REFUSED",
+            {
+                "request_id": pkg.request_id,
+                "package_sha256": pkg.package_sha256,
+                "reason": refusal.reason,
+                "received_at": received_at,
+                "record_count": n,
+                "results_sha256": digest,
+            },
+            pkg.request_id,
+        )
+        if remember and pkg.request_id:
+            store.record_refusal(
+                pkg.request_id,
+                pkg.package_sha256,
+                received_at,
+                canonical_json(resp).decode("utf-8"),
+                [event],
+                _refusal_decisions(pkg.request_id, record_ids, refusal.reason),
+            )
+        else:
+            store.append_events([event])
+        response.publish(out_dir, results, resp)
+    return ProcessResult(
+        2, pkg.request_id, {Outcome.REJECTED.value: n}, out_dir, str(refusal), timings=timings
+    )
+
+
+def _refusal_decisions(request_id: str, record_ids: list[str], reason: str):  # noqa: ANN202
+    import pyarrow as pa
+
+    n = len(record_ids)
+    return pa.table(
+        {
+            "request_id": [request_id] * n,
+            "row_number": list(range(1, n + 1)),
+            "record_id": record_ids,
+            "outcome": ["REJECTED"] * n,
+            "reasons": [reason] * n,
+            "tin": pa.nulls(n, pa.string()),
+            "match_probability": pa.nulls(n, pa.float64()),
+            "evidence": pa.nulls(n, pa.string()),
+            "model_version": pa.nulls(n, pa.string()),
+            "policy_version": pa.nulls(n, pa.string()),
+        }
+    )
+
+
+def _readable_record_ids(pkg: intake.Package, con: duckdb.DuckDBPyConnection | None) -> list[str]:
+    if pkg.records_path is None:
+        return []
+    work = con or duckdb.connect()
+    try:
+        if not _table_exists(work, "_tg_req"):
+            intake.load_records(work, pkg.records_path, "_tg_req")
+        return [
+            r[0] or ""
+            for r in work.execute("SELECT record_id FROM _tg_req ORDER BY row_number").fetchall()
+        ]
+    except RequestRefused:
+        return []
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _hold_for_review(
+    store: Store, request_id: str, counts: dict[str, int], request_dir: Path
+) -> None:
+    """Put the request's REVIEW records on the disclosure officers' desk (idempotent, so a
+    re-run after a crash between commit and here completes it)."""
+    if counts.get("REVIEW"):
+        from taxgate.service import review  # the desk's orchestration; imports this module
+
+        review.capture(store, request_id, request_dir)
+
+
+def replay(
+    store: Store,
+    stored,
+    out_dir: Path,
+    timings: Timings,
+    request_dir: Path | None = None,  # noqa: ANN001
+) -> ProcessResult:
+    """Give the stored answer again, byte for byte; discloses nothing new."""
+    resp = json.loads(stored.response_json)
+    if stored.status == "COMPLETE" and request_dir is not None:
+        _hold_for_review(store, stored.request_id, resp.get("counts", {}), request_dir)
+    table = store.decisions(stored.request_id).sort_by("row_number")
+    rows = zip(
+        *(table.column(c).to_pylist() for c in ("record_id", "outcome", "reasons")), strict=True
+    )
+    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
+        results = Path(tmp) / "results.csv"
+        response.write_results_csv(results, rows)
+        response.publish(out_dir, results, resp)
+    code = 2 if stored.status == "REFUSED" else 0
+    return ProcessResult(
+        code,
+        stored.request_id,
+        dict(resp.get("counts", {})),
+        out_dir,
+        "replayed the stored response",
+        replayed=True,
+        timings=timings,
+    )

@@ -1,0 +1,67 @@
+"""Shared shapes of the pipeline: progress reporting, stage timings, results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class Progress(Protocol):
+    """What a shell shows while a stage runs (the CLI draws Rich progress bars)."""
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+
+
+class Quiet:
+    """Progress that shows nothing (tests, the API worker's inner stages)."""
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+
+
+@dataclass
+class Timings:
+    """Wall time per stage, in seconds, in the order the stages ran."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, progress: Progress, total: int | None = None) -> Iterator[None]:
+        progress.stage(name, total)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class ProcessResult:
+    """What ``process`` did: exit code 0 (answered) or 2 (refused), counts, where."""
+
+    exit_code: int
+    request_id: str | None
+    counts: dict[str, int]
+    out_dir: Path
+    message: str
+    replayed: bool = False
+    timings: Timings = field(default_factory=Timings)
+
+
+@dataclass
+class LoadResult:
+    rows: int
+    total_filings: int
+    model_version: str
+    timings: Timings
+
+
+def now() -> str:
+    """UTC now, as recorded in responses and the ledger."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

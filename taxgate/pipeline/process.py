@@ -1,0 +1,176 @@
+"""The main job: a request package in, a signed response package out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from taxgate import faults, intake, matching, policy, standardize, statute
+from taxgate.errors import RequestRefused, StoreError
+from taxgate.pipeline.answer import answer, refuse, replay
+from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
+from taxgate.settings import Settings
+from taxgate.store import open_store
+from taxgate.store.base import Store
+
+
+def process(
+    settings: Settings, request_dir: Path, out_dir: Path, progress: Progress | None = None
+) -> ProcessResult:
+    """The main job: a request package in, a signed response package out."""
+    progress = progress or Quiet()
+    store = open_store(settings)
+    try:
+        return _process(settings, store, request_dir, out_dir, progress)
+    finally:
+        store.close()
+
+
+def process_with_store(
+    settings: Settings,
+    store: Store,
+    request_dir: Path,
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> ProcessResult:
+    """``process`` on a store the caller already holds open (the server's job worker)."""
+    return _process(settings, store, request_dir, out_dir, progress or Quiet())
+
+
+def _process(
+    settings: Settings, store: Store, request_dir: Path, out_dir: Path, progress: Progress
+) -> ProcessResult:
+    timings = Timings()
+    received_at = now()
+    with timings.stage("intake", progress):
+        pkg = intake.read_package(request_dir)
+        if pkg.request_id:
+            stored = store.find_request(pkg.request_id)
+            if stored is not None:
+                if stored.package_sha256 == pkg.package_sha256:
+                    return replay(store, stored, out_dir, timings, request_dir)
+                return refuse(
+                    settings,
+                    store,
+                    pkg,
+                    out_dir,
+                    received_at,
+                    timings,
+                    RequestRefused("REQUEST_ID_REUSED", "request_id was already used"),
+                    remember=False,
+                )
+        if store.filing_count() == 0:
+            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+        con = store.matching_connection()
+        try:
+            manifest = _verify_request(settings, store, pkg, con)
+        except RequestRefused as refusal:
+            return refuse(settings, store, pkg, out_dir, received_at, timings, refusal, con=con)
+    faults.crash_point("after-intake")
+    assert pkg.manifest is not None
+    created = manifest.created.date().isoformat()
+    periods = list(manifest.raw["taxable_periods"])
+    with timings.stage("statutory checks", progress):
+        standardize.install(con)
+        statute.evaluate_records(
+            con, "_tg_req", "_tg_rules", created=created, policy=settings.policy
+        )
+    with timings.stage("standardization", progress):
+        select = standardize.standardized_select_sql(
+            "(SELECT r.* FROM _tg_req r JOIN _tg_rules u USING (row_number) "
+            "WHERE len(u.rejections) = 0 AND len(u.holds) = 0)",
+            side="request",
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_lawful AS {select}")
+    model = store.current_model()
+    model_version = model[0] if model else None
+    with timings.stage("matching", progress):
+        if model is None:
+            raise StoreError("the store holds no trained model: run `taxgate load` first")
+        row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
+        prior = 0.5 / max(int(row[0] if row else 0), 1)
+        with matching.splink_phases() as phases:
+            matching.scorer(settings.engine, settings.spark_master)(
+                con,
+                requests="_tg_lawful",
+                filings="filings",
+                model_json=model[1],
+                prior=prior,
+                out="_tg_pairs",
+            )
+    # report Splink's two phases as stages of their own
+    both = timings.stages.pop("matching")
+    blocking = min(phases.get("candidate generation", 0.0), both)
+    timings.stages["candidate generation"] = blocking
+    timings.stages["scoring"] = both - blocking
+    with timings.stage("decisions", progress):
+        policy.decide(
+            con,
+            requests="_tg_lawful",
+            pairs="_tg_pairs",
+            periods=periods,
+            policy=settings.policy,
+            out="_tg_decided",
+        )
+        decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
+    faults.crash_point("after-matching")
+    return answer(
+        settings, store, pkg, out_dir, received_at, timings, decisions, con, model_version
+    )
+
+
+def _verify_request(
+    settings: Settings, store: Store, pkg: intake.Package, con: duckdb.DuckDBPyConnection
+) -> intake.Manifest:
+    """Every whole-request rule, in order; raises RequestRefused on the first failure."""
+    if pkg.problem is not None:
+        raise pkg.problem
+    manifest = pkg.manifest
+    assert manifest is not None and pkg.records_path is not None
+    now = dt.datetime.now(dt.UTC)
+    if manifest.created > now + dt.timedelta(minutes=5):
+        raise RequestRefused("CREATED_AT_INVALID", "created_at lies in the future")
+    intake.check_signature(manifest, store.officials(manifest.raw["requesting_agency"]))
+    intake.check_records_digest(pkg)
+    count = intake.load_records(con, pkg.records_path, "_tg_req")
+    if count != manifest.raw["record_count"]:
+        raise RequestRefused("RECORD_COUNT_MISMATCH", "record_count does not match the file")
+    p = settings.policy
+    statute.check_request_size(count, p)
+    statute.check_safeguards(store.safeguards_current(manifest.raw["requesting_agency"]))
+    statute.check_legal_authority(manifest.raw["legal_authority"], p)
+    statute.check_criminal_statute(manifest.raw["criminal_statute"], p)
+    statute.check_taxable_periods(manifest.raw["taxable_periods"], manifest.created.year, p)
+    statute.check_reason(manifest.raw["reason"], p)
+    return manifest
+
+
+def _assemble(
+    con: duckdb.DuckDBPyConnection, request_id: str, model_version: str | None, settings: Settings
+) -> duckdb.DuckDBPyRelation:
+    """One decision row per submitted record, in file order."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _tg_decisions AS
+        SELECT ? AS request_id, r.row_number, coalesce(r.record_id, '') AS record_id,
+               CASE WHEN len(u.rejections) > 0 THEN 'REJECTED'
+                    WHEN len(u.holds) > 0 THEN 'REVIEW'
+                    ELSE d.outcome END AS outcome,
+               CASE WHEN len(u.rejections) > 0 THEN array_to_string(u.rejections, ';')
+                    WHEN len(u.holds) > 0 THEN array_to_string(u.holds, ';')
+                    WHEN d.outcome = 'REVIEW' THEN 'DISCLOSURE_OFFICER_REVIEW'
+                    ELSE '' END AS reasons,
+               d.tin AS tin,
+               d.match_probability AS match_probability,
+               CAST(d.evidence AS VARCHAR) AS evidence,
+               ? AS model_version, ? AS policy_version
+        FROM _tg_req r
+        JOIN _tg_rules u USING (row_number)
+        LEFT JOIN _tg_decided d USING (row_number)
+        ORDER BY r.row_number
+        """,
+        [request_id, model_version, settings.policy.version()],
+    )
+    return con.table("_tg_decisions")

@@ -1,0 +1,81 @@
+"""Setting a gateway up: the store, its officials, and taxpayer filings."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from taxgate import filings as filings_io
+from taxgate import matching, standardize
+from taxgate.canonical import sha256_hex
+from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
+from taxgate.settings import Settings
+from taxgate.store import open_store
+from taxgate.store.base import Official
+from taxgate.store.duck import new_connection
+
+
+def init(settings: Settings) -> Path | str:
+    """Create the store (and its at-rest key and the gateway's signing key)."""
+    store = open_store(settings, create=True)
+    try:
+        store.initialize()
+    finally:
+        store.close()
+    return settings.store
+
+
+def add_official(settings: Settings, official: Official, actor: str) -> None:
+    store = open_store(settings)
+    try:
+        store.add_official(official, actor)
+    finally:
+        store.close()
+
+
+def load(settings: Settings, path: Path, progress: Progress | None = None) -> LoadResult:
+    """Load (or add to) taxpayer filings: check, standardize once, store, retrain."""
+    progress = progress or Quiet()
+    timings = Timings()
+    store = open_store(settings)
+    try:
+        # A scratch connection with the store's limits: memory_limit, threads, and
+        # encrypted spill files in a private temp folder (standardized rows never spill
+        # to disk in the clear).
+        scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
+        work = new_connection(settings, temp_dir=Path(scratch.name))
+        work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
+        standardize.install(work)
+        with timings.stage("read", progress):
+            rows = filings_io.stage_filings(work, path, "_tg_raw_filings")
+        with timings.stage("standardize", progress, rows):
+            first_id = store.filing_count() + 1
+            load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
+            select = standardize.standardized_select_sql("_tg_raw_filings", side="filing")
+            work.execute(
+                f"CREATE OR REPLACE TEMP TABLE _tg_std AS SELECT "
+                f"{first_id} - 1 + row_number() OVER () AS filing_id, "
+                f"'{load_id}' AS load_id, * FROM ({select})"
+            )
+        with timings.stage("store", progress, rows):
+            reader = work.execute("SELECT * FROM _tg_std").fetch_record_batch(100_000)
+
+            def batches() -> Iterator:
+                for batch in reader:
+                    progress.advance(batch.num_rows)
+                    yield batch
+
+            store.append_filings(batches())
+        work.close()
+        scratch.cleanup()
+        with timings.stage("train", progress):
+            con = store.matching_connection()
+            standardize.install(con)
+            model_json = matching.train(con)
+            version = "model-" + sha256_hex(model_json.encode())[:12]
+            store.save_model(version, model_json)
+        total = store.filing_count()
+    finally:
+        store.close()
+    return LoadResult(rows=rows, total_filings=total, model_version=version, timings=timings)
