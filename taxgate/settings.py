@@ -72,7 +72,9 @@ class Policy:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise BadInput(f"unknown policy settings: {', '.join(unknown)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         return replace(cls(), **values)
 
 

@@ -15,6 +15,7 @@ from rich.progress import (
     ProgressColumn,
     SpinnerColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -63,7 +64,7 @@ class RichProgress:
             transient=False,
             disable=not console.is_terminal,  # no bars in logs and pipes
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> RichProgress:
         self._bar.start()

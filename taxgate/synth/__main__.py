@@ -27,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         taxable_periods=[int(y) for y in a.periods.split(",")], bulk_officer_records=a.bulk_officer,
     )
     total = time.perf_counter() - t0
-    for k, v in paths.counts.items():
-        print(f"{k}: {v}")
-    for k, v in paths.seconds.items():
-        print(f"{k}: {v:.2f} s")
+    for name, count in paths.counts.items():
+        print(f"{name}: {count}")
+    for name, secs in paths.seconds.items():
+        print(f"{name}: {secs:.2f} s")
     print(f"total: {total:.2f} s")
     print(f"request: {paths.request_dir}\ntruth: {paths.truth}\ntaxpayers: {paths.taxpayers}")
     return 0

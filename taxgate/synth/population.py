@@ -106,7 +106,8 @@ class Population:
             stype=a.stype, postdir=a.postdir, unit=a.unit, zip4=a.zip4, style=f.style[sl],
             udesig=f.udesig[sl], unit_in_street=f.unit_in_street[sl], zip4_mode=f.zip4_mode[sl],
         )
-        hold = pa.array(np.where(p.hold[who], "Y", None), pa.string())
+        held = np.asarray(p.hold[who], dtype=bool)
+        hold = pa.array(np.where(held, "Y", ""), pa.string(), mask=~held)
         cols = {
             "tin": tin_text(f.tin[sl]),
             "first_name": names["first_name"],
