@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -71,11 +72,17 @@ def machine() -> dict:
 _ROW = re.compile(r"^\W*([a-z][a-z ]+?)\s*\W\s*([0-9]+\.[0-9]+)\s*\W*$")
 
 
-def timed(cmd: list[str], env: dict[str, str], log: Path) -> dict:
-    """Run ``cmd`` under /usr/bin/time -v; wall seconds, peak RSS and its stage table."""
+def timed(cmd: list[str], env: dict[str, str], log: Path, timeout: float | None = None) -> dict:
+    """Run ``cmd`` under /usr/bin/time -v; wall seconds, peak RSS and its stage table.
+    Past ``timeout`` seconds the command is stopped and the result says so."""
     full = [TIME, "-v", *cmd]
     start = time.perf_counter()
-    proc = subprocess.run(full, env=env, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(full, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        log.write_text(f"$ {shlex.join(cmd)}\ntimed out after {timeout} s\n{exc.stderr or ''}")
+        return {"wall_s": round(time.perf_counter() - start, 2), "peak_rss_gib": None,
+                "stages": {}, "timed_out": True}
     wall = time.perf_counter() - start
     log.write_text(f"$ {shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
     if proc.returncode != 0:
@@ -150,23 +157,15 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
     cmd = ["process", str(data / "request"), "--out", str(response)]
     if args.engine != "duckdb":
         cmd += ["--engine", args.engine]
-    proc = timed(taxgate(*cmd), env, logs / "process.log")
-    print(f"   process {proc['wall_s']:8.1f} s  {proc['peak_rss_gib']:5.2f} GiB  "
-          f"{proc['stages']}", flush=True)
+    proc = timed(taxgate(*cmd), env, logs / "process.log", args.timeout or None)
+    print(f"   process {proc['wall_s']:8.1f} s  {proc['peak_rss_gib'] or 0:5.2f} GiB  "
+          f"{'TIMED OUT' if proc.get('timed_out') else proc['stages']}", flush=True)
     from taxgate.evaluate import evaluate
 
-    ev = evaluate(response / "results.csv", data / "truth.csv")
-    quality = {
-        "records": ev.total,
-        "false_confirmations": ev.false_confirmations,
-        "true_confirmations": ev.true_confirmations,
-        "expected_confirmations": ev.expected_confirmations,
-        "recall": round(ev.recall, 4),
-        "review_rate": round(ev.review_rate, 4),
-        "wrong_rejections": ev.wrong_rejections,
-        "missed_rejections": ev.missed_rejections,
-    }
-    print(f"   quality {quality}", flush=True)
+    quality = {}
+    if not proc.get("timed_out"):
+        quality = _quality(evaluate(response / "results.csv", data / "truth.csv"))
+        print(f"   quality {quality}", flush=True)
     bare = None
     if not args.skip_bare:
         bare_cmd = [sys.executable, str(Path(__file__).resolve()), "--bare", str(data)]
@@ -174,9 +173,14 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
             bare_cmd += ["--memory-limit", args.memory_limit]
         if args.threads:
             bare_cmd += ["--threads", str(args.threads)]
-        bare_run = timed(bare_cmd, env, logs / "bare.log")
-        bare = {**json.loads((logs / "bare.log").read_text().split("BARE ", 1)[1].split("\n")[0]),
-                "wall_s": bare_run["wall_s"], "peak_rss_gib": bare_run["peak_rss_gib"]}
+        bare_run = timed(bare_cmd, env, logs / "bare.log", args.timeout or None)
+        if bare_run.get("timed_out"):
+            bare_run["pairs"] = 0
+            bare = bare_run
+        else:
+            text = (logs / "bare.log").read_text()
+            bare = {**json.loads(text.split("BARE ", 1)[1].split("\n")[0]),
+                    "wall_s": bare_run["wall_s"], "peak_rss_gib": bare_run["peak_rss_gib"]}
         print(f"   bare    {bare['wall_s']:8.1f} s  {bare['peak_rss_gib']:5.2f} GiB  "
               f"{bare['pairs']:,} pairs", flush=True)
     if not args.keep:
@@ -185,6 +189,19 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
         "fraction": fraction, "people": people, "filings": filings, "records": records,
         "generate_s": round(gen_s, 1), "load": load, "process": proc, "quality": quality,
         "bare_splink": bare, "load_average_after": os.getloadavg()[0],
+    }
+
+
+def _quality(ev: Any) -> dict:
+    return {
+        "records": ev.total,
+        "false_confirmations": ev.false_confirmations,
+        "true_confirmations": ev.true_confirmations,
+        "expected_confirmations": ev.expected_confirmations,
+        "recall": round(ev.recall, 4),
+        "review_rate": round(ev.review_rate, 4),
+        "wrong_rejections": ev.wrong_rejections,
+        "missed_rejections": ev.missed_rejections,
     }
 
 
@@ -266,6 +283,10 @@ def bare(data: Path, memory_limit: str, threads: int) -> None:
 # --- results -----------------------------------------------------------------------------
 
 
+def _num(v: float | None, digits: int = 2) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
 def write_markdown(runs: list[dict]) -> None:
     lines = [
         "# Scale benchmark results",
@@ -288,17 +309,19 @@ def write_markdown(runs: list[dict]) -> None:
             "| bare Splink s | bare GiB | bare pairs | false conf. | recall | review |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        nan = float("nan")
         for s in run["sizes"]:
             b = s.get("bare_splink") or {}
-            q = s["quality"]
+            q = s.get("quality") or {}
+            p = s["process"]
+            proc = (f"timed out after {p['wall_s']:.0f}" if p.get("timed_out")
+                    else f"{p['wall_s']:.1f}")
             lines.append(
                 f"| {s['fraction']:g} | {s['filings']:,} | {s['records']:,} "
-                f"| {s['load']['wall_s']:.1f} | {s['load']['peak_rss_gib']:.2f} "
-                f"| {s['process']['wall_s']:.1f} | {s['process']['peak_rss_gib']:.2f} "
-                f"| {b.get('wall_s', nan):.1f} | {b.get('peak_rss_gib', nan):.2f} "
-                f"| {b.get('pairs', 0):,} | {q['false_confirmations']} | {q['recall']:.3f} "
-                f"| {q['review_rate']:.3f} |")
+                f"| {s['load']['wall_s']:.1f} | {_num(s['load']['peak_rss_gib'])} "
+                f"| {proc} | {_num(p['peak_rss_gib'])} "
+                f"| {_num(b.get('wall_s'), 1)} | {_num(b.get('peak_rss_gib'))} "
+                f"| {b.get('pairs', 0):,} | {q.get('false_confirmations', '')} "
+                f"| {_num(q.get('recall'), 3)} | {_num(q.get('review_rate'), 3)} |")
         stage_names: list[str] = []
         for s in run["sizes"]:
             for k in (*s["load"]["stages"], *s["process"]["stages"]):
@@ -329,6 +352,8 @@ def main() -> None:
     ap.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"))
     ap.add_argument("--skip-bare", action="store_true", help="no bare Splink reference")
     ap.add_argument("--keep", action="store_true", help="keep the stores")
+    ap.add_argument("--timeout", type=float, default=3600,
+                    help="seconds before process or the bare run is stopped (0: none)")
     ap.add_argument("--notes", default="", help="a sentence recorded with the run")
     ap.add_argument("--no-record", action="store_true", help="print only, write no results")
     ap.add_argument("--bare", metavar="DATA_DIR", help=argparse.SUPPRESS)
