@@ -58,6 +58,16 @@ HAND = [
        source="W7", processed="2022-02-01"),
     _f("900000008", "ALEJANDRO", None, "VILLASENOR", "1988-06-21", "5 Birch Rd", None, 2023),
     _f("000000009", "ALEJANDRO", None, "VILLASENOR", "1988-06-21", "8 Walnut Rd", None, 2024),
+    # an ITIN, then an SSN whose filings give no DOB, moving at the switch: not linked
+    # (no shared DOB), but the ITIN's last address must not be confirmed as theirs
+    _f("900000010", "ROBERTO", None, "ARELLANO QUIJADA", "1979-10-02", "12 Ash Ct", None, 2023),
+    _f("000000011", "ROBERTO", None, "ARELLANO QUIJADA", None, "300 Spruce Ave", None, 2024),
+    _f("000000011", "ROBERTO", None, "ARELLANO QUIJADA", None, "300 Spruce Ave", None, 2025),
+    # a short surname (a one-letter typo is below the Jaro-Winkler bound)
+    _f("000000012", "DONALD", "C", "JONES", "1966-04-18", "31 Fir St", None, 2024),
+    # namesakes in one ZIP, different DOB and address
+    _f("000000013", "CARMEN", None, "SOLORZANO", "1990-01-05", "61 Palm St", None, 2024),
+    _f("000000014", "CARMEN", None, "SOLORZANO", "1958-12-11", "62 Palm St", None, 2024),
 ]
 
 
@@ -98,6 +108,13 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
 
 
 _TMP: dict[str, Path] = {}
+
+
+def _weight_at(probability: float) -> float:
+    """Match weight (prior included, as Splink gives it) at which a pair reaches ``probability``."""
+    import math
+
+    return math.log2(probability / (1 - probability))
 
 
 def decide(con: duckdb.DuckDBPyConnection, requests: list[tuple]) -> dict[str, dict]:
@@ -217,3 +234,30 @@ def test_r23_evidence_keeps_levels_and_weights(con):
     assert set(ev["levels"]) == set(ev["weights"]) >= {"first_name", "surname", "dob",
                                                         "address", "tin"}
     assert ev["candidates_at_address"] == 1
+
+
+def test_r25_itin_of_an_unlinked_later_ssn_does_not_confirm_the_old_address(con):
+    out = decide(con, [
+        _req("old", "ROBERTO", "ARELLANO QUIJADA", "12 Ash Ct"),
+        _req("new", "ROBERTO", "ARELLANO QUIJADA", "300 Spruce Ave"),
+    ])
+    assert out["old"]["outcome"] == "NOT_CONFIRMED"
+    assert out["new"]["outcome"] == "CONFIRMED"
+
+
+def test_r24_one_letter_typo_in_a_short_surname(con):
+    out = decide(con, [_req("jenes", "DONALD", "JENES", "31 Fir St", middle="C")])
+    assert out["jenes"]["outcome"] == "CONFIRMED"
+    assert out["jenes"]["evidence"]["weights"]["surname"] > 0
+
+
+def test_r25_namesake_in_the_zip_needs_more_than_name_and_address(con):
+    out = decide(con, [
+        _req("nodob", "CARMEN", "SOLORZANO", "61 Palm St"),
+        _req("dob", "CARMEN", "SOLORZANO", "61 Palm St", dob="1990-01-05"),
+    ])
+    assert out["nodob"]["evidence"]["namesakes_in_zip"] >= 1
+    assert (out["nodob"]["outcome"] == "CONFIRMED") == (
+        out["nodob"]["evidence"] is not None and
+        out["nodob"]["evidence"]["match_weight"] >= _weight_at(Policy().confirm_match_probability))
+    assert out["dob"]["outcome"] == "CONFIRMED"

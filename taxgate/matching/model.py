@@ -24,7 +24,7 @@ from typing import Any
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
-MODEL_FAMILY = "taxgate-person-v2"
+MODEL_FAMILY = "taxgate-person-v3"
 
 
 def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
@@ -48,7 +48,19 @@ def _else(m: float) -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": "else", "m_probability": m}
 
 
-SWAPPED = "list_contains(n_surnames_r, n_first_l) AND list_contains(n_surnames_l, n_first_r)"
+# Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE).
+SWAPPED = (
+    "(list_contains(n_surnames_r, n_first_l) "
+    "OR jaro_winkler_similarity(n_first_l, n_surname1_r) >= 0.92) "
+    "AND (list_contains(n_surnames_l, n_first_r) "
+    "OR jaro_winkler_similarity(n_surname1_l, n_first_r) >= 0.92)"
+)
+
+# One edit in a name of four letters or more (JONES/JENES, ROJAS/ROJES, WANG/WAEG): the
+# Jaro-Winkler bound alone misses a substitution in a short name.
+def _one_edit(a: str, b: str) -> str:
+    return f"(length({a}_l) >= 4 AND damerau_levenshtein({a}_l, {b}_r) <= 1)"
+
 
 
 def comparisons() -> list[cl.CustomComparison]:
@@ -61,7 +73,12 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
             _lvl("list_has_any(n_first_nicks_l, n_first_nicks_r)", "nickname variant", m=0.01),
             _lvl("list_has_any(n_given_all_l, n_given_all_r)", "compound given name", m=0.03),
-            _lvl("jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90", "typo", m=0.04),
+            _lvl(
+                "jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
+                + _one_edit("n_first", "n_first"),
+                "typo",
+                m=0.04,
+            ),
             _lvl(SWAPPED, "given/family swapped", m=0.01),
             _lvl("n_first_xlang_l = n_first_xlang_r", "cross-language", m=0.02),
             _lvl(
@@ -82,7 +99,8 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl("list_has_any(n_surnames_l, n_surnames_r)", "a surname in common", m=0.08),
             _lvl(
                 "jaro_winkler_similarity(n_last_l, n_last_r) >= 0.92 OR "
-                "jaro_winkler_similarity(n_surname1_l, n_surname1_r) >= 0.92",
+                "jaro_winkler_similarity(n_surname1_l, n_surname1_r) >= 0.92 OR "
+                + _one_edit("n_surname1", "n_surname1"),
                 "typo",
                 m=0.04,
             ),
