@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-run
 
-.PHONY: demo test lint bench-quality bench-scale clean venv
+.PHONY: demo test lint bench-quality bench-scale clean venv system-deps
 
 venv: $(BIN)/.installed
 
@@ -18,8 +18,20 @@ $(BIN)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/python -m taxgate.demo --workdir $(DEMO)
 
-## test: the whole suite (real DuckDB, Splink, PostgreSQL, Ed25519, Chromium)
-test: venv
+## system-deps: the real servers and tools the suite runs against, from Debian's packages
+## (PostgreSQL's server, headless Chromium for the browser tests, Java for local Spark)
+system-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+## test: the whole suite (real DuckDB, Splink, PostgreSQL, Ed25519, Chromium, Spark)
+test: venv system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: venv

@@ -32,11 +32,13 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 def _ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
-    if shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True,
+    if shutil.which("apt-get"):  # `make test` installs it first (make system-deps)
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600,
+                       check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True,
                        timeout=600, check=False)
     if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium and `apt-get install -y chromium` did not provide it")
+        pytest.fail("no /usr/bin/chromium: run `make system-deps` (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
