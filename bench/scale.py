@@ -221,7 +221,7 @@ _BARE_COLS = """
   upper(trim(first_name)) AS first_name, upper(trim(last_name)) AS last_name,
   left(upper(trim(first_name)), 1) AS first_initial, sdx(last_name) AS last_sdx,
   try_cast(date_of_birth AS DATE) AS dob,
-  regexp_extract(street_address, '^\\s*(\\d+)', 1) AS house_number,
+  nullif(regexp_extract(street_address, '^\\s*(\\d+)', 1), '') AS house_number,
   upper(trim(street_address)) AS street, upper(trim(city)) AS city, left(zip, 5) AS zip5
 """
 
