@@ -235,7 +235,9 @@ BLOCKING_RULES = [
     # together they keep the true pairs that noisy requests still share.
     block_on("a_zip5", "a_number"),
     block_on("dob", "substr(n_first, 1, 1)"),
-    block_on("n_first_canon", "n_surname1"),
+    # the name rule within a state: nationwide it grew with the square of the store
+    # (32.7M of ~41M pairs at 1M filings); measured in bench/results/scale.md
+    block_on("n_first_canon", "n_surname1", "a_state"),
     block_on("n_surname1", "a_zip5"),
     block_on("tin"),
 ]
