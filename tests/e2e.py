@@ -21,9 +21,14 @@ class Run:
     stderr: str
 
 
+# Environment a store needs on every call (a PostgreSQL store's TAXGATE_KEY).
+STORE_ENV: dict[str, dict[str, str]] = {}
+
+
 def taxgate(*args: str, store: str, env: dict[str, str] | None = None) -> Run:
     """Run ``python -m taxgate.cli ARGS`` against ``store``; never raises on failure."""
-    full_env = {**os.environ, "TAXGATE_STORE": store, "COLUMNS": "200", **(env or {})}
+    full_env = {**os.environ, "TAXGATE_STORE": store, "COLUMNS": "200",
+                **STORE_ENV.get(store, {}), **(env or {})}
     full_env.pop("TAXGATE_DEBUG", None)
     p = subprocess.run(
         [sys.executable, "-m", "taxgate.cli", *args],

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e import copy_request, resign, results, taxgate
+from e2e import STORE_ENV, copy_request, resign, results, taxgate
 
-from taxgate.canonical import load_public_key_pem, verify_object
+from taxgate.canonical import load_public_key_pem, new_data_key, verify_object
 from taxgate.evaluate import evaluate
 from taxgate.records import RESULT_COLUMNS
 from taxgate.synth import synth_all
@@ -19,11 +19,17 @@ from taxgate.synth import synth_all
 pytestmark = pytest.mark.xdist_group("e2e")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=["embedded", pytest.param("postgres",
+                                                                   marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One synthetic world per engine: the same tests run on both stores."""
     root = tmp_path_factory.mktemp("world")
     paths = synth_all(root / "synthetic", 4_000, 1_200, seed=7)
-    store = str(root / "store")
+    if request.param == "postgres":
+        store = _pg_database(request.getfixturevalue("pg_server").url)
+        STORE_ENV[store] = {"TAXGATE_KEY": new_data_key()}
+    else:
+        store = str(root / "store")
     assert taxgate("init", store=store).code == 0
     loaded = taxgate("load", str(paths.taxpayers), store=store)
     assert loaded.code == 0, loaded.stderr
@@ -46,6 +52,17 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         "process", str(paths.request_dir), "--out", str(root / "response"), store=store
     )
     return paths, store, root, answered
+
+
+def _pg_database(server_url: str) -> str:
+    import uuid
+
+    import psycopg
+
+    name = f"taxgate_e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url.rpartition('/')[0]}/{name}"
 
 
 def gateway_key(store: str):
