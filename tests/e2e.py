@@ -40,6 +40,16 @@ def taxgate(*args: str, store: str, env: dict[str, str] | None = None) -> Run:
     return Run(p.returncode, p.stdout, p.stderr)
 
 
+def prepare_store(store: str, paths: Any, env: dict[str, str] | None = None) -> None:
+    """`init`, `load` the synthetic filings and register the synthetic official."""
+    for args in (("init",), ("load", str(paths.taxpayers)),
+                 ("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title",
+                  "Director", "--public-key", str(paths.public_key), "--valid-from",
+                  "2026-01-01")):
+        run = taxgate(*args, store=store, env=env)
+        assert run.code == 0, (args[0], run.stderr)
+
+
 def copy_request(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e import STORE_ENV, copy_request, resign, results, taxgate
+from e2e import STORE_ENV, copy_request, prepare_store, resign, results, taxgate
 
 from taxgate.canonical import load_public_key_pem, new_data_key, verify_object
 from taxgate.evaluate import evaluate
@@ -30,24 +30,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         STORE_ENV[store] = {"TAXGATE_KEY": new_data_key()}
     else:
         store = str(root / "store")
-    assert taxgate("init", store=store).code == 0
-    loaded = taxgate("load", str(paths.taxpayers), store=store)
-    assert loaded.code == 0, loaded.stderr
-    added = taxgate(
-        "officials",
-        "add",
-        "ice-director",
-        "--agency",
-        "DHS-ICE",
-        "--title",
-        "Director",
-        "--public-key",
-        str(paths.public_key),
-        "--valid-from",
-        "2026-01-01",
-        store=store,
-    )
-    assert added.code == 0, added.stderr
+    prepare_store(store, paths)
     answered = taxgate(
         "process", str(paths.request_dir), "--out", str(root / "response"), store=store
     )

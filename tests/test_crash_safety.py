@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from e2e import results, taxgate
+from e2e import prepare_store, results, taxgate
 
 from taxgate import ledger
 from taxgate.canonical import new_data_key
@@ -35,25 +35,7 @@ def base(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("crash")
     paths = synth_all(root / "synthetic", 2_500, 400, seed=11)
     store = root / "base"
-    assert taxgate("init", store=str(store)).code == 0
-    assert taxgate("load", str(paths.taxpayers), store=str(store)).code == 0
-    assert (
-        taxgate(
-            "officials",
-            "add",
-            "ice-director",
-            "--agency",
-            "DHS-ICE",
-            "--title",
-            "Dir",
-            "--public-key",
-            str(paths.public_key),
-            "--valid-from",
-            "2026-01-01",
-            store=str(store),
-        ).code
-        == 0
-    )
+    prepare_store(str(store), paths)
     return paths, store
 
 
@@ -152,26 +134,7 @@ def test_two_runs_of_one_request_at_once_on_postgres_disclose_once(base, pg_serv
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{pg_server.url.rpartition('/')[0]}/{name}"
     env = {"TAXGATE_KEY": new_data_key()}
-    assert taxgate("init", store=url, env=env).code == 0
-    assert taxgate("load", str(paths.taxpayers), store=url, env=env).code == 0
-    assert (
-        taxgate(
-            "officials",
-            "add",
-            "ice-director",
-            "--agency",
-            "DHS-ICE",
-            "--title",
-            "Dir",
-            "--public-key",
-            str(paths.public_key),
-            "--valid-from",
-            "2026-01-01",
-            store=url,
-            env=env,
-        ).code
-        == 0
-    )
+    prepare_store(url, paths, env)
     full = {**os.environ, "TAXGATE_STORE": url, **env}
     procs = [
         subprocess.Popen(

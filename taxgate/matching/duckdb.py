@@ -131,6 +131,22 @@ def score(
         del tf
     spec_levels = [c["output_column_name"] for c in spec["comparisons"]]
     pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+    finish_pairs(con, pairs.physical_name, requests, filings, spec_levels, out)
+    pairs.drop_table_from_database_and_remove_from_cache()
+    for view in ("_tg_left", "_tg_right"):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def finish_pairs(
+    con: duckdb.DuckDBPyConnection,
+    pairs: str,
+    requests: str,
+    filings: str,
+    comparisons: list[str],
+    out: str,
+) -> None:
+    """Splink's scored pairs (table ``pairs``) -> ``out``, one statement for every engine:
+    request and filing ids, the TIN, DOB agreement, name compatibility and the evidence."""
     # Splink orders each pair by source dataset name, so either side may be "l".
     swap = "p.source_dataset_l = 'tg_filings'"
     con.execute(f"""
@@ -139,26 +155,24 @@ def score(
           SELECT *,
                  CAST(CASE WHEN {swap} THEN uid_r ELSE uid_l END AS BIGINT) AS request_uid,
                  CAST(CASE WHEN {swap} THEN uid_l ELSE uid_r END AS BIGINT) AS filing_uid
-          FROM {pairs.physical_name} p
+          FROM {pairs} p
         )
         SELECT p.request_uid AS row_number,
                p.filing_uid AS filing_id,
                f.tin AS tin,
                p.match_probability, p.match_weight,
                (r.dob IS NOT NULL AND f.dob IS NOT NULL AND {_DOB_AGREES}) AS dob_agrees,
-               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT {_DOB_AGREES}) AS dob_disagrees,
+               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT {_DOB_AGREES})
+                 AS dob_disagrees,
                {_NAME_COMPATIBLE} AS name_compatible,
                to_json(struct_pack(match_weight := round(p.match_weight, 3),
-                                   levels := map_from_entries([{_levels(spec_levels)}]),
-                                   weights := map_from_entries([{_weights(spec_levels)}])))
+                                   levels := map_from_entries([{_levels(comparisons)}]),
+                                   weights := map_from_entries([{_weights(comparisons)}])))
                  AS evidence
         FROM p
         JOIN {requests} r ON r.row_number = p.request_uid
         JOIN {filings} f ON f.filing_id = p.filing_uid
     """)
-    pairs.drop_table_from_database_and_remove_from_cache()
-    for view in ("_tg_left", "_tg_right"):
-        con.execute(f"DROP VIEW IF EXISTS {view}")
 
 
 _DOB_AGREES = (

@@ -18,8 +18,8 @@ How a request runs here:
    counts transpositions differently and moved records to other levels).
 3. Splink's Spark linker computes the term-frequency tables and ``predict``s.
 4. The scored pairs come back to DuckDB as Arrow and are turned into the ``out``
-   table by the same SQL as the DuckDB engine (:func:`_finish`), so policy, ledger
-   and response never know which engine ran.
+   table by the DuckDB engine's own function (``duckdb.finish_pairs``), so policy,
+   ledger and response never know which engine ran.
 
 The Spark session is made once per process from ``master`` (``local[2]``,
 ``spark://host:7077``, ``yarn``, ``k8s://...``) and reused; see docs/scale.md.
@@ -200,7 +200,7 @@ def score(
         con.execute("CREATE OR REPLACE TEMP TABLE _tg_spark_pairs AS "
                     "SELECT * FROM _tg_spark_pairs_in")
         con.unregister("_tg_spark_pairs_in")
-        _finish(con, "_tg_spark_pairs", requests, filings, comparisons, out)
+        ddb.finish_pairs(con, "_tg_spark_pairs", requests, filings, comparisons, out)
         con.execute("DROP TABLE IF EXISTS _tg_spark_pairs")
         left_df.unpersist()
         right_df.unpersist()
@@ -223,43 +223,3 @@ def _frame(spark: Any, con: duckdb.DuckDBPyConnection, view: str) -> Any:
     del table
     parts = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "8")))
     return df.repartition(parts).localCheckpoint(eager=True)
-
-
-def _finish(
-    con: duckdb.DuckDBPyConnection,
-    pairs: str,
-    requests: str,
-    filings: str,
-    comparisons: list[str],
-    out: str,
-) -> None:
-    """The scored pairs -> ``out``: the DuckDB engine's statement, column for column.
-
-    Keep this in step with :func:`taxgate.matching.duckdb.score` (the outcome-equality
-    test in tests/test_spark.py fails when they drift apart).
-    """
-    swap = "p.source_dataset_l = 'tg_filings'"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH p AS (
-          SELECT *,
-                 CAST(CASE WHEN {swap} THEN uid_r ELSE uid_l END AS BIGINT) AS request_uid,
-                 CAST(CASE WHEN {swap} THEN uid_l ELSE uid_r END AS BIGINT) AS filing_uid
-          FROM {pairs} p
-        )
-        SELECT p.request_uid AS row_number,
-               p.filing_uid AS filing_id,
-               f.tin AS tin,
-               p.match_probability, p.match_weight,
-               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND {ddb._DOB_AGREES}) AS dob_agrees,
-               (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT {ddb._DOB_AGREES})
-                 AS dob_disagrees,
-               {ddb._NAME_COMPATIBLE} AS name_compatible,
-               to_json(struct_pack(match_weight := round(p.match_weight, 3),
-                                   levels := map_from_entries([{ddb._levels(comparisons)}]),
-                                   weights := map_from_entries([{ddb._weights(comparisons)}])))
-                 AS evidence
-        FROM p
-        JOIN {requests} r ON r.row_number = p.request_uid
-        JOIN {filings} f ON f.filing_id = p.filing_uid
-    """)
