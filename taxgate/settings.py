@@ -10,6 +10,7 @@ docs/requirements: the Disclosure Office sets them, counsel signs off.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -101,8 +102,21 @@ class Settings:
     spark_master: str = "local[2]"
     threads: int = 0  # 0: DuckDB's default (all cores)
     memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
+    match_chunk_records: int = 200_000  # request records scored at a time (memory bound)
     key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
+
+    def memory_share(self, fraction: float) -> str:
+        """``fraction`` of ``memory_limit`` in DuckDB's syntax ("" when no limit is set):
+        for two DuckDB connections that work at once and must stay within the limit."""
+        m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)?\s*", self.memory_limit, re.IGNORECASE)
+        if not m:
+            return self.memory_limit
+        unit = (m.group(2) or "B").upper()
+        base = 1024 if "I" in unit else 1000
+        power = "BKMGT".index(unit[0]) if unit[0] in "KMGT" else 0
+        share = float(m.group(1)) * base**power * fraction
+        return f"{max(int(share / 2**20), 64)}MiB"
 
     @property
     def is_postgres(self) -> bool:
@@ -134,11 +148,13 @@ class Settings:
             value = os.environ.get(var, "").strip()
             if value:
                 env[name] = value
-        if "threads" in env:
-            try:
-                env["threads"] = int(env["threads"])
-            except ValueError:
-                raise BadInput("TAXGATE_THREADS must be a whole number") from None
+        for name, var in (("threads", "TAXGATE_THREADS"),
+                          ("match_chunk_records", "TAXGATE_MATCH_CHUNK")):
+            if name in env:
+                try:
+                    env[name] = int(env[name])
+                except ValueError:
+                    raise BadInput(f"{var} must be a whole number") from None
         settings = cls(store=store, policy=policy, **{**env, **overrides})
         if settings.engine not in ENGINES:
             raise BadInput(f"unknown engine {settings.engine!r}: use one of {', '.join(ENGINES)}")
@@ -153,4 +169,5 @@ ENGINE_ENV = {
     "spark_master": "TAXGATE_SPARK_MASTER",  # local[2], spark://host:7077, yarn, k8s://...
     "threads": "TAXGATE_THREADS",  # DuckDB threads; 0 = all cores
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
+    "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
 }

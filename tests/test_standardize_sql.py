@@ -7,6 +7,7 @@ import pytest
 
 from taxgate.standardize import (
     STD_COLUMNS,
+    deduplicated_select_sql,
     install,
     standardize_address,
     standardize_name,
@@ -121,3 +122,14 @@ def test_r24_one_row_helpers_agree_with_the_vectorized_sql(con):
         addr = standardize_address(r["street_address"], r["unit"], r["city"], r["state"], r["zip"])
         assert name == {k: r[k] for k in name}
         assert addr == {k: r[k] for k in addr}
+
+
+def test_r10_deduplicated_select_equals_the_row_by_row_select(con):
+    # load standardizes each distinct name and address once: same rows, same values,
+    # NULL inputs included (the FILINGS rows repeat names and addresses with NULLs)
+    per_row = _rows(con, "SELECT * FROM (" + standardized_select_sql("filings", side="filing")
+                    + ") ORDER BY tin")
+    dedup = _rows(con, "SELECT * FROM (" + deduplicated_select_sql("filings") + ") ORDER BY tin")
+    assert len(dedup) == len(per_row) == 60
+    assert dedup == per_row
+    assert any(r["first_name"] is None for r in dedup) and any(r["unit"] is None for r in dedup)

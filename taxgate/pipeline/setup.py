@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from taxgate import filings as filings_io
@@ -43,23 +44,28 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
         # A scratch connection with the store's limits: memory_limit, threads, and
         # encrypted spill files in a private temp folder (standardized rows never spill
         # to disk in the clear).
+        # Half the memory limit: the store's connection writes with the other half.
         scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
-        work = new_connection(settings, temp_dir=Path(scratch.name))
+        work = new_connection(replace(settings, memory_limit=settings.memory_share(0.5)),
+                              temp_dir=Path(scratch.name))
         work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
         standardize.install(work)
         with timings.stage("read", progress):
             rows = filings_io.stage_filings(work, path, "_tg_raw_filings")
         with timings.stage("standardize", progress, rows):
-            first_id = store.filing_count() + 1
-            load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
-            select = standardize.standardized_select_sql("_tg_raw_filings", side="filing")
-            work.execute(
-                f"CREATE OR REPLACE TEMP TABLE _tg_std AS SELECT "
-                f"{first_id} - 1 + row_number() OVER () AS filing_id, "
-                f"'{load_id}' AS load_id, * FROM ({select})"
-            )
+            # each distinct name and address once (most filings repeat their taxpayer's)
+            work.execute("CREATE OR REPLACE TEMP TABLE _tg_std_names AS "
+                         + standardize.standardized_names_sql("_tg_raw_filings"))
+            work.execute("CREATE OR REPLACE TEMP TABLE _tg_std_addresses AS "
+                         + standardize.standardized_addresses_sql("_tg_raw_filings"))
         with timings.stage("store", progress, rows):
-            reader = work.execute("SELECT * FROM _tg_std").fetch_record_batch(100_000)
+            # every filing with its standardized name and address, streamed into the
+            # store (which numbers the rows on from its highest filing_id)
+            load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
+            select = standardize.join_standardized_sql(
+                "_tg_raw_filings", "_tg_std_names", "_tg_std_addresses",
+                head=f"'{load_id}' AS load_id, ")
+            reader = work.execute(select).fetch_record_batch(100_000)
 
             def batches() -> Iterator:
                 for batch in reader:

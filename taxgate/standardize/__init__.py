@@ -2,6 +2,8 @@
 
     install(con)                              lookup tables + macros, TEMP, idempotent
     standardized_select_sql(source, side=...) SELECT *, <standardized columns> FROM source
+    deduplicated_select_sql(source)           the same for filings, each distinct name and
+                                              address standardized once (load)
     standardize_name(...), standardize_address(...)   the same SQL on one row
 
 The columns are those of ``docs/architecture.md`` ("Standardized columns");
@@ -10,11 +12,22 @@ the rules and the data tables are described in ``docs/standardization.md``.
 
 from taxgate.standardize.install import install
 from taxgate.standardize.one_row import standardize_address, standardize_name, standardize_rows
-from taxgate.standardize.select import STD_COLUMNS, standardized_select_sql
+from taxgate.standardize.select import (
+    STD_COLUMNS,
+    deduplicated_select_sql,
+    join_standardized_sql,
+    standardized_addresses_sql,
+    standardized_names_sql,
+    standardized_select_sql,
+)
 
 __all__ = [
     "STD_COLUMNS",
+    "deduplicated_select_sql",
     "install",
+    "join_standardized_sql",
+    "standardized_addresses_sql",
+    "standardized_names_sql",
     "standardize_address",
     "standardize_name",
     "standardize_rows",

@@ -283,12 +283,21 @@ class EmbeddedStore(ServiceTablesMixin, Store):
 
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+        # ``load`` standardizes in a second connection while this one writes: each gets
+        # half of the memory limit, so the process stays within it
+        half = self.settings.memory_share(0.5)
+        if half:
+            self._connection().execute(f"SET memory_limit = '{quote_literal(half)}'")
         try:
             with self._tx() as con:
                 return self._append_filings(con, batches)
         finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even SET
             with contextlib.suppress(duckdb.Error):
-                self._connection().execute("RESET preserve_insertion_order")
+                con = self._connection()
+                con.execute("RESET preserve_insertion_order")
+                if half:
+                    con.execute(
+                        f"SET memory_limit = '{quote_literal(self.settings.memory_limit)}'")
 
     def _append_filings(
         self, con: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch]
