@@ -20,6 +20,7 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import canonical_json, sign
@@ -156,6 +157,28 @@ def chain(
     if key is not None and close and out and out[-1].event_type != CHECKPOINT:
         add(CHECKPOINT, None, checkpoint_payload(key, seq, head))
     return out
+
+
+def chain_stream(
+    prev: LedgerEntry | None,
+    events: Iterable[LedgerEvent],
+    now: dt.datetime,
+    *,
+    key: Ed25519PrivateKey | None = None,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    batch: int = 50_000,
+) -> Iterator[list[LedgerEntry]]:
+    """:func:`chain` over any number of events, ``batch`` at a time, so a request's
+    million disclosures never sit in memory at once. The entries are exactly those
+    ``chain`` gives for the whole list: the last batch ends with the closing checkpoint."""
+    it = iter(events)
+    head, todo = prev, list(islice(it, batch))
+    while todo:
+        after = list(islice(it, batch))
+        entries = chain(head, todo, now, key=key, checkpoint_every=checkpoint_every,
+                        close=not after)
+        yield entries
+        head, todo = entries[-1], after
 
 
 @dataclass(frozen=True)

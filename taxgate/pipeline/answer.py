@@ -3,8 +3,10 @@ transaction, then publish; refusing a whole request; replaying a stored answer."
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -103,9 +105,10 @@ def _events(
     completed_at: str,
     model_version: str | None,
     settings: Settings,
-) -> list[LedgerEvent]:
+) -> Iterator[LedgerEvent]:
     m = manifest.raw
     rid = m["request_id"]
+    policy_version = settings.policy.version()
     events = [
         LedgerEvent(
             "REQUEST_RECEIVED",
@@ -132,31 +135,38 @@ def _events(
                 "counts": counts,
                 "results_sha256": results_sha,
                 "model_version": model_version,
-                "policy_version": settings.policy.version(),
+                "policy_version": policy_version,
                 "completed_at": completed_at,
             },
             rid,
         ),
     ]
-    for record_id, tin, officer, case, prob in con.execute(
+    # The disclosures, read now (the store writes on this connection next) as a compact
+    # Arrow table, and made into events lazily while the ledger takes them.
+    confirmed = con.execute(
         "SELECT d.record_id, d.tin, r.officer_id, r.case_number, d.match_probability "
         "FROM _tg_decisions d JOIN _tg_req r USING (row_number) "
         "WHERE d.outcome = 'CONFIRMED' ORDER BY d.row_number"
-    ).fetchall():
-        events.append(
-            disclosure_event(
-                m,
-                record_id=record_id,
-                tin=tin,
-                officer_id=officer,
-                case_number=case,
-                disclosed_at=completed_at,
-                match_probability=prob,
-                model_version=model_version,
-                policy_version=settings.policy.version(),
-            )
-        )
-    return events
+    ).fetch_arrow_table()
+
+    def disclosures() -> Iterator[LedgerEvent]:
+        for batch in confirmed.to_batches(max_chunksize=50_000):
+            for record_id, tin, officer, case, prob in zip(
+                *(batch.column(i).to_pylist() for i in range(5)), strict=True
+            ):
+                yield disclosure_event(
+                    m,
+                    record_id=record_id,
+                    tin=tin,
+                    officer_id=officer,
+                    case_number=case,
+                    disclosed_at=completed_at,
+                    match_probability=prob,
+                    model_version=model_version,
+                    policy_version=policy_version,
+                )
+
+    return itertools.chain(events, disclosures())
 
 
 def disclosure_event(

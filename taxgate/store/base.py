@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,7 @@ class RequestOutcome:
     completed_at: str
     response_json: str
     decisions: pa.Table  # columns: see DECISION_COLUMNS
-    events: list[LedgerEvent] = field(default_factory=list)
+    events: Iterable[LedgerEvent] = field(default_factory=list)  # may be lazy: read once
 
 
 # Columns of the decisions table (one row per submitted record).

@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +114,9 @@ FTI_FIELDS = frozenset(
 )
 
 
-def scrub_events(events: list[LedgerEvent], key: str) -> list[LedgerEvent]:
-    """Replace each ``tin``/``*_tin`` field by its keyed digest; refuse name/address fields."""
-    out = []
+def scrub_events(events: Iterable[LedgerEvent], key: str) -> Iterator[LedgerEvent]:
+    """Replace each ``tin``/``*_tin`` field by its keyed digest; refuse name/address fields.
+    Lazy: events are scrubbed as the ledger takes them."""
     for ev in events:
         bad = FTI_FIELDS.intersection(ev.payload)
         if bad:
@@ -124,7 +125,7 @@ def scrub_events(events: list[LedgerEvent], key: str) -> list[LedgerEvent]:
                 "the ledger holds ids and digests only"
             )
         if not any(name == "tin" or name.endswith("_tin") for name in ev.payload):
-            out.append(ev)
+            yield ev
             continue
         payload: dict[str, Any] = {}
         for name, value in ev.payload.items():
@@ -132,8 +133,7 @@ def scrub_events(events: list[LedgerEvent], key: str) -> list[LedgerEvent]:
                 payload[f"{name}_digest"] = tin_digest(key, str(value))
             else:
                 payload[name] = value
-        out.append(LedgerEvent(ev.event_type, payload, ev.request_id))
-    return out
+        yield LedgerEvent(ev.event_type, payload, ev.request_id)
 
 
 def load_payload(text: str) -> StoredPayload:

@@ -14,7 +14,7 @@ made by matching stay in memory and never land in the store. See docs/store.md.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,22 +215,20 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         finally:
             con.unregister("_taxgate_in")
 
-    def _append(self, events: list[LedgerEvent]) -> None:
-        """Chain and insert events; call inside a transaction."""
-        if not events:
-            return
-        events = common.scrub_events(events, self._key_hex())
+    def _append(self, events: Iterable[LedgerEvent]) -> None:
+        """Chain and insert events, a batch at a time; call inside a transaction."""
+        scrubbed = common.scrub_events(events, self._key_hex())
         if not self._head_known:
             row = self._connection().execute(
                 f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
             ).fetchone()
             self._head, self._head_known = (common.entry_from_row(row) if row else None), True
-        entries = ledger.chain(
-            self._head, events, common.now_utc(), key=self.signing_key(),
+        for entries in ledger.chain_stream(
+            self._head, scrubbed, common.now_utc(), key=self.signing_key(),
             checkpoint_every=common.checkpoint_every(self.settings),
-        )
-        self._insert_arrow("ledger", _entries_table(entries))
-        self._head = entries[-1]
+        ):
+            self._insert_arrow("ledger", _entries_table(entries))
+            self._head = entries[-1]
 
     # --- the service's tables (store/service_sql.py) ------------------------------------
     _svc_prefix = "store.main."
@@ -390,7 +388,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                 [outcome.request_id, outcome.package_sha256, outcome.received_at,
                  outcome.completed_at, outcome.response_json],
             )
-            self._append(list(outcome.events))
+            self._append(outcome.events)
         return True
 
     def decisions(self, request_id: str) -> pa.Table:

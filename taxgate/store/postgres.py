@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,21 +193,22 @@ class PostgresStore(ServiceTablesMixin, Store):
         row = self._one("SELECT value FROM meta WHERE name = %s", [name])
         return bytes(row[0]) if row else None
 
-    def _append(self, cur: psycopg.Cursor[Any], events: list[LedgerEvent]) -> None:
-        """Chain and COPY events under the ledger lock; call inside a transaction."""
+    def _append(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerEvent]) -> None:
+        """Chain and COPY events under the ledger lock, a batch at a time; call inside a
+        transaction."""
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-        if not events:
-            return
-        events = common.scrub_events(events, self._key_hex())
+        scrubbed = common.scrub_events(events, self._key_hex())
         cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
         row = cur.fetchone()
         prev = common.entry_from_row(row) if row else None
-        entries = ledger.chain(prev, events, common.now_utc(), key=self.signing_key(),
-                               checkpoint_every=common.checkpoint_every(self.settings))
-        with cur.copy(f"COPY ledger ({_LEDGER_COLS}) FROM STDIN") as cp:
-            for e in entries:
-                cp.write_row((e.seq, e.recorded_at, e.event_type, e.request_id,
-                              common.dump_payload(e.payload), e.prev_hash, e.entry_hash))
+        for entries in ledger.chain_stream(
+            prev, scrubbed, common.now_utc(), key=self.signing_key(),
+            checkpoint_every=common.checkpoint_every(self.settings),
+        ):
+            with cur.copy(f"COPY ledger ({_LEDGER_COLS}) FROM STDIN") as cp:
+                for e in entries:
+                    cp.write_row((e.seq, e.recorded_at, e.event_type, e.request_id,
+                                  common.dump_payload(e.payload), e.prev_hash, e.entry_hash))
 
     def _write_sealed(self, cur: psycopg.Cursor[Any], table: str, owner: str,
                       chunks: Iterator[pa.Table], label: str, start: int = 0) -> int:
@@ -374,7 +375,7 @@ class PostgresStore(ServiceTablesMixin, Store):
             if table.num_rows:
                 self._write_sealed(cur, "decision_chunks", outcome.request_id,
                                    sealed.rechunk(table.to_batches()), "decisions")
-            self._append(cur, list(outcome.events))
+            self._append(cur, outcome.events)
         return True
 
     def decisions(self, request_id: str) -> pa.Table:

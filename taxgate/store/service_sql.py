@@ -37,6 +37,9 @@ class ServiceTx:
         self.append = append
 
 
+_ROWS_PER_INSERT = 500  # rows per multi-row INSERT: few round trips, modest statements
+
+
 def _cols(cls: type) -> str:
     return ", ".join(f.name for f in fields(cls))
 
@@ -137,18 +140,21 @@ class ServiceTablesMixin:
 
     # review ----------------------------------------------------------------------------------
     def add_review_items(self, items: list[ReviewItem]) -> int:
-        added = 0
+        """Add the items not held yet (idempotent), a few hundred rows per statement."""
+        t = self._t("review_items")
         with self._svc_tx() as tx:
-            for it in items:
-                done = tx.execute(
-                    f"SELECT 1 FROM {self._t('review_items')} WHERE request_id = ? "
-                    "AND row_number = ?", [it.request_id, it.row_number])
-                if done:
-                    continue
-                tx.execute(f"INSERT INTO {self._t('review_items')} ({_cols(ReviewItem)}) "
-                           f"VALUES ({_marks(ReviewItem)})", list(astuple(it)))
-                added += 1
-        return added
+            held: set[tuple[str, int]] = set()
+            for rid in sorted({it.request_id for it in items}):
+                held.update((rid, int(r[0])) for r in tx.execute(
+                    f"SELECT row_number FROM {t} WHERE request_id = ?", [rid]))
+            new = [it for it in items if (it.request_id, it.row_number) not in held]
+            row = f"({_marks(ReviewItem)})"
+            for i in range(0, len(new), _ROWS_PER_INSERT):
+                batch = new[i:i + _ROWS_PER_INSERT]
+                tx.execute(f"INSERT INTO {t} ({_cols(ReviewItem)}) VALUES "
+                           + ", ".join([row] * len(batch)),
+                           [v for it in batch for v in astuple(it)])
+        return len(new)
 
     def review_items(self, request_id: str | None = None) -> list[ReviewItem]:
         sql = f"SELECT {_cols(ReviewItem)} FROM {self._t('review_items')}"
