@@ -261,3 +261,27 @@ def test_r25_namesake_in_the_zip_needs_more_than_name_and_address(con):
         out["nodob"]["evidence"] is not None and
         out["nodob"]["evidence"]["match_weight"] >= _weight_at(Policy().confirm_match_probability))
     assert out["dob"]["outcome"] == "CONFIRMED"
+
+
+def test_scoring_in_chunks_gives_the_same_pairs(con):
+    # each chunk of requests is scored against only the filings that share a blocking
+    # key with it: the pairs, weights and evidence must not depend on the chunk size
+    decide(con, [
+        _req("a", "JUAN", "MENDOZA", "123 North Main Street", "Apartment 4"),
+        _req("b", "MIGUEL", "REYES ORTEGA", "900 W 5th St"),
+        _req("c", "MARIA", "GARCIA", "15 Oak St", dob="1985-02-14"),
+        _req("d", "CARMEN", "SOLORZANO", "61 Palm St"),
+        _req("e", "ALEJANDRO", "VILLASENOR", "5 Birch Rd", tin="900000008"),
+    ])
+    n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
+    model_json = con.execute("SELECT j FROM model").fetchone()[0]
+    tables = {}
+    for size in (1, 2, 200_000):
+        out = f"pairs_{size}"
+        matching.score(con, requests="req", filings="filings", model_json=model_json,
+                       prior=0.5 / n, out=out, chunk_records=size)
+        tables[size] = con.execute(
+            f"SELECT row_number, filing_id, round(match_weight, 9), evidence FROM {out} "
+            "ORDER BY ALL").fetchall()
+    assert len(tables[200_000]) > 5
+    assert tables[1] == tables[2] == tables[200_000]

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from typing import TYPE_CHECKING
 
 import duckdb
 from splink import DuckDBAPI, Linker
 
 from taxgate.matching import model
+
+if TYPE_CHECKING:
+    from taxgate.pipeline.common import Progress
 
 # Columns Splink needs on both sides: the model's inputs and the blocking keys.
 MODEL_COLUMNS = (
@@ -39,6 +44,7 @@ MODEL_COLUMNS = (
 )
 
 logging.getLogger("splink").setLevel(logging.WARNING)
+_log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
 
 
 # Every given name a first-name token may stand for (all variants of an ambiguous
@@ -49,16 +55,51 @@ _NICKS = """
 """
 
 
-def _input_view(
-    con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str, where: str = ""
-) -> None:
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _input_select(source: str, uid: str, where: str = "") -> str:
+    """The model's input rows of ``source``: its id as ``uid``, the model columns, and
+    every given name its first-name token may stand for."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW {name} AS
+    return f"""
         SELECT s.{uid} AS uid, {cols},
                coalesce(nk.nicks, [s.n_first]) AS n_first_nicks
         FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
-        {where}""")
+        {where}"""
+
+
+def _input_view(
+    con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str, where: str = ""
+) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_input_select(source, uid, where)}")
+
+
+def variants_sql(filings: str, join: str = "") -> str:
+    """The distinct model inputs among ``filings`` (alias ``f``, optionally restricted by
+    ``join``), each under its lowest filing_id. A taxpayer's filings mostly repeat one
+    name, DOB and address (10.3M filings hold 4.0M variants): scoring each variant once
+    gives every pair's levels and weights, and the decisions use TINs, never filing ids."""
+    cols = ", ".join(f"f.{c}" for c in MODEL_COLUMNS)
+    return f"""SELECT min(f.filing_id) AS filing_id, {cols}
+               FROM {filings} f {join} GROUP BY {cols}"""
+
+
+def term_frequencies(con: duckdb.DuckDBPyConnection, filings: str) -> dict[str, str]:
+    """One temp table per term-frequency column (``value``, ``tf_<column>``: its share of
+    the filings that give one), computed once per run from the store's filings, so every
+    request record is weighed against the same population. Returns column -> table."""
+    tables = {}
+    for col in model.TF_COLUMNS:
+        table = f"_tg_tf_{col}"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col}
+            FROM {filings} WHERE {col} IS NOT NULL GROUP BY {col}""")
+        tables[col] = table
+    return tables
 
 
 def train(
@@ -87,7 +128,7 @@ def train(
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     spec = linker.misc.save_model_to_json()
 
-    n = con.execute(f"SELECT count(*) FROM {filings}").fetchone()[0]
+    n = _count(con, filings)
     buckets = max(1, int(n) // em_filings)
     _input_view(con, "_tg_em", filings, "filing_id",
                 where=f"WHERE hash(s.tin, {seed}) % {buckets} = 0")
@@ -111,30 +152,84 @@ def score(
     model_json: str,
     prior: float,
     out: str,
+    chunk_records: int = 200_000,
+    progress: Progress | None = None,
 ) -> None:
     """Score request rows against filings; create ``out`` with one row per candidate pair:
     row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
     dob_disagrees, name_compatible, evidence (JSON: the pair's match weight, and per comparison its
-    level (Splink's gamma) and its match weight)."""
+    level (Splink's gamma) and its match weight).
+
+    The requests are scored ``chunk_records`` at a time, each chunk against only the
+    filings that share a blocking key with it (the model's own rules, joined once for
+    the whole request), so memory follows the chunk, not the store: at 10M filings the
+    candidate filings of the whole request are 9M of them, of a 200k-record chunk 2.5M.
+    Term frequencies come from the filings alone (:func:`term_frequencies`), so a
+    record's weights do not depend on the chunk it falls in.
+    """
     spec = json.loads(model_json)
     spec["probability_two_random_records_match"] = prior
     spec["retain_intermediate_calculation_columns"] = True
     spec["retain_matching_columns"] = True  # Splink keeps gamma_ (the levels) only then
-    _input_view(con, "_tg_left", requests, "row_number")
-    _input_view(con, "_tg_right", filings, "filing_id")
-    db = DuckDBAPI(connection=con)
-    left = db.register("_tg_left", table_name="tg_requests")
-    right = db.register("_tg_right", table_name="tg_filings")
-    linker = Linker([left, right], spec, log_level=logging.ERROR)
-    for col in model.TF_COLUMNS:
-        tf = linker.table_management.compute_tf_table(col)
-        del tf
-    spec_levels = [c["output_column_name"] for c in spec["comparisons"]]
-    pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
-    finish_pairs(con, pairs.physical_name, requests, filings, spec_levels, out)
-    pairs.drop_table_from_database_and_remove_from_cache()
-    for view in ("_tg_left", "_tg_right"):
-        con.execute(f"DROP VIEW IF EXISTS {view}")
+    comparisons = [c["output_column_name"] for c in spec["comparisons"]]
+    rules = [r["blocking_rule"] for r in spec["blocking_rules_to_generate_predictions"]]
+    # which filings share a key with which chunk: one join per rule (l: requests), in
+    # one pass over the filings for the whole request
+    candidate_ids = " UNION ".join(
+        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filings} r ON {rule}"
+        for rule in rules)
+    tf = term_frequencies(con, filings)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tg_chunks AS
+        SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(chunk_records)}
+                           AS chunk
+        FROM {requests}""")
+    chunks = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
+    start = time.perf_counter()
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _tg_chunked AS
+                    SELECT q.*, c.chunk FROM {requests} q JOIN _tg_chunks c USING (row_number)""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_candidates AS {candidate_ids}")
+    _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
+    try:
+        for chunk in range(max(1, int(chunks[0]) if chunks else 0)):  # one, even if empty
+            start = time.perf_counter()
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
+                SELECT * FROM {requests}
+                WHERE row_number IN (SELECT row_number FROM _tg_chunks WHERE chunk = {chunk})""")
+            in_chunk = (f"SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk})"
+                        " c ON c.filing_id = f.filing_id")
+            con.execute("CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS "
+                        + variants_sql(filings, in_chunk))
+            _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
+            _input_view(con, "_tg_left", "_tg_req_chunk", "row_number")
+            _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id")
+            db = DuckDBAPI(connection=con)  # one per chunk: the table names repeat
+            left = db.register("_tg_left", table_name="tg_requests")
+            right = db.register("_tg_right", table_name="tg_filings")
+            linker = Linker([left, right], spec, log_level=logging.ERROR)
+            for col, table in tf.items():
+                # only the chunk's own values: Splink joins the lookup to every input row
+                con.execute(f"""
+                    CREATE OR REPLACE TEMP TABLE {table}_chunk AS
+                    SELECT t.* FROM {table} t SEMI JOIN (
+                      SELECT {col} FROM _tg_req_chunk UNION SELECT {col} FROM _tg_fil_chunk
+                    ) v ON v.{col} = t.{col}""")
+                linker.table_management.register_term_frequency_lookup(
+                    db.register(f"{table}_chunk"), col)
+            pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+            finish_pairs(con, pairs.physical_name, "_tg_req_chunk", "_tg_fil_chunk",
+                         comparisons, out, append=chunk > 0)
+            pairs.drop_table_from_database_and_remove_from_cache()
+            if progress is not None:
+                progress.advance(_count(con, "_tg_req_chunk"))
+    finally:
+        for view in ("_tg_left", "_tg_right"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
+                      *tf.values(), *(f"{t}_chunk" for t in tf.values())):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("DROP VIEW IF EXISTS _tg_chunked")
 
 
 def finish_pairs(
@@ -144,13 +239,17 @@ def finish_pairs(
     filings: str,
     comparisons: list[str],
     out: str,
+    *,
+    append: bool = False,
 ) -> None:
-    """Splink's scored pairs (table ``pairs``) -> ``out``, one statement for every engine:
-    request and filing ids, the TIN, DOB agreement, name compatibility and the evidence."""
+    """Splink's scored pairs (table ``pairs``) -> ``out`` (or appended to it), one
+    statement for every engine: request and filing ids, the TIN, DOB agreement, name
+    compatibility and the evidence."""
     # Splink orders each pair by source dataset name, so either side may be "l".
     swap = "p.source_dataset_l = 'tg_filings'"
+    head = f"INSERT INTO {out}" if append else f"CREATE OR REPLACE TEMP TABLE {out} AS"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {out} AS
+        {head}
         WITH p AS (
           SELECT *,
                  CAST(CASE WHEN {swap} THEN uid_r ELSE uid_l END AS BIGINT) AS request_uid,

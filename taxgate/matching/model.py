@@ -23,8 +23,9 @@ from typing import Any
 
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
-MODEL_FAMILY = "taxgate-person-v3"
+MODEL_FAMILY = "taxgate-person-v4"
 
 
 def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
@@ -230,15 +231,19 @@ def apply_m_floors(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-BLOCKING_RULES = [
-    # Candidate generation decides the cost (docs/matching.md): each rule is tight,
-    # together they keep the true pairs that noisy requests still share.
+BLOCKING_RULES: list[BlockingRuleCreator | dict[str, Any]] = [
+    # Candidate generation decides the cost (docs/matching.md, bench/results/scale.md).
+    # A confirmation needs the submitted address to be the address of record (same house
+    # number, or the same box, in the same ZIP): the first two rules find every such
+    # pair, and every other person at that delivery point. The others find who could
+    # compete with or veto the winner: namesakes in the ZIP, a DOB or a TIN in common.
+    # Each key is narrow enough that pairs grow with the number of people who share it,
+    # not with the square of the store (nationwide or statewide name keys did).
     block_on("a_zip5", "a_number"),
-    block_on("dob", "substr(n_first, 1, 1)"),
-    # the name rule within a state: nationwide it grew with the square of the store
-    # (32.7M of ~41M pairs at 1M filings); measured in bench/results/scale.md
-    block_on("n_first_canon", "n_surname1", "a_state"),
-    block_on("n_surname1", "a_zip5"),
+    block_on("a_zip5", "a_po_box"),
+    block_on("dob", "substr(n_first, 1, 1)", "substr(n_surname1, 1, 1)"),
+    block_on("n_first_canon", "n_surname1", "a_zip5"),
+    block_on("n_surname1", "a_zip5", "substr(n_first, 1, 1)"),
     block_on("tin"),
 ]
 
@@ -247,7 +252,7 @@ TF_COLUMNS = ("n_first", "n_last", "n_surname1", "a_key")
 # EM sessions at load, on pairs of filings: within one TIN (a person's own filings
 # teach names, DOB and address variation); same name and DOB (teach TIN, address,
 # suffix, middle initial). Each session leaves the comparisons it blocks on fixed.
-EM_BLOCKING_RULES = [
+EM_BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("tin"),
     block_on("n_first", "n_surname1", "dob"),
 ]
@@ -258,7 +263,7 @@ def settings(probability_two_random_records_match: float) -> SettingsCreator:
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="uid",
-        comparisons=comparisons(),
+        comparisons=list[Any](comparisons()),
         blocking_rules_to_generate_predictions=BLOCKING_RULES,
         probability_two_random_records_match=probability_two_random_records_match,
         retain_matching_columns=False,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _LOGGERS = (
+    "taxgate.matching",
     "splink.internals.blocking",
     "splink.internals.linker_components.inference",
     "splink.internals.duckdb.pruned_prediction",

@@ -162,8 +162,12 @@ def score(
     prior: float,
     out: str,
     master: str = "local[2]",
+    chunk_records: int = 0,
+    progress: Any = None,
 ) -> None:
-    """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark."""
+    """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
+    request at once (Spark spreads it over its executors, so ``chunk_records`` is not
+    used), with the same term frequencies (from the filings, computed in DuckDB)."""
     from splink import Linker
     from splink.backends.spark import SparkAPI
 
@@ -174,7 +178,7 @@ def score(
     spark_model = spark_spec(spec)
     spark = session(master)
     ddb._input_view(con, "_tg_left", requests, "row_number")
-    ddb._input_view(con, "_tg_right", filings, "filing_id")
+    ddb._input_view(con, "_tg_right", f"({ddb.variants_sql(filings)})", "filing_id")
     try:
         left_df = _frame(spark, con, "_tg_left")
         right_df = _frame(spark, con, "_tg_right")
@@ -182,8 +186,9 @@ def score(
         left = db.register(left_df, table_name="tg_requests")
         right = db.register(right_df, table_name="tg_filings")
         linker = Linker([left, right], spark_model, log_level=logging.ERROR)
-        for col in model.TF_COLUMNS:
-            linker.table_management.compute_tf_table(col)
+        for col, table in ddb.term_frequencies(con, filings).items():
+            tf = db.register(_frame(spark, con, table), table_name=f"tg_tf_{col}")
+            linker.table_management.register_term_frequency_lookup(tf, col)
         comparisons = [c["output_column_name"] for c in spec["comparisons"]]
         pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
         wanted = ["uid_l", "uid_r", "source_dataset_l", "match_probability", "match_weight"]
@@ -204,11 +209,15 @@ def score(
         con.execute("DROP TABLE IF EXISTS _tg_spark_pairs")
         left_df.unpersist()
         right_df.unpersist()
-        for name in ("tg_requests", "tg_filings"):
+        for name in ("tg_requests", "tg_filings", *(f"tg_tf_{c}" for c in model.TF_COLUMNS)):
             spark.catalog.dropTempView(name)
+        if progress is not None:
+            progress.advance(ddb._count(con, requests))
     finally:
         for view in ("_tg_left", "_tg_right"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
+        for col in model.TF_COLUMNS:
+            con.execute(f"DROP TABLE IF EXISTS _tg_tf_{col}")
 
 
 def _frame(spark: Any, con: duckdb.DuckDBPyConnection, view: str) -> Any:

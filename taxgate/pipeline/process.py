@@ -86,7 +86,11 @@ def _process(
         con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_lawful AS {select}")
     model = store.current_model()
     model_version = model[0] if model else None
-    with timings.stage("matching", progress):
+    sizes = con.execute("SELECT (SELECT count(*) FROM _tg_req), (SELECT count(*) FROM _tg_lawful)"
+                        ).fetchone()
+    total, lawful = (int(sizes[0]), int(sizes[1])) if sizes else (0, 0)
+    with timings.stage("matching", progress, total):
+        progress.advance(total - lawful)  # rejected and held records need no matching
         if model is None:
             raise StoreError("the store holds no trained model: run `taxgate load` first")
         row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
@@ -99,6 +103,8 @@ def _process(
                 model_json=model[1],
                 prior=prior,
                 out="_tg_pairs",
+                chunk_records=settings.match_chunk_records,
+                progress=progress,
             )
     # report Splink's two phases as stages of their own
     both = timings.stages.pop("matching")
@@ -114,6 +120,7 @@ def _process(
             policy=settings.policy,
             out="_tg_decided",
         )
+        con.execute("DROP TABLE IF EXISTS _tg_pairs")  # the evidence kept is in _tg_decided
         decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
     faults.crash_point("after-matching")
     return answer(
