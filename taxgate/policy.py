@@ -6,9 +6,11 @@ A person link is not an address verification. For each lawful request record:
    surname, the ITIN's last tax year before the SSN's first, a date of birth in
    common and no full double surname that differs, and neither with another such
    partner, are one person (the holder got an SSN). Such a pair without a shared
-   date of birth (one side never gave it) is only a *possible successor*: never
-   merged, it can only withhold a confirmation (step 4). Only the TINs whose name
-   key the scored pairs touch are looked at.
+   date of birth (one side never gave it) is only a *possible successor* when it
+   shares an address or a double surname, or the SSN begins within two years of the
+   ITIN's end in the state it left, nearby or as the only such partner of either
+   (SOFT_LINKS_SQL): never merged, it can only withhold a confirmation (step 4). Only
+   the TINs whose name key the scored pairs touch are looked at.
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a
    TIN given in the request that is none of the person's TINs, or a date of birth
    that disagrees with every date of birth the person filed (a day/month swap
@@ -56,43 +58,49 @@ CLEAR_WINNER_BITS = 5.0
 # candidates* when they share the name key, the ITIN's last tax year is before the
 # SSN's first (a holder who got an SSN files under it from then on), and neither
 # their dates of birth nor their full double surnames disagree.
-_SUCCESSORS = """
-touched AS (SELECT DISTINCT tin FROM {pairs}),
+SUCCESSORS_SQL = """
+WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
 keys AS (
   SELECT DISTINCT n_first, n_surname1 FROM filings
   WHERE n_first IS NOT NULL AND n_surname1 IS NOT NULL AND tin IN (SELECT tin FROM touched)
 ),
 tkeys AS (
-  SELECT DISTINCT f.tin, f.n_first, f.n_surname1
+  SELECT DISTINCT f.tin, f.n_first, f.n_surname1, left(f.tin, 1) = '9' AS is_itin
   FROM filings f JOIN keys k USING (n_first, n_surname1)
 ),
 prof AS (
-  SELECT tin, left(tin, 1) = '9' AS is_itin,
+  SELECT tin,
          coalesce(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL), []) AS dobs,
          coalesce(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
                   FILTER (WHERE len(n_surnames) >= 2), []) AS fulls,
          list(DISTINCT a_key) AS addrs,
-         min(tax_year) AS fy, max(tax_year) AS ly
+         min(tax_year) AS fy, max(tax_year) AS ly,
+         arg_min(a_state, processed_date) AS first_state,
+         arg_max(a_state, processed_date) AS last_state,
+         arg_min(left(a_zip5, 3), processed_date) AS first_zip3,
+         arg_max(left(a_zip5, 3), processed_date) AS last_zip3
   FROM filings WHERE tin IN (SELECT tin FROM tkeys) GROUP BY tin
-),
-successors AS (
-  SELECT DISTINCT a.tin AS itin, b.tin AS ssn,
-         len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
-         list_has_any(a.addrs, b.addrs) AS shared_address,
-         list_has_any(a.fulls, b.fulls) AS same_full_name
-  FROM tkeys ka JOIN tkeys kb USING (n_first, n_surname1)
-  JOIN prof a ON a.tin = ka.tin JOIN prof b ON b.tin = kb.tin
-  WHERE a.is_itin AND NOT b.is_itin
-    AND a.ly < b.fy
-    AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
-    AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
-)"""
+)
+SELECT DISTINCT a.tin AS itin, b.tin AS ssn,
+       len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
+       list_has_any(a.addrs, b.addrs) AS shared_address,
+       list_has_any(a.fulls, b.fulls) AS same_full_name,
+       b.fy - a.ly <= 2 AND a.last_state = b.first_state AS adjacent,
+       a.last_zip3 = b.first_zip3 AS nearby
+FROM (SELECT * FROM tkeys WHERE is_itin) ka
+JOIN (SELECT * FROM tkeys WHERE NOT is_itin) kb USING (n_first, n_surname1)
+JOIN prof a ON a.tin = ka.tin JOIN prof b ON b.tin = kb.tin
+WHERE a.ly < b.fy
+  AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
+  AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
+"""
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN
 # has another corroborated partner. Measured on the labelled set (1M filings, seed 1):
 # 8,905 of 8,948 links right; the 43 wrong ones are namesakes born the same day.
-PERSONS_SQL = "WITH " + _SUCCESSORS.strip() + """,
-links AS (SELECT itin, ssn FROM successors WHERE by_dob),
+PERSONS_SQL = """
+WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
+links AS (SELECT itin, ssn FROM {successors} WHERE by_dob),
 unique_links AS (
   SELECT itin, ssn FROM links
   WHERE itin IN (SELECT itin FROM links GROUP BY itin HAVING count(DISTINCT ssn) = 1)
@@ -105,16 +113,28 @@ UNION ALL SELECT t.tin, t.tin FROM touched t
 """
 
 # Possibly one person: a successor pair with a DOB in common but not unique, or without
-# a DOB on one side but sharing an address or a full double surname. Never merged (that
+# a DOB on one side but sharing an address or a full double surname, or *adjacent*: the
+# SSN begins within two years of the ITIN's end, in the state the ITIN left, and either
+# near (the same 3-digit ZIP area) or the only such partner of both. Never merged (that
 # could make father and son of one name one candidate); it can only take a confirmation
 # away: the submitted address must then also be the address of record of the two
-# together (``_soft`` in decide). Without this, an ITIN holder whose SSN filings give no
-# DOB and who moved when switching had the ITIN's last address confirmed (2 false
-# confirmations at 1M filings, seed 1). A bare name key is not enough: with common names
-# it withheld 673 true confirmations.
-SOFT_LINKS_SQL = "WITH " + _SUCCESSORS.strip() + """
-SELECT DISTINCT s.itin, s.ssn FROM successors s
+# together (``_soft`` in decide). Without the adjacent pairs, an ITIN holder whose SSN
+# filings give no DOB and who moved when switching had the ITIN's last address
+# confirmed (13 false confirmations at 10M filings). Every adjacent pair in the state
+# withheld 1.2 points of recall at that size (namesakes grow with the store), hence
+# "near or the only one". Measured in bench/results/quality.md and scale.md.
+SOFT_LINKS_SQL = """
+WITH loose AS (
+  SELECT itin, ssn, nearby,
+         count(*) OVER (PARTITION BY itin) = 1 AND count(*) OVER (PARTITION BY ssn) = 1
+           AS only_one
+  FROM {successors}
+  WHERE adjacent AND NOT (by_dob OR shared_address OR same_full_name)
+)
+SELECT DISTINCT s.itin, s.ssn FROM {successors} s
 WHERE s.by_dob OR s.shared_address OR s.same_full_name
+UNION
+SELECT itin, ssn FROM loose WHERE nearby OR only_one
 """
 
 ADDRESS_OF_RECORD_SQL = """
@@ -151,6 +171,12 @@ SAME_DELIVERY_POINT = """
 # competitor only when it scores within ``CLEAR_WINNER_BITS`` of the best.
 NAMESAKE_FIRST_LEVELS = ("exact", "nickname", "nickname variant", "given/family swapped",
                          "cross-language", "initial")
+
+# Ties are broken on values, never on the order rows happen to arrive in, so the same
+# request gives the same decision (and the same TIN in the ledger) every time: a pair by
+# weight, then TIN, then evidence; a person by weight, then person id.
+_PAIR_ORDER = "(p.match_weight, p.tin, p.evidence)"
+
 
 def _gammas(comparison: str, labels: tuple[str, ...]) -> list[int]:
     """Splink's gamma (level number in the evidence) of the named levels of a comparison."""
@@ -192,15 +218,17 @@ def decide(
     competitors_outcome = "REVIEW" if policy.review_competitors else "NOT_CONFIRMED"
     strong = ", ".join(str(g) for g in _gammas("first_name", NAMESAKE_FIRST_LEVELS))
     same_zip = min(_gammas("address", ("same ZIP",)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _persons AS {PERSONS_SQL.format(pairs=pairs)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {SUCCESSORS_SQL.format(pairs=pairs)}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "
+                + PERSONS_SQL.format(pairs=pairs, successors="_successors"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _candidates AS
         WITH per_person AS (
           SELECT p.row_number, s.person_id,
                  max(p.match_probability) AS p,
                  max(p.match_weight) AS w,
-                 arg_max(p.evidence, p.match_weight) AS evidence,
-                 arg_max(p.tin, p.match_weight) AS tin,
+                 arg_max(p.evidence, {_PAIR_ORDER}) AS evidence,
+                 arg_max(p.tin, {_PAIR_ORDER}) AS tin,
                  bool_or(p.name_compatible) AS name_compatible,
                  bool_or(p.name_compatible AND {_first_level('p.evidence')} IN ({strong}))
                    AS namesake,
@@ -225,7 +253,7 @@ def decide(
     # the submitted address must be the address of record of the two together too.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _soft AS
-        WITH s AS ({SOFT_LINKS_SQL.format(pairs=pairs)}),
+        WITH s AS ({SOFT_LINKS_SQL.format(successors="_successors")}),
         cand AS (SELECT DISTINCT c.person_id, p.tin FROM _candidates c
                  JOIN _persons p USING (person_id)),
         partners AS (
@@ -272,7 +300,7 @@ def decide(
         top AS (
           SELECT row_number,
                  arg_max(struct_pack(tin, p, w, evidence, held, person_id, name_compatible,
-                                    successor_agrees), w)
+                                    successor_agrees), (w, person_id))
                    FILTER (WHERE at_address AND (p >= {t_low} OR name_compatible)) AS best
           FROM judged GROUP BY row_number
         ),
@@ -318,3 +346,5 @@ def decide(
         FROM {requests} r LEFT JOIN summary s USING (row_number)
         LEFT JOIN runner_up u USING (row_number)
     """)
+    for table in ("_successors", "_persons", "_candidates", "_aor", "_soft", "_holds"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")  # free the memory for what follows

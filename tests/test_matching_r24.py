@@ -65,6 +65,15 @@ HAND = [
     _f("000000011", "ROBERTO", None, "ARELLANO QUIJADA", None, "300 Spruce Ave", None, 2025),
     # a short surname (a one-letter typo is below the Jaro-Winkler bound)
     _f("000000012", "DONALD", "C", "JONES", "1966-04-18", "31 Fir St", None, 2024),
+    # an ITIN, then (the next year, same state) an SSN whose filings give no DOB and
+    # share no address and no double surname: possibly one person (R25)
+    _f("900000015", "LORENA", None, "PADILLA", "1984-09-09", "44 Olive St", None, 2023),
+    _f("000000016", "LORENA", None, "PADILLA", None, "9 Lemon Ave", None, 2024,
+       place=("SAN DIEGO", "CA", "92101")),
+    # the same, but the SSN begins in another state: a namesake, not a successor
+    _f("900000017", "TOMAS", None, "ECHEVERRIA", "1981-02-03", "70 Aspen Way", None, 2023),
+    _f("000000018", "TOMAS", None, "ECHEVERRIA", None, "5 Bayou Rd", None, 2024,
+       place=("HOUSTON", "TX", "77002")),
     # namesakes in one ZIP, different DOB and address
     _f("000000013", "CARMEN", None, "SOLORZANO", "1990-01-05", "61 Palm St", None, 2024),
     _f("000000014", "CARMEN", None, "SOLORZANO", "1958-12-11", "62 Palm St", None, 2024),
@@ -261,6 +270,23 @@ def test_r25_namesake_in_the_zip_needs_more_than_name_and_address(con):
         out["nodob"]["evidence"] is not None and
         out["nodob"]["evidence"]["match_weight"] >= _weight_at(Policy().confirm_match_probability))
     assert out["dob"]["outcome"] == "CONFIRMED"
+
+
+def test_r25_possible_successor_next_year_in_the_same_state_withholds(con):
+    # the ITIN stops, a same-name SSN with no DOB starts the next year in the same state:
+    # the ITIN's last address is not confirmed (at 10M filings, 13 of 13 false
+    # confirmations were this case); the SSN's own address still is
+    out = decide(con, [
+        _req("old", "LORENA", "PADILLA", "44 Olive St", dob="1984-09-09"),
+        _req("new", "LORENA", "PADILLA", "9 Lemon Ave", place=("SAN DIEGO", "CA", "92101")),
+    ])
+    assert out["old"]["outcome"] == "NOT_CONFIRMED"
+    assert out["new"]["outcome"] == "CONFIRMED"
+
+
+def test_r25_a_namesake_ssn_in_another_state_does_not_withhold(con):
+    out = decide(con, [_req("itin", "TOMAS", "ECHEVERRIA", "70 Aspen Way", dob="1981-02-03")])
+    assert out["itin"]["outcome"] == "CONFIRMED"
 
 
 def test_scoring_in_chunks_gives_the_same_pairs(con):
