@@ -72,9 +72,11 @@ def machine() -> dict:
 _ROW = re.compile(r"^\W*([a-z][a-z ]+?)\s*\W\s*([0-9]+\.[0-9]+)\s*\W*$")
 
 
-def timed(cmd: list[str], env: dict[str, str], log: Path, timeout: float | None = None) -> dict:
+def timed(cmd: list[str], env: dict[str, str], log: Path, timeout: float | None = None,
+          failure_ok: bool = False) -> dict:
     """Run ``cmd`` under /usr/bin/time -v; wall seconds, peak RSS and its stage table.
-    Past ``timeout`` seconds the command is stopped and the result says so."""
+    Past ``timeout`` seconds the command is stopped and the result says so; a failure
+    stops the benchmark unless ``failure_ok`` (then the result says how it failed)."""
     full = [TIME, "-v", *cmd]
     start = time.perf_counter()
     try:
@@ -86,7 +88,13 @@ def timed(cmd: list[str], env: dict[str, str], log: Path, timeout: float | None 
     wall = time.perf_counter() - start
     log.write_text(f"$ {shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
     if proc.returncode != 0:
-        raise SystemExit(f"{shlex.join(cmd)} failed ({proc.returncode}); see {log}")
+        if not failure_ok:
+            raise SystemExit(f"{shlex.join(cmd)} failed ({proc.returncode}); see {log}")
+        said = [ln for ln in (proc.stderr + proc.stdout).splitlines() if "Error" in ln]
+        rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        return {"wall_s": round(wall, 2), "stages": {},
+                "peak_rss_gib": round(int(rss.group(1)) / 2**20, 2) if rss else None,
+                "failed": f"exit {proc.returncode}: {(said[-1:] or [''])[0].strip()[:160]}"}
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     stages: dict[str, float] = {}
     for line in proc.stdout.splitlines():
@@ -173,16 +181,17 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
             bare_cmd += ["--memory-limit", args.memory_limit]
         if args.threads:
             bare_cmd += ["--threads", str(args.threads)]
-        bare_run = timed(bare_cmd, env, logs / "bare.log", args.timeout or None)
-        if bare_run.get("timed_out"):
+        bare_run = timed(bare_cmd, env, logs / "bare.log", args.timeout or None,
+                         failure_ok=True)
+        if bare_run.get("timed_out") or bare_run.get("failed"):
             bare_run["pairs"] = 0
             bare = bare_run
         else:
             text = (logs / "bare.log").read_text()
             bare = {**json.loads(text.split("BARE ", 1)[1].split("\n")[0]),
                     "wall_s": bare_run["wall_s"], "peak_rss_gib": bare_run["peak_rss_gib"]}
-        print(f"   bare    {bare['wall_s']:8.1f} s  {bare['peak_rss_gib']:5.2f} GiB  "
-              f"{bare['pairs']:,} pairs", flush=True)
+        print(f"   bare    {bare['wall_s']:8.1f} s  {bare['peak_rss_gib'] or 0:5.2f} GiB  "
+              f"{bare['pairs']:,} pairs {bare.get('failed') or ''}", flush=True)
     if not args.keep:
         shutil.rmtree(store, ignore_errors=True)
     return {
@@ -226,6 +235,9 @@ _BARE_COLS = """
 """
 
 
+BARE_MAX_SPILL = "40GB"
+
+
 def bare(data: Path, memory_limit: str, threads: int) -> None:
     """Bare Splink 5 on the raw files: the reference cost of blocking + predict."""
     import logging
@@ -240,6 +252,8 @@ def bare(data: Path, memory_limit: str, threads: int) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     con.execute(f"SET temp_directory = '{tmp}'")
+    # its spill may not fill the disk: past this it fails, and the benchmark says so
+    con.execute(f"SET max_temp_directory_size = '{BARE_MAX_SPILL}'")
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -287,59 +301,73 @@ def _num(v: float | None, digits: int = 2) -> str:
     return "" if v is None else f"{v:.{digits}f}"
 
 
-def write_markdown(runs: list[dict]) -> None:
-    lines = [
-        "# Scale benchmark results",
+HEADER = [
+    "# Scale benchmark results",
+    "",
+    "Made by `bench/scale.py` (see docs/scale.md). Each run lists the exact command, the",
+    "machine, and the load average (the machine is shared: other work inflates times).",
+    "Times are wall seconds; memory is peak resident set size of the whole command.",
+    "",
+]
+
+
+def write_markdown(run: dict) -> None:
+    """Add ``run`` at the top of scale.md; earlier runs and notes written by hand stay."""
+    path = RESULTS / "scale.md"
+    old = path.read_text().splitlines() if path.exists() else list(HEADER)
+    keep = old[len(HEADER):] if old[:len(HEADER)] == HEADER else old
+    path.write_text("\n".join([*HEADER, *render_run(run), *keep]) + "\n")
+
+
+def render_run(run: dict) -> list[str]:
+    """One run as a markdown section: sizes, figures, seconds per stage."""
+    lines: list[str] = []
+    m = run["machine"]
+    lines += [
+        f"## {run['started_at']} — `{run['command']}`",
         "",
-        "Made by `bench/scale.py` (see docs/scale.md). Each run lists the exact command, the",
-        "machine, and the load average (the machine is shared: other work inflates times).",
-        "Times are wall seconds; memory is peak resident set size of the whole command.",
+        f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}; "
+        f"load average at start {m['load_average_at_start']:.1f}; "
+        f"settings: {run['settings']}",
         "",
+        "| size | filings | records | load s | load GiB | process s | process GiB "
+        "| bare Splink s | bare GiB | bare pairs | false conf. | recall | review |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in reversed(runs):
-        m = run["machine"]
-        lines += [
-            f"## {run['started_at']} — `{run['command']}`",
-            "",
-            f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}; "
-            f"load average at start {m['load_average_at_start']:.1f}; "
-            f"settings: {run['settings']}",
-            "",
-            "| size | filings | records | load s | load GiB | process s | process GiB "
-            "| bare Splink s | bare GiB | bare pairs | false conf. | recall | review |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
+    for s in run["sizes"]:
+        b = s.get("bare_splink") or {}
+        q = s.get("quality") or {}
+        p = s["process"]
+        proc = (f"timed out after {p['wall_s']:.0f}" if p.get("timed_out")
+                else f"{p['wall_s']:.1f}")
+        bare_s = (f"failed after {b['wall_s']:.0f} ({b['failed']})" if b.get("failed")
+                  else f"timed out after {b['wall_s']:.0f}" if b.get("timed_out")
+                  else _num(b.get("wall_s"), 1))
+        lines.append(
+            f"| {s['fraction']:g} | {s['filings']:,} | {s['records']:,} "
+            f"| {s['load']['wall_s']:.1f} | {_num(s['load']['peak_rss_gib'])} "
+            f"| {proc} | {_num(p['peak_rss_gib'])} "
+            f"| {bare_s} | {_num(b.get('peak_rss_gib'))} "
+            f"| {b.get('pairs', 0):,} | {q.get('false_confirmations', '')} "
+            f"| {_num(q.get('recall'), 3)} | {_num(q.get('review_rate'), 3)} |")
+    stage_names: list[str] = []
+    for s in run["sizes"]:
+        for k in (*s["load"]["stages"], *s["process"]["stages"]):
+            if k not in stage_names:
+                stage_names.append(k)
+    lines += ["", "Seconds per stage (load stages, then process stages):", "",
+              "| stage | " + " | ".join(f"{s['fraction']:g}" for s in run["sizes"]) + " |",
+              "|---|" + "---|" * len(run["sizes"])]
+    for k in stage_names:
+        cells = []
         for s in run["sizes"]:
-            b = s.get("bare_splink") or {}
-            q = s.get("quality") or {}
-            p = s["process"]
-            proc = (f"timed out after {p['wall_s']:.0f}" if p.get("timed_out")
-                    else f"{p['wall_s']:.1f}")
-            lines.append(
-                f"| {s['fraction']:g} | {s['filings']:,} | {s['records']:,} "
-                f"| {s['load']['wall_s']:.1f} | {_num(s['load']['peak_rss_gib'])} "
-                f"| {proc} | {_num(p['peak_rss_gib'])} "
-                f"| {_num(b.get('wall_s'), 1)} | {_num(b.get('peak_rss_gib'))} "
-                f"| {b.get('pairs', 0):,} | {q.get('false_confirmations', '')} "
-                f"| {_num(q.get('recall'), 3)} | {_num(q.get('review_rate'), 3)} |")
-        stage_names: list[str] = []
-        for s in run["sizes"]:
-            for k in (*s["load"]["stages"], *s["process"]["stages"]):
-                if k not in stage_names:
-                    stage_names.append(k)
-        lines += ["", "Seconds per stage (load stages, then process stages):", "",
-                  "| stage | " + " | ".join(f"{s['fraction']:g}" for s in run["sizes"]) + " |",
-                  "|---|" + "---|" * len(run["sizes"])]
-        for k in stage_names:
-            cells = []
-            for s in run["sizes"]:
-                v = s["load"]["stages"].get(k, s["process"]["stages"].get(k))
-                cells.append(f"{v:.2f}" if v is not None else "")
-            lines.append(f"| {k} | " + " | ".join(cells) + " |")
-        if run.get("notes"):
-            lines += ["", run["notes"]]
-        lines.append("")
-    (RESULTS / "scale.md").write_text("\n".join(lines))
+            v = s["load"]["stages"].get(k, s["process"]["stages"].get(k))
+            cells.append(f"{v:.2f}" if v is not None else "")
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    if run.get("notes"):
+        lines += ["", run["notes"]]
+    lines.append("")
+    return lines
 
 
 def main() -> None:
@@ -381,7 +409,7 @@ def main() -> None:
     runs = json.loads(store.read_text()) if store.exists() else []
     runs.append(run)
     store.write_text(json.dumps(runs, indent=1) + "\n")
-    write_markdown(runs)
+    write_markdown(run)
     print(f"results: {store} and {RESULTS / 'scale.md'}")
 
 
