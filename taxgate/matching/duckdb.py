@@ -171,65 +171,71 @@ def score(
     spec["probability_two_random_records_match"] = prior
     spec["retain_intermediate_calculation_columns"] = True
     spec["retain_matching_columns"] = True  # Splink keeps gamma_ (the levels) only then
-    comparisons = [c["output_column_name"] for c in spec["comparisons"]]
-    rules = [r["blocking_rule"] for r in spec["blocking_rules_to_generate_predictions"]]
-    # which filings share a key with which chunk: one join per rule (l: requests), in
-    # one pass over the filings for the whole request
-    candidate_ids = " UNION ".join(
-        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filings} r ON {rule}"
-        for rule in rules)
-    tf = term_frequencies(con, filings)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tg_chunks AS
-        SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(chunk_records)}
-                           AS chunk
-        FROM {requests}""")
-    chunks = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
-    start = time.perf_counter()
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW _tg_chunked AS
-                    SELECT q.*, c.chunk FROM {requests} q JOIN _tg_chunks c USING (row_number)""")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_candidates AS {candidate_ids}")
-    _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
+    tf: dict[str, str] = {}
     try:
-        for chunk in range(max(1, int(chunks[0]) if chunks else 0)):  # one, even if empty
-            start = time.perf_counter()
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
-                SELECT * FROM {requests}
-                WHERE row_number IN (SELECT row_number FROM _tg_chunks WHERE chunk = {chunk})""")
-            in_chunk = (f"SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk})"
-                        " c ON c.filing_id = f.filing_id")
-            con.execute("CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS "
-                        + variants_sql(filings, in_chunk))
-            _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
-            _input_view(con, "_tg_left", "_tg_req_chunk", "row_number")
-            _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id")
-            db = DuckDBAPI(connection=con)  # one per chunk: the table names repeat
-            left = db.register("_tg_left", table_name="tg_requests")
-            right = db.register("_tg_right", table_name="tg_filings")
-            linker = Linker([left, right], spec, log_level=logging.ERROR)
-            for col, table in tf.items():
-                # only the chunk's own values: Splink joins the lookup to every input row
-                con.execute(f"""
-                    CREATE OR REPLACE TEMP TABLE {table}_chunk AS
-                    SELECT t.* FROM {table} t SEMI JOIN (
-                      SELECT {col} FROM _tg_req_chunk UNION SELECT {col} FROM _tg_fil_chunk
-                    ) v ON v.{col} = t.{col}""")
-                linker.table_management.register_term_frequency_lookup(
-                    db.register(f"{table}_chunk"), col)
-            pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
-            finish_pairs(con, pairs.physical_name, "_tg_req_chunk", "_tg_fil_chunk",
-                         comparisons, out, append=chunk > 0)
-            pairs.drop_table_from_database_and_remove_from_cache()
+        tf = term_frequencies(con, filings)
+        chunks = _candidate_chunks(con, spec, requests, filings, chunk_records)
+        for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
+            _score_chunk(con, spec, tf, filings, chunk, out)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
     finally:
-        for view in ("_tg_left", "_tg_right"):
+        for view in ("_tg_left", "_tg_right", "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
-                      *tf.values(), *(f"{t}_chunk" for t in tf.values())):
+                      *tf.values()):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("DROP VIEW IF EXISTS _tg_chunked")
+
+
+def _candidate_chunks(
+    con: duckdb.DuckDBPyConnection, spec: dict, requests: str, filings: str, size: int
+) -> int:
+    """Number the requests in chunks of ``size`` (``_tg_chunks``) and find, in one pass,
+    which filings share a blocking key with which chunk (``_tg_candidates``): one join
+    per rule of the model (``l``: requests, ``r``: filings). Returns the chunk count."""
+    start = time.perf_counter()
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tg_chunks AS
+        SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(size)} AS chunk
+        FROM {requests}""")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _tg_chunked AS
+                    SELECT q.*, c.chunk FROM {requests} q JOIN _tg_chunks c USING (row_number)""")
+    rules = [r["blocking_rule"] for r in spec["blocking_rules_to_generate_predictions"]]
+    con.execute("CREATE OR REPLACE TEMP TABLE _tg_candidates AS " + " UNION ".join(
+        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filings} r ON {rule}"
+        for rule in rules))
+    _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
+    row = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _score_chunk(
+    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], filings: str, chunk: int,
+    out: str,
+) -> None:
+    """Splink's predict for one chunk of requests against the variants of its candidate
+    filings; the pairs go to ``out`` (created by the first chunk, appended to after)."""
+    start = time.perf_counter()
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
+        SELECT q.* FROM _tg_chunked q WHERE q.chunk = {chunk}""")
+    in_chunk = (f"SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk})"
+                " c ON c.filing_id = f.filing_id")
+    con.execute("CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS " + variants_sql(filings, in_chunk))
+    _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
+    _input_view(con, "_tg_left", "_tg_req_chunk", "row_number")
+    _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id")
+    db = DuckDBAPI(connection=con)  # one per chunk: the table names repeat
+    left = db.register("_tg_left", table_name="tg_requests")
+    right = db.register("_tg_right", table_name="tg_filings")
+    linker = Linker([left, right], spec, log_level=logging.ERROR)
+    for col, table in tf.items():
+        linker.table_management.register_term_frequency_lookup(db.register(table), col)
+    pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+    comparisons = [c["output_column_name"] for c in spec["comparisons"]]
+    finish_pairs(con, pairs.physical_name, "_tg_req_chunk", "_tg_fil_chunk", comparisons, out,
+                 append=chunk > 0)
+    pairs.drop_table_from_database_and_remove_from_cache()
 
 
 def finish_pairs(
