@@ -156,6 +156,8 @@ class Settings:
                 except ValueError:
                     raise BadInput(f"{var} must be a whole number") from None
         settings = cls(store=store, policy=policy, **{**env, **overrides})
+        if settings.match_chunk_records < 1:
+            raise BadInput("TAXGATE_MATCH_CHUNK must be at least 1")
         if settings.engine not in ENGINES:
             raise BadInput(f"unknown engine {settings.engine!r}: use one of {', '.join(ENGINES)}")
         return settings

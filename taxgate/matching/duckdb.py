@@ -60,21 +60,18 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _input_select(source: str, uid: str, where: str = "") -> str:
-    """The model's input rows of ``source``: its id as ``uid``, the model columns, and
-    every given name its first-name token may stand for."""
-    cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
-    return f"""
-        SELECT s.{uid} AS uid, {cols},
-               coalesce(nk.nicks, [s.n_first]) AS n_first_nicks
-        FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
-        {where}"""
-
-
 def _input_view(
     con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str, where: str = ""
 ) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {_input_select(source, uid, where)}")
+    """A view of the model's input rows of ``source``: its id as ``uid``, the model
+    columns, and every given name its first-name token may stand for."""
+    cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW {name} AS
+        SELECT s.{uid} AS uid, {cols},
+               coalesce(nk.nicks, [s.n_first]) AS n_first_nicks
+        FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
+        {where}""")
 
 
 def variants_sql(filings: str, join: str = "") -> str:

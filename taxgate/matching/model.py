@@ -234,8 +234,9 @@ def apply_m_floors(spec: dict[str, Any]) -> dict[str, Any]:
 BLOCKING_RULES: list[BlockingRuleCreator | dict[str, Any]] = [
     # Candidate generation decides the cost (docs/matching.md, bench/results/scale.md).
     # A confirmation needs the submitted address to be the address of record (same house
-    # number, or the same box, in the same ZIP): the first two rules find every such
-    # pair, and every other person at that delivery point. The others find who could
+    # number or box, same ZIP or same city): the first two rules find every such pair in
+    # the same ZIP, and every other person at that delivery point. (A wrong ZIP with the
+    # right city and number is found only through the name or DOB rules.) The others find who could
     # compete with or veto the winner: namesakes in the ZIP, a DOB or a TIN in common.
     # Each key is narrow enough that pairs grow with the number of people who share it,
     # not with the square of the store (nationwide or statewide name keys did).
