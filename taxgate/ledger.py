@@ -136,6 +136,7 @@ def chain(
     With a signing ``key``, a CHECKPOINT is inserted wherever its seq is a multiple
     of ``checkpoint_every``, and (``close``) one ends the batch, so every committed
     transaction leaves the whole ledger signed. Without a key no checkpoint is made.
+    A payload that is a :class:`StoredPayload` is logged as its bytes, not serialized again.
     """
     recorded_at = timestamp(now)
     seq = prev.seq if prev else 0
@@ -145,7 +146,8 @@ def chain(
     def add(event_type: str, request_id: str | None, payload: dict[str, Any]) -> None:
         nonlocal seq, head
         seq += 1
-        payload = StoredPayload(payload, canonical_json(payload))  # serialized once
+        if not isinstance(payload, StoredPayload):  # serialized once, copied so it is ours
+            payload = StoredPayload(dict(payload), canonical_json(payload))
         h = hash_entry(head, seq, recorded_at, event_type, request_id, payload)
         out.append(LedgerEntry(seq, recorded_at, event_type, request_id, payload, head, h))
         head = h
@@ -153,7 +155,7 @@ def chain(
     for ev in events:
         if key is not None and (seq + 1) % checkpoint_every == 0:
             add(CHECKPOINT, None, checkpoint_payload(key, seq, head))
-        add(ev.event_type, ev.request_id, dict(ev.payload))
+        add(ev.event_type, ev.request_id, ev.payload)
     if key is not None and close and out and out[-1].event_type != CHECKPOINT:
         add(CHECKPOINT, None, checkpoint_payload(key, seq, head))
     return out

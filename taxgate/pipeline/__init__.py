@@ -6,8 +6,8 @@ one place. ``setup`` holds init/officials/load, ``process`` the main job, and
 ``answer`` how a request is answered, refused or replayed.
 """
 
-from taxgate.pipeline.answer import disclosure_event
 from taxgate.pipeline.common import LoadResult, ProcessResult, Progress, Timings
+from taxgate.pipeline.disclosures import disclosure_event
 from taxgate.pipeline.process import process, process_with_store
 from taxgate.pipeline.setup import add_official, init, load
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,7 @@ from taxgate import faults, intake, response
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import RequestRefused
 from taxgate.pipeline.common import ProcessResult, Quiet, Timings, now
+from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.records import Outcome
 from taxgate.settings import Settings
 from taxgate.store.base import LedgerEvent, RequestOutcome, Store
@@ -64,6 +65,7 @@ def answer(
                 completed_at,
                 model_version,
                 settings,
+                store.tin_digest,
             )
             faults.crash_point("before-commit")
             committed = store.commit_request(
@@ -105,6 +107,7 @@ def _events(
     completed_at: str,
     model_version: str | None,
     settings: Settings,
+    tin_digest: Callable[[str], str],
 ) -> Iterator[LedgerEvent]:
     m = manifest.raw
     rid = m["request_id"]
@@ -149,65 +152,18 @@ def _events(
         "WHERE d.outcome = 'CONFIRMED' ORDER BY d.row_number"
     ).fetch_arrow_table()
 
+    template = DisclosureTemplate(
+        m, disclosed_at=completed_at, model_version=model_version,
+        policy_version=policy_version, tin_digest=tin_digest,
+    )
+
     def disclosures() -> Iterator[LedgerEvent]:
         for batch in confirmed.to_batches(max_chunksize=50_000):
-            for record_id, tin, officer, case, prob in zip(
-                *(batch.column(i).to_pylist() for i in range(5)), strict=True
-            ):
-                yield disclosure_event(
-                    m,
-                    record_id=record_id,
-                    tin=tin,
-                    officer_id=officer,
-                    case_number=case,
-                    disclosed_at=completed_at,
-                    match_probability=prob,
-                    model_version=model_version,
-                    policy_version=policy_version,
-                )
+            yield from itertools.starmap(
+                template.event, zip(*(batch.column(i).to_pylist() for i in range(5)), strict=True)
+            )
 
     return itertools.chain(events, disclosures())
-
-
-def disclosure_event(
-    manifest: dict,
-    *,
-    record_id: str,
-    tin: str,
-    officer_id: str | None,
-    case_number: str | None,
-    disclosed_at: str,
-    match_probability: float | None,
-    model_version: str | None,
-    policy_version: str,
-) -> LedgerEvent:
-    """The DISCLOSURE ledger event of one CONFIRMED record (R27): written by ``process``
-    and by the release of a REVIEW record (:mod:`taxgate.service.review`) alike."""
-    m = manifest
-    rid = m["request_id"]
-    prob = match_probability
-    return LedgerEvent(
-        "DISCLOSURE",
-        {
-            "request_id": rid,
-            "record_id": record_id,
-            "tin": tin,
-            "requesting_agency": m["requesting_agency"],
-            "signing_official": m["signing_official"],
-            "officer_id": officer_id,
-            "case_number": case_number,
-            "legal_authority": m["legal_authority"],
-            "criminal_statute": m["criminal_statute"],
-            "purpose": m["reason"],
-            "taxable_periods": m["taxable_periods"],
-            "disclosed_at": disclosed_at,
-            "data_elements": ["address confirmation"],
-            "match_probability": round(float(prob), 6) if prob is not None else None,
-            "model_version": model_version,
-            "policy_version": policy_version,
-        },
-        rid,
-    )
 
 
 def refuse(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.compute as pc
 
 from taxgate import intake, response
 from taxgate.canonical import canonical_json
@@ -47,9 +48,8 @@ def _label(request_id: str, row_number: int) -> str:
 def capture(store: Store, request_id: str, package_dir: Path) -> int:
     """Hold every REVIEW record of an answered request for officers; idempotent."""
     decisions = store.decisions(request_id)
-    review_rows = {
-        r["row_number"]: r for r in decisions.to_pylist() if r["outcome"] == "REVIEW"
-    }
+    review = decisions.filter(pc.equal(decisions["outcome"], "REVIEW"))
+    review_rows = {r["row_number"]: r for r in review.to_pylist()}
     if not review_rows:
         return 0
     manifest = json.loads((package_dir / "manifest.json").read_text(encoding="utf-8"))

@@ -1,0 +1,160 @@
+"""The DISCLOSURE ledger event of a CONFIRMED record (R27), in one place.
+
+:func:`disclosure_payload` names its fields; :func:`disclosure_event` is what ``process``
+and the release of a REVIEW record (:mod:`taxgate.service.review`) log for one record.
+:class:`DisclosureTemplate` makes the same events for a request's many confirmations
+without serializing each payload from scratch: the fields every disclosure of a request
+shares are serialized once, and each record fills in its own five. The result is the
+payload the store would log (the TIN already as the store's keyed digest, R34), carrying
+the canonical bytes the ledger hashes; a test holds it byte for byte to the slow path.
+"""
+
+from __future__ import annotations
+
+import json
+import json.encoder
+import math
+from collections.abc import Callable
+from typing import Any
+
+from taxgate.canonical import canonical_json
+from taxgate.ledger import StoredPayload
+from taxgate.store.base import LedgerEvent
+
+DISCLOSURE = "DISCLOSURE"
+DATA_ELEMENTS = ("address confirmation",)  # all a confirmation discloses (R19)
+
+
+def disclosure_payload(
+    manifest: dict[str, Any],
+    *,
+    record_id: Any,
+    tin: Any,
+    officer_id: Any,
+    case_number: Any,
+    disclosed_at: str,
+    match_probability: Any,
+    model_version: str | None,
+    policy_version: str,
+) -> dict[str, Any]:
+    """The accounting fields of one disclosure (R27), with the TIN in the clear (the store
+    logs its keyed digest instead)."""
+    m = manifest
+    return {
+        "request_id": m["request_id"],
+        "record_id": record_id,
+        "tin": tin,
+        "requesting_agency": m["requesting_agency"],
+        "signing_official": m["signing_official"],
+        "officer_id": officer_id,
+        "case_number": case_number,
+        "legal_authority": m["legal_authority"],
+        "criminal_statute": m["criminal_statute"],
+        "purpose": m["reason"],
+        "taxable_periods": m["taxable_periods"],
+        "disclosed_at": disclosed_at,
+        "data_elements": list(DATA_ELEMENTS),
+        "match_probability": _probability(match_probability),
+        "model_version": model_version,
+        "policy_version": policy_version,
+    }
+
+
+def disclosure_event(
+    manifest: dict[str, Any],
+    *,
+    record_id: str,
+    tin: str,
+    officer_id: str | None,
+    case_number: str | None,
+    disclosed_at: str,
+    match_probability: float | None,
+    model_version: str | None,
+    policy_version: str,
+) -> LedgerEvent:
+    """The DISCLOSURE ledger event of one CONFIRMED record (R27)."""
+    payload = disclosure_payload(
+        manifest, record_id=record_id, tin=tin, officer_id=officer_id,
+        case_number=case_number, disclosed_at=disclosed_at,
+        match_probability=match_probability, model_version=model_version,
+        policy_version=policy_version,
+    )
+    return LedgerEvent(DISCLOSURE, payload, manifest["request_id"])
+
+
+def _probability(value: Any) -> float | None:
+    return round(float(value), 6) if value is not None else None
+
+
+# The per-record fields, in the order DisclosureTemplate.event takes them.
+_SLOTS = ("record_id", "tin_digest", "officer_id", "case_number", "match_probability")
+# How json.dumps(..., ensure_ascii=False) writes a string (the C encoder where present).
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+class DisclosureTemplate:
+    """DISCLOSURE events of one request, built fast: ``event(...)`` equals
+    ``disclosure_event(...)`` after the store's scrubbing, byte for byte."""
+
+    def __init__(
+        self,
+        manifest: dict[str, Any],
+        *,
+        disclosed_at: str,
+        model_version: str | None,
+        policy_version: str,
+        tin_digest: Callable[[str], str],
+    ) -> None:
+        marks = {slot: f"\x00slot:{slot}\x00" for slot in _SLOTS}
+        base = disclosure_payload(
+            manifest, record_id=None, tin=None, officer_id=None, case_number=None,
+            disclosed_at=disclosed_at, match_probability=None, model_version=model_version,
+            policy_version=policy_version,
+        )
+        del base["tin"]
+        base["tin_digest"] = None
+        self._base = base
+        text = canonical_json({**base, **marks})
+        # Cut the serialized form at the marks: constant pieces between the slots.
+        at = sorted((text.index(canonical_json(mark)), i) for i, mark in enumerate(marks.values()))
+        pieces, start = [], 0
+        for pos, i in at:
+            pieces.append(text[start:pos])
+            start = pos + len(canonical_json(marks[_SLOTS[i]]))
+        pieces.append(text[start:])
+        order = [i for _, i in at]
+        self._pieces = pieces
+        self._order = order
+        self._tin_digest = tin_digest
+        self._request_id = manifest["request_id"]
+
+    def event(
+        self,
+        record_id: str,
+        tin: str,
+        officer_id: str | None,
+        case_number: str | None,
+        match_probability: float | None,
+    ) -> LedgerEvent:
+        """The logged DISCLOSURE event of one record (the TIN as its keyed digest)."""
+        values = (record_id, self._tin_digest(str(tin)), officer_id, case_number,
+                  _probability(match_probability))
+        payload = dict(self._base)
+        parts: list[bytes] = [self._pieces[0]]
+        for k, i in enumerate(self._order):
+            value = values[i]
+            payload[_SLOTS[i]] = value
+            parts.append(_encode(value))
+            parts.append(self._pieces[k + 1])
+        return LedgerEvent(DISCLOSURE, StoredPayload(payload, b"".join(parts)), self._request_id)
+
+
+def _encode(value: Any) -> bytes:
+    """canonical_json of a scalar slot value (a string, a float or None), quickly."""
+    if value is None:
+        return b"null"
+    if isinstance(value, str):
+        return _encode_string(value).encode("utf-8")
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value).encode("ascii")  # as json.dumps writes a float
+    return canonical_json(value)
