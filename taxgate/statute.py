@@ -243,6 +243,18 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
     )
 
 
+# Macro calls that several rules make, each evaluated once per record: a rule names the
+# call as written here and evaluate_records reads it from a column computed beforehand.
+_SHARED_CALLS = (
+    "addr_has_street_location(street_address)",
+    "addr_is_placeholder(street_address)",
+    "addr_zip_only(street_address)",
+    "addr_is_institution(street_address)",
+    "name_is_placeholder(first_name)",
+    "name_is_placeholder(last_name)",
+)
+
+
 def evaluate_records(
     con: duckdb.DuckDBPyConnection, table: str, out: str, *, created: str, policy: Policy
 ) -> None:
@@ -263,9 +275,11 @@ def evaluate_records(
 
     rejects = [r for r in rules if not r.holds_for_review]
     holds = [r for r in rules if r.holds_for_review]
-    sql = (
-        f"SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds FROM {table}"
-    )
+    select = f"SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds"
+    for i, call in enumerate(_SHARED_CALLS):
+        select = select.replace(call, f"_shared_{i}")
+    shared = ", ".join(f"{call} AS _shared_{i}" for i, call in enumerate(_SHARED_CALLS))
+    sql = f"{select} FROM (SELECT *, {shared} FROM {table})"
     sql = (
         sql.replace("$created", f"DATE '{created}'")
         .replace("$min_days", str(int(policy.min_days_after_removal_order)))
