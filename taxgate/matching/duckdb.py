@@ -74,14 +74,14 @@ def _input_view(
         {where}""")
 
 
-def variants_sql(filings: str, join: str = "") -> str:
-    """The distinct model inputs among ``filings`` (alias ``f``, optionally restricted by
-    ``join``), each under its lowest filing_id. A taxpayer's filings mostly repeat one
-    name, DOB and address (10.3M filings hold 4.0M variants): scoring each variant once
-    gives every pair's levels and weights, and the decisions use TINs, never filing ids."""
+def variants_sql(filings: str) -> str:
+    """The distinct model inputs among ``filings``, each under its lowest filing_id.
+    A taxpayer's filings mostly repeat one name, DOB and address (10.3M filings hold
+    4.0M variants): scoring each variant once gives every pair's levels and weights,
+    and the decisions use TINs, never filing ids."""
     cols = ", ".join(f"f.{c}" for c in MODEL_COLUMNS)
     return f"""SELECT min(f.filing_id) AS filing_id, {cols}
-               FROM {filings} f {join} GROUP BY {cols}"""
+               FROM {filings} f GROUP BY {cols}"""
 
 
 def term_frequencies(con: duckdb.DuckDBPyConnection, filings: str) -> dict[str, str]:
@@ -158,9 +158,9 @@ def score(
     level (Splink's gamma) and its match weight).
 
     The requests are scored ``chunk_records`` at a time, each chunk against only the
-    filings that share a blocking key with it (the model's own rules, joined once for
-    the whole request), so memory follows the chunk, not the store: at 10M filings the
-    candidate filings of the whole request are 9M of them, of a 200k-record chunk 2.5M.
+    filing variants that share a blocking key with it (the model's own rules, joined
+    once for the whole request), so memory follows the chunk, not the store: at 10M
+    filings (4.0M variants) a 200k-record chunk meets 1.1M variants.
     Term frequencies come from the filings alone (:func:`term_frequencies`), so a
     record's weights do not depend on the chunk it falls in.
     """
@@ -173,24 +173,28 @@ def score(
         tf = term_frequencies(con, filings)
         chunks = _candidate_chunks(con, spec, requests, filings, chunk_records)
         for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
-            _score_chunk(con, spec, tf, filings, chunk, out)
+            _score_chunk(con, spec, tf, chunk, out)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
     finally:
         for view in ("_tg_left", "_tg_right", "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
-                      *tf.values()):
+                      "_tg_variants", *tf.values()):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _candidate_chunks(
     con: duckdb.DuckDBPyConnection, spec: dict, requests: str, filings: str, size: int
 ) -> int:
-    """Number the requests in chunks of ``size`` (``_tg_chunks``) and find, in one pass,
-    which filings share a blocking key with which chunk (``_tg_candidates``): one join
-    per rule of the model (``l``: requests, ``r``: filings). Returns the chunk count."""
+    """Number the requests in chunks of ``size`` (``_tg_chunks``), take the distinct
+    model inputs of the filings once (``_tg_variants``, :func:`variants_sql`), and find,
+    in one pass, which variants share a blocking key with which chunk
+    (``_tg_candidates``): one join per rule of the model (``l``: requests, ``r``:
+    variants; the rules read model columns only, so a variant shares a key exactly
+    when its filings do). Returns the chunk count."""
     start = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_variants AS {variants_sql(filings)}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_chunks AS
         SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(size)} AS chunk
@@ -199,7 +203,7 @@ def _candidate_chunks(
                     SELECT q.*, c.chunk FROM {requests} q JOIN _tg_chunks c USING (row_number)""")
     rules = [r["blocking_rule"] for r in spec["blocking_rules_to_generate_predictions"]]
     con.execute("CREATE OR REPLACE TEMP TABLE _tg_candidates AS " + " UNION ".join(
-        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filings} r ON {rule}"
+        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN _tg_variants r ON {rule}"
         for rule in rules))
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
     row = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
@@ -207,18 +211,19 @@ def _candidate_chunks(
 
 
 def _score_chunk(
-    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], filings: str, chunk: int,
-    out: str,
+    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int, out: str
 ) -> None:
-    """Splink's predict for one chunk of requests against the variants of its candidate
-    filings; the pairs go to ``out`` (created by the first chunk, appended to after)."""
+    """Splink's predict for one chunk of requests against its candidate variants; the
+    pairs go to ``out`` (created by the first chunk, appended to after)."""
     start = time.perf_counter()
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
         SELECT q.* FROM _tg_chunked q WHERE q.chunk = {chunk}""")
-    in_chunk = (f"SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk})"
-                " c ON c.filing_id = f.filing_id")
-    con.execute("CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS " + variants_sql(filings, in_chunk))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS
+        SELECT v.* FROM _tg_variants v
+        SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk}) c
+          ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
     _input_view(con, "_tg_left", "_tg_req_chunk", "row_number")
     _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id")
