@@ -139,14 +139,14 @@ class DisclosureTemplate:
         """The logged DISCLOSURE event of one record (the TIN as its keyed digest)."""
         values = (record_id, self._tin_digest(str(tin)), officer_id, case_number,
                   _probability(match_probability))
-        payload = dict(self._base)
-        parts: list[bytes] = [self._pieces[0]]
-        for k, i in enumerate(self._order):
-            value = values[i]
-            payload[_SLOTS[i]] = value
-            parts.append(_encode(value))
-            parts.append(self._pieces[k + 1])
-        return LedgerEvent(DISCLOSURE, StoredPayload(payload, b"".join(parts)), self._request_id)
+        payload = StoredPayload(self._base, b"")
+        payload.update(zip(_SLOTS, values, strict=True))
+        parts = [self._pieces[0]]
+        for i, piece in zip(self._order, self._pieces[1:], strict=True):
+            parts.append(_encode(values[i]))
+            parts.append(piece)
+        payload.stored = b"".join(parts)
+        return LedgerEvent(DISCLOSURE, payload, self._request_id)
 
 
 def _encode(value: Any) -> bytes:

@@ -114,17 +114,25 @@ FTI_FIELDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=256)
+def _field_check(names: tuple[str, ...]) -> tuple[frozenset[str], bool]:
+    """For a payload's field names: the taxpayer fields among them, and whether any is a
+    TIN to digest (cached: a request's many events share a few sets of names)."""
+    has_tin = any(name == "tin" or name.endswith("_tin") for name in names)
+    return FTI_FIELDS.intersection(names), has_tin
+
+
 def scrub_events(events: Iterable[LedgerEvent], key: str) -> Iterator[LedgerEvent]:
     """Replace each ``tin``/``*_tin`` field by its keyed digest; refuse name/address fields.
     Lazy: events are scrubbed as the ledger takes them."""
     for ev in events:
-        bad = FTI_FIELDS.intersection(ev.payload)
+        bad, has_tin = _field_check(tuple(ev.payload))
         if bad:
             raise StoreError(
                 f"{ev.event_type} event carries taxpayer fields ({', '.join(sorted(bad))}); "
                 "the ledger holds ids and digests only"
             )
-        if not any(name == "tin" or name.endswith("_tin") for name in ev.payload):
+        if not has_tin:
             yield ev
             continue
         payload: dict[str, Any] = {}

@@ -217,6 +217,10 @@ class EmbeddedStore(ServiceTablesMixin, Store):
 
     def _append(self, events: Iterable[LedgerEvent]) -> None:
         """Chain and insert events, a batch at a time; call inside a transaction."""
+        with ledger.gc_paused():
+            self._append_chained(events)
+
+    def _append_chained(self, events: Iterable[LedgerEvent]) -> None:
         scrubbed = common.scrub_events(events, self._key_hex())
         if not self._head_known:
             row = self._connection().execute(

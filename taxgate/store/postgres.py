@@ -196,6 +196,10 @@ class PostgresStore(ServiceTablesMixin, Store):
     def _append(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerEvent]) -> None:
         """Chain and COPY events under the ledger lock, a batch at a time; call inside a
         transaction."""
+        with ledger.gc_paused():
+            self._append_chained(cur, events)
+
+    def _append_chained(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerEvent]) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
         scrubbed = common.scrub_events(events, self._key_hex())
         cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
