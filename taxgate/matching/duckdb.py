@@ -154,8 +154,9 @@ def score(
 ) -> None:
     """Score request rows against filings; create ``out`` with one row per candidate pair:
     row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
-    dob_disagrees, name_compatible, evidence (JSON: the pair's match weight, and per comparison its
-    level (Splink's gamma) and its match weight).
+    dob_disagrees, name_compatible, first_name_level and address_level (Splink's gammas,
+    which the decisions read), evidence (JSON: the pair's match weight, and per
+    comparison its level (Splink's gamma) and its match weight).
 
     The requests are scored ``chunk_records`` at a time, each chunk against only the
     filing variants that share a blocking key with it (the model's own rules, joined
@@ -252,7 +253,7 @@ def finish_pairs(
 ) -> None:
     """Splink's scored pairs (table ``pairs``) -> ``out`` (or appended to it), one
     statement for every engine: request and filing ids, the TIN, DOB agreement, name
-    compatibility and the evidence."""
+    compatibility, the first-name and address levels and the evidence."""
     # Splink orders each pair by source dataset name, so either side may be "l".
     swap = "p.source_dataset_l = 'tg_filings'"
     head = f"INSERT INTO {out}" if append else f"CREATE OR REPLACE TEMP TABLE {out} AS"
@@ -272,6 +273,8 @@ def finish_pairs(
                (r.dob IS NOT NULL AND f.dob IS NOT NULL AND NOT {_DOB_AGREES})
                  AS dob_disagrees,
                {_NAME_COMPATIBLE} AS name_compatible,
+               CAST(p.gamma_first_name AS INTEGER) AS first_name_level,
+               CAST(p.gamma_address AS INTEGER) AS address_level,
                to_json(struct_pack(match_weight := round(p.match_weight, 3),
                                    levels := map_from_entries([{_levels(comparisons)}]),
                                    weights := map_from_entries([{_weights(comparisons)}])))
