@@ -111,6 +111,9 @@ class DisclosureTemplate:
             disclosed_at=disclosed_at, match_probability=None, model_version=model_version,
             policy_version=policy_version,
         )
+        # The store logs a TIN as "<field>_digest" (store.common.scrub_events); the tests
+        # hold the two forms equal. Every event's payload copies this dict (its
+        # data_elements list is shared: events are never changed once made).
         del base["tin"]
         base["tin_digest"] = None
         self._base = base
