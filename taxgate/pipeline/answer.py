@@ -14,7 +14,7 @@ import duckdb
 from taxgate import faults, intake, response
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import RequestRefused
-from taxgate.pipeline.common import ProcessResult, Quiet, Timings, now
+from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
 from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.records import Outcome
 from taxgate.settings import Settings
@@ -31,62 +31,71 @@ def answer(
     decisions: duckdb.DuckDBPyRelation,
     con: duckdb.DuckDBPyConnection,
     model_version: str | None,
+    progress: Progress | None = None,
 ) -> ProcessResult:
+    """Commit the decisions, the response and the ledger events in one transaction, then
+    publish the response. ``progress`` counts the ledger events as the store takes them."""
     manifest = pkg.manifest
     assert manifest is not None
     request_id = manifest.raw["request_id"]
-    with timings.stage("ledger", Quiet()):
-        counts = dict(
-            con.execute("SELECT outcome, count(*) FROM _tg_decisions GROUP BY outcome").fetchall()
+    progress = progress or Quiet()
+    counts = dict(
+        con.execute("SELECT outcome, count(*) FROM _tg_decisions GROUP BY outcome").fetchall()
+    )
+    # the ledger's events: REQUEST_RECEIVED, DECISIONS_RECORDED and one DISCLOSURE each
+    events_total = 2 + counts.get(Outcome.CONFIRMED.value, 0)
+    with (
+        timings.stage("ledger", progress, events_total),
+        tempfile.TemporaryDirectory(prefix="taxgate-") as tmp,
+    ):
+        results = Path(tmp) / "results.csv"
+        n = _write_results(con, "_tg_decisions", results)
+        digest = response.results_digest(results)
+        completed_at = now()
+        resp = response.build_response(
+            request_id=request_id,
+            received_at=received_at,
+            completed_at=completed_at,
+            counts=counts,
+            policy_version=settings.policy.version(),
+            model_version=model_version,
+            records_sha256=digest,
+            record_count=n,
+            signing_key=store.signing_key(),
         )
-        with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
-            results = Path(tmp) / "results.csv"
-            n = _write_results(con, "_tg_decisions", results)
-            digest = response.results_digest(results)
-            completed_at = now()
-            resp = response.build_response(
+        events = _events(
+            manifest,
+            pkg,
+            con,
+            counts,
+            digest,
+            received_at,
+            completed_at,
+            model_version,
+            settings,
+            store.tin_digest,
+            progress,
+        )
+        faults.crash_point("before-commit")
+        committed = store.commit_request(
+            RequestOutcome(
                 request_id=request_id,
+                package_sha256=pkg.package_sha256,
                 received_at=received_at,
                 completed_at=completed_at,
-                counts=counts,
-                policy_version=settings.policy.version(),
-                model_version=model_version,
-                records_sha256=digest,
-                record_count=n,
-                signing_key=store.signing_key(),
+                response_json=canonical_json(resp).decode("utf-8"),
+                decisions=decisions.fetch_arrow_table(),
+                events=events,
             )
-            events = _events(
-                manifest,
-                pkg,
-                con,
-                counts,
-                digest,
-                received_at,
-                completed_at,
-                model_version,
-                settings,
-                store.tin_digest,
-            )
-            faults.crash_point("before-commit")
-            committed = store.commit_request(
-                RequestOutcome(
-                    request_id=request_id,
-                    package_sha256=pkg.package_sha256,
-                    received_at=received_at,
-                    completed_at=completed_at,
-                    response_json=canonical_json(resp).decode("utf-8"),
-                    decisions=decisions.fetch_arrow_table(),
-                    events=events,
-                )
-            )
-            if not committed:  # another run answered this request first: give its answer
-                stored = store.find_request(request_id)
-                assert stored is not None
-                return replay(store, stored, out_dir, timings, pkg.directory)
-            faults.crash_point("after-commit")
-            _hold_for_review(store, request_id, counts, pkg.directory)
-            with timings.stage("response", Quiet()):
-                response.publish(out_dir, results, resp)
+        )
+        if not committed:  # another run answered this request first: give its answer
+            stored = store.find_request(request_id)
+            assert stored is not None
+            return replay(store, stored, out_dir, timings, pkg.directory)
+        faults.crash_point("after-commit")
+        _hold_for_review(store, request_id, counts, pkg.directory)
+        with timings.stage("response", Quiet()):
+            response.publish(out_dir, results, resp)
     return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)
 
 
@@ -108,6 +117,7 @@ def _events(
     model_version: str | None,
     settings: Settings,
     tin_digest: Callable[[str], str],
+    progress: Progress,
 ) -> Iterator[LedgerEvent]:
     m = manifest.raw
     rid = m["request_id"]
@@ -158,10 +168,12 @@ def _events(
     )
 
     def disclosures() -> Iterator[LedgerEvent]:
+        progress.advance(len(events))
         for batch in confirmed.to_batches(max_chunksize=50_000):
             yield from itertools.starmap(
                 template.event, zip(*(batch.column(i).to_pylist() for i in range(5)), strict=True)
             )
+            progress.advance(batch.num_rows)
 
     return itertools.chain(events, disclosures())
 

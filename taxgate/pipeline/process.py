@@ -124,7 +124,8 @@ def _process(
         decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
     faults.crash_point("after-matching")
     return answer(
-        settings, store, pkg, out_dir, received_at, timings, decisions, con, model_version
+        settings, store, pkg, out_dir, received_at, timings, decisions, con, model_version,
+        progress,
     )
 
 
