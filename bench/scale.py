@@ -407,10 +407,20 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     store = RESULTS / "scale.json"
     runs = json.loads(store.read_text()) if store.exists() else []
+    run = _without_workdir(run, args.workdir)
     runs.append(run)
     store.write_text(json.dumps(runs, indent=1) + "\n")
     write_markdown(run)
     print(f"results: {store} and {RESULTS / 'scale.md'}")
+
+
+def _without_workdir(run: dict, workdir: str) -> dict:
+    """The run as recorded: this machine's working folder (in the command, in an error
+    message) written as DIR, so the results name no machine's paths."""
+    text = json.dumps(run)
+    for form in {str(workdir), str(Path(workdir).resolve())}:
+        text = text.replace(json.dumps(form)[1:-1], "DIR")
+    return json.loads(text)
 
 
 if __name__ == "__main__":
