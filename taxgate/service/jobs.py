@@ -45,14 +45,16 @@ class JobProgress:
     stage: str = "queued"
     done: int = 0
     total: int | None = None
+    counting: str | None = None  # the stage that counts records (the first with a total)
 
     def stage_(self, name: str, total: int | None = None) -> None:
         self.stage, self.done = name, 0
-        if total is not None:
-            self.total = total
+        if total is not None and self.counting is None:
+            self.counting, self.total = name, total  # later totals count other things
 
     def advance(self, n: int = 1) -> None:
-        self.done += n
+        if self.stage == self.counting:
+            self.done += n
 
 
 class _ProgressAdapter:
