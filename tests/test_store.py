@@ -159,6 +159,24 @@ def test_commit_request_exactly_once(store: Store) -> None:
     verified(store)
 
 
+def test_commit_request_that_fails_while_writing_leaves_nothing(store: Store) -> None:
+    """A crash loses nothing and discloses nothing twice: a request whose events go wrong
+    after a whole ledger batch was chained and handed to the writer is not committed in
+    any part; the same request then commits whole."""
+    many = [LedgerEvent("DISCLOSURE", {"record_id": f"r{i}", "tin": TIN}, "REQ-F")
+            for i in range(60_000)]  # past one batch of the ledger's writer
+    late = outcome("REQ-F")
+    late.events = [*many, LedgerEvent("DISCLOSURE", {"last_name": "x"}, "REQ-F")]
+    with pytest.raises(StoreError, match="taxpayer fields"):
+        store.commit_request(late)
+    assert store.find_request("REQ-F") is None
+    assert store.decisions("REQ-F").num_rows == 0
+    assert list(store.ledger_entries()) == []
+    assert store.commit_request(outcome("REQ-F")) is True
+    assert [e.event_type for e in store.ledger_entries()][:2] == ["REQUEST_RECEIVED", "DISCLOSURE"]
+    verified(store)
+
+
 def test_disclosure_tin_is_logged_as_a_keyed_digest(store: Store) -> None:
     store.commit_request(outcome())
     [d] = [e.payload for e in store.ledger_entries() if e.event_type == "DISCLOSURE"]

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -178,3 +179,82 @@ def test_spill_files_are_encrypted(tmp_path: Path) -> None:
         False,)
     con.close()
     assert isinstance(con, duckdb.DuckDBPyConnection)
+
+
+def test_decisions_the_database_refuses_on_the_writer_thread_commit_nothing(
+    tmp_path: Path,
+) -> None:
+    """The decisions and the ledger are written on a worker thread while the ledger is
+    chained: an insert the database refuses there (an outcome missing) still fails the
+    whole commit, and nothing of the request is left behind."""
+    s = make(tmp_path)
+    bad = outcome("REQ-W")
+    col = bad.decisions.column_names.index("outcome")
+    bad.decisions = bad.decisions.set_column(
+        col, "outcome", pa.array([None, "NOT_CONFIRMED", "NOT_CONFIRMED"], pa.string()))
+    with open_store(s) as st:
+        with pytest.raises(StoreError, match="store write failed"):
+            st.commit_request(bad)
+        assert st.find_request("REQ-W") is None
+        assert st.decisions("REQ-W").num_rows == 0
+        assert list(st.ledger_entries()) == []
+        assert st.commit_request(outcome("REQ-W")) is True
+        assert st.decisions("REQ-W").num_rows == 3
+
+
+def test_insert_worker_keeps_order_and_raises_an_insert_error() -> None:
+    """One insert in flight at a time, in the order given; an insert's error reaches the
+    caller at its next insert or at the end of the block, and the block never ends with
+    an insert still running."""
+    import threading
+    import time
+
+    from taxgate.store.embedded import _InsertWorker
+
+    done: list[str] = []
+    main = threading.get_ident()
+
+    def insert(table: str, rows: pa.Table) -> None:
+        assert threading.get_ident() != main
+        time.sleep(0.01)
+        if table == "bad":
+            raise duckdb.ConstraintException("refused")
+        done.append(table)
+
+    rows = pa.table({"x": [1]})
+    with _InsertWorker(insert) as write:
+        for name in ("a", "b", "c"):
+            write(name, rows)
+    assert done == ["a", "b", "c"]
+    with pytest.raises(duckdb.ConstraintException), _InsertWorker(insert) as write:
+        write("bad", rows)
+        write("d", rows)  # raises here: "bad" failed before it
+    assert done == ["a", "b", "c"]
+    with pytest.raises(duckdb.ConstraintException), _InsertWorker(insert) as write:
+        write("e", rows)
+        write("bad", rows)  # raised when the block ends
+    assert done == ["a", "b", "c", "e"]
+    with pytest.raises(KeyError), _InsertWorker(insert) as write:
+        write("f", rows)
+        raise KeyError("the block's own error")  # waits for "f", keeps this error
+    assert done[-1] == "f"
+
+
+def test_a_read_while_the_ledger_is_written_fails_instead_of_waiting(tmp_path: Path) -> None:
+    """While a request's ledger is written its connection is the writer thread's: an
+    event stream that reads the store then gets a clear error, never a hang, and the
+    request is not committed."""
+    from taxgate.store.base import LedgerEvent
+
+    s = make(tmp_path)
+    with open_store(s) as st:
+        def events() -> Iterator[LedgerEvent]:
+            yield LedgerEvent("REQUEST_RECEIVED", {"request_id": "REQ-R"}, "REQ-R")
+            st.find_request("REQ-R")
+            yield LedgerEvent("DISCLOSURE", {"record_id": "r0", "tin": TIN}, "REQ-R")
+
+        reading = outcome("REQ-R")
+        reading.events = events()
+        with pytest.raises(StoreError, match="busy"):
+            st.commit_request(reading)
+        assert st.find_request("REQ-R") is None and list(st.ledger_entries()) == []

@@ -14,7 +14,8 @@ made by matching stay in memory and never land in the store. See docs/store.md.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         # The ledger's last entry, cached: this process alone writes while it holds the lock.
         self._head: LedgerEntry | None = None
         self._head_known = False
+        self._writer_busy = False  # the ledger's writer thread holds the connection
         if not create:
             if not self.db_path.is_file():
                 raise StoreError(f"no taxgate store at {self.folder}: run `taxgate init` first")
@@ -155,6 +157,8 @@ class EmbeddedStore(ServiceTablesMixin, Store):
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             raise StoreError("the store is closed")
+        if self._writer_busy:  # a read now would wait for the writer thread forever
+            raise StoreError("the store is writing the ledger: its connection is busy")
         return self._con
 
     def _key_hex(self) -> str:
@@ -207,32 +211,51 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         ).fetchone()
         return bool(row and row[0])
 
-    def _insert_arrow(self, table: str, data: pa.Table | pa.RecordBatch) -> None:
-        con = self._connection()
+    def _insert_arrow(
+        self, table: str, data: pa.Table | pa.RecordBatch,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> None:
+        con = con or self._connection()
         con.register("_taxgate_in", data)
         try:
             con.execute(f"INSERT INTO store.main.{table} BY NAME SELECT * FROM _taxgate_in")
         finally:
             con.unregister("_taxgate_in")
 
-    def _append(self, events: Iterable[LedgerEvent]) -> None:
-        """Chain and insert events, a batch at a time; call inside a transaction."""
+    def _append(
+        self, events: Iterable[LedgerEvent], first: tuple[str, pa.Table] | None = None
+    ) -> None:
+        """Chain and insert events, a batch at a time, after inserting the ``first``
+        table (name, rows) if given; call inside a transaction."""
         with ledger.gc_paused():
-            self._append_chained(events)
+            self._append_chained(events, first)
 
-    def _append_chained(self, events: Iterable[LedgerEvent]) -> None:
+    def _append_chained(
+        self, events: Iterable[LedgerEvent], first: tuple[str, pa.Table] | None
+    ) -> None:
         scrubbed = common.scrub_events(events, self._key_hex())
         if not self._head_known:
             row = self._connection().execute(
                 f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
             ).fetchone()
             self._head, self._head_known = (common.entry_from_row(row) if row else None), True
-        for entries in ledger.chain_stream(
-            self._head, scrubbed, common.now_utc(), key=self.signing_key(),
-            checkpoint_every=common.checkpoint_every(self.settings),
-        ):
-            self._insert_arrow("ledger", _entries_table(entries))
-            self._head = entries[-1]
+        key, con = self.signing_key(), self._connection()  # read before the writer starts
+        # From here the connection is the writer thread's alone: chaining is Python,
+        # inserting is DuckDB's, so each batch is chained while the one before it is
+        # written. (A read on the connection meanwhile fails: see _connection.)
+        self._writer_busy = True
+        try:
+            with _InsertWorker(lambda table, rows: self._insert_arrow(table, rows, con)) as insert:
+                if first is not None:
+                    insert(*first)
+                for entries in ledger.chain_stream(
+                    self._head, scrubbed, common.now_utc(), key=key,
+                    checkpoint_every=common.checkpoint_every(self.settings),
+                ):
+                    insert("ledger", _entries_table(entries))
+                    self._head = entries[-1]
+        finally:
+            self._writer_busy = False
 
     # --- the service's tables (store/service_sql.py) ------------------------------------
     _svc_prefix = "store.main."
@@ -385,14 +408,12 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                               [outcome.request_id]).fetchone()
             if row is not None:
                 return False
-            if decisions.num_rows:
-                self._insert_arrow("decisions", decisions)
             con.execute(
                 "INSERT INTO store.requests VALUES (?, ?, 'COMPLETE', ?, ?, ?)",
                 [outcome.request_id, outcome.package_sha256, outcome.received_at,
                  outcome.completed_at, outcome.response_json],
             )
-            self._append(outcome.events)
+            self._append(outcome.events, ("decisions", decisions) if decisions.num_rows else None)
         return True
 
     def decisions(self, request_id: str) -> pa.Table:
@@ -419,6 +440,40 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                     yield common.entry_from_row(row)
         finally:
             cur.close()
+
+
+class _InsertWorker:
+    """Inserts (table name, Arrow rows) made on one worker thread, in the order given,
+    one in flight at a time: the caller prepares the next while DuckDB writes (it lets
+    go of the GIL). An insert's error is raised at the next call or when the block ends;
+    the block never ends with an insert still running, so a rollback after an error
+    never meets one."""
+
+    def __init__(self, insert: Callable[[str, pa.Table], None]) -> None:
+        self._insert = insert
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxgate-insert")
+        self._pending: Future[None] | None = None
+
+    def __call__(self, table: str, rows: pa.Table) -> None:
+        self._wait()
+        self._pending = self._pool.submit(self._insert, table, rows)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _InsertWorker:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        try:
+            if exc_type is None:
+                self._wait()
+            elif self._pending is not None:
+                self._pending.exception()  # waited for; the block's own error goes on
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _entries_table(entries: list[LedgerEntry]) -> pa.Table:
