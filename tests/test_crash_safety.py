@@ -53,9 +53,18 @@ def reference(base, tmp_path_factory):
     s = clone(store, root / "store")
     run = taxgate("process", str(paths.request_dir), "--out", str(root / "out"), store=s)
     assert run.code == 0, run.stderr
+    held = review_desk(Settings(store=s))
+    assert held, "the reference request should put records on the review desk"
     return (root / "out/results.csv").read_bytes(), sum(
         r["outcome"] == "CONFIRMED" for r in results(root / "out")
-    )
+    ), held
+
+
+def review_desk(settings: Settings) -> dict[int, bytes]:
+    """What the review desk holds of the request: each REVIEW record's sealed blob, opened."""
+    with open_store(settings) as st:
+        return {it.row_number: st.unseal_bytes(f"review/{REQUEST_ID}/{it.row_number}", it.sealed)
+                for it in st.review_items(REQUEST_ID)}
 
 
 def disclosures_and_verify(settings: Settings) -> int:
@@ -74,7 +83,7 @@ def test_killed_at_each_crash_point_then_rerun_discloses_exactly_once(
     base, reference, tmp_path, point
 ):
     paths, store = base
-    expected_bytes, confirmed = reference
+    expected_bytes, confirmed, held = reference
     s = clone(store, tmp_path / "store")
     out = tmp_path / "out"
     crashed = taxgate(
@@ -92,11 +101,14 @@ def test_killed_at_each_crash_point_then_rerun_discloses_exactly_once(
     assert (out / "results.csv").read_bytes() == expected_bytes
     assert (out / "response.json").exists()
     assert disclosures_and_verify(Settings(store=s)) == confirmed
+    # the desk holds the same records whether the answering run put them there (from
+    # its own tables) or the re-run after the commit did (from the store and package)
+    assert review_desk(Settings(store=s)) == held
 
 
 def test_killed_at_arbitrary_instants_then_rerun(base, reference, tmp_path):
     paths, store = base
-    expected_bytes, confirmed = reference
+    expected_bytes, confirmed, _ = reference
     s = clone(store, tmp_path / "store")
     out = tmp_path / "out"
     cmd = [

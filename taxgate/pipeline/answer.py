@@ -93,7 +93,7 @@ def answer(
             assert stored is not None
             return replay(store, stored, out_dir, timings, pkg.directory)
         faults.crash_point("after-commit")
-        _hold_for_review(store, request_id, counts, pkg.directory)
+        _hold_for_review(store, request_id, counts, pkg.directory, con)
         with timings.stage("response", Quiet()):
             response.publish(out_dir, results, resp)
     return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)
@@ -283,14 +283,19 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _hold_for_review(
-    store: Store, request_id: str, counts: dict[str, int], request_dir: Path
+    store: Store,
+    request_id: str,
+    counts: dict[str, int],
+    request_dir: Path,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> None:
     """Put the request's REVIEW records on the disclosure officers' desk (idempotent, so a
-    re-run after a crash between commit and here completes it)."""
+    re-run after a crash between commit and here completes it). ``con``: the connection
+    that answered the request (its records and decisions are read from it)."""
     if counts.get("REVIEW"):
         from taxgate.service import review  # the desk's orchestration; imports this module
 
-        review.capture(store, request_id, request_dir)
+        review.capture(store, request_id, request_dir, con)
 
 
 def replay(

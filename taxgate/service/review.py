@@ -45,24 +45,30 @@ def _label(request_id: str, row_number: int) -> str:
     return f"review/{request_id}/{row_number}"
 
 
-def capture(store: Store, request_id: str, package_dir: Path) -> int:
-    """Hold every REVIEW record of an answered request for officers; idempotent."""
-    decisions = store.decisions(request_id)
-    review = decisions.filter(pc.equal(decisions["outcome"], "REVIEW"))
-    review_rows = {r["row_number"]: r for r in review.to_pylist()}
-    if not review_rows:
-        return 0
+def capture(
+    store: Store,
+    request_id: str,
+    package_dir: Path,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> int:
+    """Hold every REVIEW record of an answered request for officers; idempotent.
+
+    ``con``: the connection that answered the request, holding its records (``_tg_req``)
+    and decisions (``_tg_decisions``), so nothing is read twice; without it (a re-run
+    after a crash) the decisions come from the store and the records from the package.
+    """
     manifest = json.loads((package_dir / "manifest.json").read_text(encoding="utf-8"))
     m = {k: manifest.get(k) for k in MANIFEST_FIELDS}
-    con = duckdb.connect()
-    try:
-        intake.load_records(con, package_dir / str(manifest["records_file"]), "_r")
-        cols = ["row_number", *REQUEST_COLUMNS]
+    cols = ["row_number", *REQUEST_COLUMNS]
+    if con is not None:
         rows = con.execute(
-            f"SELECT {', '.join(cols)} FROM _r WHERE row_number IN "
-            f"(SELECT unnest(?::BIGINT[]))", [sorted(review_rows)]).fetchall()
-    finally:
-        con.close()
+            f"SELECT {', '.join(f'r.{c}' for c in cols)} FROM _tg_decisions d "
+            f"JOIN _tg_req r USING (row_number) WHERE d.outcome = 'REVIEW' "
+            f"ORDER BY row_number").fetchall()
+    else:
+        rows = _review_records(store, request_id, package_dir / str(manifest["records_file"]))
+    if not rows:
+        return 0
     now = iso_now()
     items = []
     for row in rows:
@@ -73,6 +79,24 @@ def capture(store: Store, request_id: str, package_dir: Path) -> int:
                                 str(m["requesting_agency"]), now,
                                 store.seal_bytes(_label(request_id, n), blob)))
     return store.add_review_items(items)
+
+
+def _review_records(store: Store, request_id: str, records_file: Path) -> list[tuple[Any, ...]]:
+    """The request's REVIEW records (row_number, then REQUEST_COLUMNS), as committed."""
+    decisions = store.decisions(request_id)
+    review = decisions.filter(pc.equal(decisions["outcome"], "REVIEW"))
+    numbers = sorted(review.column("row_number").to_pylist())
+    if not numbers:
+        return []
+    con = duckdb.connect()
+    try:
+        intake.load_records(con, records_file, "_r")
+        cols = ["row_number", *REQUEST_COLUMNS]
+        return con.execute(
+            f"SELECT {', '.join(cols)} FROM _r WHERE row_number IN "
+            f"(SELECT unnest(?::BIGINT[])) ORDER BY row_number", [numbers]).fetchall()
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)
