@@ -215,7 +215,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         self, table: str, data: pa.Table | pa.RecordBatch,
         con: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
-        con = con or self._connection()
+        con = con if con is not None else self._connection()
         con.register("_taxgate_in", data)
         try:
             con.execute(f"INSERT INTO store.main.{table} BY NAME SELECT * FROM _taxgate_in")
