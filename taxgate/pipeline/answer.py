@@ -16,7 +16,7 @@ from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import RequestRefused
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
 from taxgate.pipeline.disclosures import DisclosureTemplate
-from taxgate.records import Outcome
+from taxgate.records import REQUEST_COLUMNS, Outcome
 from taxgate.settings import Settings
 from taxgate.store.base import LedgerEvent, RequestOutcome, Store
 
@@ -295,7 +295,13 @@ def _hold_for_review(
     if counts.get("REVIEW"):
         from taxgate.service import review  # the desk's orchestration; imports this module
 
-        review.capture(store, request_id, request_dir, con)
+        records = None
+        if con is not None:
+            cols = ", ".join(f"r.{c}" for c in ("row_number", *REQUEST_COLUMNS))
+            records = con.execute(
+                f"SELECT {cols} FROM _tg_decisions d JOIN _tg_req r USING (row_number) "
+                "WHERE d.outcome = 'REVIEW' ORDER BY row_number").fetchall()
+        review.capture(store, request_id, request_dir, records)
 
 
 def replay(

@@ -49,24 +49,19 @@ def capture(
     store: Store,
     request_id: str,
     package_dir: Path,
-    con: duckdb.DuckDBPyConnection | None = None,
+    records: list[tuple[Any, ...]] | None = None,
 ) -> int:
     """Hold every REVIEW record of an answered request for officers; idempotent.
 
-    ``con``: the connection that answered the request, holding its records (``_tg_req``)
-    and decisions (``_tg_decisions``), so nothing is read twice; without it (a re-run
-    after a crash) the decisions come from the store and the records from the package.
+    ``records``: the REVIEW records (row_number, then the request columns) as
+    the answering run holds them, so nothing is read twice; without them (a re-run after
+    a crash) the decisions come from the store and the records from the package.
     """
     manifest = json.loads((package_dir / "manifest.json").read_text(encoding="utf-8"))
     m = {k: manifest.get(k) for k in MANIFEST_FIELDS}
     cols = ["row_number", *REQUEST_COLUMNS]
-    if con is not None:
-        rows = con.execute(
-            f"SELECT {', '.join(f'r.{c}' for c in cols)} FROM _tg_decisions d "
-            f"JOIN _tg_req r USING (row_number) WHERE d.outcome = 'REVIEW' "
-            f"ORDER BY row_number").fetchall()
-    else:
-        rows = _review_records(store, request_id, package_dir / str(manifest["records_file"]))
+    rows = records if records is not None else _review_records(
+        store, request_id, package_dir / str(manifest["records_file"]))
     if not rows:
         return 0
     now = iso_now()
