@@ -48,6 +48,17 @@ def baselines(s: NearMissSet, results: Path, seed: int) -> dict[str, Path]:
     return out
 
 
+def _command(argv: list[str]) -> str:
+    """The command line as run, less the local work folder."""
+    shown, skip = ["python -m bench.nearmiss"], False
+    for a in argv:
+        if skip or a.startswith("--workdir"):
+            skip = a == "--workdir"
+            continue
+        shown.append(a)
+    return " ".join(shown)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         t["probe"] = time.perf_counter() - t0
     data = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python -m bench.nearmiss", *(argv or sys.argv[1:])]),
+        "command": _command(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPU cores "
                    f"(shared), Python {platform.python_version()}, DuckDB {duckdb.__version__}",
         "sizes": {**s.counts, "per_kind": args.per_kind,
