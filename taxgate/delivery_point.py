@@ -44,22 +44,10 @@ def near_spelling(request: str, record: str, policy: Policy) -> str:
     columns: a table alias (``r``) or a struct (``o.aor``). ``false`` when the policy
     allows no edit.
     """
-    edits = int(policy.street_name_max_edits)
-    min_len = int(policy.street_name_min_length_for_edits)
-    if edits <= 0:
+    if int(policy.street_name_max_edits) <= 0:
         return "false"
-    r, o = request, record
-    return f"""(
-      {_same_place_and_number(r, o)}
-      AND {r}.a_street_name <> {o}.a_street_name
-      AND length({r}.a_street_name) >= {min_len} AND length({o}.a_street_name) >= {min_len}
-      AND regexp_full_match({r}.a_street_name, {_LETTERS})
-      AND regexp_full_match({o}.a_street_name, {_LETTERS})
-      AND damerau_levenshtein({r}.a_street_name, {o}.a_street_name) <= {edits}
-      AND {street_parts_sql(f"{r}.a_street", f"{r}.a_street_name")}
-          = {street_parts_sql(f"{o}.a_street", f"{o}.a_street_name")}
-      AND {street_parts_sql(f"{r}.a_street", f"{r}.a_street_name")}.ok
-    )"""
+    return f"(CASE WHEN {_near_names(request, record, policy)} " \
+           f"THEN {_same_frame(request, record)} ELSE false END)"
 
 
 def same_delivery_point(request: str, record: str, policy: Policy,
@@ -83,12 +71,17 @@ def same_delivery_point(request: str, record: str, policy: Policy,
     )"""
     if edits <= 0:
         return exact
-    nearer = f"""NOT EXISTS (
+    no_nearer = f"""NOT EXISTS (
         SELECT 1 FROM {streets} g
-        WHERE g.a_zip5 = {r}.a_zip5 AND g.a_street_name IS DISTINCT FROM {o}.a_street_name
+        WHERE g.a_zip5 = {r}.a_zip5 AND g.a_street_name <> {o}.a_street_name
           AND abs(length(g.a_street_name) - length({r}.a_street_name)) <= {edits}
           AND damerau_levenshtein(g.a_street_name, {r}.a_street_name) <= {edits})"""
-    return f"({exact} OR ({near_spelling(r, o, policy)} AND {nearer}))"
+    # CASE evaluates each branch only on the rows that reach it: the street parts and the
+    # gazetteer are looked at only for a near name
+    return f"""(CASE WHEN {exact} THEN true
+                     WHEN {_near_names(r, o, policy)}
+                       THEN {_same_frame(r, o)} AND {no_nearer}
+                     ELSE false END)"""
 
 
 def gazetteer_sql(zips: str, filings: str = "filings") -> str:
@@ -105,3 +98,23 @@ def _same_place_and_number(r: str, o: str) -> str:
     return f"""({r}.a_number IS NOT NULL AND {r}.a_number = {o}.a_number
       AND {r}.a_zip5 = {o}.a_zip5
       AND ({r}.a_unit IS NULL OR {o}.a_unit IS NULL OR {r}.a_unit = {o}.a_unit))"""
+
+
+def _near_names(r: str, o: str, policy: Policy) -> str:
+    """Same number, ZIP5 and unit; street names of letters, long enough, differing by at
+    most the policy's edits."""
+    edits = int(policy.street_name_max_edits)
+    min_len = int(policy.street_name_min_length_for_edits)
+    return f"""({_same_place_and_number(r, o)}
+      AND {r}.a_street_name <> {o}.a_street_name
+      AND length({r}.a_street_name) >= {min_len} AND length({o}.a_street_name) >= {min_len}
+      AND damerau_levenshtein({r}.a_street_name, {o}.a_street_name) <= {edits}
+      AND regexp_full_match({r}.a_street_name, {_LETTERS})
+      AND regexp_full_match({o}.a_street_name, {_LETTERS}))"""
+
+
+def _same_frame(r: str, o: str) -> str:
+    """The same pre-directional, street type and post-directional around the names."""
+    mine = street_parts_sql(f"{r}.a_street", f"{r}.a_street_name")
+    theirs = street_parts_sql(f"{o}.a_street", f"{o}.a_street_name")
+    return f"({mine} = {theirs} AND ({mine}).ok)"
