@@ -104,7 +104,8 @@ def _near_names(r: str, o: str, policy: Policy) -> str:
     """Same number, ZIP5 and unit; street names of letters, long enough, differing by at
     most the policy's edits."""
     edits = int(policy.street_name_max_edits)
-    min_len = int(policy.street_name_min_length_for_edits)
+    # never below 3 letters: a one- or two-letter name (N, NE) reads as a directional
+    min_len = max(int(policy.street_name_min_length_for_edits), 3)
     return f"""({_same_place_and_number(r, o)}
       AND {r}.a_street_name <> {o}.a_street_name
       AND length({r}.a_street_name) >= {min_len} AND length({o}.a_street_name) >= {min_len}

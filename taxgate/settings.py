@@ -38,7 +38,7 @@ POLICY_DOCS: dict[str, str] = {
     "street_name_max_edits": "R24: most edits (Damerau-Levenshtein) by which a street name "
     "may be misspelled and still name the address of record; 0: names must be exact",
     "street_name_min_length_for_edits": "R24: shortest street name (both sides) that the "
-    "spelling tolerance applies to",
+    "spelling tolerance applies to; never below 3 (N and S are directionals, not typos)",
 }
 
 

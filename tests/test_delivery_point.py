@@ -138,6 +138,9 @@ def test_r24_tolerance_is_only_in_the_name_and_only_within_policy(sql):
                     pol=replace(Policy(), street_name_max_edits=0))
     assert same(sql, "8 Cedar St", "8 Ceder St",
                 pol=replace(Policy(), street_name_min_length_for_edits=5))
+    # no policy makes one directional a misspelling of another (N ST is not S ST)
+    assert not same(sql, "5 N St", "5 S St",
+                    pol=replace(Policy(), street_name_min_length_for_edits=1))
 
 
 def test_r24_street_parts_are_those_the_parser_found(sql):
