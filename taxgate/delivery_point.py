@@ -72,10 +72,11 @@ def same_delivery_point(request: str, record: str, policy: Policy,
     if edits <= 0:
         return exact
     no_nearer = f"""NOT EXISTS (
-        SELECT 1 FROM {streets} g
-        WHERE g.a_zip5 = {r}.a_zip5 AND g.a_street_name <> {o}.a_street_name
-          AND abs(length(g.a_street_name) - length({r}.a_street_name)) <= {edits}
-          AND damerau_levenshtein(g.a_street_name, {r}.a_street_name) <= {edits})"""
+        SELECT 1 FROM {streets} _dp_street
+        WHERE _dp_street.a_zip5 = {r}.a_zip5
+          AND _dp_street.a_street_name <> {o}.a_street_name
+          AND abs(length(_dp_street.a_street_name) - length({r}.a_street_name)) <= {edits}
+          AND damerau_levenshtein(_dp_street.a_street_name, {r}.a_street_name) <= {edits})"""
     # CASE evaluates each branch only on the rows that reach it: the street parts and the
     # gazetteer are looked at only for a near name
     return f"""(CASE WHEN {exact} THEN true
