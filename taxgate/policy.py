@@ -18,9 +18,11 @@ A person link is not an address verification. For each lawful request record:
 2. The person's *address of record* (contract §3) is the address on the most
    recently processed filing, over all their TINs, whose tax_year is among the
    request's taxable periods.
-3. The submitted address *is* that address when both name the same delivery point:
-   same house number and street (or the same PO/rural box), the same unit where
-   both give one, and the same place (ZIP5, or city and state).
+3. The submitted address *is* that address when both name the same delivery point
+   (:mod:`taxgate.delivery_point`): the same house number, directionals, street type
+   and ZIP5 (or the same PO/rural box), the same unit where both give one, and the same
+   street name, or one misspelled within the policy where the filings name no other
+   street that near in the ZIP.
 4. The best candidate is the highest-weight one at the submitted address whose
    probability is at least T_low or whose name is compatible. CONFIRMED only when
    it is the only candidate person there (counting every namesake there — exact
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import duckdb
 
+from taxgate import delivery_point
 from taxgate.settings import Policy
 
 # Match-weight bits (log2 odds) by which the best candidate at the address must beat
@@ -172,21 +175,6 @@ WHERE tax_year IN ({periods}) AND p.person_id IN (SELECT DISTINCT person_id FROM
 GROUP BY p.person_id
 """
 
-SAME_DELIVERY_POINT = """
-(
-  (r.a_po_box IS NOT NULL AND r.a_po_box = o.aor.a_po_box AND r.a_zip5 = o.aor.a_zip5)
-  OR (
-    r.a_number IS NOT NULL AND r.a_number = o.aor.a_number
-    AND (r.a_street = o.aor.a_street
-         OR (length(r.a_street_name) >= 6
-             AND damerau_levenshtein(r.a_street, o.aor.a_street) <= 1))
-    AND (r.a_unit IS NULL OR o.aor.a_unit IS NULL OR r.a_unit = o.aor.a_unit)
-    AND (r.a_zip5 = o.aor.a_zip5 OR (r.a_city = o.aor.a_city AND r.a_state = o.aor.a_state))
-  )
-)
-"""
-
-
 # First-name levels at which another person at the address is a namesake of the
 # request however far behind it scores: the name as written could be theirs (exact,
 # a nickname, JUAN/JOHN, an initial, given and family name swapped). A person met only
@@ -289,6 +277,18 @@ def decide(
           AND m.person_id IN (SELECT person_id FROM partners)
         GROUP BY m.person_id
     """)
+    # The streets filed in the ZIPs where a street name may be misspelled (R24).
+    near_zips = f"""
+        SELECT r.a_zip5 FROM _candidates c JOIN {requests} r USING (row_number)
+        JOIN (SELECT person_id, aor FROM _aor UNION ALL SELECT person_id, aor FROM _soft) o
+          USING (person_id)
+        WHERE {delivery_point.near_spelling("r", "o.aor", policy)}"""
+    con.execute("CREATE OR REPLACE TEMP TABLE _streets AS "
+                + delivery_point.gazetteer_sql(near_zips))
+
+    def same_dp(record: str) -> str:
+        return delivery_point.same_delivery_point("r", record, policy, "_streets")
+
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _holds AS
         SELECT s.person_id, bool_or(coalesce(upper(trim(f.disclosure_hold)), '') = 'Y') AS held
@@ -301,9 +301,8 @@ def decide(
         WITH judged AS (
           SELECT c.row_number, c.person_id, c.tin, c.p, c.w, c.evidence, c.name_compatible,
                  c.namesake, c.address_level,
-                 coalesce({SAME_DELIVERY_POINT}, false) AS at_address,
-                 so.aor IS NULL OR coalesce({SAME_DELIVERY_POINT.replace("o.aor", "so.aor")},
-                                            false) AS successor_agrees,
+                 coalesce({same_dp("o.aor")}, false) AS at_address,
+                 so.aor IS NULL OR coalesce({same_dp("so.aor")}, false) AS successor_agrees,
                  coalesce(h.held, false) AS held
           FROM _candidates c
           JOIN {requests} r USING (row_number)
@@ -360,5 +359,6 @@ def decide(
         FROM {requests} r LEFT JOIN summary s USING (row_number)
         LEFT JOIN runner_up u USING (row_number)
     """)
-    for table in ("_successors", "_persons", "_candidates", "_aor", "_soft", "_holds"):
+    for table in ("_successors", "_persons", "_candidates", "_aor", "_soft", "_holds",
+                  "_streets"):
         con.execute(f"DROP TABLE IF EXISTS {table}")  # free the memory for what follows

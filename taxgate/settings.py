@@ -35,6 +35,10 @@ POLICY_DOCS: dict[str, str] = {
     "(T_low): a lone one below T_high, or a second one, sends the record to REVIEW",
     "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false) when two taxpayers "
     "both match the person and the address",
+    "street_name_max_edits": "R24: most edits (Damerau-Levenshtein) by which a street name "
+    "may be misspelled and still name the address of record; 0: names must be exact",
+    "street_name_min_length_for_edits": "R24: shortest street name (both sides) that the "
+    "spelling tolerance applies to; never below 3 (N and S are directionals, not typos)",
 }
 
 
@@ -53,6 +57,8 @@ class Policy:
     confirm_match_probability: float = 0.999
     review_match_probability: float = 0.9
     review_competitors: bool = True
+    street_name_max_edits: int = 1
+    street_name_min_length_for_edits: int = 6
 
     def version(self) -> str:
         """A short digest of every policy value: equal policies, equal versions."""

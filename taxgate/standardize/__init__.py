@@ -5,11 +5,14 @@
     deduplicated_select_sql(source)           the same for filings, each distinct name and
                                               address standardized once (load)
     standardize_name(...), standardize_address(...)   the same SQL on one row
+    street_parts_sql(street, name)            pre-directional, suffix, post-directional
+                                              of a standardized street, from its columns
 
 The columns are those of ``docs/architecture.md`` ("Standardized columns");
 the rules and the data tables are described in ``docs/standardization.md``.
 """
 
+from taxgate.standardize.addresses import street_parts_sql
 from taxgate.standardize.install import install
 from taxgate.standardize.one_row import standardize_address, standardize_name, standardize_rows
 from taxgate.standardize.select import (
@@ -32,4 +35,5 @@ __all__ = [
     "standardize_name",
     "standardize_rows",
     "standardized_select_sql",
+    "street_parts_sql",
 ]

@@ -108,3 +108,34 @@ def address_macros() -> dict[str, str]:
         # a street line that is only a unit clause, no street name (123 APT 4)
         "std_is_unit_only(rest)": f"regexp_full_match(rest, {lit(unit_only)})",
     }
+
+
+def street_parts_sql(street: str, name: str) -> str:
+    """SQL: the parts of a standardized street around its name, as
+    ``STRUCT(ok, pre, suffix, post)``, from the ``a_street`` and ``a_street_name`` columns.
+
+    ``a_street`` is ``concat_ws(' ', pre-directional, a_street_name, suffix,
+    post-directional)`` (``N MAIN ST W``), so the parts need no columns of their own: a
+    leading directional followed by the name is the pre-directional (``N N`` is the name
+    N with the post-directional N, as the parser reads it); after the name, two tokens
+    are the suffix and the post-directional, one token is the post-directional when it
+    is a directional, else the suffix. ``ok`` is false where the street does not have
+    this shape (a box, no name); the parts then mean nothing.
+    """
+    dirs = sql_list(sorted(set(mapping("std_directional.csv", "variant", "abbr").values())))
+    first = f"split_part({street}, ' ', 1)"
+    has_pre = (f"list_contains({dirs}, {first}) "
+               f"AND starts_with({street} || ' ', {first} || ' ' || {name} || ' ') "
+               f"AND {street} <> {name} || ' ' || {name}")
+    rest = f"CASE WHEN {has_pre} THEN substr({street}, length({first}) + 2) ELSE {street} END"
+    tail = (f"CASE WHEN starts_with(_rest || ' ', {name} || ' ') "
+            f"THEN trim(substr(_rest, length({name}) + 1)) END")
+    parts = f"""struct_pack(
+        ok := _tail IS NOT NULL AND split_part(_tail, ' ', 3) = '',
+        pre := CASE WHEN {has_pre} THEN {first} END,
+        suffix := CASE WHEN split_part(_tail, ' ', 2) <> '' THEN split_part(_tail, ' ', 1)
+                       WHEN _tail <> '' AND NOT list_contains({dirs}, _tail) THEN _tail END,
+        post := CASE WHEN split_part(_tail, ' ', 2) <> '' THEN split_part(_tail, ' ', 2)
+                     WHEN list_contains({dirs}, _tail) THEN _tail END)"""
+    return (f"list_transform([{rest}], lambda _rest: "
+            f"list_transform([{tail}], lambda _tail: {parts})[1])[1]")
