@@ -32,9 +32,14 @@ POLICY_DOCS: dict[str, str] = {
     "confirm_match_probability": "R23: person-match probability at or above which a "
     "unique candidate may be CONFIRMED (T_high)",
     "review_match_probability": "R23: probability at or above which a candidate counts "
-    "(T_low): a lone one below T_high, or a second one, sends the record to REVIEW",
-    "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false) when two taxpayers "
-    "both match the person and the address",
+    "(T_low): a lone one between T_low and T_high goes to REVIEW",
+    "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false, the default) when "
+    "two taxpayers both match the person and the address, or one scores within "
+    "clear_winner_bits of the best",
+    "clear_winner_bits": "R23: match-weight bits (log2 odds) by which the best candidate "
+    "must beat every other candidate person to be CONFIRMED",
+    "namesake_first_levels": "R23: first-name levels at which another taxpayer at the "
+    "address competes with the best however far behind it scores",
 }
 
 
@@ -52,7 +57,11 @@ class Policy:
     hold_single_word_names: bool = True
     confirm_match_probability: float = 0.999
     review_match_probability: float = 0.9
-    review_competitors: bool = True
+    review_competitors: bool = False
+    clear_winner_bits: float = 5.0
+    namesake_first_levels: tuple[str, ...] = (
+        "exact", "nickname", "nickname variant", "given/family swapped", "cross-language",
+        "initial")
 
     def version(self) -> str:
         """A short digest of every policy value: equal policies, equal versions."""
