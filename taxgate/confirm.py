@@ -28,9 +28,10 @@ from taxgate.policy import (
     PERSONS_SQL,
     SAME_DELIVERY_POINT,
     SOFT_LINKS_SQL,
-    SUCCESSORS_SQL,
+    successors_sql,
 )
 from taxgate.records import REQUEST_COLUMNS
+from taxgate.settings import Policy
 
 # The address of record of a set of filings: latest processed, a change of address
 # (Form 8822) before a return processed the same day, then the filing id.
@@ -58,7 +59,7 @@ def confirmable(
     confirmable) for every (row_number, person_id) of ``candidates``.
 
     ``requests``: standardized request rows; ``persons`` (tin, person_id) and
-    ``successors`` as :data:`taxgate.policy.PERSONS_SQL` and ``SUCCESSORS_SQL`` make them.
+    ``successors`` as :data:`taxgate.policy.PERSONS_SQL` and ``successors_sql`` make them.
     """
     period_list = _period_list(periods)
     con.execute(f"""
@@ -136,6 +137,7 @@ def release_problems(
     tin: str,
     periods: list[int],
     safeguards_current: bool,
+    policy: Policy,
 ) -> list[str]:
     """Why a CONFIRMED of ``record`` for the taxpayer ``tin`` would be unlawful now, in
     words (empty when it is lawful): :func:`confirmable` on the request record as sent
@@ -150,7 +152,7 @@ def release_problems(
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_touched AS SELECT CAST(? AS VARCHAR) AS tin",
                 [tin])
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_successors AS "
-                + SUCCESSORS_SQL.format(pairs="_cf_touched"))
+                + successors_sql("_cf_touched", policy))
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_persons AS "
                 + PERSONS_SQL.format(pairs="_cf_touched", successors="_cf_successors"))
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_cand AS SELECT 1::BIGINT AS row_number, "

@@ -7,10 +7,11 @@ A person link is not an address verification. For each lawful request record:
    common and no full double surname that differs, and neither with another such
    partner, are one person (the holder got an SSN). Such a pair without a shared
    date of birth (one side never gave it) is only a *possible successor* when it
-   shares an address or a double surname, or the SSN begins within two years of the
-   ITIN's end in the state it left, nearby or as the only such partner of either
-   (SOFT_LINKS_SQL): never merged, it can only withhold a confirmation (step 4). Only
-   the TINs whose name key the scored pairs touch are looked at.
+   shares an address or a double surname, or the SSN begins within two years (the
+   policy's ``successor_gap_years``) of the ITIN's end in the state it left, nearby
+   or as the only such partner of either (SOFT_LINKS_SQL): never merged, it can only
+   withhold a confirmation (step 4). Only the TINs whose name key the scored pairs
+   touch are looked at.
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a
    TIN given in the request that is none of the person's TINs, or a date of birth
    that disagrees with every date of birth the person filed (a day/month swap
@@ -57,10 +58,10 @@ from taxgate.settings import Policy
 # SSN's first (a holder who got an SSN files under it from then on), and neither
 # their dates of birth nor their full double surnames disagree. Only the candidates
 # that can matter are looked for (PERSONS_SQL, SOFT_LINKS_SQL): those sharing a DOB, an
-# address or a full double surname, or *adjacent* (the SSN begins one or two years
-# after the ITIN's end, in the state it left), each found by an equality join on the
-# name key and that value. Every ITIN against every SSN of the key was 274M pairs at
-# 10M filings, for 1.7M candidates.
+# address or a full double surname, or *adjacent* (the SSN begins at most
+# ``policy.successor_gap_years`` years after the ITIN's end, in the state it left),
+# each found by an equality join on the name key and that value. Every ITIN against
+# every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates.
 SUCCESSORS_SQL = """
 WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
 keys AS (
@@ -99,7 +100,8 @@ found AS (
   WHERE a.is_itin AND NOT b.is_itin
   UNION
   SELECT a.tin, b.tin
-  FROM (SELECT *, unnest([ly + 1, ly + 2]) AS next_year FROM sides WHERE is_itin) a
+  FROM (SELECT *, unnest(range(ly + 1, ly + {gap} + 1)) AS next_year FROM sides
+        WHERE is_itin) a
   JOIN (SELECT * FROM sides WHERE NOT is_itin) b
     ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
    AND a.last_state = b.first_state AND a.next_year = b.fy
@@ -108,13 +110,19 @@ SELECT f.itin, f.ssn,
        len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
        list_has_any(a.addrs, b.addrs) AS shared_address,
        list_has_any(a.fulls, b.fulls) AS same_full_name,
-       b.fy - a.ly <= 2 AND a.last_state = b.first_state AS adjacent,
+       b.fy - a.ly <= {gap} AND a.last_state = b.first_state AS adjacent,
        a.last_zip3 = b.first_zip3 AS nearby
 FROM found f JOIN prof a ON a.tin = f.itin JOIN prof b ON b.tin = f.ssn
 WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on it)
   AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
   AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
 """
+
+
+def successors_sql(pairs: str, policy: Policy) -> str:
+    """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years."""
+    return SUCCESSORS_SQL.format(pairs=pairs, gap=int(policy.successor_gap_years))
+
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN
 # has another corroborated partner. Measured on the labelled set (1M filings, seed 1):
@@ -238,7 +246,7 @@ def decide(
     competitors_outcome = "REVIEW" if policy.review_competitors else "NOT_CONFIRMED"
     strong = ", ".join(str(g) for g in _gammas("first_name", policy.namesake_first_levels))
     same_zip = min(_gammas("address", ("same ZIP",)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {SUCCESSORS_SQL.format(pairs=pairs)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(pairs, policy)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "
                 + PERSONS_SQL.format(pairs=pairs, successors="_successors"))
     con.execute(f"""

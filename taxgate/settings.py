@@ -38,6 +38,9 @@ POLICY_DOCS: dict[str, str] = {
     "clear_winner_bits of the best",
     "clear_winner_bits": "R23: match-weight bits (log2 odds) by which the best candidate "
     "must beat every other candidate person to be CONFIRMED",
+    "successor_gap_years": "R25: most tax years between an ITIN's last filing and a "
+    "same-name SSN's first, in the state the ITIN left, for the two to be possibly one "
+    "person (which withholds a confirmation of the ITIN's address)",
     "namesake_first_levels": "R23: first-name levels at which another taxpayer at the "
     "address competes with the best however far behind it scores",
 }
@@ -59,6 +62,7 @@ class Policy:
     review_match_probability: float = 0.9
     review_competitors: bool = False
     clear_winner_bits: float = 5.0
+    successor_gap_years: int = 2
     namesake_first_levels: tuple[str, ...] = (
         "exact", "nickname", "nickname variant", "given/family swapped", "cross-language",
         "initial")

@@ -324,6 +324,13 @@ def test_r25_possible_successor_next_year_in_the_same_state_withholds(con):
     assert out["new"]["outcome"] == "CONFIRMED"
 
 
+def test_r25_the_successor_gap_is_policy(con):
+    req = [_req("old", "LORENA", "PADILLA", "44 Olive St", dob="1984-09-09")]
+    assert decide(con, req)["old"]["outcome"] == "NOT_CONFIRMED"
+    # no years allowed between the ITIN's end and the SSN's start: not a possible successor
+    assert decide(con, req, Policy(successor_gap_years=0))["old"]["outcome"] == "CONFIRMED"
+
+
 def test_r25_a_namesake_ssn_in_another_state_does_not_withhold(con):
     out = decide(con, [_req("itin", "TOMAS", "ECHEVERRIA", "70 Aspen Way", dob="1981-02-03")])
     assert out["itin"]["outcome"] == "CONFIRMED"

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import resign
+from e2e import copy_request, resign
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from taxgate import pipeline
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
+from taxgate.errors import StoreError
 from taxgate.records import REQUEST_COLUMNS, TAXPAYER_COLUMNS
 from taxgate.review_reasons import REVIEW_REASONS
 from taxgate.service import review
@@ -77,7 +78,7 @@ RECORDS = {"A": ("ARMANDO", "QUEZADA", "910 W 7th St"),
 
 def _append(path: Path, rows: list[dict[str, Any]], *, header: bool) -> None:
     with path.open("a" if not header else "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(TAXPAYER_COLUMNS))
+        w = csv.DictWriter(fh, fieldnames=list(TAXPAYER_COLUMNS), lineterminator="\n")
         if header:
             w.writeheader()
         w.writerows(rows)
@@ -91,7 +92,7 @@ def _request(paths: Any) -> Path:
     with records.open(encoding="utf-8", newline="") as fh:
         template = next(csv.DictReader(fh))
     with records.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(REQUEST_COLUMNS))
+        w = csv.DictWriter(fh, fieldnames=list(REQUEST_COLUMNS), lineterminator="\n")
         w.writeheader()
         for rid, (first, last, street) in RECORDS.items():
             city, state, zip_ = LA
@@ -123,7 +124,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     later = root / "later.csv"
     _append(later, LATER, header=True)
     pipeline.load(settings, later)
-    return {"settings": settings, "rid": rid, "rows": rows, "response": root / "response"}
+    return {"settings": settings, "rid": rid, "rows": rows, "response": root / "response",
+            "paths": paths}
 
 
 def _propose_and_release(world: dict[str, Any], record_id: str) -> Any:
@@ -187,3 +189,20 @@ def test_r23_the_desk_shows_why_in_words_and_the_response_never_does(world):
     for reason in REVIEW_REASONS.values():
         assert reason.code not in results + response
         assert reason.words not in results + response
+
+
+def test_a_stored_model_of_other_comparison_levels_is_refused(world, tmp_path):
+    """A model trained by another version reads its levels with the wrong meaning: the
+    main job refuses it with a one-line StoreError naming the way out (last here: it
+    leaves the store's model changed)."""
+    settings, paths = world["settings"], world["paths"]
+    with open_store(settings) as s:
+        current = s.current_model()
+        assert current is not None
+        spec = json.loads(current[1])
+        spec["comparisons"][0]["comparison_levels"][2]["label_for_charts"] = "renamed"
+        s.save_model("model-other-version", json.dumps(spec))
+    req = copy_request(paths.request_dir, tmp_path / "again")
+    resign(req, paths.private_key, request_id="ICE-RELEASE-MODEL")
+    with pytest.raises(StoreError, match=r"comparison levels do not match.*`taxgate load`"):
+        pipeline.process(settings, req, tmp_path / "out")

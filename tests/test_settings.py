@@ -35,6 +35,7 @@ def test_r23_every_decision_value_is_policy_and_changes_its_version(tmp_path):
     assert base.review_competitors is False
     assert Policy(clear_winner_bits=4.0).version() != base.version()
     assert Policy(namesake_first_levels=("exact",)).version() != base.version()
+    assert Policy(successor_gap_years=1).version() != base.version()
     toml = tmp_path / "policy.toml"
     toml.write_text('[policy]\nclear_winner_bits = 6.5\nnamesake_first_levels = ["exact"]\n')
     read = Policy.from_toml(toml)

@@ -288,7 +288,7 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
         raise Conflict("two-person rule: the proposer may not release their own decision")
     decision = _decision_row(store, request_id, row_number)
     if proposal.outcome == "CONFIRMED":
-        _check_confirmable(store, decision, sealed)
+        _check_confirmable(store, settings, decision, sealed)
     stored = store.find_request(request_id)
     if stored is None:
         raise NotFound("no such request")
@@ -324,7 +324,8 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
     return fu
 
 
-def _check_confirmable(store: Store, decision: dict[str, Any], sealed: dict[str, Any]) -> None:
+def _check_confirmable(store: Store, settings: Settings, decision: dict[str, Any],
+                       sealed: dict[str, Any]) -> None:
     """A released CONFIRMED passes exactly the checks an automatic one does
     (:func:`taxgate.confirm.confirmable`): address of record within the request's taxable
     periods, no hold on any linked TIN (R6), the agency's safeguards current (R7)."""
@@ -336,7 +337,8 @@ def _check_confirmable(store: Store, decision: dict[str, Any], sealed: dict[str,
     problems = release_problems(
         store.matching_connection(), record=sealed["record"], tin=decision["tin"],
         periods=[int(p) for p in manifest["taxable_periods"]],
-        safeguards_current=store.safeguards_current(str(manifest["requesting_agency"])))
+        safeguards_current=store.safeguards_current(str(manifest["requesting_agency"])),
+        policy=settings.policy)
     if problems:
         raise Conflict("the record cannot be CONFIRMED: " + "; ".join(problems))
 
