@@ -75,6 +75,9 @@ HAND = [
     _f("000000018", "TOMAS", None, "ECHEVERRIA", None, "5 Bayou Rd", None, 2024,
        place=("HOUSTON", "TX", "77002")),
     # namesakes in one ZIP, different DOB and address
+    # one TIN, two dates of birth on its filings
+    _f("000000019", "OCTAVIO", None, "BARRAGAN", "1977-05-05", "18 Laurel St", None, 2023),
+    _f("000000019", "OCTAVIO", None, "BARRAGAN", "1968-01-20", "18 Laurel St", None, 2024),
     _f("000000013", "CARMEN", None, "SOLORZANO", "1990-01-05", "61 Palm St", None, 2024),
     _f("000000014", "CARMEN", None, "SOLORZANO", "1958-12-11", "62 Palm St", None, 2024),
 ]
@@ -239,6 +242,19 @@ def test_r23_no_confirmation_below_t_high_without_two_people(con):
     reached = decide(con, rec, Policy(review_match_probability=p / 2,
                                       confirm_match_probability=p))["lone"]
     assert reached["outcome"] == "CONFIRMED" and "review_reasons" not in reached["evidence"]
+
+
+def test_r23_a_conflicting_date_of_birth_is_named_for_the_desk(con):
+    """R23: REVIEW states why: here the taxpayer's filings give two dates of birth, one
+    the request's."""
+    rec = [_req("dob", "OCTAVIO", "BARRAGAN", "18 Laurel St", dob="1977-05-05")]
+    p = decide(con, rec)["dob"]["p"]
+    assert 0 < p < 1
+    out = decide(con, rec, Policy(review_match_probability=p / 2,
+                                  confirm_match_probability=(p + 1) / 2))["dob"]
+    assert out["outcome"] == "REVIEW"
+    assert out["evidence"]["review_reasons"] == ["SCORE_BETWEEN_THRESHOLDS",
+                                                 "CONFLICTING_IDENTIFIER"]
 
 
 def test_r23_namesake_levels_are_policy_and_checked(con):
