@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_world import ENGINES_PARAMS, new_pg_database
 from e2e import copy_request, resign
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -105,12 +106,15 @@ def _request(paths: Any) -> Path:
     return req
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=ENGINES_PARAMS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("release")
     paths = synth_all(root / "synthetic", 1_500, 5, seed=23)
     _append(paths.taxpayers, FILINGS, header=False)
-    settings = Settings(store=str(root / "store"), key_hex=new_data_key(),
+    store = (new_pg_database(request.getfixturevalue("pg_server").url)
+             if request.param == "postgres" else str(root / "store"))
+    settings = Settings(store=store, key_hex=new_data_key(),
                         policy=Policy(review_competitors=True))
     pipeline.init(settings)
     pipeline.load(settings, paths.taxpayers)
