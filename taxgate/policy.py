@@ -7,10 +7,11 @@ A person link is not an address verification. For each lawful request record:
    common and no full double surname that differs, and neither with another such
    partner, are one person (the holder got an SSN). Such a pair without a shared
    date of birth (one side never gave it) is only a *possible successor* when it
-   shares an address or a double surname, or the SSN begins within two years of the
-   ITIN's end in the state it left, nearby or as the only such partner of either
-   (SOFT_LINKS_SQL): never merged, it can only withhold a confirmation (step 4). Only
-   the TINs whose name key the scored pairs touch are looked at.
+   shares an address or a double surname, or the SSN begins within two years (the
+   policy's ``successor_gap_years``) of the ITIN's end in the state it left, nearby
+   or as the only such partner of either (SOFT_LINKS_SQL): never merged, it can only
+   withhold a confirmation (step 4). Only the TINs whose name key the scored pairs
+   touch are looked at.
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a
    TIN given in the request that is none of the person's TINs, or a date of birth
    that disagrees with every date of birth the person filed (a day/month swap
@@ -26,19 +27,19 @@ A person link is not an address verification. For each lawful request record:
 4. The best candidate is the highest-weight one at the submitted address whose
    probability is at least T_low or whose name is compatible. CONFIRMED only when
    it is the only candidate person there (counting every namesake there — exact
-   name, nickname, JUAN/JOHN, initial, swapped order: RODRIGUEZ for RODRIGUEZ-PENA
-   — however low its score, and anyone else within ``CLEAR_WINNER_BITS``), has no
-   disclosure hold (R6), any possible successor agrees (the submitted address is
-   also the address of record of the two TINs together), every other candidate
-   person anywhere scores at least ``CLEAR_WINNER_BITS`` lower, and either
-   (A) its probability is at least T_high, or
-   (B) its probability is at least T_low, every name field agrees at some level
-       (``name_compatible``), and no other person with a compatible name files in
-       the ZIP (R25: a common name in a dense ZIP needs DOB or TIN to reach T_high).
-   A second candidate (father and son of one name at one address, no DOB) -> REVIEW
-   (policy.review_competitors) or NOT_CONFIRMED; a best at T_low or above that
-   fails (A) and (B) -> REVIEW (R23). Everything else -> NOT_CONFIRMED, which never
-   says why (R21).
+   name, nickname, JUAN/JOHN, initial, swapped order: RODRIGUEZ for RODRIGUEZ-PENA,
+   the first-name levels of ``policy.namesake_first_levels`` — however low its score,
+   and anyone else within ``policy.clear_winner_bits``), passes the checks every
+   CONFIRMED passes (:func:`taxgate.confirm.confirmable`: no disclosure hold on any
+   linked TIN (R6), any possible successor agrees, the agency's safeguards are
+   current (R7)), every other candidate person anywhere scores at least
+   ``policy.clear_winner_bits`` lower, and its probability is at least T_high (R23:
+   nothing is confirmed below T_high without two people).
+   A second candidate (father and son of one name at one address, no DOB) ->
+   NOT_CONFIRMED, or REVIEW where ``policy.review_competitors`` says so; a best at
+   T_low or above but below T_high -> REVIEW (R23). Every REVIEW carries its reasons
+   for the desk (:mod:`taxgate.review_reasons`) in the evidence, never in a response.
+   Everything else -> NOT_CONFIRMED, which never says why (R21).
 
 All of it is a few DuckDB statements over whole tables (no per-record Python). The
 evidence of each decision (the winning pair's per-field levels and weights, the
@@ -49,12 +50,9 @@ from __future__ import annotations
 
 import duckdb
 
-from taxgate import delivery_point
+from taxgate.errors import BadInput
+from taxgate.review_reasons import require_review
 from taxgate.settings import Policy
-
-# Match-weight bits (log2 odds) by which the best candidate at the address must beat
-# every other candidate person. 5 bits: the runner-up is at most 1/32 as likely.
-CLEAR_WINNER_BITS = 5.0
 
 # Persons (R25). Every TIN that shares a name key (first name, first surname) with a
 # TIN the scored pairs touched is profiled; an ITIN and an SSN are *successor
@@ -62,10 +60,10 @@ CLEAR_WINNER_BITS = 5.0
 # SSN's first (a holder who got an SSN files under it from then on), and neither
 # their dates of birth nor their full double surnames disagree. Only the candidates
 # that can matter are looked for (PERSONS_SQL, SOFT_LINKS_SQL): those sharing a DOB, an
-# address or a full double surname, or *adjacent* (the SSN begins one or two years
-# after the ITIN's end, in the state it left), each found by an equality join on the
-# name key and that value. Every ITIN against every SSN of the key was 274M pairs at
-# 10M filings, for 1.7M candidates.
+# address or a full double surname, or *adjacent* (the SSN begins at most
+# ``policy.successor_gap_years`` years after the ITIN's end, in the state it left),
+# each found by an equality join on the name key and that value. Every ITIN against
+# every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates.
 SUCCESSORS_SQL = """
 WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
 keys AS (
@@ -104,7 +102,8 @@ found AS (
   WHERE a.is_itin AND NOT b.is_itin
   UNION
   SELECT a.tin, b.tin
-  FROM (SELECT *, unnest([ly + 1, ly + 2]) AS next_year FROM sides WHERE is_itin) a
+  FROM (SELECT *, unnest(range(ly + 1, ly + {gap} + 1)) AS next_year FROM sides
+        WHERE is_itin) a
   JOIN (SELECT * FROM sides WHERE NOT is_itin) b
     ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
    AND a.last_state = b.first_state AND a.next_year = b.fy
@@ -113,13 +112,19 @@ SELECT f.itin, f.ssn,
        len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
        list_has_any(a.addrs, b.addrs) AS shared_address,
        list_has_any(a.fulls, b.fulls) AS same_full_name,
-       b.fy - a.ly <= 2 AND a.last_state = b.first_state AS adjacent,
+       b.fy - a.ly <= {gap} AND a.last_state = b.first_state AS adjacent,
        a.last_zip3 = b.first_zip3 AS nearby
 FROM found f JOIN prof a ON a.tin = f.itin JOIN prof b ON b.tin = f.ssn
 WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on it)
   AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
   AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
 """
+
+
+def successors_sql(pairs: str, policy: Policy) -> str:
+    """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years."""
+    return SUCCESSORS_SQL.format(pairs=pairs, gap=int(policy.successor_gap_years))
+
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN
 # has another corroborated partner. Measured on the labelled set (1M filings, seed 1):
@@ -144,8 +149,9 @@ UNION ALL SELECT t.tin, t.tin FROM touched t
 # near (the same 3-digit ZIP area) or the only such partner of both. Never merged (that
 # could make father and son of one name one candidate); it can only take a confirmation
 # away: the submitted address must then also be the address of record of the two
-# together (``_soft`` in decide). Without the adjacent pairs, an ITIN holder whose SSN
-# filings give no DOB and who moved when switching had the ITIN's last address
+# together, and a hold on either withholds (:func:`taxgate.confirm.confirmable`).
+# Without the adjacent pairs, an ITIN holder whose SSN filings give no DOB and who
+# moved when switching had the ITIN's last address
 # confirmed (13 false confirmations at 10M filings). Every adjacent pair in the state
 # withheld 1.2 points of recall at that size (namesakes grow with the store), hence
 # "near or the only one". Measured in bench/results/quality.md and scale.md.
@@ -176,12 +182,11 @@ GROUP BY p.person_id
 """
 
 # First-name levels at which another person at the address is a namesake of the
-# request however far behind it scores: the name as written could be theirs (exact,
-# a nickname, JUAN/JOHN, an initial, given and family name swapped). A person met only
-# through a typo or one shared name of a compound given name (MARIA ROSA / ROSA) is a
-# competitor only when it scores within ``CLEAR_WINNER_BITS`` of the best.
-NAMESAKE_FIRST_LEVELS = ("exact", "nickname", "nickname variant", "given/family swapped",
-                         "cross-language", "initial")
+# request however far behind it scores (``policy.namesake_first_levels``): the name as
+# written could be theirs (exact, a nickname, JUAN/JOHN, an initial, given and family
+# name swapped). A person met only through a typo or one shared name of a compound
+# given name (MARIA ROSA / ROSA) is a competitor only when it scores within
+# ``policy.clear_winner_bits`` of the best.
 
 # Ties are broken on values, never on the order rows happen to arrive in, so the same
 # request gives the same decision (and the same TIN in the ledger) every time: a pair by
@@ -198,6 +203,10 @@ def _gammas(comparison: str, labels: tuple[str, ...]) -> list[int]:
         if d["output_column_name"] != comparison:
             continue
         levels = [lv for lv in d["comparison_levels"] if not lv.get("is_null_level")]
+        unknown = sorted(set(labels) - {lv["label_for_charts"] for lv in levels})
+        if unknown:
+            raise BadInput(f"the policy names {comparison} levels the model does not have: "
+                           f"{', '.join(unknown)}")
         top = len(levels) - 1
         return [top - i for i, lv in enumerate(levels) if lv["label_for_charts"] in labels]
     raise KeyError(comparison)
@@ -210,17 +219,21 @@ def decide(
     pairs: str,
     periods: list[int],
     policy: Policy,
+    safeguards_current: bool,
     out: str,
 ) -> None:
     """Create ``out`` (row_number, outcome, tin, match_probability, evidence) for every
-    row of ``requests`` from the scored ``pairs`` (:func:`taxgate.matching.duckdb.score`)."""
+    row of ``requests`` from the scored ``pairs`` (:func:`taxgate.matching.duckdb.score`).
+    ``safeguards_current``: the requesting agency's safeguards status (R7)."""
+    from taxgate.confirm import confirmable
+
     t_low = float(policy.review_match_probability)
     t_high = float(policy.confirm_match_probability)
-    period_list = ", ".join(str(int(p)) for p in periods)
+    bits = float(policy.clear_winner_bits)
     competitors_outcome = "REVIEW" if policy.review_competitors else "NOT_CONFIRMED"
-    strong = ", ".join(str(g) for g in _gammas("first_name", NAMESAKE_FIRST_LEVELS))
+    strong = ", ".join(str(g) for g in _gammas("first_name", policy.namesake_first_levels))
     same_zip = min(_gammas("address", ("same ZIP",)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {SUCCESSORS_SQL.format(pairs=pairs)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(pairs, policy)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "
                 + PERSONS_SQL.format(pairs=pairs, successors="_successors"))
     con.execute(f"""
@@ -246,74 +259,24 @@ def decide(
                OR trim(r.tin) IN (SELECT s.tin FROM _persons s WHERE s.person_id = c.person_id))
           AND NOT (c.any_dob_disagrees AND NOT c.any_dob_agrees)
     """)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _aor AS
-        {ADDRESS_OF_RECORD_SQL.format(periods=period_list, candidates="_candidates",
-                                      persons="_persons")}
-    """)
-    # Possible successors (an ITIN and an SSN that may be one person) of each candidate:
-    # the submitted address must be the address of record of the two together too.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _soft AS
-        WITH s AS ({SOFT_LINKS_SQL.format(successors="_successors")}),
-        cand AS (SELECT DISTINCT c.person_id, p.tin FROM _candidates c
-                 JOIN _persons p USING (person_id)),
-        partners AS (
-          SELECT c.person_id, s.ssn AS other FROM cand c JOIN s ON s.itin = c.tin
-          UNION SELECT c.person_id, s.itin FROM cand c JOIN s ON s.ssn = c.tin
-        ),
-        members AS (
-          SELECT person_id, other AS tin FROM partners
-          WHERE other NOT IN (SELECT tin FROM _persons p WHERE p.person_id = partners.person_id)
-          UNION SELECT person_id, tin FROM cand
-        )
-        SELECT m.person_id,
-               arg_max(struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
-                                   a_zip5, a_city, a_state),
-                       (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END, filing_id))
-                 AS aor
-        FROM filings f JOIN members m ON m.tin = f.tin
-        WHERE tax_year IN ({period_list})
-          AND m.person_id IN (SELECT person_id FROM partners)
-        GROUP BY m.person_id
-    """)
-    # The streets filed in the ZIPs where a street name may be misspelled (R24).
-    near_zips = f"""
-        SELECT r.a_zip5 FROM _candidates c JOIN {requests} r USING (row_number)
-        JOIN (SELECT person_id, aor FROM _aor UNION ALL SELECT person_id, aor FROM _soft) o
-          USING (person_id)
-        WHERE {delivery_point.near_spelling("r", "o.aor", policy)}"""
-    con.execute("CREATE OR REPLACE TEMP TABLE _streets AS "
-                + delivery_point.gazetteer_sql(near_zips))
-
-    def same_dp(record: str) -> str:
-        return delivery_point.same_delivery_point("r", record, policy, "_streets")
-
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _holds AS
-        SELECT s.person_id, bool_or(coalesce(upper(trim(f.disclosure_hold)), '') = 'Y') AS held
-        FROM filings f JOIN _persons s ON s.tin = f.tin
-        WHERE s.person_id IN (SELECT DISTINCT person_id FROM _candidates)
-        GROUP BY s.person_id
-    """)
+    confirmable(con, requests=requests, candidates="_candidates", persons="_persons",
+                successors="_successors", periods=periods,
+                safeguards_current=safeguards_current, policy=policy, out="_checks")
+    why = _review_reasons_sql(t_low, t_high, bits)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
         WITH judged AS (
           SELECT c.row_number, c.person_id, c.tin, c.p, c.w, c.evidence, c.name_compatible,
                  c.namesake, c.address_level,
-                 coalesce({same_dp("o.aor")}, false) AS at_address,
-                 so.aor IS NULL OR coalesce({same_dp("so.aor")}, false) AS successor_agrees,
-                 coalesce(h.held, false) AS held
+                 c.any_dob_agrees AND c.any_dob_disagrees AS dob_conflict,
+                 k.at_address, k.confirmable
           FROM _candidates c
-          JOIN {requests} r USING (row_number)
-          LEFT JOIN _aor o ON o.person_id = c.person_id
-          LEFT JOIN _soft so ON so.person_id = c.person_id
-          LEFT JOIN _holds h ON h.person_id = c.person_id
+          JOIN _checks k USING (row_number, person_id)
         ),
         top AS (
           SELECT row_number,
-                 arg_max(struct_pack(tin, p, w, evidence, held, person_id, name_compatible,
-                                    successor_agrees), (w, person_id))
+                 arg_max(struct_pack(tin, p, w, evidence, person_id, name_compatible,
+                                    confirmable, dob_conflict), (w, person_id))
                    FILTER (WHERE at_address AND (p >= {t_low} OR name_compatible)) AS best
           FROM judged GROUP BY row_number
         ),
@@ -321,7 +284,7 @@ def decide(
           SELECT j.row_number, any_value(t.best) AS best,
                  count(*) FILTER (WHERE j.at_address AND (j.namesake OR (
                      (j.p >= {t_low} OR j.name_compatible)
-                     AND j.w >= t.best.w - {CLEAR_WINNER_BITS}))) AS n_at_address,
+                     AND j.w >= t.best.w - {bits}))) AS n_at_address,
                  count(*) FILTER (WHERE j.person_id <> t.best.person_id AND j.name_compatible
                                   AND j.address_level >= {same_zip}) AS zip_namesakes
           FROM judged j JOIN top t USING (row_number)
@@ -333,32 +296,47 @@ def decide(
           FROM judged j JOIN summary s USING (row_number)
           WHERE s.best IS NOT NULL AND j.person_id <> s.best.person_id
           GROUP BY j.row_number
+        ),
+        decided AS (
+          SELECT r.row_number, s.best, s.n_at_address, s.zip_namesakes, u.w2,
+                 CASE
+                   WHEN s.n_at_address IS NULL OR s.n_at_address = 0 THEN 'NOT_CONFIRMED'
+                   WHEN NOT s.best.confirmable THEN 'NOT_CONFIRMED'
+                   WHEN s.n_at_address >= 2 THEN '{competitors_outcome}'
+                   WHEN u.w2 IS NOT NULL AND s.best.w - u.w2 < {bits}
+                     THEN '{competitors_outcome}'
+                   WHEN s.best.p >= {t_high} THEN 'CONFIRMED'
+                   WHEN s.best.p >= {t_low} THEN 'REVIEW'
+                   ELSE 'NOT_CONFIRMED'
+                 END AS outcome
+          FROM {requests} r LEFT JOIN summary s USING (row_number)
+          LEFT JOIN runner_up u USING (row_number)
         )
-        SELECT r.row_number,
-               CASE
-                 WHEN s.n_at_address IS NULL OR s.n_at_address = 0 THEN 'NOT_CONFIRMED'
-                 WHEN s.best.held THEN 'NOT_CONFIRMED'
-                 WHEN NOT s.best.successor_agrees THEN 'NOT_CONFIRMED'
-                 WHEN s.n_at_address >= 2 THEN '{competitors_outcome}'
-                 WHEN u.w2 IS NOT NULL AND s.best.w - u.w2 < {CLEAR_WINNER_BITS}
-                   THEN '{competitors_outcome}'
-                 WHEN s.best.p >= {t_high} THEN 'CONFIRMED'
-                 WHEN s.best.p >= {t_low} AND s.best.name_compatible AND s.zip_namesakes = 0
-                   THEN 'CONFIRMED'
-                 WHEN s.best.p >= {t_low} THEN 'REVIEW'
-                 ELSE 'NOT_CONFIRMED'
-               END AS outcome,
-               s.best.tin AS tin,
-               s.best.p AS match_probability,
-               CASE WHEN s.best IS NOT NULL THEN
-                 json_merge_patch(s.best.evidence, json_object(
-                   'runner_up_weight', round(u.w2, 3),
-                   'candidates_at_address', s.n_at_address,
-                   'namesakes_in_zip', s.zip_namesakes))
+        SELECT row_number, outcome,
+               best.tin AS tin,
+               best.p AS match_probability,
+               CASE WHEN best IS NOT NULL THEN
+                 json_merge_patch(best.evidence, json_object(
+                   'runner_up_weight', round(w2, 3),
+                   'candidates_at_address', n_at_address,
+                   'namesakes_in_zip', zip_namesakes,
+                   'review_reasons', CASE WHEN outcome = 'REVIEW' THEN {why} END))
                END AS evidence
-        FROM {requests} r LEFT JOIN summary s USING (row_number)
-        LEFT JOIN runner_up u USING (row_number)
+        FROM decided
     """)
-    for table in ("_successors", "_persons", "_candidates", "_aor", "_soft", "_holds",
-                  "_streets"):
+    for table in ("_successors", "_persons", "_candidates", "_checks"):
         con.execute(f"DROP TABLE IF EXISTS {table}")  # free the memory for what follows
+
+
+def _review_reasons_sql(t_low: float, t_high: float, bits: float) -> str:
+    """The codes (:mod:`taxgate.review_reasons`) of why a REVIEW row of ``decided`` is
+    held, as a DuckDB list expression."""
+    conditions = (
+        ("CANDIDATES_AT_ADDRESS", "n_at_address >= 2"),
+        ("CLOSE_RUNNER_UP", f"n_at_address < 2 AND w2 IS NOT NULL AND best.w - w2 < {bits}"),
+        ("SCORE_BETWEEN_THRESHOLDS", f"best.p >= {t_low} AND best.p < {t_high}"),
+        ("CONFLICTING_IDENTIFIER", "best.dob_conflict"),
+    )
+    items = ", ".join(f"CASE WHEN coalesce({cond}, false) THEN '{require_review(code)}' END"
+                      for code, cond in conditions)
+    return f"list_filter([{items}], x -> x IS NOT NULL)"

@@ -32,9 +32,17 @@ POLICY_DOCS: dict[str, str] = {
     "confirm_match_probability": "R23: person-match probability at or above which a "
     "unique candidate may be CONFIRMED (T_high)",
     "review_match_probability": "R23: probability at or above which a candidate counts "
-    "(T_low): a lone one below T_high, or a second one, sends the record to REVIEW",
-    "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false) when two taxpayers "
-    "both match the person and the address",
+    "(T_low): a lone one between T_low and T_high goes to REVIEW",
+    "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false, the default) when "
+    "two taxpayers both match the person and the address, or one scores within "
+    "clear_winner_bits of the best",
+    "clear_winner_bits": "R23: match-weight bits (log2 odds) by which the best candidate "
+    "must beat every other candidate person to be CONFIRMED",
+    "successor_gap_years": "R25: most tax years between an ITIN's last filing and a "
+    "same-name SSN's first, in the state the ITIN left, for the two to be possibly one "
+    "person (which withholds a confirmation of the ITIN's address)",
+    "namesake_first_levels": "R23: first-name levels at which another taxpayer at the "
+    "address competes with the best however far behind it scores",
     "street_name_max_edits": "R24: most edits (Damerau-Levenshtein) by which a street name "
     "may be misspelled and still name the address of record; 0: names must be exact",
     "street_name_min_length_for_edits": "R24: shortest street name (both sides) that the "
@@ -56,7 +64,12 @@ class Policy:
     hold_single_word_names: bool = True
     confirm_match_probability: float = 0.999
     review_match_probability: float = 0.9
-    review_competitors: bool = True
+    review_competitors: bool = False
+    clear_winner_bits: float = 5.0
+    successor_gap_years: int = 2
+    namesake_first_levels: tuple[str, ...] = (
+        "exact", "nickname", "nickname variant", "given/family swapped", "cross-language",
+        "initial")
     street_name_max_edits: int = 1
     street_name_min_length_for_edits: int = 6
 

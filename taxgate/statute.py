@@ -161,8 +161,9 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "NAME_PLACEHOLDER",
             "R8",
             "(name_is_placeholder(first_name) AND upper(trim(first_name)) <> 'FNU') OR "
-            "(name_is_placeholder(last_name) AND upper(trim(last_name)) <> 'LNU') OR "
+            "(surname_is_placeholder(last_name) AND upper(trim(last_name)) <> 'LNU') OR "
             "name_is_placeholder(concat_ws(' ', first_name, last_name)) OR "
+            "name_is_placeholder_words(concat_ws(' ', first_name, last_name)) OR "
             "(upper(trim(first_name)) = 'FNU' AND upper(trim(last_name)) = 'LNU')",
         ),
         RecordRule("NAME_SINGLE_WORD", "R8", f"({_MONONYM})", holds_for_review=True),
@@ -250,6 +251,7 @@ _SHARED_CALLS = (
     "addr_is_placeholder(street_address)",
     "addr_zip_only(street_address)",
     "addr_is_institution(street_address)",
+    "surname_is_placeholder(last_name)",  # before the call it contains
     "name_is_placeholder(first_name)",
     "name_is_placeholder(last_name)",
 )

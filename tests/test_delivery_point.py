@@ -230,7 +230,7 @@ def outcomes(world, requests: list[tuple]) -> dict[str, tuple[str, str | None]]:
     matching.score(con, requests="req", filings="filings", model_json=model_json,
                    prior=0.5 / n, out="pairs")
     policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=Policy(),
-                  out="decided")
+                  safeguards_current=True, out="decided")
     rows = con.execute("SELECT r.record_id, d.outcome, d.tin, d.evidence FROM decided d "
                        "JOIN req r USING (row_number)").fetchall()
     assert all(e is None or "weights" in json.loads(e) for _, _, _, e in rows)

@@ -47,3 +47,18 @@ def test_every_command_has_help_and_a_documented_entry():
     for name, cmd in names:
         assert (cmd.help or "").strip(), f"taxgate {name} has no --help text"
         assert f"taxgate {name}" in page, f"taxgate {name} is missing from docs/cli.md"
+
+
+def test_review_reasons_page_matches_the_code():
+    """Every reason the review desk shows is documented with its requirement (R23)."""
+    from taxgate.review_reasons import render_markdown as review_page
+
+    assert (ROOT / "docs/review-reasons.md").read_text(encoding="utf-8") == review_page()
+
+
+def test_every_hold_of_the_statute_has_a_review_reason():
+    from taxgate.review_reasons import REVIEW_REASONS
+    from taxgate.statute import record_rules
+
+    holds = {r.code for r in record_rules(Policy()) if r.holds_for_review}
+    assert holds and holds <= set(REVIEW_REASONS)

@@ -75,6 +75,9 @@ HAND = [
     _f("000000018", "TOMAS", None, "ECHEVERRIA", None, "5 Bayou Rd", None, 2024,
        place=("HOUSTON", "TX", "77002")),
     # namesakes in one ZIP, different DOB and address
+    # one TIN, two dates of birth on its filings
+    _f("000000019", "OCTAVIO", None, "BARRAGAN", "1977-05-05", "18 Laurel St", None, 2023),
+    _f("000000019", "OCTAVIO", None, "BARRAGAN", "1968-01-20", "18 Laurel St", None, 2024),
     _f("000000013", "CARMEN", None, "SOLORZANO", "1990-01-05", "61 Palm St", None, 2024),
     _f("000000014", "CARMEN", None, "SOLORZANO", "1958-12-11", "62 Palm St", None, 2024),
 ]
@@ -126,8 +129,10 @@ def _weight_at(probability: float) -> float:
     return math.log2(probability / (1 - probability))
 
 
-def decide(con: duckdb.DuckDBPyConnection, requests: list[tuple]) -> dict[str, dict]:
-    """record_id -> {outcome, tin, evidence} through standardize, score and decide."""
+def decide(con: duckdb.DuckDBPyConnection, requests: list[tuple],
+           pol: Policy | None = None) -> dict[str, dict]:
+    """record_id -> {outcome, tin, probability, evidence} through standardize, score and
+    decide under ``pol`` (the default policy when None)."""
     path = _TMP["dir"] / "req.csv"
     _write(path, REQUEST_COLS, requests)
     con.execute(f"CREATE OR REPLACE TABLE raw_req AS SELECT row_number() OVER () AS "
@@ -138,12 +143,12 @@ def decide(con: duckdb.DuckDBPyConnection, requests: list[tuple]) -> dict[str, d
     model_json = con.execute("SELECT j FROM model").fetchone()[0]
     matching.score(con, requests="req", filings="filings", model_json=model_json,
                    prior=0.5 / n, out="pairs")
-    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=Policy(),
-                  out="decided")
-    rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.evidence
+    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=pol or Policy(),
+                  safeguards_current=True, out="decided")
+    rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.match_probability, d.evidence
                           FROM decided d JOIN req r USING (row_number)""").fetchall()
-    return {rid: {"outcome": o, "tin": t, "evidence": json.loads(e) if e else None}
-            for rid, o, t, e in rows}
+    return {rid: {"outcome": o, "tin": t, "p": p, "evidence": json.loads(e) if e else None}
+            for rid, o, t, p, e in rows}
 
 
 def test_r24_exact_and_usps_variants_confirm(con):
@@ -207,6 +212,57 @@ def test_r23_father_and_son_of_one_name_without_dob_never_confirmed(con):
     assert out["first_surname"]["outcome"] in ("REVIEW", "NOT_CONFIRMED")
     # the DOB tells which one
     assert out["son"]["outcome"] == "CONFIRMED" and out["son"]["tin"] == "000000004"
+
+
+def test_r23_candidates_nothing_tells_apart_are_not_confirmed_by_default(con):
+    """R23 as revised: father and son of one name at one address, no DOB: a reviewer
+    would see nothing more than the machine, so NOT_CONFIRMED; REVIEW only where the
+    policy keeps such records for review, with the reason for the desk."""
+    req = [_req("nodob", "MIGUEL", "REYES ORTEGA", "900 W 5th St", middle="ANGEL")]
+    assert decide(con, req)["nodob"]["outcome"] == "NOT_CONFIRMED"
+    held = decide(con, req, Policy(review_competitors=True))["nodob"]
+    assert held["outcome"] == "REVIEW"
+    assert "CANDIDATES_AT_ADDRESS" in held["evidence"]["review_reasons"]
+
+
+def test_r23_no_confirmation_below_t_high_without_two_people(con):
+    """R23: a lone best candidate between T_low and T_high, name compatible, no namesake
+    in the ZIP (what "path B" confirmed) goes to REVIEW, held for a score between the
+    thresholds."""
+    rec = [_req("lone", "JUAN", "MENDOZA", "123 N Main St", "Apt 4")]
+    p = decide(con, rec)["lone"]["p"]
+    assert 0 < p < 1
+    between = Policy(review_match_probability=p / 2, confirm_match_probability=(p + 1) / 2)
+    out = decide(con, rec, between)["lone"]
+    assert out["evidence"]["namesakes_in_zip"] == 0
+    assert out["evidence"]["candidates_at_address"] == 1
+    assert out["outcome"] == "REVIEW"
+    assert out["evidence"]["review_reasons"] == ["SCORE_BETWEEN_THRESHOLDS"]
+    # the same candidate reaching T_high is CONFIRMED, and carries no review reason
+    reached = decide(con, rec, Policy(review_match_probability=p / 2,
+                                      confirm_match_probability=p))["lone"]
+    assert reached["outcome"] == "CONFIRMED" and "review_reasons" not in reached["evidence"]
+
+
+def test_r23_a_conflicting_date_of_birth_is_named_for_the_desk(con):
+    """R23: REVIEW states why: here the taxpayer's filings give two dates of birth, one
+    the request's."""
+    rec = [_req("dob", "OCTAVIO", "BARRAGAN", "18 Laurel St", dob="1977-05-05")]
+    p = decide(con, rec)["dob"]["p"]
+    assert 0 < p < 1
+    out = decide(con, rec, Policy(review_match_probability=p / 2,
+                                  confirm_match_probability=(p + 1) / 2))["dob"]
+    assert out["outcome"] == "REVIEW"
+    assert out["evidence"]["review_reasons"] == ["SCORE_BETWEEN_THRESHOLDS",
+                                                 "CONFLICTING_IDENTIFIER"]
+
+
+def test_r23_namesake_levels_are_policy_and_checked(con):
+    from taxgate.errors import BadInput
+
+    with pytest.raises(BadInput, match="levels the model does not have"):
+        decide(con, [_req("x", "JUAN", "MENDOZA", "123 N Main St", "Apt 4")],
+               Policy(namesake_first_levels=("exact", "soundalike")))
 
 
 def test_r25_common_surname_counts_for_less_than_a_rare_one(con):
@@ -282,6 +338,13 @@ def test_r25_possible_successor_next_year_in_the_same_state_withholds(con):
     ])
     assert out["old"]["outcome"] == "NOT_CONFIRMED"
     assert out["new"]["outcome"] == "CONFIRMED"
+
+
+def test_r25_the_successor_gap_is_policy(con):
+    req = [_req("old", "LORENA", "PADILLA", "44 Olive St", dob="1984-09-09")]
+    assert decide(con, req)["old"]["outcome"] == "NOT_CONFIRMED"
+    # no years allowed between the ITIN's end and the SSN's start: not a possible successor
+    assert decide(con, req, Policy(successor_gap_years=0))["old"]["outcome"] == "CONFIRMED"
 
 
 def test_r25_a_namesake_ssn_in_another_state_does_not_withhold(con):

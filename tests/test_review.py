@@ -155,3 +155,23 @@ def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp
         decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
                    and e.request_id == rid and e.payload["row_number"] == row.row_number]
     assert len(decided) == 1 and decided[0]["released_by"] == "ray"
+
+
+def test_r23_every_review_record_says_why_on_the_desk_and_never_in_the_response(answered):
+    """Each REVIEW record, held by the statute (a one-word name) or by the decision,
+    shows the desk why in words; the response keeps only its reason codes."""
+    from taxgate.review_reasons import REVIEW_REASONS
+
+    world, rid, _ = answered
+    with open_store(world.settings) as s:
+        items = [e for e in review.queue(s, include_released=True) if e.request_id == rid]
+        views = [review.view_item(s, RITA, rid, e.row_number) for e in items]
+        stored = s.find_request(rid)
+        decisions = s.decisions(rid).to_pylist()
+    assert views and all(v.held_because for v in views)
+    assert {c for v in views for c, _ in v.held_because} <= set(REVIEW_REASONS)
+    held = {d["reasons"] for d in decisions if d["outcome"] == "REVIEW"}
+    assert held <= {"DISCLOSURE_OFFICER_REVIEW", "NAME_SINGLE_WORD"}
+    assert stored is not None
+    for reason in REVIEW_REASONS.values():
+        assert reason.words not in stored.response_json

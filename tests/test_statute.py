@@ -122,6 +122,48 @@ def test_r8_names_blank_or_placeholder_are_rejected(first, last, code):
         assert rej or holds
 
 
+@pytest.mark.parametrize(
+    "first,last",
+    [
+        ("Jane", "Doe"),
+        ("Unknown", "Unknown"),
+        ("Test", "Test"),
+        ("Null", "None"),
+        ("FNU", "Null"),  # the whole name is one word of the list
+        ("FNU", "LNU"),
+        ("None", "Garcia"),  # NONE is no given name
+    ],
+)
+def test_r8_placeholders_are_rejected_in_their_context(first, last):
+    ((rej, _),) = reasons({"first_name": first, "last_name": last})
+    assert "NAME_PLACEHOLDER" in rej
+
+
+@pytest.mark.parametrize(
+    "first,last",
+    [("Maria", "Null"), ("James", "Doe"), ("Anna", "Test"), ("Li", "None"), ("Min", "Na")],
+)
+def test_r8_a_real_surname_alone_is_never_a_placeholder(first, last):
+    """R8 as revised: NULL, NONE, TEST, DOE and NA are real surnames."""
+    assert reasons({"first_name": first, "last_name": last}) == [([], [])]
+
+
+def test_r8_fnu_with_a_real_surname_that_looks_like_a_placeholder_is_a_mononym():
+    ((rej, holds),) = reasons({"first_name": "FNU", "last_name": "Doe"})
+    assert rej == [] and holds == ["NAME_SINGLE_WORD"]
+
+
+@pytest.mark.parametrize(
+    "street", ["123 Dept St", "45 Suite Ave", "7 Lot Street", "12 Unit Rd", "123 Dept St Apt 4"])
+def test_r9_a_street_named_like_a_unit_designator_is_an_address(street):
+    assert reasons({"street_address": street}) == [([], [])]
+
+
+def test_r9_a_unit_alone_is_still_no_street():
+    ((rej, _),) = reasons({"street_address": "123 Apt 4"})
+    assert "ADDRESS_INCOMPLETE" in rej
+
+
 def test_r8_a_single_word_name_goes_to_review_not_rejection():
     ((rej, holds),) = reasons({"first_name": "FNU", "last_name": "Xochitl"})
     assert rej == [] and holds == ["NAME_SINGLE_WORD"]

@@ -19,11 +19,14 @@ point) count for less than a rare one. See docs/matching.md.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+from taxgate.errors import StoreError
 
 MODEL_FAMILY = "taxgate-person-v4"
 
@@ -173,6 +176,28 @@ def comparisons() -> list[cl.CustomComparison]:
         ],
     )
     return [first, surname, dob, address, suffix, middle, tin]
+
+
+def _levels(comparison: dict[str, Any]) -> tuple[Any, ...]:
+    """What a comparison decides with: its name and, per level, label, SQL and tf column."""
+    return (comparison.get("output_column_name"), tuple(
+        (lv.get("label_for_charts"), lv.get("sql_condition"), bool(lv.get("is_null_level")),
+         lv.get("tf_adjustment_column"))
+        for lv in comparison.get("comparison_levels", [])))
+
+
+def check_model(model_json: str) -> None:
+    """Refuse a stored model whose comparisons or levels are not this code's (it was
+    trained by another version): its levels would be read with the wrong meaning."""
+    try:
+        stored = [_levels(c) for c in json.loads(model_json).get("comparisons", [])]
+    except (ValueError, AttributeError, TypeError):
+        stored = []
+    code = [_levels(c.get_comparison("duckdb").as_dict()) for c in comparisons()]
+    if stored != code:
+        raise StoreError("the stored model's comparison levels do not match this version of "
+                         "taxgate: train it again (`taxgate load` retrains on the stored "
+                         "filings)")
 
 
 # Floors for m of levels that requests show and clean filings cannot teach EM

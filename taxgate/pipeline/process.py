@@ -93,6 +93,7 @@ def _process(
         progress.advance(total - lawful)  # rejected and held records need no matching
         if model is None:
             raise StoreError("the store holds no trained model: run `taxgate load` first")
+        matching.check_model(model[1])
         row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
         prior = 0.5 / max(int(row[0] if row else 0), 1)
         with matching.splink_phases() as phases:
@@ -118,6 +119,7 @@ def _process(
             pairs="_tg_pairs",
             periods=periods,
             policy=settings.policy,
+            safeguards_current=store.safeguards_current(manifest.raw["requesting_agency"]),
             out="_tg_decided",
         )
         con.execute("DROP TABLE IF EXISTS _tg_pairs")  # the evidence kept is in _tg_decided
@@ -172,7 +174,9 @@ def _assemble(
                     ELSE '' END AS reasons,
                d.tin AS tin,
                d.match_probability AS match_probability,
-               CAST(d.evidence AS VARCHAR) AS evidence,
+               CASE WHEN len(u.rejections) = 0 AND len(u.holds) > 0
+                    THEN CAST(json_object('review_reasons', u.holds) AS VARCHAR)
+                    ELSE CAST(d.evidence AS VARCHAR) END AS evidence,
                ? AS model_version, ? AS policy_version
         FROM _tg_req r
         JOIN _tg_rules u USING (row_number)

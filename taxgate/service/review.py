@@ -3,12 +3,15 @@
 - :func:`capture` holds a processed request's REVIEW records for officers: the request
   record and the request's accounting fields, sealed under the at-rest key.
 - :func:`queue` lists them with their state (no taxpayer data).
-- :func:`view_item` shows one record beside its candidate taxpayers, field by field;
+- :func:`view_item` shows one record beside its candidate taxpayers, field by field,
+  and why it was held in words (:mod:`taxgate.review_reasons`);
   a person viewing taxpayer data is itself logged (FTI_VIEWED, one per candidate, R33).
 - :func:`propose` (role ``reviewer``) and :func:`release` (role ``releaser``, another
-  person, R23/R36) decide it; the release logs REVIEW_DECIDED and, when CONFIRMED, the
-  same DISCLOSURE event ``process`` writes, and produces a signed follow-up response
-  (``follow_up_of`` the request, ``follow_up_seq`` n) holding only the decided record.
+  person, R23/R36) decide it; a CONFIRMED is released only when it passes the checks
+  an automatic one does (:mod:`taxgate.confirm`); the release logs REVIEW_DECIDED and,
+  when CONFIRMED, the same DISCLOSURE event ``process`` writes, and produces a signed
+  follow-up response (``follow_up_of`` the request, ``follow_up_seq`` n) holding only
+  the decided record.
 Nothing an officer sees ever enters a response: the follow-up is built from the
 record id and the outcome alone.
 """
@@ -24,7 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow.compute as pc
 
-from taxgate import intake, response
+from taxgate import intake, response, review_reasons
 from taxgate.canonical import canonical_json
 from taxgate.errors import BadInput
 from taxgate.pipeline import disclosure_event
@@ -165,6 +168,7 @@ class ItemView:
     evidence: dict[str, Any]  # the model's per-field levels and weights for the best match
     match_probability: float | None
     reasons: str
+    held_because: list[tuple[str, str]]  # (code, words) of taxgate.review_reasons
 
 
 def _text(v: Any) -> str:
@@ -236,8 +240,10 @@ def view_item(store: Store, principal: Principal, request_id: str, row_number: i
     entry = next(q for q in queue(store, include_released=True)
                   if q.request_id == request_id and q.row_number == row_number)
     evidence = json.loads(decision["evidence"]) if decision["evidence"] else {}
+    held_because = review_reasons.words(list(evidence.pop("review_reasons", None) or []))
     return ItemView(entry, record, {k: _text(std.get(k)) for k in _SHOWN}, candidates,
-                    evidence, decision["match_probability"], decision["reasons"] or "")
+                    evidence, decision["match_probability"], decision["reasons"] or "",
+                    held_because)
 
 
 # --- deciding ------------------------------------------------------------------------------
@@ -282,14 +288,7 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
         raise Conflict("two-person rule: the proposer may not release their own decision")
     decision = _decision_row(store, request_id, row_number)
     if proposal.outcome == "CONFIRMED":
-        if not decision["tin"]:
-            raise Conflict("no candidate taxpayer: the record cannot be CONFIRMED")
-        con = store.matching_connection()
-        held = con.execute("SELECT count(*) FROM filings WHERE tin = ? AND "
-                           "upper(trim(coalesce(disclosure_hold, ''))) = 'Y'",
-                           [decision["tin"]]).fetchone()
-        if held and held[0]:
-            raise Conflict("a disclosure hold (R6) forbids confirming this record")
+        _check_confirmable(store, settings, decision, sealed)
     stored = store.find_request(request_id)
     if stored is None:
         raise NotFound("no such request")
@@ -323,6 +322,25 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
     if not store.commit_follow_up(fu, [row_number], principal.name, events):
         raise Conflict("this REVIEW record was released meanwhile")
     return fu
+
+
+def _check_confirmable(store: Store, settings: Settings, decision: dict[str, Any],
+                       sealed: dict[str, Any]) -> None:
+    """A released CONFIRMED passes exactly the checks an automatic one does
+    (:func:`taxgate.confirm.confirmable`): address of record within the request's taxable
+    periods, no hold on any linked TIN (R6), the agency's safeguards current (R7)."""
+    from taxgate.confirm import release_problems
+
+    if not decision["tin"]:
+        raise Conflict("no candidate taxpayer: the record cannot be CONFIRMED")
+    manifest = sealed["manifest"]
+    problems = release_problems(
+        store.matching_connection(), record=sealed["record"], tin=decision["tin"],
+        periods=[int(p) for p in manifest["taxable_periods"]],
+        safeguards_current=store.safeguards_current(str(manifest["requesting_agency"])),
+        policy=settings.policy)
+    if problems:
+        raise Conflict("the record cannot be CONFIRMED: " + "; ".join(problems))
 
 
 def follow_ups(store: Store, request_id: str, agency: str | None = None) -> list[FollowUp]:

@@ -59,6 +59,10 @@ def address_macros() -> dict[str, str]:
     unit_lead = rf"^(?:{alternation(with_id)}(?: ?# ?| )|{alternation(with_id)}(\d)|# ?)"
     unit_hint = rf" (?:{alternation(with_id)}(?: |#|\d)|#|{alternation(alone)}$|\d+\w* FL)"
     unit_only = rf"(?:{alternation(with_id)}(?: ?# ?| ?){_ID}|# ?{_ID}|{alternation(alone)})"
+    # a street named by a word that is also a unit designator (DEPT ST, SUITE AVE, LOT RD):
+    # the "identifier" after the designator is a street suffix
+    suffixes = alternation(v for r in rows("std_street_suffix.csv") for v in r["variants"].split())
+    designator_street = rf"{alternation(with_id)} {suffixes}"
     return {
         "std_dir(t)": sql_lookup("t", dirs),
         # 1 -> ST, 2 -> ND, 3 -> RD, 11/12/13 -> TH ...
@@ -105,8 +109,11 @@ def address_macros() -> dict[str, str]:
         """,
         # highway names glued into one token (evaluate on a column: r is repeated)
         "std_highways(r)": highway_chain("r"),
-        # a street line that is only a unit clause, no street name (123 APT 4)
-        "std_is_unit_only(rest)": f"regexp_full_match(rest, {lit(unit_only)})",
+        # a street line that is only a unit clause, no street name (123 APT 4; not 123 DEPT ST)
+        "std_is_unit_only(rest)": f"""
+            regexp_full_match(rest, {lit(unit_only)})
+            AND NOT regexp_full_match(rest, {lit(designator_street)})
+        """,
     }
 
 

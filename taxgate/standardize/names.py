@@ -25,6 +25,10 @@ def name_macros() -> dict[str, str]:
     suffixes = sql_list(suffix_map)
     abbrev = "coalesce(" + sql_lookup("t", mapping("name_abbrev.csv", "abbrev", "name")) + ", t)"
     placeholders = sql_list(column("name_placeholders.csv", "placeholder"))
+    real_surnames = sql_list(r["placeholder"] for r in rows("name_placeholders.csv")
+                             if r["real_surname"] == "Y")
+    words = sql_list(r["placeholder"] for r in rows("name_placeholders.csv")
+                     if " " not in r["placeholder"])
     return {
         # a list without particle tokens, unless that would leave it empty
         "std_drop_particles(toks, parts)": """
@@ -63,13 +67,29 @@ def name_macros() -> dict[str, str]:
                         "CAST(given_raw AS VARCHAR[])[2:]), "
                         f"lambda t: list_contains({suffixes}, t))[1]", suffix_map)}
         """,
-        # a placeholder instead of a name (UNKNOWN, N/A, JOHN DOE, FNU, XXX, no letter at all)
+        # a placeholder instead of a given name or a whole name (UNKNOWN, N/A, JOHN DOE,
+        # FNU, TEST, XXX, no letter at all)
         "name_is_placeholder(text)": f"""
             CASE WHEN text IS NULL OR trim(CAST(text AS VARCHAR)) = '' THEN false
                  ELSE list_transform([std_fold(text)], lambda f:
                      coalesce(list_contains({placeholders}, f)
                               OR regexp_full_match(f, 'X{{2,}}( X+)*')
                               OR NOT regexp_matches(f, '[A-Z]'), true))[1] END
+        """,
+        # a placeholder instead of a family name: as above, but a word that is also a
+        # real surname (NULL, NONE, TEST, NA) never is, alone (R8)
+        "surname_is_placeholder(text)": f"""
+            name_is_placeholder(text)
+            AND NOT coalesce(list_contains({real_surnames}, std_fold(text)), false)
+        """,
+        # a whole name made only of placeholder words (TEST TEST, NULL NONE, FNU NULL)
+        "name_is_placeholder_words(text)": f"""
+            coalesce(list_transform([list_filter(string_split(std_fold(text), ' '),
+                                                 lambda t: t <> '')],
+                lambda toks: len(toks) > 0
+                    AND list_bool_and(list_transform(toks,
+                                                     lambda t: list_contains({words}, t))))[1],
+                false)
         """,
     }
 

@@ -1,0 +1,186 @@
+"""One gate for every CONFIRMED, the machine's and a disclosure officer's (R6, R7, R23).
+
+A record may be CONFIRMED for a candidate person only when
+
+- the submitted address names the same delivery point as the person's *address of
+  record* (contract §3: the most recently processed filing whose tax_year is among the
+  request's taxable periods), and, when the person has a possible successor (R25), as
+  the address of record of the two together;
+- no filing of any TIN linked to the person carries a disclosure hold (R6): its own
+  TINs (an ITIN and the SSN it became) and every possible successor;
+- the requesting agency's safeguards status is current (R7).
+
+:func:`confirmable` answers all three for a table of (row_number, person_id) candidates;
+:func:`taxgate.policy.decide` calls it for every candidate of a request and
+:func:`release_problems` for the one taxpayer a reviewer proposes to confirm, so a
+released CONFIRMED passes exactly the checks an automatic one does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from taxgate import delivery_point, standardize
+from taxgate.policy import ADDRESS_OF_RECORD_SQL, PERSONS_SQL, SOFT_LINKS_SQL, successors_sql
+from taxgate.records import REQUEST_COLUMNS
+from taxgate.settings import Policy
+
+# The address of record of a set of filings: latest processed, a change of address
+# (Form 8822) before a return processed the same day, then the filing id.
+_AOR = """arg_max(struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
+                              a_zip5, a_city, a_state),
+                  (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END, filing_id))"""
+
+
+def _period_list(periods: list[int]) -> str:
+    return ", ".join(str(int(p)) for p in periods) or "NULL"
+
+
+def confirmable(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    requests: str,
+    candidates: str,
+    persons: str,
+    successors: str,
+    periods: list[int],
+    safeguards_current: bool,
+    policy: Policy,
+    out: str,
+) -> None:
+    """Create ``out`` (row_number, person_id, at_address, successor_agrees, held,
+    confirmable) for every (row_number, person_id) of ``candidates``.
+
+    ``requests``: standardized request rows; ``persons`` (tin, person_id) and
+    ``successors`` as :data:`taxgate.policy.PERSONS_SQL` and ``successors_sql`` make them.
+    """
+    period_list = _period_list(periods)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cf_aor AS
+        {ADDRESS_OF_RECORD_SQL.format(periods=period_list, candidates=candidates,
+                                      persons=persons)}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cf_linked AS
+        WITH s AS ({SOFT_LINKS_SQL.format(successors=successors)}),
+        cand AS (SELECT DISTINCT c.person_id, p.tin FROM {candidates} c
+                 JOIN {persons} p USING (person_id)),
+        partners AS (
+          SELECT c.person_id, s.ssn AS other FROM cand c JOIN s ON s.itin = c.tin
+          UNION SELECT c.person_id, s.itin FROM cand c JOIN s ON s.ssn = c.tin
+        )
+        SELECT person_id, other AS tin, true AS soft FROM partners
+        WHERE other NOT IN (SELECT tin FROM {persons} p WHERE p.person_id = partners.person_id)
+        UNION SELECT person_id, tin, false FROM cand
+    """)
+    # A possible successor: the submitted address must also be the address of record of
+    # the two together (R25).
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cf_soft AS
+        SELECT m.person_id, {_AOR} AS aor
+        FROM filings f JOIN _cf_linked m ON m.tin = f.tin
+        WHERE tax_year IN ({period_list})
+          AND m.person_id IN (SELECT person_id FROM _cf_linked WHERE soft)
+        GROUP BY m.person_id
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _cf_holds AS
+        SELECT m.person_id, bool_or(coalesce(upper(trim(f.disclosure_hold)), '') = 'Y') AS held
+        FROM filings f JOIN _cf_linked m ON m.tin = f.tin
+        GROUP BY m.person_id
+    """)
+    # The streets filed in the ZIPs where a street name may be misspelled (R24).
+    near_zips = f"""
+        SELECT r.a_zip5 FROM (SELECT DISTINCT row_number, person_id FROM {candidates}) c
+        JOIN {requests} r USING (row_number)
+        JOIN (SELECT person_id, aor FROM _cf_aor UNION ALL SELECT person_id, aor FROM _cf_soft) o
+          USING (person_id)
+        WHERE {delivery_point.near_spelling("r", "o.aor", policy)}"""
+    con.execute("CREATE OR REPLACE TEMP TABLE _cf_streets AS "
+                + delivery_point.gazetteer_sql(near_zips))
+
+    def same(record: str) -> str:
+        return delivery_point.same_delivery_point("r", record, policy, "_cf_streets")
+
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH k AS (
+          SELECT c.row_number, c.person_id,
+                 coalesce({same("o.aor")}, false) AS at_address,
+                 so.aor IS NULL OR coalesce({same("so.aor")}, false) AS successor_agrees,
+                 coalesce(h.held, false) AS held
+          FROM (SELECT DISTINCT row_number, person_id FROM {candidates}) c
+          JOIN {requests} r USING (row_number)
+          LEFT JOIN _cf_aor o ON o.person_id = c.person_id
+          LEFT JOIN _cf_soft so ON so.person_id = c.person_id
+          LEFT JOIN _cf_holds h ON h.person_id = c.person_id
+        )
+        SELECT *, at_address AND successor_agrees AND NOT held
+                  AND {str(bool(safeguards_current)).upper()} AS confirmable
+        FROM k
+    """)
+    for table in ("_cf_aor", "_cf_linked", "_cf_soft", "_cf_holds", "_cf_streets"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# What a releaser is told when a proposed CONFIRMED fails a check (no taxpayer value).
+PROBLEMS = {
+    "at_address": "the submitted address is not the taxpayer's address of record within "
+    "the request's taxable periods (contract §3)",
+    "successor_agrees": "the submitted address is not the address of record of the "
+    "taxpayer and a possible successor TIN together (R25)",
+    "held": "a disclosure hold on a TIN linked to the taxpayer forbids confirming (R6)",
+    "safeguards": "the requesting agency's safeguards status is not current (R7)",
+}
+
+
+def release_problems(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    record: dict[str, Any],
+    tin: str,
+    periods: list[int],
+    safeguards_current: bool,
+    policy: Policy,
+) -> list[str]:
+    """Why a CONFIRMED of ``record`` for the taxpayer ``tin`` would be unlawful now, in
+    words (empty when it is lawful): :func:`confirmable` on the request record as sent
+    and the store's filings (``con``: the store's matching connection)."""
+    standardize.install(con)
+    cols = list(REQUEST_COLUMNS)
+    values = ", ".join(f"CAST(? AS VARCHAR) AS {c}" for c in cols)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cf_raw AS SELECT 1::BIGINT AS row_number, "
+                f"{values}", [None if record.get(c) is None else str(record[c]) for c in cols])
+    select = standardize.standardized_select_sql("_cf_raw", side="request")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cf_req AS {select}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _cf_touched AS SELECT CAST(? AS VARCHAR) AS tin",
+                [tin])
+    con.execute("CREATE OR REPLACE TEMP TABLE _cf_successors AS "
+                + successors_sql("_cf_touched", policy))
+    con.execute("CREATE OR REPLACE TEMP TABLE _cf_persons AS "
+                + PERSONS_SQL.format(pairs="_cf_touched", successors="_cf_successors"))
+    con.execute("CREATE OR REPLACE TEMP TABLE _cf_cand AS SELECT 1::BIGINT AS row_number, "
+                "person_id FROM _cf_persons WHERE tin = ?", [tin])
+    try:
+        confirmable(con, requests="_cf_req", candidates="_cf_cand", persons="_cf_persons",
+                    successors="_cf_successors", periods=periods,
+                    safeguards_current=safeguards_current, policy=policy, out="_cf_checks")
+        row = con.execute("SELECT at_address, successor_agrees, held FROM _cf_checks"
+                          ).fetchone()
+    finally:
+        for table in ("_cf_raw", "_cf_req", "_cf_touched", "_cf_successors", "_cf_persons",
+                      "_cf_cand", "_cf_checks"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    at_address, successor_agrees, held = row if row else (False, True, False)
+    problems = []
+    if not at_address:
+        problems.append(PROBLEMS["at_address"])
+    elif not successor_agrees:
+        problems.append(PROBLEMS["successor_agrees"])
+    if held:
+        problems.append(PROBLEMS["held"])
+    if not safeguards_current:
+        problems.append(PROBLEMS["safeguards"])
+    return problems
