@@ -35,6 +35,9 @@ POLICY_DOCS: dict[str, str] = {
     "(T_low): a lone one below T_high, or a second one, sends the record to REVIEW",
     "review_competitors": "R23: REVIEW (true) or NOT_CONFIRMED (false) when two taxpayers "
     "both match the person and the address",
+    "established_given_name_min_count": "R23: SSA births (all years, both sexes; "
+    "given_names.csv keeps 500 or more) at or above which a given-name spelling is "
+    "established: two established names a letter apart are two names, not a typo",
 }
 
 
@@ -53,6 +56,7 @@ class Policy:
     confirm_match_probability: float = 0.999
     review_match_probability: float = 0.9
     review_competitors: bool = True
+    established_given_name_min_count: int = 1_000
 
     def version(self) -> str:
         """A short digest of every policy value: equal policies, equal versions."""
