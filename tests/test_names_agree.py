@@ -79,6 +79,7 @@ DISTINCT = [
     ("paula", "PAULA", "ANDERSON", "14 Quetzal St"),
     ("mary", "MARY", "THOMPSON", "15 Quetzal St"),
     ("joan_for_jean", "JOAN", "COLLINS", "16 Quetzal St"),
+    ("juana_swapped", "GARCIA", "JUANA", "10 Quetzal St"),
 ]
 
 
@@ -99,7 +100,8 @@ def test_r23_distinct_given_names_a_letter_apart_are_not_typos():
 @pytest.mark.parametrize(("rid", "given", "last", "street"), DISTINCT, ids=[d[0] for d in DISTINCT])
 def test_r23_distinct_given_name_at_the_address_is_not_confirmed(world, rid, given, last, street):
     """JUANA GARCIA where only JUAN GARCIA files (and MARIA/MARIO, ANTONIA/ANTONIO,
-    JOAN/JOHN, PAULA/PAUL, MARY/MARK, JOAN/JEAN): NOT_CONFIRMED (R23), and the filed
+    JOAN/JOHN, PAULA/PAUL, MARY/MARK, JOAN/JEAN, and GARCIA JUANA in swapped order):
+    NOT_CONFIRMED (R23), and the filed
     taxpayer is no candidate at all (no evidence kept)."""
     out = decide(world, [_req(rid, given, last, street)])
     assert out[rid]["outcome"] == "NOT_CONFIRMED"
@@ -129,6 +131,7 @@ def test_r24_variants_of_one_name_still_confirm(world):
         _req("compound", "ROSA", "VILLALOBOS", "24 Quetzal St", dob="1987-12-26"),
         _req("compound_full", "MARIA ROSA", "VILLALOBOS", "24 Quetzal St", dob="1987-12-26"),
         _req("swapped", "VILLALOBOS", "MARIA", "24 Quetzal St", dob="1987-12-26"),
+        _req("swapped_xlang", "ARREDONDO", "JOSEPH", "22 Quetzal St", dob="1968-10-24"),
         _req("second_dropped", "GUADALUPE", "ZAMORA", "25 Quetzal St", dob="1990-01-27"),
     ])
     assert _outcomes(out) == dict.fromkeys(out, "CONFIRMED")

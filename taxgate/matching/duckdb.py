@@ -73,17 +73,20 @@ def _input_view(
     """A view of the model's input rows of ``source``: its id as ``uid``, the model
     columns, every given name its first-name token may stand for, and whether the
     first given name (and the first surname, for a swapped name) is an established
-    given name: at least ``established`` births in ``name_given``."""
+    given name: at least ``established`` births in ``name_given``; and the first
+    surname's cross-language class (for a swapped name: GARCIA SUSAN)."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT s.{uid} AS uid, {cols},
                coalesce(nk.nicks, [s.n_first]) AS n_first_nicks,
                coalesce(g1.births >= {int(established)}, false) AS n_first_established,
-               coalesce(g2.births >= {int(established)}, false) AS n_surname1_established
+               coalesce(g2.births >= {int(established)}, false) AS n_surname1_established,
+               coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
         FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
         LEFT JOIN name_given g1 ON g1.name = s.n_first
         LEFT JOIN name_given g2 ON g2.name = s.n_surname1
+        LEFT JOIN name_first_lookup x ON x.token = s.n_surname1
         {where}""")
 
 

@@ -55,14 +55,14 @@ def _else(m: float) -> dict[str, Any]:
 # JUAN/JUANA, MARIO/MARIA, JOHN/JOAN, MARK/MARY. The fuzzy levels exclude them.
 DISTINCT_FIRST = "(n_first_established_l AND n_first_established_r)"
 
-# Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE),
-# unless the two spellings are distinct established given names (GARCIA JUANA is not
-# JUAN GARCIA).
+# Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE)
+# or in the other language (GARCIA SUSAN, SUSANA GARCIA), unless the two spellings are
+# distinct established given names (GARCIA JUANA is not JUAN GARCIA).
 SWAPPED = (
-    "(list_contains(n_surnames_r, n_first_l) "
+    "(list_contains(n_surnames_r, n_first_l) OR n_first_xlang_l = n_surname1_xlang_r "
     "OR (jaro_winkler_similarity(n_first_l, n_surname1_r) >= 0.92 "
     "AND NOT (n_first_established_l AND n_surname1_established_r))) "
-    "AND (list_contains(n_surnames_l, n_first_r) "
+    "AND (list_contains(n_surnames_l, n_first_r) OR n_surname1_xlang_l = n_first_xlang_r "
     "OR (jaro_winkler_similarity(n_surname1_l, n_first_r) >= 0.92 "
     "AND NOT (n_surname1_established_l AND n_first_established_r)))"
 )
@@ -73,15 +73,6 @@ SWAPPED = (
 NICKNAME_VARIANT = (
     "list_has_any(n_first_nicks_l, n_first_nicks_r) AND ("
     "list_contains(n_first_nicks_l, n_first_r) OR list_contains(n_first_nicks_r, n_first_l) "
-    f"OR NOT {DISTINCT_FIRST})"
-)
-
-# One given name of one side is the other's first (MARIA ROSA / ROSA, JOSE / JOSE LUIS);
-# a middle name in common under two distinct established first names (JUANA MARIA /
-# JUAN MARIA) is not.
-COMPOUND_GIVEN = (
-    "list_has_any(n_given_all_l, n_given_all_r) AND ("
-    "list_contains(n_given_all_r, n_first_l) OR list_contains(n_given_all_l, n_first_r) "
     f"OR NOT {DISTINCT_FIRST})"
 )
 
@@ -101,7 +92,7 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
             _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
             _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
-            _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
+            _lvl("list_has_any(n_given_all_l, n_given_all_r)", "compound given name", m=0.03),
             _lvl(
                 "(jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
                 + _one_edit("n_first", "n_first") + f") AND NOT {DISTINCT_FIRST}",
