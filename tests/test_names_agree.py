@@ -139,7 +139,8 @@ def test_r24_variants_of_one_name_still_confirm(world):
 
 def test_r17_r23_tin_and_dob_never_replace_a_contradicting_given_name(world):
     """ZEBEDIAH GARCIA with JUAN GARCIA's TIN and date of birth at his address: the TIN
-    and DOB corroborate a name, they never stand in for one (R17, R23)."""
+    and DOB corroborate a name, they never stand in for one (R17, R23); nor does a
+    middle name or initial in common (ZEBEDIAH ROSA for MARIA ROSA)."""
     out = decide(world, [
         _req("both", "ZEBEDIAH", "GARCIA", "10 Quetzal St", dob="1970-01-15", tin="000000101"),
         _req("tin", "ZEBEDIAH", "GARCIA", "10 Quetzal St", tin="000000101"),
@@ -147,6 +148,11 @@ def test_r17_r23_tin_and_dob_never_replace_a_contradicting_given_name(world):
         _req("juana_tin", "JUANA", "GARCIA", "10 Quetzal St", dob="1970-01-15",
              tin="000000101"),
         _req("control", "JUAN", "GARCIA", "10 Quetzal St", dob="1970-01-15", tin="000000101"),
+        # the taxpayer's middle name or initial in common does not make ZEBEDIAH theirs
+        _req("middle", "ZEBEDIAH", "VILLALOBOS", "24 Quetzal St", middle="ROSA",
+             dob="1987-12-26"),
+        _req("middle_initial", "ZEBEDIAH", "HARRIS", "20 Quetzal St", middle="J",
+             dob="1965-08-22"),
     ])
     assert out.pop("control")["outcome"] == "CONFIRMED"
     assert _outcomes(out) == dict.fromkeys(out, "NOT_CONFIRMED")

@@ -76,6 +76,15 @@ NICKNAME_VARIANT = (
     f"OR NOT {DISTINCT_FIRST})"
 )
 
+# A given name of one side is the other's first (MARIA ROSA / ROSA, JOSE / JOSE LUIS):
+# the person goes by a second given name. A middle name or initial in common under two
+# first names that are not the same name (ZEBEDIAH ANA / MARIBEL ANA, JUANA MARIA /
+# JUAN MARIA, ZEBEDIAH V / MARIA V) is not.
+COMPOUND_GIVEN = (
+    "list_has_any(n_given_all_l, n_given_all_r) AND "
+    "(list_contains(n_given_all_r, n_first_l) OR list_contains(n_given_all_l, n_first_r))"
+)
+
 # One edit in a name of four letters or more (JONES/JENES, ROJAS/ROJES, WANG/WAEG): the
 # Jaro-Winkler bound alone misses a substitution in a short name.
 def _one_edit(a: str, b: str) -> str:
@@ -92,7 +101,7 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
             _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
             _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
-            _lvl("list_has_any(n_given_all_l, n_given_all_r)", "compound given name", m=0.03),
+            _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
             _lvl(
                 "(jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
                 + _one_edit("n_first", "n_first") + f") AND NOT {DISTINCT_FIRST}",
