@@ -101,8 +101,7 @@ def test_r23_distinct_given_names_a_letter_apart_are_not_typos():
 def test_r23_distinct_given_name_at_the_address_is_not_confirmed(world, rid, given, last, street):
     """JUANA GARCIA where only JUAN GARCIA files (and MARIA/MARIO, ANTONIA/ANTONIO,
     JOAN/JOHN, PAULA/PAUL, MARY/MARK, JOAN/JEAN, and GARCIA JUANA in swapped order):
-    NOT_CONFIRMED (R23), and the filed
-    taxpayer is no candidate at all (no evidence kept)."""
+    NOT_CONFIRMED (R23), the filed taxpayer no candidate at all."""
     out = decide(world, [_req(rid, given, last, street)])
     assert out[rid]["outcome"] == "NOT_CONFIRMED"
     assert out[rid]["tin"] is None
