@@ -15,7 +15,9 @@ A person link is not an address verification. For each lawful request record:
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a
    TIN given in the request that is none of the person's TINs, or a date of birth
    that disagrees with every date of birth the person filed (a day/month swap
-   still agrees).
+   still agrees). A TIN or DOB only corroborates a name: only pairs whose given
+   name agrees at some level count, and a person with none is no candidate
+   (``_GIVEN_AGREES``: a contradicting given name, or surname + address alone).
 2. The person's *address of record* (contract §3) is the address on the most
    recently processed filing, over all their TINs, whose tax_year is among the
    request's taxable periods.
@@ -188,6 +190,16 @@ GROUP BY p.person_id
 # given name (MARIA ROSA / ROSA) is a competitor only when it scores within
 # ``policy.clear_winner_bits`` of the best.
 
+# A TIN or a date of birth corroborates a name, never replaces one (R17, R23): a pair
+# counts for its person only when the request's given name agrees with the filing's at
+# some level of the model (exact, nickname, compound given name, typo, swapped order,
+# cross-language, initial). A person none of whose pairs does (a contradicting given
+# name, or none given on either side: surname + address alone) is no candidate, however
+# well the TIN, the date of birth, the surname or the address agree. Which spellings are
+# distinct names rather than typos is the model's (policy
+# ``established_given_name_min_count``, docs/matching.md).
+_GIVEN_AGREES = "p.first_name_level > 0"
+
 # Ties are broken on values, never on the order rows happen to arrive in, so the same
 # request gives the same decision (and the same TIN in the ledger) every time: a pair by
 # weight, then TIN, then evidence; a person by weight, then person id.
@@ -240,22 +252,25 @@ def decide(
         CREATE OR REPLACE TEMP TABLE _candidates AS
         WITH per_person AS (
           SELECT p.row_number, s.person_id,
-                 max(p.match_probability) AS p,
-                 max(p.match_weight) AS w,
-                 arg_max(p.evidence, {_PAIR_ORDER}) AS evidence,
-                 arg_max(p.tin, {_PAIR_ORDER}) AS tin,
-                 bool_or(p.name_compatible) AS name_compatible,
-                 bool_or(p.name_compatible AND p.first_name_level IN ({strong}))
-                   AS namesake,
-                 max(p.address_level) AS address_level,
+                 max(p.match_probability) FILTER (WHERE {_GIVEN_AGREES}) AS p,
+                 max(p.match_weight) FILTER (WHERE {_GIVEN_AGREES}) AS w,
+                 arg_max(p.evidence, {_PAIR_ORDER}) FILTER (WHERE {_GIVEN_AGREES}) AS evidence,
+                 arg_max(p.tin, {_PAIR_ORDER}) FILTER (WHERE {_GIVEN_AGREES}) AS tin,
+                 coalesce(bool_or(p.name_compatible) FILTER (WHERE {_GIVEN_AGREES}), false)
+                   AS name_compatible,
+                 coalesce(bool_or(p.name_compatible AND p.first_name_level IN ({strong}))
+                          FILTER (WHERE {_GIVEN_AGREES}), false) AS namesake,
+                 max(p.address_level) FILTER (WHERE {_GIVEN_AGREES}) AS address_level,
+                 bool_or({_GIVEN_AGREES}) AS given_agrees,
                  bool_or(p.dob_agrees) AS any_dob_agrees,
                  bool_or(p.dob_disagrees) AS any_dob_disagrees
           FROM {pairs} p JOIN _persons s ON s.tin = p.tin
           GROUP BY p.row_number, s.person_id
         )
-        SELECT c.*
+        SELECT c.* EXCLUDE (given_agrees)
         FROM per_person c JOIN {requests} r USING (row_number)
-        WHERE (r.tin IS NULL OR trim(r.tin) = ''
+        WHERE c.given_agrees
+          AND (r.tin IS NULL OR trim(r.tin) = ''
                OR trim(r.tin) IN (SELECT s.tin FROM _persons s WHERE s.person_id = c.person_id))
           AND NOT (c.any_dob_disagrees AND NOT c.any_dob_agrees)
     """)

@@ -47,6 +47,9 @@ POLICY_DOCS: dict[str, str] = {
     "may be misspelled and still name the address of record; 0: names must be exact",
     "street_name_min_length_for_edits": "R24: shortest street name (both sides) that the "
     "spelling tolerance applies to; never below 3 (N and S are directionals, not typos)",
+    "established_given_name_min_count": "R23: SSA births (all years, both sexes; "
+    "given_names.csv keeps 500 or more) at or above which a given-name spelling is "
+    "established: two established names a letter apart are two names, not a typo",
 }
 
 
@@ -72,6 +75,7 @@ class Policy:
         "initial")
     street_name_max_edits: int = 1
     street_name_min_length_for_edits: int = 6
+    established_given_name_min_count: int = 1_000
 
     def version(self) -> str:
         """A short digest of every policy value: equal policies, equal versions."""

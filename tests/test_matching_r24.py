@@ -99,9 +99,17 @@ def _write(path: Path, cols, rows) -> None:
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     tmp = tmp_path_factory.mktemp("r24")
+    c = build_world(tmp, HAND)
+    _TMP["dir"] = tmp
+    return c
+
+
+def build_world(tmp: Path, hand: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """A connection with ``filings`` (a synthetic population of 4,000 plus the ``hand``
+    filings, standardized) and ``model`` (the model trained on them)."""
     pop = generate_taxpayers(4_000, 7)
     write_taxpayers(pop, tmp / "bg.parquet", "parquet")
-    _write(tmp / "hand.csv", FILING_COLS, HAND)
+    _write(tmp / "hand.csv", FILING_COLS, hand)
     c = duckdb.connect()
     standardize.install(c)
     cols = ", ".join(f"CAST({x} AS VARCHAR) AS {x}" if x != "tax_year"
@@ -115,7 +123,6 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
               f"FROM ({select})")
     c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
-    _TMP["dir"] = tmp
     return c
 
 

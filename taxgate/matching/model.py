@@ -28,7 +28,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from taxgate.errors import StoreError
 
-MODEL_FAMILY = "taxgate-person-v4"
+MODEL_FAMILY = "taxgate-person-v5"
 
 
 def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
@@ -52,12 +52,40 @@ def _else(m: float) -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": "else", "m_probability": m}
 
 
-# Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE).
+# Two spellings that are both established given names (at least the policy's
+# established_given_name_min_count SSA births, computed per side as *_established by
+# matching.duckdb._input_view) are two names, never one name with a typo (R23):
+# JUAN/JUANA, MARIO/MARIA, JOHN/JOAN, MARK/MARY. The fuzzy levels exclude them.
+DISTINCT_FIRST = "(n_first_established_l AND n_first_established_r)"
+
+# Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE)
+# or in the other language (GARCIA SUSAN, SUSANA GARCIA), unless the two spellings are
+# distinct established given names (GARCIA JUANA is not JUAN GARCIA).
 SWAPPED = (
-    "(list_contains(n_surnames_r, n_first_l) "
-    "OR jaro_winkler_similarity(n_first_l, n_surname1_r) >= 0.92) "
-    "AND (list_contains(n_surnames_l, n_first_r) "
-    "OR jaro_winkler_similarity(n_surname1_l, n_first_r) >= 0.92)"
+    "(list_contains(n_surnames_r, n_first_l) OR n_first_xlang_l = n_surname1_xlang_r "
+    "OR (jaro_winkler_similarity(n_first_l, n_surname1_r) >= 0.92 "
+    "AND NOT (n_first_established_l AND n_surname1_established_r))) "
+    "AND (list_contains(n_surnames_l, n_first_r) OR n_surname1_xlang_l = n_first_xlang_r "
+    "OR (jaro_winkler_similarity(n_surname1_l, n_first_r) >= 0.92 "
+    "AND NOT (n_surname1_established_l AND n_first_established_r)))"
+)
+
+# Both are nicknames of one third name (MARY and MARIA of MARIAH), and neither of the
+# other: a weaker tie than a direct nickname (BILL of WILLIAM), not enough between two
+# established names.
+NICKNAME_VARIANT = (
+    "list_has_any(n_first_nicks_l, n_first_nicks_r) AND ("
+    "list_contains(n_first_nicks_l, n_first_r) OR list_contains(n_first_nicks_r, n_first_l) "
+    f"OR NOT {DISTINCT_FIRST})"
+)
+
+# A given name of one side is the other's first (MARIA ROSA / ROSA, JOSE / JOSE LUIS):
+# the person goes by a second given name. A middle name or initial in common under two
+# first names that are not the same name (ZEBEDIAH ANA / MARIBEL ANA, JUANA MARIA /
+# JUAN MARIA, ZEBEDIAH V / MARIA V) is not.
+COMPOUND_GIVEN = (
+    "list_has_any(n_given_all_l, n_given_all_r) AND "
+    "(list_contains(n_given_all_r, n_first_l) OR list_contains(n_given_all_l, n_first_r))"
 )
 
 # One edit in a name of four letters or more (JONES/JENES, ROJAS/ROJES, WANG/WAEG): the
@@ -75,11 +103,11 @@ def comparisons() -> list[cl.CustomComparison]:
             _null("n_first"),
             _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
             _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
-            _lvl("list_has_any(n_first_nicks_l, n_first_nicks_r)", "nickname variant", m=0.01),
-            _lvl("list_has_any(n_given_all_l, n_given_all_r)", "compound given name", m=0.03),
+            _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
+            _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
             _lvl(
-                "jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
-                + _one_edit("n_first", "n_first"),
+                "(jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
+                + _one_edit("n_first", "n_first") + f") AND NOT {DISTINCT_FIRST}",
                 "typo",
                 m=0.04,
             ),

@@ -89,6 +89,18 @@ def install_tables(con: duckdb.DuckDBPyConnection) -> None:
         _values_table(con, table, cols, [tuple(r[c] for c in cols) for r in rows(table + ".csv")])
     _csv_table(con, "zip_state", "zip_state.csv")
     _install_nicknames(con)
+    _install_given_names(con)
+
+
+def _install_given_names(con: duckdb.DuckDBPyConnection) -> None:
+    """``name_given(name, births)``: SSA births of each given-name spelling
+    (``given_names.csv``, built by ``build_given_name_table``)."""
+    _csv_table(con, "_name_given_raw", "given_names.csv")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE name_given AS
+        SELECT name, CAST(female AS BIGINT) + CAST(male AS BIGINT) AS births
+        FROM _name_given_raw""")
+    con.execute("DROP TABLE _name_given_raw")
 
 
 def _install_nicknames(con: duckdb.DuckDBPyConnection) -> None:

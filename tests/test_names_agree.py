@@ -1,0 +1,192 @@
+"""R17, R23, R24: the name must agree, and distinct names are distinct people.
+
+Standardize -> train -> score -> decide, as in ``test_matching_r24`` (its world: a
+synthetic population plus the hand-built filings below), real Splink and DuckDB. Each
+request asks for one person at the address of record of a hand-built taxpayer, who is
+the only one of that surname filing there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from test_matching_r24 import PERIODS, REQUEST_COLS, _f, _req, _write, build_world
+
+from taxgate import matching, policy, standardize
+from taxgate.settings import Policy
+
+# TINs in area 000 and ITIN group 00 never occur in the synthetic population.
+HAND = [
+    _f("000000101", "JUAN", None, "GARCIA", "1970-01-15", "10 Quetzal St", None, 2024),
+    _f("000000102", "MARIO", None, "LOPEZ", "1972-02-16", "11 Quetzal St", None, 2024),
+    _f("000000103", "ANTONIO", None, "RUIZ", "1974-03-17", "12 Quetzal St", None, 2024),
+    _f("000000104", "JOHN", None, "MILLER", "1976-04-18", "13 Quetzal St", None, 2024),
+    _f("000000105", "PAUL", None, "ANDERSON", "1978-05-19", "14 Quetzal St", None, 2024),
+    _f("000000106", "MARK", None, "THOMPSON", "1980-06-20", "15 Quetzal St", None, 2024),
+    _f("000000107", "JEAN", None, "COLLINS", "1982-07-21", "16 Quetzal St", None, 2024),
+    _f("000000108", "ROBERT", "JASON", "HARRIS", "1965-08-22", "20 Quetzal St", None, 2024),
+    _f("000000109", "MIGUEL", None, "CERVANTES", "1984-09-23", "21 Quetzal St", None, 2024),
+    _f("000000110", "JOSE", None, "ARREDONDO", "1968-10-24", "22 Quetzal St", None, 2024),
+    _f("000000111", "WILLIAM", None, "PRESCOTT", "1966-11-25", "23 Quetzal St", None, 2024),
+    _f("000000112", "MARIA", "ROSA", "VILLALOBOS", "1987-12-26", "24 Quetzal St", None, 2024),
+    _f("000000113", "GUADALUPE", None, "ZAMORA MEDINA", "1990-01-27", "25 Quetzal St", None,
+       2024),
+]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("names")
+    return build_world(tmp, HAND), tmp
+
+
+def decide(world, requests: list[tuple], pol: Policy | None = None) -> dict[str, dict]:
+    """record_id -> {outcome, tin, evidence} through standardize, score and decide, with
+    ``pol`` (default: the default policy) for scoring and deciding."""
+    con, tmp = world
+    pol = pol or Policy()
+    path = tmp / "req.csv"
+    _write(path, REQUEST_COLS, requests)
+    con.execute(f"CREATE OR REPLACE TABLE raw_req AS SELECT row_number() OVER () AS "
+                f"row_number, * FROM read_csv('{path}', all_varchar=true)")
+    con.execute("CREATE OR REPLACE TABLE req AS "
+                + standardize.standardized_select_sql("raw_req", side="request"))
+    n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
+    model_json = con.execute("SELECT j FROM model").fetchone()[0]
+    matching.score(con, requests="req", filings="filings", model_json=model_json,
+                   prior=0.5 / n, out="pairs",
+                   established_min_count=pol.established_given_name_min_count)
+    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=pol,
+                  out="decided")
+    rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.evidence
+                          FROM decided d JOIN req r USING (row_number)""").fetchall()
+    return {rid: {"outcome": o, "tin": t, "evidence": json.loads(e) if e else None}
+            for rid, o, t, e in rows}
+
+
+def _outcomes(out: dict[str, dict]) -> dict[str, str]:
+    return {k: v["outcome"] for k, v in out.items()}
+
+
+# (record, requested given name, the filed taxpayer's surname and address)
+DISTINCT = [
+    ("juana", "JUANA", "GARCIA", "10 Quetzal St"),
+    ("maria", "MARIA", "LOPEZ", "11 Quetzal St"),
+    ("antonia", "ANTONIA", "RUIZ", "12 Quetzal St"),
+    ("joan", "JOAN", "MILLER", "13 Quetzal St"),
+    ("paula", "PAULA", "ANDERSON", "14 Quetzal St"),
+    ("mary", "MARY", "THOMPSON", "15 Quetzal St"),
+    ("joan_for_jean", "JOAN", "COLLINS", "16 Quetzal St"),
+    ("juana_swapped", "GARCIA", "JUANA", "10 Quetzal St"),
+]
+
+
+def test_r23_distinct_given_names_a_letter_apart_are_not_typos():
+    """JUANA is not JUAN, MARIA not MARIO, JOAN not JOHN (R23): each is an established
+    given name of its own in the SSA table, so neither is a typo of the other."""
+    from taxgate.standardize._data import rows
+
+    births = {r["name"]: int(r["female"]) + int(r["male"]) for r in rows("given_names.csv")}
+    floor = Policy().established_given_name_min_count
+    for name in ("JUAN", "JUANA", "MARIO", "MARIA", "JOHN", "JOAN", "JEAN", "PAUL", "PAULA",
+                 "MARK", "MARY", "ANTONIO", "ANTONIA"):
+        assert births[name] >= floor, name
+    # the typos of the tests below are not established names
+    assert births.get("JAUN", 0) < floor and "MIGEUL" not in births
+
+
+@pytest.mark.parametrize(("rid", "given", "last", "street"), DISTINCT, ids=[d[0] for d in DISTINCT])
+def test_r23_distinct_given_name_at_the_address_is_not_confirmed(world, rid, given, last, street):
+    """JUANA GARCIA where only JUAN GARCIA files (and MARIA/MARIO, ANTONIA/ANTONIO,
+    JOAN/JOHN, PAULA/PAUL, MARY/MARK, JOAN/JEAN, and GARCIA JUANA in swapped order):
+    NOT_CONFIRMED (R23), the filed taxpayer no candidate at all."""
+    out = decide(world, [_req(rid, given, last, street)])
+    assert out[rid]["outcome"] == "NOT_CONFIRMED"
+    assert out[rid]["tin"] is None
+
+
+def test_r24_real_typos_still_confirm(world):
+    """A slip that is not itself an established name is a typo (R24): JAUN for JUAN,
+    MIGEUL for MIGUEL."""
+    out = decide(world, [
+        _req("jaun", "JAUN", "GARCIA", "10 Quetzal St", dob="1970-01-15"),
+        _req("migeul", "MIGEUL", "CERVANTES", "21 Quetzal St", dob="1984-09-23"),
+    ])
+    assert _outcomes(out) == dict.fromkeys(out, "CONFIRMED")
+    assert out["jaun"]["evidence"]["levels"]["first_name"] > 0
+    assert {out["jaun"]["tin"], out["migeul"]["tin"]} == {"000000101", "000000109"}
+
+
+def test_r24_variants_of_one_name_still_confirm(world):
+    """Nickname, cross-language, initial, compound given name, swapped order and a
+    dropped second surname are the same name (R24)."""
+    out = decide(world, [
+        _req("pepe", "PEPE", "ARREDONDO", "22 Quetzal St", dob="1968-10-24"),
+        _req("bill", "BILL", "PRESCOTT", "23 Quetzal St", dob="1966-11-25"),
+        _req("john", "JOHN", "GARCIA", "10 Quetzal St", dob="1970-01-15"),
+        _req("initial", "J", "GARCIA", "10 Quetzal St", dob="1970-01-15"),
+        _req("compound", "ROSA", "VILLALOBOS", "24 Quetzal St", dob="1987-12-26"),
+        _req("compound_full", "MARIA ROSA", "VILLALOBOS", "24 Quetzal St", dob="1987-12-26"),
+        _req("swapped", "VILLALOBOS", "MARIA", "24 Quetzal St", dob="1987-12-26"),
+        _req("swapped_xlang", "ARREDONDO", "JOSEPH", "22 Quetzal St", dob="1968-10-24"),
+        _req("second_dropped", "GUADALUPE", "ZAMORA", "25 Quetzal St", dob="1990-01-27"),
+    ])
+    assert _outcomes(out) == dict.fromkeys(out, "CONFIRMED")
+
+
+def test_r17_r23_tin_and_dob_never_replace_a_contradicting_given_name(world):
+    """ZEBEDIAH GARCIA with JUAN GARCIA's TIN and date of birth at his address: the TIN
+    and DOB corroborate a name, they never stand in for one (R17, R23); nor does a
+    middle name or initial in common (ZEBEDIAH ROSA for MARIA ROSA)."""
+    out = decide(world, [
+        _req("both", "ZEBEDIAH", "GARCIA", "10 Quetzal St", dob="1970-01-15", tin="000000101"),
+        _req("tin", "ZEBEDIAH", "GARCIA", "10 Quetzal St", tin="000000101"),
+        _req("dob", "ZEBEDIAH", "GARCIA", "10 Quetzal St", dob="1970-01-15"),
+        _req("juana_tin", "JUANA", "GARCIA", "10 Quetzal St", dob="1970-01-15",
+             tin="000000101"),
+        _req("control", "JUAN", "GARCIA", "10 Quetzal St", dob="1970-01-15", tin="000000101"),
+        # the taxpayer's middle name or initial in common does not make ZEBEDIAH theirs
+        _req("middle", "ZEBEDIAH", "VILLALOBOS", "24 Quetzal St", middle="ROSA",
+             dob="1987-12-26"),
+        _req("middle_initial", "ZEBEDIAH", "HARRIS", "20 Quetzal St", middle="J",
+             dob="1965-08-22"),
+    ])
+    assert out.pop("control")["outcome"] == "CONFIRMED"
+    assert _outcomes(out) == dict.fromkeys(out, "NOT_CONFIRMED")
+
+
+def test_r23_surname_and_address_alone_never_confirm(world):
+    """WILLIAM HARRIS at the address where only ROBERT JASON HARRIS files (R23)."""
+    out = decide(world, [
+        _req("william", "WILLIAM", "HARRIS", "20 Quetzal St"),
+        _req("control", "ROBERT", "HARRIS", "20 Quetzal St", dob="1965-08-22"),
+        _req("middle", "JASON", "HARRIS", "20 Quetzal St", dob="1965-08-22"),
+    ])
+    assert out["william"]["outcome"] == "NOT_CONFIRMED"
+    assert out["control"]["outcome"] == "CONFIRMED"
+    assert out["middle"]["outcome"] == "CONFIRMED"  # a compound given name (R24)
+
+
+def test_r23_established_name_threshold_is_policy(world):
+    """``established_given_name_min_count`` decides which spellings are names: JAUN (542
+    SSA births) is a typo of JUAN under the default, a name of its own at 500."""
+    request = [_req("jaun", "JAUN", "GARCIA", "10 Quetzal St", dob="1970-01-15")]
+    strict = replace(Policy(), established_given_name_min_count=500)
+    assert strict.version() != Policy().version()
+    assert decide(world, request)["jaun"]["outcome"] == "CONFIRMED"
+    assert decide(world, request, strict)["jaun"]["outcome"] == "NOT_CONFIRMED"
+
+
+def test_model_family_names_its_levels():
+    """The first-name levels that tell distinct names from typos are in the model."""
+    from taxgate.matching import model
+
+    levels = {
+        lv["label_for_charts"]: lv["sql_condition"]
+        for comp in model.comparisons()
+        for lv in comp.get_comparison("duckdb").as_dict()["comparison_levels"]
+        if comp.get_comparison("duckdb").as_dict()["output_column_name"] == "first_name"
+    }
+    assert "n_first_established_l" in levels["typo"]
