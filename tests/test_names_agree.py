@@ -59,7 +59,7 @@ def decide(world, requests: list[tuple], pol: Policy | None = None) -> dict[str,
                    prior=0.5 / n, out="pairs",
                    established_min_count=pol.established_given_name_min_count)
     policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=pol,
-                  out="decided")
+                  safeguards_current=True, out="decided")
     rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.evidence
                           FROM decided d JOIN req r USING (row_number)""").fetchall()
     return {rid: {"outcome": o, "tin": t, "evidence": json.loads(e) if e else None}
