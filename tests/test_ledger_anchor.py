@@ -337,13 +337,13 @@ def test_r28_cli_refuses_with_exit_4_until_an_incident_is_recorded(cli_world, tm
         return p
 
     for user, role in (("rita", "reviewer"), ("ray", "releaser")):
-        assert cli("users", "add", user, "--role", role, stdin="pw-" + user + "\n"
+        assert cli("users", "add", user, "--role", role, stdin=f"password-of-{user}\n"
                    ).returncode == 0
     with open_store(settings) as s:
         row = next(e for e in review.queue(s) if e.state == "OPEN")
     proposed = cli("review", "propose", row.request_id, str(row.row_number), "--outcome",
                    "NOT_CONFIRMED", "--reason", "Different person: birth year differs",
-                   "--user", "rita", stdin="pw-rita\n")
+                   "--user", "rita", stdin="password-of-rita\n")
     assert proposed.returncode == 0, proposed.stderr
     run_sql(settings, f"DELETE FROM ledger WHERE seq > {head_seq(settings) - 3}")
 
@@ -361,7 +361,7 @@ def test_r28_cli_refuses_with_exit_4_until_an_incident_is_recorded(cli_world, tm
         run = call()
         assert run.code == 4, (name, run.stderr)
         assert run.stderr.count("\n") == 1 and "ledger incident" in run.stderr, run.stderr
-    refused = cli(*release, stdin="pw-ray\n")
+    refused = cli(*release, stdin="password-of-ray\n")
     assert refused.returncode == 4 and "ledger incident" in refused.stderr
     assert not (tmp_path / "r2" / "results.csv").exists()
 
@@ -373,7 +373,7 @@ def test_r28_cli_refuses_with_exit_4_until_an_incident_is_recorded(cli_world, tm
 
     assert cli("process", str(req), "--out", str(tmp_path / "r2")).code == 0
     assert (tmp_path / "r2" / "results.csv").exists()
-    released = cli(*release, stdin="pw-ray\n")
+    released = cli(*release, stdin="password-of-ray\n")
     assert released.returncode == 0, released.stderr
     for name in ("accounting", "report", "verify"):
         run = checks[name]()
