@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import canonical_json, sign
 from taxgate.canonical import verify as verify_signature
+from taxgate.errors import StoreError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -147,10 +148,14 @@ class AnchorLog:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[AnchorLog]:
-    """Open (creating, mode 0600) and exclusively lock the anchor file for append."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    created = not path.exists()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    """Open (creating, mode 0600) and exclusively lock the anchor file for append;
+    StoreError when it cannot be opened or written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"the head anchor {path} cannot be opened: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if created:  # the new file's name must survive a power cut too
@@ -160,5 +165,7 @@ def locked(path: Path) -> Iterator[AnchorLog]:
             finally:
                 os.close(dfd)
         yield AnchorLog(fd)
+    except OSError as exc:
+        raise StoreError(f"the head anchor {path} cannot be written: {exc.strerror}") from None
     finally:
         os.close(fd)  # closing releases the lock

@@ -122,9 +122,8 @@ def after_commit(store: Store, head: LedgerEntry, *, rebase: bool = False) -> No
     faults.crash_point("before-anchor")
     try:
         _publish(store, head, rebase)
-    except OSError as exc:
-        _log.warning("head anchor not written to %s: %s", store.settings.anchor_path,
-                     exc.strerror)
+    except StoreError as exc:  # messages name the file, never a value
+        _log.warning("%s; the next commit or `ledger verify` writes it", exc)
 
 
 def _publish(store: Store, head: LedgerEntry, rebase: bool) -> None:
