@@ -175,7 +175,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         try:
             yield con
         except BaseException as exc:
-            self._head_known, self._anchor_due = False, None
+            self._head_known, self._anchor_due, self._anchor_rebase = False, None, False
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
@@ -184,7 +184,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         try:
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            self._head_known, self._anchor_due = False, None
+            self._head_known, self._anchor_due, self._anchor_rebase = False, None, False
             raise StoreError(f"store commit failed: {type(exc).__name__}") from exc
         self._publish_anchor()
 
