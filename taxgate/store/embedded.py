@@ -245,10 +245,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
     ) -> None:
         scrubbed = common.scrub_events(events, self._key_hex())
         if not self._head_known:
-            row = self._connection().execute(
-                f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            self._head, self._head_known = (common.entry_from_row(row) if row else None), True
+            self._head, self._head_known = self.ledger_head(), True
         key, con = self.signing_key(), self._connection()  # read before the writer starts
         # From here the connection is the writer thread's alone: chaining is Python,
         # inserting is DuckDB's, so each batch is chained while the one before it is
@@ -440,8 +437,10 @@ class EmbeddedStore(ServiceTablesMixin, Store):
             self._anchor_rebase = rebase_anchor
 
     def ledger_head(self) -> LedgerEntry | None:
+        # max(seq) scans one column; ORDER BY ... LIMIT 1 would read every column
         row = self._connection().execute(
-            f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            f"SELECT {_LEDGER_COLS} FROM store.ledger "
+            "WHERE seq = (SELECT max(seq) FROM store.ledger)").fetchone()
         return common.entry_from_row(row) if row else None
 
     def ledger_entry(self, seq: int) -> LedgerEntry | None:
