@@ -391,3 +391,20 @@ def test_r28_the_service_answers_an_integrity_failure_with_503():
     for exc in (IntegrityError("x"), LedgerBroken("x")):
         assert next(status for cls, status in _STATUS if isinstance(exc, cls)) == 503
     assert IntegrityError.exit_code == LedgerBroken.exit_code == 4
+
+
+def test_r28_the_last_anchor_line_is_found_across_blocks(tmp_path: Path):
+    key, path = new_signing_key(), tmp_path / "head.jsonl"
+    with anchor.locked(path) as log:
+        for seq in range(1, 301):  # about 75 KB: the last line is read from the end
+            log.append(anchor.signed_line(key, anchor.HEAD, seq, f"{seq:064x}",
+                                          "2026-12-03T00:00:00.000000Z"))
+    last = anchor.read_last(path)
+    assert last is not None and last.seq == 300 and last.signed_by(key.public_key())
+    with path.open("ab") as f:
+        f.write(b'{"torn":')
+    assert anchor.read_last(path) == last
+    with anchor.locked(path) as log:  # the next line starts on a line of its own
+        log.append(anchor.signed_line(key, anchor.HEAD, 301, "f" * 64, "2026-12-03T00:00:01Z"))
+    assert anchor.read_last(path).seq == 301
+    assert anchor.read_last(tmp_path / "missing.jsonl") is None
