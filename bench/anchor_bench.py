@@ -1,7 +1,7 @@
 """What the head anchor costs: `process` before/after, and the guard and publish alone.
 
     python bench/anchor_bench.py --base STORE --request REQUEST_DIR \\
-        [--before SRC] [--runs 3] [--entries 500000]
+        [--before SRC] [--runs 3] [--entries 500000] [--pg-entries 200000]
 
 ``--base``: an initialized, loaded embedded store with the request's official registered
 (its key file beside it); each run processes the request on a fresh copy. ``--before``: a
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from taxgate import integrity
+from taxgate.canonical import new_data_key
 from taxgate.settings import Settings
 from taxgate.store import open_store
 from taxgate.store.base import LedgerEvent
@@ -59,9 +60,9 @@ def median_ms(fn, n: int) -> float:  # noqa: ANN001
     return statistics.median(times) * 1000
 
 
-def micro(base: Path, entries: int, work: Path) -> dict[str, float]:
-    settings = Settings(store=str(clone(base, work / "big")))
-    with open_store(settings) as s:
+def micro(settings: Settings, entries: int) -> dict[str, float]:
+    with open_store(settings, create=True) as s:
+        s.initialize()
         head = s.ledger_head()
         have = head.seq if head else 0
         todo = max(entries - have, 0)
@@ -88,6 +89,9 @@ def main() -> None:
     ap.add_argument("--before", type=Path)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--entries", type=int, default=500_000)
+    ap.add_argument("--pg-entries", type=int, default=0,
+                    help="Also time the guard and publish on PostgreSQL (a throw-away server, "
+                    "as for the tests) with this many entries.")
     args = ap.parse_args()
     variants = {"after": HERE} | ({"before": args.before} if args.before else {})
     seconds: dict[str, list[float]] = {k: [] for k in variants}
@@ -99,10 +103,22 @@ def main() -> None:
                 seconds[name].append(process_once(src, args.base.resolve(), args.request, work))
                 shutil.rmtree(work)
         for name, xs in seconds.items():
+            if not xs:
+                continue
             print(f"process {name}: " + ", ".join(f"{x:.2f}" for x in xs)
                   + f" s (median {statistics.median(xs):.2f} s)")
-        for k, v in micro(args.base.resolve(), args.entries, Path(tmp)).items():
-            print(f"{k}: {v:,.3f}")
+        big = Settings(store=str(clone(args.base.resolve(), Path(tmp) / "big")))
+        for k, v in micro(big, args.entries).items():
+            print(f"embedded {k}: {v:,.3f}")
+        if args.pg_entries:
+            sys.path.insert(0, str(HERE / "tests"))
+            from pg_server import running_server
+
+            with running_server() as server:
+                pg = Settings(store=server.url, key_hex=new_data_key(),
+                              anchor_file=str(Path(tmp) / "pg.anchor.jsonl"))
+                for k, v in micro(pg, args.pg_entries).items():
+                    print(f"postgres {k}: {v:,.3f}")
 
 
 if __name__ == "__main__":
