@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from taxgate.integrity import guard
 from taxgate.store.base import Store
 
 DISCLOSURE = "DISCLOSURE"
@@ -44,6 +45,7 @@ def _tin_key(payload: dict[str, Any]) -> str | None:
 
 def disclosures_for_tin(store: Store, tin: str) -> list[Disclosure]:
     """Every disclosure about the taxpayer with this TIN, oldest first (R27, 7431(e))."""
+    guard(store)  # never account from a ledger that failed its last check
     digest = store.tin_digest(tin) if hasattr(store, "tin_digest") else tin
     found = []
     for e in store.ledger_entries():
@@ -83,6 +85,7 @@ class AnnualReport:
 def annual_report(store: Store, year: int) -> AnnualReport:
     """Requests received and refused, instances and taxpayers disclosed, per agency and
     authority, for requests and disclosures dated in ``year`` (UTC)."""
+    guard(store)  # never report from a ledger that failed its last check
     prefix = f"{year:04d}-"
     requests: Counter[tuple[str, str]] = Counter()
     refused: Counter[tuple[str, str]] = Counter()

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taxgate import __version__
-from taxgate.errors import BadInput, TaxgateError
+from taxgate.errors import BadInput, IntegrityError, TaxgateError
 from taxgate.records import Outcome
 from taxgate.service import auth, review
 from taxgate.service.config import ServiceSettings
@@ -36,7 +36,7 @@ from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.service.jobs import DONE, EXPIRED, JobRunner, JobView, private_dir
 
 _STATUS = ((NotAllowed, 403), (NotFound, 404), (Conflict, 409), (TooLarge, 413),
-           (StoreBusy, 503), (BadInput, 400), (TaxgateError, 500))
+           (StoreBusy, 503), (IntegrityError, 503), (BadInput, 400), (TaxgateError, 500))
 _AUTH_CACHE_S = 60.0
 
 

@@ -7,7 +7,9 @@
      │    └── TaxpayerFileError  a taxpayer file that cannot be loaded
      ├── StoreError              the store is missing, locked, corrupt or unreachable
      │    └── KeyUnavailable     the at-rest key is missing or wrong
-     └── LedgerBroken            ledger verification found a broken chain
+     └── IntegrityError          the ledger failed a check (exit 4, HTTP 503): commands
+          │                      that disclose or account refuse until an incident is recorded
+          └── LedgerBroken       ledger verification found a broken chain
 
 Anything else that escapes is an internal failure (exit 1). Messages name files,
 columns, line numbers and reason codes, never a value taken from a record.
@@ -50,5 +52,12 @@ class KeyUnavailable(StoreError):
     exit_code = 2
 
 
-class LedgerBroken(TaxgateError):
+class IntegrityError(TaxgateError):
+    """The ledger failed a check (a broken chain, or a store behind or beside its head
+    anchor); commands that disclose or account refuse until an incident is recorded."""
+
+    exit_code = 4
+
+
+class LedgerBroken(IntegrityError):
     """The ledger's hash chain or a checkpoint signature does not verify."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("after-intake", "after-matching", "before-commit", "after-commit", "mid-publish")
+POINTS = ("after-intake", "after-matching", "before-commit", "after-commit", "mid-publish",
+          "before-anchor")
 
 
 def crash_point(name: str) -> None:

@@ -115,6 +115,13 @@ def key_file_for(store: str) -> Path:
     return folder.parent / f"{folder.name}.key"
 
 
+def anchor_file_for(store: str) -> Path:
+    """Where the ledger's head anchor is published when no anchor file is configured:
+    beside the key file (``<store>.anchor.jsonl``), outside the store (docs/ledger.md)."""
+    key = key_file_for(store)
+    return key.with_name(key.name.removesuffix(".key") + ".anchor.jsonl")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know, declared once."""
@@ -128,6 +135,7 @@ class Settings:
     match_chunk_records: int = 200_000  # request records scored at a time (memory bound)
     key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
+    anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
 
     def memory_share(self, fraction: float) -> str:
         """``fraction`` of ``memory_limit`` in DuckDB's syntax ("" when no limit is set):
@@ -148,6 +156,13 @@ class Settings:
     @property
     def key_file(self) -> Path:
         return key_file_for(self.store)
+
+    @property
+    def anchor_path(self) -> Path:
+        """The head anchor file: ``anchor_file`` when set, else beside the store."""
+        if self.anchor_file:
+            return Path(self.anchor_file).expanduser()
+        return anchor_file_for(self.store)
 
     def resolve_key(self) -> str | None:
         """The at-rest key: explicit, else TAXGATE_KEY, else the key file, else None."""
@@ -195,4 +210,5 @@ ENGINE_ENV = {
     "threads": "TAXGATE_THREADS",  # DuckDB threads; 0 = all cores
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
+    "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
 }

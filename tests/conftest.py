@@ -24,7 +24,7 @@ from taxgate.store.base import Store
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's key, store or config folder."""
-    for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY"):
+    for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY", "TAXGATE_ANCHOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
 

@@ -3,15 +3,13 @@ accounting of disclosures about one taxpayer, and the annual disclosure report."
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, out, run, settings_for
-from taxgate.errors import LedgerBroken
+from taxgate.cli._common import StoreOpt, err, out, run, settings_for
 
 ledger_app = typer.Typer(help="The tamper-evident ledger of every request and disclosure.",
                          no_args_is_help=True)
@@ -32,24 +30,48 @@ def _with_store(store: str | None, fn):  # noqa: ANN001, ANN202
 
 
 @ledger_app.command("verify")
-def ledger_verify(store: StoreOpt = None) -> None:
-    """Walk the whole hash chain and the signed checkpoints; report the first entry that
-    was edited, deleted, inserted or reordered (exit 1 when the ledger is broken)."""
-    from taxgate import ledger
+def ledger_verify(
+    anchor: Annotated[Path | None, typer.Option(
+        "--anchor", help="A head anchor file to check against (default: the configured one, "
+        "TAXGATE_ANCHOR or <store>.anchor.jsonl beside the store).")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Walk the whole hash chain and the signed checkpoints up to the head anchor; report
+    the first entry that was edited, deleted, inserted or reordered, or a store behind
+    or beside its anchor (exit 4 when the ledger fails; the failure is recorded and
+    process, accounting, report and release refuse until an incident is recorded)."""
+    from taxgate import integrity
 
     def _verify(s):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        report = ledger.verify(s.ledger_entries(), s.signing_key().public_key())
-        return report, time.perf_counter() - start
+        return integrity.verify_against_anchor(s, anchor), integrity.open_failure(s)
 
-    report, seconds = _with_store(store, _verify)
-    if not report.ok:
-        p = report.problem
-        run(lambda: (_ for _ in ()).throw(
-            LedgerBroken(f"ledger {p.kind} at seq {p.seq}: {p.detail}")))
+    found, still_open = _with_store(store, _verify)
+    report = found.report
+    where = (f"anchor seq {found.anchor.seq} of {found.anchor.at} reached"
+             if found.anchor else "no head anchor yet (one is written now)")
     out.print(f"ledger verified: {report.entries:,} entries, {report.checkpoints:,} signed "
-              f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}… "
-              f"({seconds:.2f} s)")
+              f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}…, "
+              f"{where} ({found.seconds:.2f} s)")
+    if still_open:
+        err.print("taxgate: an earlier check failed and no incident has been recorded "
+                  f"since ({still_open}); {integrity.REMEDY}", soft_wrap=True)
+
+
+@ledger_app.command("incident")
+def ledger_incident(
+    operator: Annotated[str, typer.Option(help="Your user name, recorded in the ledger.")],
+    note: Annotated[str, typer.Option(help="What happened and what was done: one line, at most "
+                                      "200 characters, no taxpayer values (no number of five "
+                                      "or more digits).")],
+    store: StoreOpt = None,
+) -> None:
+    """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
+    failure and the anchor it supersedes) and start the head anchor afresh after it, so
+    process, accounting, report and release run again."""
+    from taxgate import integrity
+
+    head = _with_store(store, lambda s: integrity.record_incident(s, operator, note))
+    out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
 
 
 def accounting(

@@ -1,6 +1,7 @@
 """The command line (contract §4): a thin shell over :mod:`taxgate.pipeline`.
 
-Exit status: 0 success, 2 bad input (one-line reason on stderr), 1 internal failure.
+Exit status: 0 success, 2 bad input (one-line reason on stderr), 1 internal failure,
+4 the ledger failed an integrity check (taxgate.errors.IntegrityError; docs/ledger.md).
 Domain errors become exit codes here and only here; no traceback is ever printed
 (set TAXGATE_DEBUG=1 to see one on a test machine holding synthetic data only).
 """

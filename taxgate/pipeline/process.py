@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from taxgate import faults, intake, matching, policy, standardize, statute
+from taxgate import faults, intake, integrity, matching, policy, standardize, statute
 from taxgate.errors import RequestRefused, StoreError
 from taxgate.pipeline.answer import answer, refuse, replay
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
@@ -42,6 +42,7 @@ def process_with_store(
 def _process(
     settings: Settings, store: Store, request_dir: Path, out_dir: Path, progress: Progress
 ) -> ProcessResult:
+    integrity.guard(store)  # nothing is disclosed on a ledger that failed its last check
     timings = Timings()
     received_at = now()
     with timings.stage("intake", progress):

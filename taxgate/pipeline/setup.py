@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from taxgate import filings as filings_io
-from taxgate import matching, standardize
+from taxgate import integrity, matching, standardize
 from taxgate.canonical import sha256_hex
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
 from taxgate.settings import Settings
@@ -22,6 +22,7 @@ def init(settings: Settings) -> Path | str:
     store = open_store(settings, create=True)
     try:
         store.initialize()
+        integrity.start(store)  # the head anchor, outside the store
     finally:
         store.close()
     return settings.store

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from taxgate import pipeline
-from taxgate.errors import TaxgateError
+from taxgate.errors import IntegrityError, TaxgateError
 from taxgate.service.config import ServiceSettings
 from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.store.base import JobRow
@@ -203,15 +203,15 @@ class JobRunner:
                     message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
                     expires_at=expires.isoformat().replace("+00:00", "Z"))
         except TaxgateError as exc:  # messages carry no taxpayer values (errors.py)
-            self._fail(view, str(exc))
+            self._fail(view, str(exc), 4 if isinstance(exc, IntegrityError) else 1)
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
             self._fail(view, f"internal failure ({type(exc).__name__}); nothing was disclosed")
         shutil.rmtree(pkg, ignore_errors=True)  # R40: the request's input is not kept
 
-    def _fail(self, view: JobView, message: str) -> None:
+    def _fail(self, view: JobView, message: str, exit_code: int = 1) -> None:
         view.progress.stage_("failed")
         try:
-            self._save(view, state=FAILED, exit_code=1, message=message[:300])
+            self._save(view, state=FAILED, exit_code=exit_code, message=message[:300])
         except TaxgateError:
             view.row = replace(view.row, state=FAILED, message=message[:300])
 

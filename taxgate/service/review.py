@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow.compute as pc
 
-from taxgate import intake, response, review_reasons
+from taxgate import intake, integrity, response, review_reasons
 from taxgate.canonical import canonical_json
 from taxgate.errors import BadInput
 from taxgate.pipeline import disclosure_event
@@ -277,6 +277,7 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
             row_number: int) -> FollowUp:
     """Approve a proposal (another person than its proposer) and answer the agency."""
     _require(principal, "releaser")
+    integrity.guard(store)  # nothing is disclosed on a ledger that failed its last check
     item, sealed = _item(store, request_id, row_number)
     proposal = next((d for d in store.review_decisions(request_id)
                      if d.row_number == row_number), None)

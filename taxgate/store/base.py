@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from taxgate.settings import Settings
+
 
 @dataclass(frozen=True)
 class Official:
@@ -184,6 +186,8 @@ class FollowUp:
 class Store(ABC):
     """Persistent state of one gateway."""
 
+    settings: Settings  # what it was opened with (the anchor file's place among them)
+
     # --- lifecycle --------------------------------------------------------------
     @abstractmethod
     def initialize(self) -> None:
@@ -273,12 +277,22 @@ class Store(ABC):
 
     # --- ledger -------------------------------------------------------------------------
     @abstractmethod
-    def append_events(self, events: list[LedgerEvent]) -> None:
-        """Append events to the hash chain in their own transaction."""
+    def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False) -> None:
+        """Append events to the hash chain in their own transaction. ``rebase_anchor``:
+        the events record an incident, so the head anchor starts afresh after them
+        (taxgate/integrity.py); every other commit publishes the head after checking it."""
 
     @abstractmethod
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         """Every entry with seq > after_seq, in order, streamed."""
+
+    @abstractmethod
+    def ledger_head(self) -> LedgerEntry | None:
+        """The entry with the highest seq (None: the ledger is empty); one indexed read."""
+
+    @abstractmethod
+    def ledger_entry(self, seq: int) -> LedgerEntry | None:
+        """The entry at ``seq``, if the ledger holds one; one indexed read."""
 
     # --- the service: credentials, jobs, review (store/service_sql.py) ------------------
     @abstractmethod

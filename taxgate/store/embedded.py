@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from taxgate import ledger
+from taxgate import integrity, ledger
 from taxgate.canonical import load_private_key_pem, new_signing_key, private_key_pem
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.settings import Settings
@@ -64,6 +64,8 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         self._head: LedgerEntry | None = None
         self._head_known = False
         self._writer_busy = False  # the ledger's writer thread holds the connection
+        self._anchor_due: LedgerEntry | None = None  # the head to publish after COMMIT
+        self._anchor_rebase = False
         if not create:
             if not self.db_path.is_file():
                 raise StoreError(f"no taxgate store at {self.folder}: run `taxgate init` first")
@@ -173,7 +175,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         try:
             yield con
         except BaseException as exc:
-            self._head_known = False
+            self._head_known, self._anchor_due, self._anchor_rebase = False, None, False
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
@@ -182,8 +184,16 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         try:
             con.execute("COMMIT")
         except duckdb.Error as exc:
-            self._head_known = False
+            self._head_known, self._anchor_due, self._anchor_rebase = False, None, False
             raise StoreError(f"store commit failed: {type(exc).__name__}") from exc
+        self._publish_anchor()
+
+    def _publish_anchor(self) -> None:
+        """After a COMMIT that appended ledger entries: publish the head outside the store."""
+        head, rebase = self._anchor_due, self._anchor_rebase
+        self._anchor_due, self._anchor_rebase = None, False
+        if head is not None:
+            integrity.after_commit(self, head, rebase=rebase)
 
     def _version(self) -> int:
         con = self._connection()
@@ -235,10 +245,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
     ) -> None:
         scrubbed = common.scrub_events(events, self._key_hex())
         if not self._head_known:
-            row = self._connection().execute(
-                f"SELECT {_LEDGER_COLS} FROM store.ledger ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            self._head, self._head_known = (common.entry_from_row(row) if row else None), True
+            self._head, self._head_known = self.ledger_head(), True
         key, con = self.signing_key(), self._connection()  # read before the writer starts
         # From here the connection is the writer thread's alone: chaining is Python,
         # inserting is DuckDB's, so each batch is chained while the one before it is
@@ -253,7 +260,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                     checkpoint_every=common.checkpoint_every(self.settings),
                 ):
                     insert("ledger", _entries_table(entries))
-                    self._head = entries[-1]
+                    self._head = self._anchor_due = entries[-1]
         finally:
             self._writer_busy = False
 
@@ -424,9 +431,22 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         return table.cast(common.DECISION_SCHEMA)
 
     # --- ledger -----------------------------------------------------------------------------
-    def append_events(self, events: list[LedgerEvent]) -> None:
+    def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False) -> None:
         with self._tx():
             self._append(list(events))
+            self._anchor_rebase = rebase_anchor
+
+    def ledger_head(self) -> LedgerEntry | None:
+        # max(seq) scans one column; ORDER BY ... LIMIT 1 would read every column
+        row = self._connection().execute(
+            f"SELECT {_LEDGER_COLS} FROM store.ledger "
+            "WHERE seq = (SELECT max(seq) FROM store.ledger)").fetchone()
+        return common.entry_from_row(row) if row else None
+
+    def ledger_entry(self, seq: int) -> LedgerEntry | None:
+        row = self._connection().execute(
+            f"SELECT {_LEDGER_COLS} FROM store.ledger WHERE seq = ?", [seq]).fetchone()
+        return common.entry_from_row(row) if row else None
 
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         cur = self._connection().cursor()

@@ -21,7 +21,7 @@ import duckdb
 import psycopg
 import pyarrow as pa
 
-from taxgate import ledger
+from taxgate import integrity, ledger
 from taxgate.canonical import (
     decrypt_bytes,
     encrypt_bytes,
@@ -64,6 +64,8 @@ class PostgresStore(ServiceTablesMixin, Store):
         self._match: duckdb.DuckDBPyConnection | None = None
         self._match_tmp: Path | None = None
         self._loaded_chunks: set[tuple[str, int]] = set()
+        self._anchor_due: LedgerEntry | None = None  # the head to publish after COMMIT
+        self._anchor_rebase = False
         self._conn = self._connect()
         if not create:
             try:
@@ -167,8 +169,15 @@ class PostgresStore(ServiceTablesMixin, Store):
         try:
             with self._conn.transaction(), self._conn.cursor() as cur:
                 yield cur
-        except psycopg.Error as exc:
-            raise StoreError(f"store write failed: {type(exc).__name__}") from exc
+        except BaseException as exc:
+            self._anchor_due, self._anchor_rebase = None, False
+            if isinstance(exc, psycopg.Error):
+                raise StoreError(f"store write failed: {type(exc).__name__}") from exc
+            raise
+        head, rebase = self._anchor_due, self._anchor_rebase
+        self._anchor_due, self._anchor_rebase = None, False
+        if head is not None:  # committed: publish the head outside the store
+            integrity.after_commit(self, head, rebase=rebase)
 
     def _one(self, sql: str, params: list[Any] | None = None) -> Any:
         try:
@@ -213,6 +222,7 @@ class PostgresStore(ServiceTablesMixin, Store):
                 for e in entries:
                     cp.write_row((e.seq, e.recorded_at, e.event_type, e.request_id,
                                   common.dump_payload(e.payload), e.prev_hash, e.entry_hash))
+            self._anchor_due = entries[-1]
 
     def _write_sealed(self, cur: psycopg.Cursor[Any], table: str, owner: str,
                       chunks: Iterator[pa.Table], label: str, start: int = 0) -> int:
@@ -392,9 +402,18 @@ class PostgresStore(ServiceTablesMixin, Store):
         return pa.concat_tables(tables).cast(common.DECISION_SCHEMA).sort_by("row_number")
 
     # --- ledger -----------------------------------------------------------------------------
-    def append_events(self, events: list[LedgerEvent]) -> None:
+    def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False) -> None:
         with self._tx() as cur:
             self._append(cur, list(events))
+            self._anchor_rebase = rebase_anchor
+
+    def ledger_head(self) -> LedgerEntry | None:
+        row = self._one(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
+        return common.entry_from_row(row) if row else None
+
+    def ledger_entry(self, seq: int) -> LedgerEntry | None:
+        row = self._one(f"SELECT {_LEDGER_COLS} FROM ledger WHERE seq = %s", [seq])
+        return common.entry_from_row(row) if row else None
 
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         conn = self._connect()
