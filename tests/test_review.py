@@ -64,10 +64,11 @@ def test_queue_view_propose_release_and_the_ledger(answered):
     with open_store(world.settings) as s:
         q = [e for e in review.queue(s) if e.request_id == rid]
         assert len(q) == done["counts"]["REVIEW"] and {e.state for e in q} == {"OPEN"}
-        first = q[0]
         with pytest.raises(NotAllowed):
-            review.view_item(s, ADA, rid, first.row_number)
-        v = review.view_item(s, RITA, rid, first.row_number)
+            review.view_item(s, ADA, rid, q[0].row_number)
+        # a record the matcher held (a statute hold, e.g. a one-word name, has no candidate)
+        views = [(e, review.view_item(s, RITA, rid, e.row_number)) for e in q]
+        first, v = next((e, v) for e, v in views if v.candidates)
         assert v.record["record_id"] == first.record_id
         assert v.candidates and set(v.candidates[0].agreement) >= {"given name", "delivery point"}
         with pytest.raises(BadInput):
@@ -97,7 +98,7 @@ def test_queue_view_propose_release_and_the_ledger(answered):
     rows = list(csv.DictReader(io.StringIO(fu.results_csv)))
     assert rows == [{"record_id": first.record_id, "outcome": "CONFIRMED", "reasons": ""}]
     viewed = [e.payload for e in entries if e.event_type == "FTI_VIEWED"]
-    assert viewed and all(p["viewer"] == "rita" and "tin" not in p for p in viewed)
+    assert viewed and all(p["viewer"] == "rita" and p.get("tin") is None for p in viewed)
     assert any(p.get("tin_digest") for p in viewed)
     decided = [e.payload for e in entries if e.event_type == "REVIEW_DECIDED"]
     assert len(decided) == 1 and decided[0]["proposed_by"] == "rita"
