@@ -64,7 +64,7 @@ def for_csv_cell(value: object) -> object:
     if value is None or isinstance(value, int | float):
         return value
     text = visible(value)
-    if text.startswith(_FORMULA_STARTS):
+    if text.startswith(_FORMULA_STARTS) or str(value).startswith(_FORMULA_STARTS):
         return "'" + text
     return text
 
