@@ -15,6 +15,10 @@ An identifier's *key* is, in order:
    a curated subset of Unicode TR39 confusables) replaced by those Latin letters;
 6. lower case (Unicode, full).
 
+Registration (officials, agency credentials) refuses an agency or official name not
+written in its display form (steps 1-3), mixing scripts, or spelling a registered
+name another way (:func:`check_registered_name`): one agency has one spelling.
+
 So one officer written five ways (with a no-break space, a zero-width space, a
 Cyrillic letter, a trailing dot, in lower case) has one key and one cap. An id whose
 letters mix Latin with Cyrillic or Greek (after NFKC) is *mixed-script*: the statute
@@ -30,12 +34,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from taxgate.errors import BadInput
 
 _IGNORABLE = (
     r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{3164}"
@@ -63,12 +70,16 @@ def _plain(arr: pa.Array) -> pa.Array:
     return pc.fill_null(plain, True)
 
 
-def _full_keys(arr: pa.Array) -> pa.Array:
-    """Steps 1-6 of the module's list, for values that need them."""
+def _display_forms(arr: pa.Array) -> pa.Array:
+    """Steps 1-3 of the module's list: the spelling a registry keeps."""
     text = pc.utf8_normalize(arr, form="NFKC")
     text = pc.replace_substring_regex(text, _IGNORABLE, "")
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SPACE, " "))
-    text = pc.utf8_trim(pc.replace_substring_regex(text, _TRAILING_DOTS, ""), " ")
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SPACE, " "))
+
+
+def _full_keys(arr: pa.Array) -> pa.Array:
+    """Steps 1-6 of the module's list, for values that need them."""
+    text = pc.utf8_trim(pc.replace_substring_regex(_display_forms(arr), _TRAILING_DOTS, ""), " ")
     foreign = pc.fill_null(pc.match_substring_regex(text, _CYRILLIC_GREEK), False)
     if pc.any(foreign).as_py():
         table = _confusables()
@@ -120,6 +131,26 @@ def canonical_key(value: str | None) -> str | None:
 def is_mixed_script(value: str | None) -> bool:
     """Whether one identifier mixes scripts (see :func:`mixed_script`)."""
     return bool(mixed_script(pa.array([value], pa.string()))[0].as_py())
+
+
+def display_form(value: str) -> str:
+    """``value`` in NFKC, without invisible characters, white space collapsed and trimmed
+    (case, dots and letters as written)."""
+    return str(_display_forms(pa.array([value], pa.string()))[0].as_py())
+
+
+def check_registered_name(kind: str, value: str, known: Iterable[str]) -> None:
+    """Refuse a name for the registry (an agency, an official) that is not written in its
+    display form, mixes scripts, or is another spelling of a ``known`` name."""
+    if not value or display_form(value) != value:
+        raise BadInput(f"{kind} must be written without invisible characters, control "
+                       "characters or extra spaces")
+    if is_mixed_script(value):
+        raise BadInput(f"{kind} mixes Latin letters with Cyrillic or Greek look-alikes")
+    key = canonical_key(value)
+    for other in known:
+        if other != value and canonical_key(other) == key:
+            raise BadInput(f"{kind} is another spelling of the registered {other!r}")
 
 
 IDENTIFIER_COLUMNS = ("record_id", "officer_id", "case_number")

@@ -102,3 +102,35 @@ def test_r9_a_city_outside_the_state_is_rejected(city, state, zip_):
 def test_r9_real_cities_in_their_common_spellings_are_accepted(city, state, zip_):
     ((rej, _),) = reasons({"city": city, "state": state, "zip": zip_})
     assert rej == [], (city, rej)
+
+
+def test_r2_the_registry_keeps_one_spelling_of_each_agency_and_official(tmp_path):
+    """An agency or official registered under a disguised spelling of a registered one
+    (invisible character, Cyrillic look-alike, other case) is refused, as is a name
+    with invisible characters or mixed scripts; the plain name registers."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from taxgate import pipeline
+    from taxgate.canonical import new_data_key, public_key_pem
+    from taxgate.errors import BadInput
+    from taxgate.settings import Settings
+    from taxgate.store.base import Official
+
+    settings = Settings(store=str(tmp_path / "store"), key_hex=new_data_key())
+    pipeline.init(settings)
+    pem = public_key_pem(Ed25519PrivateKey.generate().public_key())
+
+    def add(official_id: str, agency: str) -> None:
+        pipeline.add_official(settings, Official(official_id, agency, "Director", pem,
+                                                 dt.date(2026, 1, 1)), "test")
+
+    add("ice-director", "DHS-ICE")
+    add("ice-director", "DHS-ICE")  # the same spelling again is no conflict
+    for official_id, agency in [("ice-director", "dhs-ice"), ("ice-director", "DHS-ICE\u200b"),
+                                ("ice-director", "DHS-I\u0421E"), ("ice-dir\u0435ctor", "DHS-ICE"),
+                                ("ICE-DIRECTOR", "DHS-ICE"), ("x", " DHS-CBP")]:
+        with pytest.raises(BadInput):
+            add(official_id, agency)
+    add("cbp-commissioner", "DHS-CBP")
