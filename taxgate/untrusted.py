@@ -18,7 +18,9 @@ function here:
   ``'`` (OWASP "CSV injection"), so no spreadsheet runs it as a formula.
 - :func:`for_html` — the ``finalize`` of the web pages' Jinja environment: visible
   text; autoescaping (on for every template) then escapes ``<``, ``&`` and quotes.
-- :func:`for_log` — a value for a log line: visible and bounded in length.
+
+taxgate writes no log line that carries such a value (its only loggers report
+timings); error details the API returns in JSON pass through :func:`visible` too.
 
 ``results.csv`` is not written through :func:`for_csv_cell`: it is read by the
 requesting agency's software, and contract §3 returns each ``record_id`` exactly as
@@ -28,7 +30,6 @@ submitted (see docs/architecture.md, "Untrusted text").
 from __future__ import annotations
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_LOG_LIMIT = 200
 
 
 def _escape(ch: str) -> str:
@@ -76,9 +77,3 @@ def for_html(value: object) -> object:
     if value is None or isinstance(value, int | float) or hasattr(value, "__html__"):
         return value
     return visible(value)
-
-
-def for_log(value: object, limit: int = _LOG_LIMIT) -> str:
-    """A value for one log line: visible, at most ``limit`` characters plus an ellipsis."""
-    text = visible(value)
-    return text if len(text) <= limit else text[:limit] + "…"
