@@ -17,6 +17,7 @@ from typing import Any
 
 from taxgate.integrity import guard
 from taxgate.store.base import Store
+from taxgate.untrusted import for_csv_cell, visible
 
 DISCLOSURE = "DISCLOSURE"
 RECEIVED = "REQUEST_RECEIVED"
@@ -130,10 +131,15 @@ def write_report(report: AnnualReport, out_dir: Path) -> tuple[Path, Path]:
     with csv_path.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=REPORT_COLUMNS, lineterminator="\n")
         w.writeheader()
-        w.writerows(report.rows)
+        w.writerows({k: for_csv_cell(v) for k, v in r.items()} for r in report.rows)
     html_path = out_dir / f"disclosures-{report.year}.html"
     html_path.write_text(_html(report), encoding="utf-8")
     return csv_path, html_path
+
+
+def _h(value: object) -> str:
+    """Agency and authority names come from manifests: visible, then HTML-escaped."""
+    return html.escape(visible(value))
 
 
 def _bar_chart(series: dict[str, int], width: int = 640, bar_h: int = 22) -> str:
@@ -146,9 +152,9 @@ def _bar_chart(series: dict[str, int], width: int = 640, bar_h: int = 22) -> str
         w = int((width - 160) * value / top)
         y = i * (bar_h + 6)
         rows.append(
-            f'<text x="0" y="{y + 16}" font-size="13">{html.escape(label)}</text>'
+            f'<text x="0" y="{y + 16}" font-size="13">{_h(label)}</text>'
             f'<rect x="90" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="#1f4e79">'
-            f"<title>{html.escape(label)}: {value}</title></rect>"
+            f"<title>{_h(label)}: {value}</title></rect>"
             f'<text x="{96 + w}" y="{y + 16}" font-size="13">{value:,}</text>'
         )
     height = len(series) * (bar_h + 6)
@@ -159,7 +165,7 @@ def _bar_chart(series: dict[str, int], width: int = 640, bar_h: int = 22) -> str
 def _html(report: AnnualReport) -> str:
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in REPORT_COLUMNS[1:])
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in REPORT_COLUMNS[1:])
+        "<tr>" + "".join(f"<td>{_h(r[c])}</td>" for c in REPORT_COLUMNS[1:])
         + "</tr>" for r in report.rows
     )
     t = report.totals

@@ -34,6 +34,7 @@ from taxgate.service.config import ServiceSettings
 from taxgate.service.errors import Conflict, NotAllowed, NotFound, TooLarge
 from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.service.jobs import DONE, EXPIRED, JobRunner, JobView, private_dir
+from taxgate.untrusted import visible
 
 _STATUS = ((NotAllowed, 403), (NotFound, 404), (Conflict, 409), (TooLarge, 413),
            (StoreBusy, 503), (IntegrityError, 503), (BadInput, 400), (TaxgateError, 500))
@@ -168,7 +169,8 @@ def _error_response(request: Request, exc: Exception) -> Response:
         code = type(exc).__name__
     else:
         status, code = 500, "INTERNAL"
-    detail = str(exc) if isinstance(exc, TaxgateError) else "internal failure; nothing disclosed"
+    detail = (visible(exc) if isinstance(exc, TaxgateError)
+              else "internal failure; nothing disclosed")
     headers = {"Retry-After": "5"} if status in (429, 503) else {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"

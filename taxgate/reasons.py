@@ -69,13 +69,17 @@ _REASONS: tuple[Reason, ...] = (
     Reason("RECORD_ID_MISSING", Scope.RECORD, "contract §2", "record_id is blank"),
     Reason("DUPLICATE_RECORD_ID", Scope.RECORD, "contract §2",
            "the record_id appears more than once in the request"),
+    Reason("IDENTIFIER_MIXED_SCRIPT", Scope.RECORD, "R5, contract §2",
+           "record_id, officer_id or case_number mixes Latin letters with Cyrillic or Greek "
+           "look-alikes"),
     Reason("NAME_MISSING", Scope.RECORD, "R8", "first_name or last_name is blank"),
     Reason("NAME_PLACEHOLDER", Scope.RECORD, "R8",
            "a name field holds a placeholder (UNKNOWN, N/A, JOHN DOE, TEST, ...)"),
     Reason("ADDRESS_INCOMPLETE", Scope.RECORD, "R9",
            "no house number and street name (or PO/rural box), or city/state/ZIP missing"),
     Reason("ADDRESS_PLACEHOLDER", Scope.RECORD, "R9, R17",
-           "the street field is a placeholder (\"Don't care\", UNKNOWN, N/A, SAME, HOMELESS, ...)"),
+           "the street field is a placeholder (\"Don't care\", UNKNOWN, N/A, SAME, HOMELESS, ...), "
+           "or the city is one (UNKNOWN, N/A, NONE, punctuation or digits only)"),
     Reason("ADDRESS_ZIP_ONLY", Scope.RECORD, "R9, R17",
            "the only address-like content of the street field is a 5- or 9-digit number"),
     Reason("ADDRESS_INSTITUTION", Scope.RECORD, "R9",
@@ -84,6 +88,9 @@ _REASONS: tuple[Reason, ...] = (
            "the ZIP is not 5 or 9 digits, or is not a ZIP code that exists"),
     Reason("ZIP_STATE_MISMATCH", Scope.RECORD, "R9",
            "the ZIP code does not belong to the given state"),
+    Reason("CITY_NOT_IN_STATE", Scope.RECORD, "R9",
+           "the city is not a place of the given state (USPS city names, common spellings "
+           "and abbreviations allowed)"),
     Reason("STATE_INVALID", Scope.RECORD, "R9", "state is not a 2-letter USPS code"),
     Reason("DATE_OF_BIRTH_INVALID", Scope.RECORD, "contract §2",
            "date_of_birth is not a real YYYY-MM-DD date in the past"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import duckdb
 
 from taxgate.errors import RequestRefused
+from taxgate.identifiers import install_keys
 from taxgate.reasons import require
 from taxgate.records import MAX_FIELD_LENGTH, REQUEST_COLUMNS
 from taxgate.settings import Policy
@@ -122,6 +123,11 @@ def _bad_date(col: str) -> str:
     )
 
 
+def _no_key(col: str) -> str:
+    """An identifier with nothing left once invisible characters and spaces are gone."""
+    return f"(coalesce({col}_key, '') = '')"
+
+
 def _date(col: str) -> str:
     return f"CAST(try_strptime(trim({col}), '%Y-%m-%d') AS DATE)"
 
@@ -139,6 +145,9 @@ _STREET_OK = (
     "NOT addr_is_placeholder(street_address) AND NOT addr_zip_only(street_address) "
     "AND NOT addr_is_institution(street_address)"
 )
+_STATE = "upper(trim(state))"
+_STATE_OK = f"({_STATE} IN (SELECT abbr FROM std_state))"
+_CITY_PLACEHOLDER = f"city_is_placeholder(city, {_STATE})"
 _ZIP_FORMAT_OK = r"regexp_full_match(trim(zip), '\d{5}(-?\d{4})?')"
 _TOO_LONG = " OR ".join(f"length(coalesce({c}, '')) > {MAX_FIELD_LENGTH}" for c in REQUEST_COLUMNS)
 
@@ -146,11 +155,18 @@ _TOO_LONG = " OR ".join(f"length(coalesce({c}, '')) > {MAX_FIELD_LENGTH}" for c 
 def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
     """Every record rule under ``policy``; ``$created`` is the request's created_at date."""
     return (
-        RecordRule("RECORD_ID_MISSING", "contract §2", _blank("record_id")),
+        RecordRule("RECORD_ID_MISSING", "contract §2", _no_key("record_id")),
         RecordRule(
             "DUPLICATE_RECORD_ID",
             "contract §2",
-            f"(NOT {_blank('record_id')} AND count(*) OVER (PARTITION BY trim(record_id)) > 1)",
+            # the canonical key (taxgate.identifiers): "R1", "r1 " and "R1." are one id
+            f"(NOT {_no_key('record_id')} "
+            "AND count(*) OVER (PARTITION BY record_id_key) > 1)",
+        ),
+        RecordRule(
+            "IDENTIFIER_MIXED_SCRIPT",
+            "R5, contract §2",
+            "record_id_mixed OR officer_id_mixed OR case_number_mixed",
         ),
         RecordRule(
             "NAME_MISSING",
@@ -167,7 +183,11 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "(upper(trim(first_name)) = 'FNU' AND upper(trim(last_name)) = 'LNU')",
         ),
         RecordRule("NAME_SINGLE_WORD", "R8", f"({_MONONYM})", holds_for_review=True),
-        RecordRule("ADDRESS_PLACEHOLDER", "R9, R17", "addr_is_placeholder(street_address)"),
+        RecordRule(
+            "ADDRESS_PLACEHOLDER",
+            "R9, R17",
+            f"addr_is_placeholder(street_address) OR {_CITY_PLACEHOLDER}",
+        ),
         RecordRule(
             "ADDRESS_ZIP_ONLY",
             "R9, R17",
@@ -202,6 +222,12 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "AND NOT zip_in_state(left(trim(zip), 5), upper(trim(state)))",
         ),
         RecordRule(
+            "CITY_NOT_IN_STATE",
+            "R9",
+            f"NOT {_blank('city')} AND {_STATE_OK} AND NOT {_CITY_PLACEHOLDER} "
+            f"AND NOT city_in_state(city, {_STATE})",
+        ),
+        RecordRule(
             "DATE_OF_BIRTH_INVALID",
             "contract §2",
             f"{_bad_date('date_of_birth')} OR {_date('date_of_birth')} > $created "
@@ -232,13 +258,14 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             # R15: accept only when created_at > anchor + N days (day N rejects, N+1 passes)
             f"{_ANCHOR} <= $created AND NOT ($created > {_ANCHOR} + to_days($min_days))",
         ),
-        RecordRule("CASE_NUMBER_MISSING", "R4, R5", _blank("case_number")),
-        RecordRule("OFFICER_MISSING", "R4, R5", _blank("officer_id")),
+        RecordRule("CASE_NUMBER_MISSING", "R4, R5", _no_key("case_number")),
+        RecordRule("OFFICER_MISSING", "R4, R5", _no_key("officer_id")),
         RecordRule(
             "OFFICER_CAPACITY",
             "R5",
-            f"NOT {_blank('officer_id')} AND "
-            "count(*) OVER (PARTITION BY upper(trim(officer_id))) > $officer_cap",
+            # one officer however spelled: counted by the canonical key
+            f"NOT {_no_key('officer_id')} AND "
+            "count(*) OVER (PARTITION BY officer_id_key) > $officer_cap",
         ),
         RecordRule("FIELD_TOO_LONG", "R37", _TOO_LONG),
     )
@@ -254,6 +281,7 @@ _SHARED_CALLS = (
     "surname_is_placeholder(last_name)",  # before the call it contains
     "name_is_placeholder(first_name)",
     "name_is_placeholder(last_name)",
+    _CITY_PLACEHOLDER,
 )
 
 
@@ -263,7 +291,8 @@ def evaluate_records(
     """Create table ``out`` (row_number, rejections VARCHAR[], holds VARCHAR[]) from ``table``.
 
     ``created`` is the request's created_at date (YYYY-MM-DD). Every violated rule's
-    code is listed, in the order of :func:`record_rules`.
+    code is listed, in the order of :func:`record_rules`. Identifiers are compared by
+    their canonical keys (:mod:`taxgate.identifiers`), computed once into ``out_ids``.
     """
     rules = record_rules(policy)
     for r in rules:
@@ -281,7 +310,9 @@ def evaluate_records(
     for i, call in enumerate(_SHARED_CALLS):
         select = select.replace(call, f"_shared_{i}")
     shared = ", ".join(f"{call} AS _shared_{i}" for i, call in enumerate(_SHARED_CALLS))
-    sql = f"{select} FROM (SELECT *, {shared} FROM {table})"
+    keys = f"{out}_ids"
+    install_keys(con, table, keys)
+    sql = f"{select} FROM (SELECT *, {shared} FROM {table} JOIN {keys} USING (row_number))"
     sql = (
         sql.replace("$created", f"DATE '{created}'")
         .replace("$min_days", str(int(policy.min_days_after_removal_order)))

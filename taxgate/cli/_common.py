@@ -26,9 +26,12 @@ from rich.text import Text
 from taxgate import pipeline
 from taxgate.errors import TaxgateError
 from taxgate.settings import Settings
+from taxgate.untrusted import for_terminal
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# Values printed here come from packages, requests and users: the consoles never read
+# markup or emoji codes in them, and each value goes through for_terminal (R37).
+err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+out = Console(highlight=False, markup=False, emoji=False)
 
 StoreOpt = Annotated[
     str | None,
@@ -99,7 +102,7 @@ def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
     try:
         return fn(*args, **kwargs)
     except TaxgateError as exc:
-        err.print(f"taxgate: {exc}", soft_wrap=True)
+        err.print(f"taxgate: {for_terminal(exc)}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("taxgate: interrupted; nothing was half-written")

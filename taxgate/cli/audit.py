@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from taxgate.cli._common import StoreOpt, err, out, run, settings_for
+from taxgate.untrusted import for_terminal as shown
 
 ledger_app = typer.Typer(help="The tamper-evident ledger of every request and disclosure.",
                          no_args_is_help=True)
@@ -89,8 +90,9 @@ def accounting(
     table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
                   "record", "purpose", title=f"{len(rows)} disclosure(s)")
     for d in rows:
-        table.add_row(d.disclosed_at, d.requesting_agency, d.signing_official, d.officer_id,
-                      d.legal_authority, d.request_id, d.record_id, d.purpose[:60])
+        table.add_row(*(shown(v) for v in (
+            d.disclosed_at, d.requesting_agency, d.signing_official, d.officer_id,
+            d.legal_authority, d.request_id, d.record_id, d.purpose[:60])))
     out.print(table)
 
 
@@ -110,4 +112,4 @@ def report_disclosures(
     t = report.totals
     out.print(f"{year}: {t['requests']:,} requests, {t['instances_disclosed']:,} instances "
               f"disclosed, {t['taxpayers_disclosed']:,} taxpayers")
-    out.print(f"wrote {csv_path} and {html_path}")
+    out.print(f"wrote {shown(csv_path)} and {shown(html_path)}")

@@ -28,6 +28,7 @@ from taxgate.cli._common import (
     settings_for,
 )
 from taxgate.errors import BadInput
+from taxgate.untrusted import for_terminal as shown
 
 app = typer.Typer(
     help="taxgate: a confirm-only address verification gateway in front of taxpayer records.",
@@ -53,7 +54,7 @@ def init(store: StoreOpt = None) -> None:
     Ed25519 signing key."""
     settings = settings_for(store)
     run(pipeline.init, settings)
-    out.print(f"initialized store {settings.store}")
+    out.print(f"initialized store {shown(settings.store)}")
 
 
 @app.command()
@@ -116,7 +117,7 @@ def officials_add(
         )
 
     run(_do)
-    out.print(f"registered official {official_id} for {agency}")
+    out.print(f"registered official {shown(official_id)} for {shown(agency)}")
 
 
 @officials_app.command("list")
@@ -133,7 +134,8 @@ def officials_list(store: StoreOpt = None) -> None:
 
     table = Table("official", "agency", "title", "valid from", "valid to")
     for o in run(_do):
-        table.add_row(o.official_id, o.agency, o.title, str(o.valid_from), str(o.valid_to or ""))
+        table.add_row(shown(o.official_id), shown(o.agency), shown(o.title), str(o.valid_from),
+                      str(o.valid_to or ""))
     out.print(table)
 
 
@@ -158,13 +160,13 @@ def process(
         result = run(pipeline.process, settings, request_dir, out_dir, progress)
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
     if result.exit_code != 0:
-        err.print(f"taxgate: request refused: {result.message}", soft_wrap=True)
+        err.print(f"taxgate: request refused: {shown(result.message)}", soft_wrap=True)
         raise typer.Exit(result.exit_code)
     out.print(
-        f"request {result.request_id}: {counts or 'no records'}"
+        f"request {shown(result.request_id)}: {counts or 'no records'}"
         f"{' (stored response replayed)' if result.replayed else ''}"
     )
-    out.print(f"response written to {result.out_dir}")
+    out.print(f"response written to {shown(result.out_dir)}")
     if not result.replayed:
         print_timings(result.timings)
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from taxgate.cli._common import StoreOpt, err, out, run, settings_for
 from taxgate.errors import BadInput
+from taxgate.untrusted import for_terminal as shown
 
 agencies_app = typer.Typer(help="Agencies' API credentials (salted hashes only).",
                            no_args_is_help=True)
@@ -57,7 +58,7 @@ def agencies_credential(
     from taxgate.service.auth import issue_credential
 
     token = _with_store(store, lambda s: issue_credential(s, agency))
-    err.print(f"new API credential for {agency} (shown once; earlier ones are revoked):")
+    err.print(f"new API credential for {shown(agency)} (shown once; earlier ones are revoked):")
     sys.stdout.write(token + "\n")
 
 
@@ -77,7 +78,7 @@ def users_add(
 
     password = secrets.token_urlsafe(18) if generate else _password(username)
     _with_store(store, lambda s: add_user(s, username, role, password, agency=agency))
-    out.print(f"user {username} ({role}) saved")
+    out.print(f"user {shown(username)} ({shown(role)}) saved")
     if generate:
         sys.stdout.write(password + "\n")
 
@@ -103,8 +104,9 @@ def review_queue(
     entries = _with_store(store, lambda s: review.queue(s, include_released=all_))
     table = Table("request", "row", "record", "agency", "state", "proposal", "released by")
     for e in entries:
-        table.add_row(e.request_id, str(e.row_number), e.record_id, e.agency, e.state,
-                      f"{e.outcome} by {e.proposed_by}" if e.outcome else "", e.released_by or "")
+        table.add_row(shown(e.request_id), str(e.row_number), shown(e.record_id), shown(e.agency),
+                      shown(e.state), shown(f"{e.outcome} by {e.proposed_by}" if e.outcome else ""),
+                      shown(e.released_by or ""))
     out.print(table)
 
 
@@ -124,7 +126,8 @@ def review_propose(
     password = _password(user)
     _with_store(store, lambda s: review.propose(s, _principal(s, user, password), request_id,
                                                 row, outcome, reason))
-    out.print(f"proposed {outcome} for row {row} of {request_id}; another person must release it")
+    out.print(f"proposed {shown(outcome)} for row {row} of {shown(request_id)}; "
+              "another person must release it")
 
 
 @review_app.command("release")
@@ -150,7 +153,7 @@ def review_release(
     fu = _with_store(store, _do)
     if out_dir is not None:
         review.write_follow_up(fu, out_dir)
-    out.print(f"released: follow-up response {fu.seq} of {request_id}")
+    out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
 
 
 @review_app.command("follow-up")
@@ -171,7 +174,7 @@ def review_follow_up(
         raise NotFound("no such follow-up response")
 
     review.write_follow_up(_with_store(store, _pick), out_dir)
-    out.print(f"follow-up {seq} of {request_id} written to {out_dir}")
+    out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 
 
 def serve(
@@ -187,7 +190,7 @@ def serve(
 
     settings = run(lambda: ServiceSettings.from_env(settings_for(store)))
     app = run(create_app, settings)
-    err.print(f"taxgate serving {settings.store.store} on http://{host}:{port}")
+    err.print(f"taxgate serving {shown(settings.store.store)} on http://{shown(host)}:{port}")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                 server_header=False, limit_concurrency=200, timeout_graceful_shutdown=5)
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from taxgate.cli._common import out, run
+from taxgate.untrusted import for_terminal as shown
 
 
 def synth(
@@ -32,9 +33,10 @@ def synth(
         return synth_all(workdir, people, records, seed, fmt=fmt)
 
     paths = run(_do)
-    out.print(f"{paths.counts['filings']:,} filings in {paths.taxpayers}")
-    out.print(f"request package {paths.request_dir} ({records:,} records), truth {paths.truth}")
-    out.print(f"official's public key {paths.public_key}")
+    out.print(f"{paths.counts['filings']:,} filings in {shown(paths.taxpayers)}")
+    out.print(f"request package {shown(paths.request_dir)} ({records:,} records), "
+              f"truth {shown(paths.truth)}")
+    out.print(f"official's public key {shown(paths.public_key)}")
 
 
 def evaluate(
@@ -56,7 +58,7 @@ def evaluate(
     table = Table("category", "expected", "n", "correct", "CONFIRMED", "NOT_CONFIRMED",
                   "REVIEW", "REJECTED")
     for row in ev.by_category:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else shown(v) for v in row))
     out.print(table)
     out.print(f"false confirmations {ev.false_confirmations}; recall {ev.recall:.2%}; "
               f"REVIEW {ev.review_rate:.2%} of lawful; F0.5 {ev.f05:.4f}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from taxgate import filings as filings_io
 from taxgate import integrity, matching, standardize
 from taxgate.canonical import sha256_hex
+from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
 from taxgate.settings import Settings
 from taxgate.store import open_store
@@ -31,6 +32,10 @@ def init(settings: Settings) -> Path | str:
 def add_official(settings: Settings, official: Official, actor: str) -> None:
     store = open_store(settings)
     try:
+        known = store.officials()
+        check_registered_name("agency", official.agency, {o.agency for o in known})
+        check_registered_name("official id", official.official_id,
+                              {o.official_id for o in known})
         store.add_official(official, actor)
     finally:
         store.close()

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from taxgate.errors import BadInput
+from taxgate.identifiers import check_registered_name
 from taxgate.store.base import ApiCredential, Store, UserAccount
 from taxgate.store.common import iso_now
 
@@ -44,6 +45,7 @@ def issue_credential(store: Store, agency: str, actor: str = "cli") -> str:
     """A new API secret for ``agency`` (returned once, never stored); revokes the old ones."""
     if not agency.strip():
         raise BadInput("agency must not be empty")
+    check_registered_name("agency", agency, {o.agency for o in store.officials()})
     cred_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)

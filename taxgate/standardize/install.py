@@ -13,6 +13,7 @@ import duckdb
 
 from taxgate.standardize._data import install_tables
 from taxgate.standardize.addresses import address_macros
+from taxgate.standardize.cities import city_macros, create_city_table, fill_city_table
 from taxgate.standardize.names import name_macros
 from taxgate.standardize.text import FOLD_MACROS
 from taxgate.standardize.validity import validity_macros
@@ -21,7 +22,8 @@ from taxgate.standardize.validity import validity_macros
 @cache
 def macro_statements() -> tuple[str, ...]:
     """The CREATE MACRO statements, in dependency order (built once per process)."""
-    macros = {**FOLD_MACROS, **name_macros(), **address_macros(), **validity_macros()}
+    macros = {**FOLD_MACROS, **name_macros(), **address_macros(), **validity_macros(),
+              **city_macros()}
     return tuple(f"CREATE OR REPLACE TEMP MACRO {sig} AS ({body.strip()})"
                  for sig, body in macros.items())
 
@@ -29,5 +31,7 @@ def macro_statements() -> tuple[str, ...]:
 def install(con: duckdb.DuckDBPyConnection) -> None:
     """Create the lookup tables and macros on ``con`` (idempotent)."""
     install_tables(con)
+    create_city_table(con)
     for stmt in macro_statements():
         con.execute(stmt)
+    fill_city_table(con)

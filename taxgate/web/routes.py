@@ -23,6 +23,7 @@ from taxgate.service.auth import Principal
 from taxgate.service.config import ServiceSettings
 from taxgate.service.errors import NotAllowed
 from taxgate.store.base import LedgerEvent
+from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
 
 router = APIRouter(include_in_schema=False)
@@ -40,8 +41,10 @@ class WebState:
         self.failures = auth.FailureLimiter(settings.login_failures,
                                             settings.login_window_seconds)
         self.reason_cache: dict[str, Any] = {}
+        # every template autoescapes; every value is made visible first (R37)
         self.env = Environment(loader=PackageLoader("taxgate.web", "templates"),
-                               autoescape=select_autoescape(["html"]))
+                               autoescape=select_autoescape(["html"], default=True),
+                               finalize=for_html)
 
 
 def _web(request: Request) -> WebState:
