@@ -3,10 +3,11 @@
 The street line is parsed in a fixed order, each step one vectorized
 expression: PO box / rural-route box; a trailing unit clause (APT 4, # 4,
 BSMT, 2ND FL); the house number (123, 123A, 12-14, 123 1/2); highway names
-glued into one token (US HIGHWAY 101 -> US_HWY_101); then the tokens:
+glued into one token (US HIGHWAY 101 -> US_HWY_101); a two-word directional
+glued into one (NORTH EAST, N E, NORTH-EAST -> NE); then the tokens:
 post-directional, suffix (Pub 28 C1, joined from ``std_street_suffix``),
 pre-directional, and what is left is the street name. A directional is a
-name, not a directional, when nothing else would be left (N ST).
+name, not a directional, when nothing else would be left (N ST, NORTH EAST ST).
 """
 
 from __future__ import annotations
@@ -50,6 +51,35 @@ def highway_chain(expr: str) -> str:
         out = f"regexp_replace({out}, {lit(pat)}, '\\1{canon}_\\2', 'g')"
     test = lit(rf"(^| ){every} ?#? ?\d")
     return f"(CASE WHEN regexp_matches({expr}, {test}) THEN {out} ELSE {expr} END)"
+
+
+def directional_pairs(expr: str) -> str:
+    """Glue a two-word directional (``std_directional`` rows with a space: NORTH EAST,
+    N E; a hyphen is a space by now) into its abbreviation, at the end of the street
+    after a name (``BOYD ST NORTH EAST`` -> ``BOYD ST NE``) or at its start before one
+    (``N E BOYD ST`` -> ``NE BOYD ST``). At the start the pair stays two words when only
+    a suffix (and a directional) follows: ``NORTH EAST ST`` is EAST ST, north."""
+    pairs: dict[str, list[str]] = {}
+    words = []
+    for r in rows("std_directional.csv"):
+        if " " in r["variant"]:
+            pairs.setdefault(r["abbr"], []).append(r["variant"])
+        else:
+            words.append(r["variant"])
+    singles = alternation(words)
+    suffixes = alternation(v for r in rows("std_street_suffix.csv") for v in r["variants"].split())
+    every = alternation(v for vs in pairs.values() for v in vs)
+    out = "v"
+    for abbr, words in pairs.items():
+        out = f"regexp_replace({out}, {lit(rf'^(.+) {alternation(words)}$')}, '\\1 {abbr}')"
+    lead = "_v"
+    for abbr, words in pairs.items():
+        lead = f"regexp_replace({lead}, {lit(rf'^{alternation(words)} (.+)$')}, '{abbr} \\1')"
+    name_follows = (f"NOT regexp_full_match(_v, "
+                    f"{lit(rf'{every} (?:{suffixes}|{singles})(?: {singles})?')})")
+    return (f"list_transform([{expr}], lambda v: CASE WHEN regexp_matches(v, "
+            f"{lit(rf'(?:^| ){every}(?: |$)')}) THEN list_transform([{out}], lambda _v: "
+            f"CASE WHEN {name_follows} THEN {lead} ELSE _v END)[1] ELSE v END)[1]")
 
 
 def address_macros() -> dict[str, str]:
@@ -109,6 +139,8 @@ def address_macros() -> dict[str, str]:
         """,
         # highway names glued into one token (evaluate on a column: r is repeated)
         "std_highways(r)": highway_chain("r"),
+        # two-word directionals glued into one token (NORTH EAST -> NE)
+        "std_dir_pairs(r)": directional_pairs("r"),
         # a street line that is only a unit clause, no street name (123 APT 4; not 123 DEPT ST)
         "std_is_unit_only(rest)": f"""
             regexp_full_match(rest, {lit(unit_only)})
