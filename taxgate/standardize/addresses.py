@@ -16,6 +16,9 @@ from taxgate.standardize._data import mapping, rows
 from taxgate.standardize._sql import alternation, lit, sql_list, sql_lookup
 
 _ID = r"[A-Z0-9]+(?:-[A-Z0-9]+)?"
+# the number after a designator that stands alone (PH 2, REAR 1): starts with a digit,
+# so a street word after it (LOWER MILL RD) is never taken for one
+_ALONE_ID = r"\d[A-Z0-9]*(?:-[A-Z0-9]+)?"
 
 PO_RE = (r"^(?:(?:P ?O ?|POST ?OFFICE ?|POST |LOCK ?|CALLER ?)?(?:BOX|BX)|POB|P ?O|DRAWER)"
          r"(?: ?#)? ?(\d[A-Z0-9-]*|[A-Z]\d*)(?: |$)")
@@ -33,11 +36,13 @@ def _designators() -> tuple[list[str], dict[str, str]]:
 
 
 def unit_regex() -> str:
-    """The trailing unit clause of a street line; groups: street, 3 ids, bare designator, floor."""
+    """The trailing unit clause of a street line; groups: street, 3 ids, bare designator,
+    its number (PH 2), floor."""
     with_id, alone = _designators()
     d = alternation(with_id)
     return (rf"^(.*[A-Z].*?) (?:{d}(?: ?# ?| )({_ID})|{d}(\d[A-Z0-9]*)|# ?({_ID})"
-            rf"|({alternation(alone)})|(\d+)(?:ST|ND|RD|TH)? (?:FL|FLR|FLOOR))$")
+            rf"|({alternation(alone)})(?: ?# ?| )?({_ALONE_ID})?"
+            rf"|(\d+)(?:ST|ND|RD|TH)? (?:FL|FLR|FLOOR))$")
 
 
 def highway_chain(expr: str) -> str:
@@ -87,7 +92,10 @@ def address_macros() -> dict[str, str]:
     with_id, alone = _designators()
     dirs = mapping("std_directional.csv", "variant", "abbr")
     unit_lead = rf"^(?:{alternation(with_id)}(?: ?# ?| )|{alternation(with_id)}(\d)|# ?)"
-    unit_hint = rf" (?:{alternation(with_id)}(?: |#|\d)|#|{alternation(alone)}$|\d+\w* FL)"
+    unit_hint = (rf" (?:{alternation(with_id)}(?: |#|\d)|#|{alternation(alone)}(?:$| ?\d)"
+                 rf"|\d+\w* FL)")
+    # a designator that stands alone, with a number: PENTHOUSE 2 -> PH2 (not the 2 of APT 2)
+    alone_id = rf"^({alternation(alone)})(?: ?# ?| )?({_ALONE_ID})$"
     unit_only = rf"(?:{alternation(with_id)}(?: ?# ?| ?){_ID}|# ?{_ID}|{alternation(alone)})"
     # a street named by a word that is also a unit designator (DEPT ST, SUITE AVE, LOT RD):
     # the "identifier" after the designator is a street suffix
@@ -111,6 +119,8 @@ def address_macros() -> dict[str, str]:
         # the unit column as filed (Apt. 4, #4, 4, Basement) -> identifier or designator
         "std_unit_col(fu)": f"""
             coalesce({sql_lookup("fu", alone)},
+                     {sql_lookup(f"regexp_extract(fu, {lit(alone_id)}, 1)", alone)}
+                     || std_unit_norm(regexp_extract(fu, {lit(alone_id)}, 2)),
                      std_unit_norm(regexp_replace(fu, {lit(unit_lead)}, '\\1')))
         """,
         "std_po_box(fa)": f"std_unit_norm(regexp_extract(fa, {lit(PO_RE)}, 1))",
@@ -119,12 +129,13 @@ def address_macros() -> dict[str, str]:
         "std_unit_split(fa)": f"""
             CASE WHEN regexp_matches(fa, {lit(unit_hint)}) THEN
                 regexp_extract(fa, {lit(unit_regex())},
-                               ['street', 'id1', 'id2', 'id3', 'bare', 'floor']) END
+                               ['street', 'id1', 'id2', 'id3', 'bare', 'bare_id', 'floor']) END
         """,
         "std_unit_from_split(u)": f"""
             coalesce(std_unit_norm(nullif(u.id1, '')),
                      std_unit_norm(nullif(u.id2, '')), std_unit_norm(nullif(u.id3, '')),
-                     {sql_lookup("nullif(u.bare, '')", alone)},
+                     {sql_lookup("nullif(u.bare, '')", alone)}
+                     || coalesce(std_unit_norm(nullif(u.bare_id, '')), ''),
                      std_unit_norm(nullif(u.floor, '')))
         """,
         "std_number_split(street)":
