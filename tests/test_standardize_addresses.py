@@ -181,3 +181,81 @@ def test_r10_no_street_gives_null_key():
 
 def test_r10_accents_and_case_in_street():
     assert key("12 Calle Peñasco") == key("12 CALLE PENASCO")
+
+
+@pytest.mark.parametrize("raw, street", cases(
+    ("1 Fox Crssing", "FOX XING"), ("1 Elk Prarie", "ELK PR"), ("1 Bay Causway", "BAY CSWY"),
+    ("1 Oak Strave", "OAK STRA"), ("1 Moon Cresent", "MOON CRES"), ("1 Moon Crecent", "MOON CRES"),
+    ("1 Moon Crscnt", "MOON CRES"), ("1 Elk Plaines", "ELK PLNS"), ("1 Elm Height", "ELM HTS"),
+    ("1 Elm Hgts", "ELM HTS"), ("1 Rose Lanes", "ROSE LN"), ("1 Rose La", "ROSE LN"),
+    ("1 Old Trpk", "OLD TPKE"), ("1 Old Tpk", "OLD TPKE"), ("1 Oak Pk", "OAK PARK"),
+    ("1 Mill Ck", "MILL CRK"), ("1 Mill Cr", "MILL CRK"), ("1 Hill Crt", "HILL CT"),
+    ("1 Fox Havn", "FOX HVN"), ("1 Deer Tr", "DEER TRL"),
+))
+def test_r10_r24_every_pub28_c1_common_suffix_spelling(raw, street):
+    """Pub 28 C1 lists these as commonly used spellings of a suffix: the standard one."""
+    assert a(raw)["a_street"] == street
+
+
+def test_r24_common_suffix_spellings_keep_the_street_type_apart():
+    """A spelling of one suffix never turns into another suffix (ST vs CT: R24)."""
+    assert key("1 Hill Crt") != key("1 Hill Cir") and key("1 Mill Cr") != key("1 Mill Cir")
+    assert key("1 Oak Pk") != key("1 Oak Pl") and key("1 Deer Tr") != key("1 Deer Ter")
+
+
+@pytest.mark.parametrize("raw, street", cases(
+    ("10 North-East Oak Ave", "NE OAK AVE"), ("10 North East Oak Ave", "NE OAK AVE"),
+    ("10 N E Oak Ave", "NE OAK AVE"), ("10 N. E. Oak Ave", "NE OAK AVE"),
+    ("10 N.E. Oak Ave", "NE OAK AVE"), ("10 Oak Ave South-West", "OAK AVE SW"),
+    ("10 Oak Ave South West", "OAK AVE SW"), ("10 Oak Ave S W", "OAK AVE SW"),
+    ("10 Oak South-East", "OAK SE"), ("10 North-West 5th St", "NW 5TH ST"),
+    ("10 S-E Oak Ave", "SE OAK AVE"), ("10 US Hwy 1 North East", "US HWY 1 NE"),
+))
+def test_r10_r24_two_word_and_hyphenated_directionals(raw, street):
+    """NORTHEAST, NORTH EAST, NORTH-EAST, N E and N.E. are the one directional NE."""
+    assert a(raw)["a_street"] == street
+
+
+@pytest.mark.parametrize("raw, street, name", cases(
+    ("10 North East St", "N E ST", "E"), ("10 N East St", "N E ST", "E"),
+    ("10 South West Ave NE", "S W AVE NE", "W"), ("10 N E", "N E", "N"),
+))
+def test_r24_two_directional_words_before_a_bare_suffix_stay_a_name(raw, street, name):
+    """NORTH EAST ST is East Street, north: the pair is glued only when a name follows."""
+    r = a(raw)
+    assert (r["a_street"], r["a_street_name"]) == (street, name)
+
+
+def test_r24_hyphenated_directional_keeps_number_unit_and_direction_exact():
+    """The hyphen of a directional is not the hyphen of 12-14 or of unit 4-B, and the
+    pair is its own directional: NE is neither N, E nor SE (R24)."""
+    r = a("12-14 North-East Oak Ave Apt 4-B")
+    assert (r["a_number"], r["a_street"], r["a_unit"]) == ("12-14", "NE OAK AVE", "4B")
+    keys = {key(s) for s in ("10 North-East Oak Ave", "10 South-East Oak Ave",
+                             "10 North Oak Ave", "10 East Oak Ave", "10 North-West Oak Ave")}
+    assert len(keys) == 5
+
+
+@pytest.mark.parametrize("street, unit", cases(
+    ("123 Main St Stop 4", None), ("123 Main St", "Stop 4"), ("123 Main St Hangar 4", None),
+    ("123 Main St", "Hanger 4"), ("123 Main St Hngr 4", None), ("123 Main St", "Key 4"),
+    ("123 Main St Pier 4", None), ("123 Main St", "Slip 4"), ("123 Main St Space 4", None),
+    ("123 Main St", "Trailer 4"), ("123 Main St Dept 4", None), ("123 Main St", "Lot #4"),
+))
+def test_r24_every_pub28_c2_designator_with_a_number_moves_to_a_unit(street, unit):
+    r = a(street, unit)
+    assert (r["a_number"], r["a_street"], r["a_unit"]) == ("123", "MAIN ST", "4")
+
+
+@pytest.mark.parametrize("street, unit, want", cases(
+    ("9 Elm St Penthouse 2", None, "PH2"), ("9 Elm St", "PH 2", "PH2"),
+    ("9 Elm St Ph2", None, "PH2"), ("9 Elm St", "Basement 1", "BSMT1"),
+    ("9 Elm St Rear 1", None, "REAR1"), ("9 Elm St Front", None, "FRNT"),
+    ("9 Elm St", "Front", "FRNT"), ("9 Elm St Side", None, "SIDE"),
+    ("9 Elm St", "Lower", "LOWR"), ("9 Lower Mill Rd", None, None),
+))
+def test_r24_designators_that_stand_alone_keep_their_name(street, unit, want):
+    """PENTHOUSE 2 is PH 2 and not the 2 of APT 2; a street word after one (LOWER MILL RD)
+    is no unit number."""
+    assert a(street, unit)["a_unit"] == want
+    assert key("9 Elm St Penthouse 2") != key("9 Elm St Apt 2")

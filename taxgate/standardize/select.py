@@ -68,7 +68,7 @@ def _stages(source: str, side: str) -> list[tuple[str, str]]:
                   "|| coalesce(' ' || nullif(_s_ns.frac, ''), '') END",
         "_s_rest0": "std_rest_clean(CASE WHEN _s_ns.num <> '' THEN _s_ns.rest ELSE _s_street END)",
     }
-    s6 = {"_s_t": "string_split(std_highways(_s_rest0), ' ')"}
+    s6 = {"_s_t": "string_split(std_dir_pairs(std_highways(_s_rest0)), ' ')"}
     s7 = {
         "_s_n": "coalesce(len(_s_t), 0)",
         "_s_mode": """CASE WHEN len(_s_t) >= 3 AND regexp_full_match(_s_t[-1], '[0-9]+') THEN 'U'
