@@ -84,8 +84,8 @@ def safe_file_name(name: object) -> bool:
 
 def peek(data: bytes) -> dict[str, Any]:
     """The fields of a manifest that is otherwise malformed (any JSON object), or {}."""
-    try:
-        obj = json.loads(data.decode("utf-8"))
+    try:  # numbers are kept as text: only the string fields are looked at
+        obj = json.loads(data.decode("utf-8"), parse_int=str, parse_float=str)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return {}
     return obj if isinstance(obj, dict) else {}
