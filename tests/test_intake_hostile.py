@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from e2e import STORE_ENV, copy_request, resign, results, taxgate
 
-from taxgate import pipeline
+from taxgate import accounting, pipeline
 from taxgate.canonical import (
     load_public_key_pem,
     new_data_key,
@@ -185,7 +185,18 @@ def test_r1_contract_s2_cbp_reusing_ice_request_id_is_refused_and_logged(world, 
     assert stored is not None and stored.agency == "DHS-ICE" and stored.status == "COMPLETE"
 
 
-def test_r1_unverified_sender_reusing_a_request_id_is_logged_as_unverified(world, tmp_path):
+def _refused_in_report(world: World) -> dict[str, int]:
+    year = dt.datetime.now(dt.UTC).year
+    with open_store(world.settings) as st:
+        rows = accounting.annual_report(st, year).rows
+    return {r["requesting_agency"]: int(r["requests_refused"]) for r in rows}
+
+
+def test_r1_r29_unverified_sender_reusing_a_request_id_is_logged_as_unverified(world,
+                                                                               tmp_path):
+    """The ledger names the claimed agency with signer_verified false; the annual report
+    does not count the refusal as that agency's request."""
+    before = _refused_in_report(world)
     forged, _ = _key_file(tmp_path / "forged.pem")
     req = package(world, tmp_path, forged, request_id=ICE_ID, requesting_agency="DHS-CBP",
                   signing_official="cbp-commissioner")
@@ -193,6 +204,9 @@ def test_r1_unverified_sender_reusing_a_request_id_is_logged_as_unverified(world
     assert result.exit_code == 2 and "REQUEST_ID_REUSED" in result.message
     p = ledger(world)[-1].payload
     assert (p["requesting_agency"], p["signer_verified"]) == ("DHS-CBP", False)
+    after = _refused_in_report(world)
+    assert after.get("DHS-CBP", 0) == before.get("DHS-CBP", 0)
+    assert after["(unknown)"] == before.get("(unknown)", 0) + 1
 
 
 def test_r1_unverified_refusal_does_not_take_its_request_id(world, tmp_path):
@@ -226,7 +240,8 @@ def test_r1_backdated_signature_by_an_official_whose_registration_ended_is_refus
                                                                                     tmp_path):
     out = tmp_path / "out"
     req = package(world, tmp_path, world.ended_key, request_id="ICE-BACKDATED-1",
-                  signing_official="ice-acting-2021", created_at="2021-06-01T12:00:00Z")
+                  signing_official="ice-acting-2021", created_at="2021-06-01T12:00:00Z",
+                  taxable_periods=[2019, 2020])
     result = run(world, req, out)
     assert result.exit_code == 2 and "OFFICIAL_NOT_VALID_ON_DATE" in result.message
     assert_every_record_rejected(world, out, "OFFICIAL_NOT_VALID_ON_DATE")
