@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from taxgate.errors import RequestRefused
 
@@ -71,7 +71,7 @@ def hash_into(path: Path, package_digest: Any) -> str:
     return file_digest.hexdigest()
 
 
-def safe_file_name(name: object) -> bool:
+def safe_file_name(name: object) -> TypeGuard[str]:
     """A plain file name beside manifest.json: no folder, no control character."""
     return (
         isinstance(name, str)

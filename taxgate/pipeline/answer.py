@@ -8,7 +8,6 @@ import json
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -20,7 +19,7 @@ from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.pipeline.refusal import refuse
 from taxgate.records import REQUEST_COLUMNS, Outcome
 from taxgate.settings import Settings
-from taxgate.store.base import LedgerEvent, RequestOutcome, Store
+from taxgate.store.base import LedgerEvent, RequestOutcome, Store, StoredRequest
 
 
 def answer(
@@ -214,7 +213,7 @@ def _hold_for_review(
 
 def replay(
     store: Store,
-    stored: Any,
+    stored: StoredRequest,
     out_dir: Path,
     timings: Timings,
     pkg: intake.Package,
@@ -223,6 +222,7 @@ def replay(
 ) -> ProcessResult:
     """Give the stored answer again, byte for byte; discloses nothing new. A
     REQUEST_REPLAYED event names the agency and signer of this submission."""
+    assert stored.response_json is not None  # every stored request keeps its response
     resp = json.loads(stored.response_json)
     store.append_events([LedgerEvent(
         "REQUEST_REPLAYED",

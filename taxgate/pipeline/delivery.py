@@ -12,6 +12,7 @@ from typing import Any
 from taxgate import intake
 from taxgate.errors import NotDelivered, RequestRefused
 from taxgate.records import MAX_FIELD_LENGTH
+from taxgate.store.base import StoredRequest
 
 REUSED = RequestRefused(
     "REQUEST_ID_REUSED", "request_id was already used, by another agency or with other bytes")
@@ -36,7 +37,7 @@ def _cut(text: str | None) -> str | None:
     return text[:MAX_FIELD_LENGTH] if text is not None else None
 
 
-def is_replay(stored: Any, pkg: intake.Package) -> bool:
+def is_replay(stored: StoredRequest, pkg: intake.Package) -> bool:
     """A stored request is answered again only for identical bytes from its own agency
     (contract §2-§3); anything else under its request_id is REQUEST_ID_REUSED."""
     same_agency = stored.agency is None or stored.agency == pkg.requesting_agency
