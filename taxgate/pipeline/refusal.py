@@ -26,7 +26,7 @@ def refuse(
     timings: Timings,
     refusal: RequestRefused,
     *,
-    sender: Sender,
+    sender: Sender | None = None,
     remember: bool = True,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> ProcessResult:
@@ -35,7 +35,9 @@ def refuse(
 
     The refusal is stored under its request_id (so identical bytes replay it) only when
     ``remember`` and the signature proved the sender: an unproven sender never takes a
-    request_id. Either way a REQUEST_REFUSED event names the agency and signer as sent."""
+    request_id. Either way a REQUEST_REFUSED event names the agency and signer as sent
+    (``sender``: None when nothing proved them)."""
+    sender = sender or Sender(pkg.requesting_agency, pkg.signing_official, False)
     record_ids = _readable_record_ids(pkg, con)
     keep = remember and sender.verified and pkg.request_id is not None
     with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
