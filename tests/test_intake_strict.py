@@ -238,3 +238,19 @@ def test_r37_refusal_messages_name_no_value(tmp_path: Path, key):
     d = _package(tmp_path, key, f"{HEADER}\n{ROW}\n", request_id="Garcia Jose 123 Main")
     pkg = intake.read_package(d)
     assert pkg.problem is not None and "Garcia" not in str(pkg.problem)
+
+
+def test_contract_s2_a_stored_answer_is_given_again_only_to_its_agency_for_its_bytes(
+        tmp_path, key):
+    from taxgate.pipeline.delivery import is_replay
+    from taxgate.store.base import StoredRequest
+
+    pkg = intake.read_package(_package(tmp_path, key, f"{HEADER}\n{ROW}\n"))
+
+    def stored(agency: str | None, sha: str = pkg.package_sha256) -> StoredRequest:
+        return StoredRequest("ICE-1", sha, "COMPLETE", "t", "t", "{}", agency)
+
+    assert is_replay(stored("DHS-ICE"), pkg)
+    assert not is_replay(stored("DHS-CBP"), pkg)  # the same bytes stored by another agency
+    assert not is_replay(stored("DHS-ICE", "0" * 64), pkg)  # other bytes
+    assert is_replay(stored(None), pkg)  # stored before migration 0003: the bytes decide
