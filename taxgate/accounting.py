@@ -99,7 +99,9 @@ def annual_report(store: Store, year: int) -> AnnualReport:
         when = str(p.get("disclosed_at") or p.get("received_at") or e.recorded_at)
         if not when.startswith(prefix):
             continue
-        key = (str(p.get("requesting_agency", "")), str(p.get("legal_authority", "")))
+        # a refusal whose signature did not verify is no agency's request: "(unknown)"
+        agency = p.get("requesting_agency", "") if p.get("signer_verified", True) else ""
+        key = (str(agency or ""), str(p.get("legal_authority", "")))
         if e.event_type == RECEIVED:
             requests[key] += 1
             purposes[key].add(str(p.get("criminal_statute", "")))

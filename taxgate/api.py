@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taxgate import __version__
 from taxgate.errors import BadInput, IntegrityError, TaxgateError
+from taxgate.intake import valid_request_id
 from taxgate.records import Outcome
 from taxgate.service import auth, review
 from taxgate.service.config import ServiceSettings
@@ -283,7 +284,7 @@ def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, 
     records_path = Path(os.fsdecode(files[b"records"].actual_file_name))
     try:
         manifest = json.loads(manifest_path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # the pipeline refuses it
         manifest = None
     request_id = None
     name = "records.csv"
@@ -291,7 +292,7 @@ def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, 
         if manifest.get("requesting_agency") != agency:
             raise NotAllowed("the manifest names another requesting agency")
         rid = manifest.get("request_id")
-        request_id = rid if isinstance(rid, str) and len(rid) <= 200 else None
+        request_id = rid if valid_request_id(rid) else None
         name = _safe_name(manifest.get("records_file"))
     os.replace(manifest_path, pkg / "manifest.json")
     os.replace(records_path, pkg / name)

@@ -7,6 +7,8 @@
      │    └── TaxpayerFileError  a taxpayer file that cannot be loaded
      ├── StoreError              the store is missing, locked, corrupt or unreachable
      │    └── KeyUnavailable     the at-rest key is missing or wrong
+     ├── NotDelivered            committed, but the response files could not be written:
+     │                           says what was committed and how to fetch it (a replay)
      └── IntegrityError          the ledger failed a check (exit 4, HTTP 503): commands
           │                      that disclose or account refuse until an incident is recorded
           └── LedgerBroken       ledger verification found a broken chain
@@ -50,6 +52,11 @@ class KeyUnavailable(StoreError):
     """The key that decrypts the store at rest is missing or wrong."""
 
     exit_code = 2
+
+
+class NotDelivered(TaxgateError):
+    """A request was committed (decisions, ledger) but its response could not be written;
+    the message names the request and its counts and says how to fetch it again."""
 
 
 class IntegrityError(TaxgateError):

@@ -1,12 +1,15 @@
 """Intake: a request package on disk -> a verified manifest and a records table.
 
 Checks, in order, each failure refusing the whole request with one reason code:
-the manifest is well-formed JSON with every field (MANIFEST_MALFORMED), its
+the manifest is a regular file of strict JSON (unique keys, bounded numbers and
+nesting) with every field and a well-formed request_id (MANIFEST_MALFORMED), its
 contract version (CONTRACT_VERSION_UNSUPPORTED), the Ed25519 signature by an official
-the registry holds for the agency (SIGNATURE_INVALID, OFFICIAL_NOT_AUTHORIZED,
-OFFICIAL_NOT_VALID_ON_DATE — R1, R3), the records file's digest and shape
-(CHECKSUM_MISMATCH, RECORDS_MALFORMED, RECORD_COUNT_MISMATCH). The request-level
-statutory rules (R11–R13) live in :mod:`taxgate.statute`.
+the registry holds for the agency, valid on created_at and on the day of receipt
+(SIGNATURE_INVALID, OFFICIAL_NOT_AUTHORIZED, OFFICIAL_NOT_VALID_ON_DATE — R1, R3),
+created_at fresh (CREATED_AT_INVALID, CREATED_AT_STALE — R1), the records file's
+size, digest and shape (REQUEST_TOO_LARGE, CHECKSUM_MISMATCH, RECORDS_MALFORMED,
+RECORD_COUNT_MISMATCH). The request-level statutory rules (R11–R13) live in
+:mod:`taxgate.statute`.
 
 Error messages name files, columns and line numbers, never a value from a record.
 """
@@ -17,7 +20,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +27,34 @@ from typing import Any
 
 import duckdb
 
+from taxgate import package_files as files
+from taxgate import strict_json
 from taxgate.canonical import canonical_json, load_public_key_pem, verify
 from taxgate.errors import BadInput, RequestRefused
-from taxgate.records import MANIFEST_FIELDS, MAX_FILE_FIELD_BYTES, REQUEST_COLUMNS
+from taxgate.records import (
+    MANIFEST_FIELDS,
+    MAX_FILE_FIELD_BYTES,
+    REQUEST_COLUMNS,
+)
+from taxgate.settings import Policy
 from taxgate.store.base import Official
 
 SUPPORTED_CONTRACT_VERSIONS = (1,)
-MAX_MANIFEST_BYTES = 1 << 20
+MAX_MANIFEST_BYTES = files.MAX_MANIFEST_BYTES
+
+# contract §2: a request_id is 1-64 characters of A-Z a-z 0-9 . _ : -, the first a letter
+# or digit (docs/intake.md). With the requesting agency it identifies the request.
+REQUEST_ID_SYNTAX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+REQUEST_ID_RULE = (
+    "request_id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-', "
+    "starting with a letter or digit"
+)
+_SHOWN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def valid_request_id(value: object) -> bool:
+    """True when ``value`` is a request_id of the documented syntax."""
+    return isinstance(value, str) and REQUEST_ID_SYNTAX.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -58,11 +81,14 @@ class Package:
     directory: Path
     manifest_bytes: bytes
     manifest: Manifest | None  # None when the manifest itself is unusable
-    records_path: Path | None
+    records_path: Path | None  # None when no records file can be read
     package_sha256: str  # over the manifest bytes and the records bytes
     records_sha256: str | None
-    request_id: str | None
+    request_id: str | None  # only a request_id of the documented syntax
     problem: RequestRefused | None  # the first whole-request failure found while reading
+    # As sent (not verified), for the ledger: the manifest's strings, else None.
+    requesting_agency: str | None = None
+    signing_official: str | None = None
 
 
 def parse_created_at(value: str) -> dt.datetime:
@@ -70,41 +96,37 @@ def parse_created_at(value: str) -> dt.datetime:
     when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError("created_at has no time zone")
-    return when.astimezone(dt.UTC)
+    try:
+        return when.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00
+        raise ValueError("created_at is out of range") from None
 
 
-def read_package(directory: Path) -> Package:
-    """Read a request directory; never raises for bad content, only records ``problem``."""
-    manifest_path = directory / "manifest.json"
+def read_package(directory: Path, max_records_bytes: int | None = None) -> Package:
+    """Read a request directory; never raises for bad content, only records ``problem``.
+
+    Only a missing directory raises (BadInput): there is nothing to answer. A missing,
+    linked or malformed manifest still yields a package, refused MANIFEST_MALFORMED; its
+    records file is still read when the manifest names one, so every record can be
+    answered REJECTED.
+    """
     if not directory.is_dir():
         raise BadInput(f"request directory {directory} does not exist")
-    if not manifest_path.is_file():
-        raise BadInput(f"{manifest_path} is missing")
-    manifest_bytes = manifest_path.read_bytes()[: MAX_MANIFEST_BYTES + 1]
+    manifest_bytes, problem = files.read_manifest(directory / "manifest.json")
     digest = hashlib.sha256(manifest_bytes)
     digest.update(b"\x00")
-    manifest, problem = _parse_manifest(manifest_bytes)
-    request_id = _peek_request_id(manifest_bytes)
-    records_path: Path | None = None
-    records_sha: str | None = None
-    if manifest is not None:
-        name = manifest.raw["records_file"]
-        if "/" in name or "\\" in name or name in ("", ".", "..") or name == "manifest.json":
-            problem = problem or RequestRefused(
-                "MANIFEST_MALFORMED", "records_file must name a file beside manifest.json"
-            )
-        elif not (directory / name).is_file():
-            problem = problem or RequestRefused(
-                "RECORDS_MALFORMED", f"records file {name} is missing"
-            )
-        else:
-            records_path = directory / name
-            file_digest = hashlib.sha256()
-            with records_path.open("rb") as f:
-                while block := f.read(1 << 20):
-                    file_digest.update(block)
-                    digest.update(block)
-            records_sha = file_digest.hexdigest()
+    manifest, parse_problem = _parse_manifest(manifest_bytes) if problem is None else (None, None)
+    problem = problem or parse_problem
+    sent = manifest.raw if manifest is not None else files.peek(manifest_bytes)
+    name = sent.get("records_file")
+    records_path, records_sha, file_problem = None, None, None
+    if files.safe_file_name(name):
+        records_path, records_sha, file_problem = _records_file(
+            directory / name, digest, max_records_bytes)
+    elif manifest is not None:
+        file_problem = RequestRefused(
+            "MANIFEST_MALFORMED", "records_file must name a file beside manifest.json")
+    problem = problem or file_problem
     return Package(
         directory=directory,
         manifest_bytes=manifest_bytes,
@@ -112,28 +134,43 @@ def read_package(directory: Path) -> Package:
         records_path=records_path,
         package_sha256=digest.hexdigest(),
         records_sha256=records_sha,
-        request_id=request_id,
+        request_id=sent["request_id"] if valid_request_id(sent.get("request_id")) else None,
         problem=problem,
+        requesting_agency=_as_sent(sent.get("requesting_agency")),
+        signing_official=_as_sent(sent.get("signing_official")),
     )
 
 
-def _peek_request_id(data: bytes) -> str | None:
-    """The request_id of a manifest, even of one that is otherwise malformed."""
+def _records_file(
+    path: Path, package_digest: Any, max_bytes: int | None
+) -> tuple[Path | None, str | None, RequestRefused | None]:
+    """(path, sha256) of a readable records file, else (None, None, why not)."""
+    label = f"records file {path.name}" if _SHOWN_NAME.fullmatch(path.name) else "the records file"
+    problem = files.file_problem(path, label, "RECORDS_MALFORMED")
+    if problem is not None:
+        return None, None, problem
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        package_digest.update(f"oversize:{size}".encode())
+        return None, None, RequestRefused(
+            "REQUEST_TOO_LARGE", f"{label} is larger than {max_bytes} bytes")
     try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    rid = obj.get("request_id") if isinstance(obj, dict) else None
-    return rid if isinstance(rid, str) and 0 < len(rid) <= 200 else None
+        return path, files.hash_into(path, package_digest), None
+    except OSError:
+        return None, None, RequestRefused("RECORDS_MALFORMED", f"{label} cannot be read")
+
+
+def _as_sent(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _parse_manifest(data: bytes) -> tuple[Manifest | None, RequestRefused | None]:
     if len(data) > MAX_MANIFEST_BYTES:
         return None, RequestRefused("MANIFEST_MALFORMED", "manifest.json is larger than 1 MiB")
     try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, RequestRefused("MANIFEST_MALFORMED", "manifest.json is not UTF-8 JSON")
+        obj = strict_json.loads(data)
+    except strict_json.JSONRefused as exc:
+        return None, RequestRefused("MANIFEST_MALFORMED", f"manifest.json {exc}")
     if not isinstance(obj, dict):
         return None, RequestRefused("MANIFEST_MALFORMED", "manifest.json is not a JSON object")
     missing = [k for k in MANIFEST_FIELDS if k not in obj]
@@ -149,6 +186,8 @@ def _parse_manifest(data: bytes) -> tuple[Manifest | None, RequestRefused | None
         if wrong:
             parts.append("wrong type for " + ", ".join(wrong))
         return None, RequestRefused("MANIFEST_MALFORMED", "manifest.json: " + "; ".join(parts))
+    if not valid_request_id(obj["request_id"]):
+        return None, RequestRefused("MANIFEST_MALFORMED", REQUEST_ID_RULE)
     try:
         parse_created_at(obj["created_at"])
     except (ValueError, TypeError):
@@ -163,9 +202,9 @@ def _parse_manifest(data: bytes) -> tuple[Manifest | None, RequestRefused | None
     return Manifest(obj), None
 
 
-def check_signature(manifest: Manifest, officials: list[Official]) -> None:
-    """R1/R3: the signing official is registered for the agency, valid on created_at,
-    and the signature verifies over the canonical manifest without its signature."""
+def _verifying(manifest: Manifest, officials: list[Official]) -> tuple[bool, list[Official]]:
+    """(whether any official of the claimed agency has the signing id, those whose key
+    verifies the signature over the canonical manifest without its signature)."""
     body = {k: v for k, v in manifest.raw.items() if k != "signature"}
     candidates = [
         o
@@ -173,16 +212,34 @@ def check_signature(manifest: Manifest, officials: list[Official]) -> None:
         if o.official_id == manifest.raw["signing_official"]
         and o.agency == manifest.raw["requesting_agency"]
     ]
-    if not candidates:
-        raise RequestRefused(
-            "OFFICIAL_NOT_AUTHORIZED", "the signing official is not registered for this agency"
-        )
     message = canonical_json(body)
-    verified = [
+    return bool(candidates), [
         o
         for o in candidates
         if verify(load_public_key_pem(o.public_key_pem), message, manifest.raw["signature"])
     ]
+
+
+def signer_verified(manifest: Manifest | None, officials: list[Official]) -> bool:
+    """True when the manifest's signature verifies under the key of an official the
+    registry holds for the agency it names (whatever the dates): its agency and signer
+    are then authenticated."""
+    if manifest is None:
+        return False
+    return bool(_verifying(manifest, officials)[1])
+
+
+def check_signature(
+    manifest: Manifest, officials: list[Official], received: dt.date | None = None
+) -> None:
+    """R1/R3: the signing official is registered for the agency, valid on created_at
+    and on ``received`` (the day of receipt, when given), and the signature verifies
+    over the canonical manifest without its signature."""
+    known, verified = _verifying(manifest, officials)
+    if not known:
+        raise RequestRefused(
+            "OFFICIAL_NOT_AUTHORIZED", "the signing official is not registered for this agency"
+        )
     if not verified:
         raise RequestRefused("SIGNATURE_INVALID", "the manifest signature does not verify")
     day = manifest.created.date()
@@ -190,6 +247,29 @@ def check_signature(manifest: Manifest, officials: list[Official]) -> None:
         raise RequestRefused(
             "OFFICIAL_NOT_VALID_ON_DATE",
             "the signing official's registration is not valid on created_at",
+        )
+    if received is not None and not any(o.valid_on(day) and o.valid_on(received)
+                                        for o in verified):
+        raise RequestRefused(
+            "OFFICIAL_NOT_VALID_ON_DATE",
+            "the signing official's registration is not valid on the day of receipt",
+        )
+
+
+def check_fresh(manifest: Manifest, received: dt.datetime, policy: Policy) -> None:
+    """R1, contract §2: created_at lies within the policy's window before receipt and
+    not later than receipt beyond the allowed clock skew."""
+    age = received - manifest.created
+    if -age > dt.timedelta(minutes=policy.created_at_max_skew_minutes):
+        raise RequestRefused(
+            "CREATED_AT_INVALID",
+            f"created_at lies more than {policy.created_at_max_skew_minutes} minutes "
+            "after receipt",
+        )
+    if age > dt.timedelta(days=policy.created_at_max_age_days):
+        raise RequestRefused(
+            "CREATED_AT_STALE",
+            f"created_at lies more than {policy.created_at_max_age_days} days before receipt",
         )
 
 
@@ -207,7 +287,9 @@ def _csv_problem(exc: Exception, name: str) -> RequestRefused:
     text = str(exc)
     line = _CSV_LINE.search(text)
     where = f" at line {line.group(1)}" if line else ""
-    if "unicode" in text.lower() or "utf" in text.lower():
+    if "state machine reached an invalid state" in text:
+        what = "is not RFC 4180 CSV (mixed line ends or a stray quote)"
+    elif "unicode" in text.lower() or "utf" in text.lower():
         what = "is not valid UTF-8"
     elif "Expected Number of Columns" in text:
         what = "has a row with the wrong number of fields"
@@ -223,7 +305,7 @@ def _csv_problem(exc: Exception, name: str) -> RequestRefused:
 def read_header(path: Path) -> list[str]:
     """The records file's header row, checked against the contract's columns."""
     with path.open("rb") as f:
-        first = f.readline(MAX_FILE_FIELD_BYTES + 1)
+        first = re.split(rb"\r|\n", f.readline(MAX_FILE_FIELD_BYTES + 1), maxsplit=1)[0]
     if not first.strip():
         raise RequestRefused("RECORDS_MALFORMED", f"records file {path.name} is empty")
     try:
@@ -232,7 +314,12 @@ def read_header(path: Path) -> list[str]:
         raise RequestRefused(
             "RECORDS_MALFORMED", f"records file {path.name} is not valid UTF-8 at line 1"
         ) from None
-    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    try:
+        header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    except (csv.Error, StopIteration):
+        raise RequestRefused(
+            "RECORDS_MALFORMED", f"records file {path.name} has an unreadable header row"
+        ) from None
     missing = [c for c, required in REQUEST_COLUMNS.items() if required and c not in header]
     unknown = [c for c in header if c not in REQUEST_COLUMNS]
     dupes = sorted({c for c in header if header.count(c) > 1})
@@ -253,12 +340,13 @@ def read_header(path: Path) -> list[str]:
 def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
     """Read the records CSV into ``table`` (all VARCHAR, every contract column, plus
     ``row_number``); return the number of records. Strict: any malformed row refuses
-    the whole request."""
+    the whole request. RFC 4180 in full: LF, CRLF (or CR) line ends, one kind per
+    file; a UTF-8 byte order mark; quoted fields holding line breaks and quotes."""
     header = read_header(path)
     columns = {c: "VARCHAR" for c in header}
     source = (
         "read_csv(?, header=true, auto_detect=false, strict_mode=true, delim=',', "
-        "quote='\"', escape='\"', new_line='\\n', encoding='utf-8', "
+        "quote='\"', escape='\"', encoding='utf-8', "
         f"max_line_size={MAX_FILE_FIELD_BYTES}, columns={columns!r})"
     )
     select = ", ".join(
@@ -280,4 +368,15 @@ def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
     except duckdb.Error as exc:
         raise _csv_problem(exc, path.name) from None
     (count,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+    if count == 0 and _has_rows(path):
+        raise RequestRefused(
+            "RECORDS_MALFORMED", f"records file {path.name} has rows that cannot be read")
     return int(count)
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether anything but blank space follows the header line (a safety net: a file
+    with rows must never read as no records)."""
+    with path.open("rb") as f:
+        f.readline(MAX_FILE_FIELD_BYTES + 1)
+        return bool(f.read(1 << 16).strip())

@@ -29,26 +29,34 @@ class Reason:
 _REASONS: tuple[Reason, ...] = (
     # --- whole-request refusals -------------------------------------------------
     Reason("MANIFEST_MALFORMED", Scope.REQUEST, "contract §2",
-           "manifest.json is missing, not UTF-8 JSON, or lacks a required field of the right type"),
+           "manifest.json is missing, a symbolic link, not strict UTF-8 JSON (a repeated key, "
+           "a number over 20 characters, nesting over 8 levels), lacks a required field of "
+           "the right type, or its request_id is not of the documented syntax"),
     Reason("CONTRACT_VERSION_UNSUPPORTED", Scope.REQUEST, "contract §2",
            "contract_version is not one this gateway implements"),
     Reason("RECORDS_MALFORMED", Scope.REQUEST, "contract §2",
-           "the records file is missing, not UTF-8 CSV, has a wrong header, a ragged row "
-           "or an oversized field"),
+           "the records file is missing, a symbolic link, not UTF-8 CSV, has a wrong header, "
+           "a ragged row or an oversized field"),
     Reason("CHECKSUM_MISMATCH", Scope.REQUEST, "R3, contract §2",
            "records_sha256 does not match the bytes of the records file"),
     Reason("RECORD_COUNT_MISMATCH", Scope.REQUEST, "contract §2",
            "record_count does not match the number of records in the file"),
     Reason("REQUEST_TOO_LARGE", Scope.REQUEST, "R18, contract §2",
-           "the request holds more records than the policy allows"),
+           "the request holds more records, or its records file more bytes, than the "
+           "policy allows"),
     Reason("SIGNATURE_INVALID", Scope.REQUEST, "R1, R3",
            "the Ed25519 signature does not verify over the canonical manifest"),
     Reason("OFFICIAL_NOT_AUTHORIZED", Scope.REQUEST, "R1, R2",
            "the signing official is not in the registry for the requesting agency"),
     Reason("OFFICIAL_NOT_VALID_ON_DATE", Scope.REQUEST, "R1, R2",
-           "the signing official's registration is not valid on the request's created_at"),
-    Reason("CREATED_AT_INVALID", Scope.REQUEST, "R15",
-           "created_at is not an ISO 8601 UTC time, or lies in the future"),
+           "the signing official's registration is not valid on the request's created_at "
+           "or on the day it is received"),
+    Reason("CREATED_AT_INVALID", Scope.REQUEST, "R1, R15",
+           "created_at is not an ISO 8601 time with a zone, or lies after receipt by more "
+           "than the policy's clock skew"),
+    Reason("CREATED_AT_STALE", Scope.REQUEST, "R1, contract §2",
+           "created_at lies further before receipt than the policy's window (default 7 "
+           "days); a replay of identical bytes is answered from the store instead"),
     Reason("SAFEGUARDS_NOT_CURRENT", Scope.REQUEST, "R7",
            "the requesting agency's 6103(p)(4) safeguards status is lapsed"),
     Reason("LEGAL_AUTHORITY_NOT_ALLOWED", Scope.REQUEST, "R12",
@@ -63,8 +71,9 @@ _REASONS: tuple[Reason, ...] = (
            "the manifest gives no reason why the information is relevant"),
     Reason("REASON_NOT_SPECIFIC", Scope.REQUEST, "R13, R5",
            "the reason is boilerplate: too short, or one phrase repeated"),
-    Reason("REQUEST_ID_REUSED", Scope.REQUEST, "contract §3",
-           "this request_id was already received with different bytes"),
+    Reason("REQUEST_ID_REUSED", Scope.REQUEST, "contract §2, §3",
+           "this request_id was already received, from another agency or with different "
+           "bytes"),
     # --- per-record rejections ----------------------------------------------------
     Reason("RECORD_ID_MISSING", Scope.RECORD, "contract §2", "record_id is blank"),
     Reason("DUPLICATE_RECORD_ID", Scope.RECORD, "contract §2",
@@ -111,6 +120,9 @@ _REASONS: tuple[Reason, ...] = (
            "the officer is named on more records of this request than the policy allows"),
     Reason("FIELD_TOO_LONG", Scope.RECORD, "R37",
            "a field is longer than any real value of its kind"),
+    Reason("FIELD_CONTROL_CHARACTER", Scope.RECORD, "R37, contract §2",
+           "a field holds a control character (NUL, ESC, ...; tab and line breaks "
+           "excepted)"),
     # --- held for a disclosure officer (REVIEW) --------------------------------------
     Reason("NAME_SINGLE_WORD", Scope.RECORD, "R8",
            "a one-word name (a possible mononym): held for a disclosure officer"),

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from taxgate import __version__, faults
 from taxgate.canonical import canonical_json, sha256_file, sign_object
+from taxgate.errors import BadInput
 from taxgate.records import RESULT_COLUMNS, Outcome
 
 RESPONSE_FIELDS = frozenset(
@@ -36,6 +37,7 @@ RESPONSE_FIELDS = frozenset(
         "records_sha256",
         "record_count",
         "request_reason",
+        "records_unreadable",
         "follow_up_of",
         "follow_up_seq",
         "signature",
@@ -59,6 +61,7 @@ def build_response(
     record_count: int,
     signing_key: Ed25519PrivateKey,
     request_reason: str | None = None,
+    records_unreadable: bool = False,
     follow_up_of: str | None = None,
     follow_up_seq: int | None = None,
 ) -> dict[str, Any]:
@@ -78,6 +81,8 @@ def build_response(
     }
     if request_reason:
         body["request_reason"] = request_reason
+    if records_unreadable:  # refused, and its records could not be read to list them
+        body["records_unreadable"] = True
     if follow_up_of:
         body["follow_up_of"] = follow_up_of
         if follow_up_seq is not None:
@@ -108,6 +113,20 @@ def write_results_csv(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
             w.writerow((record_id, outcome, reasons))
             n += 1
     return n
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Make sure responses can be written into ``out_dir`` (created when missing), before
+    anything is committed; BadInput with a one-line reason otherwise."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInput(f"the output folder {out_dir} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        Path(tempfile.mkdtemp(prefix=".taxgate-", dir=out_dir)).rmdir()
+    except OSError as exc:
+        raise BadInput(
+            f"the output folder {out_dir} cannot be written: {exc.strerror or 'not writable'}"
+        ) from None
 
 
 def publish(out_dir: Path, results_file: Path, response: dict[str, Any]) -> None:

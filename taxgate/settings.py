@@ -24,6 +24,10 @@ POLICY_DOCS: dict[str, str] = {
     "the judicial review date) before created_at; the request must come strictly later",
     "officer_record_cap": "R5: most records of one request that may name one officer",
     "max_records_per_request": "R18: most records one request may hold",
+    "max_records_file_bytes": "R18: largest records file accepted, in bytes",
+    "created_at_max_age_days": "R1: days created_at may lie before receipt (a replay of "
+    "identical bytes is answered from the store whatever its age)",
+    "created_at_max_skew_minutes": "R1: minutes created_at may lie after receipt (clock skew)",
     "max_taxable_periods": "R11: most tax years one request may name",
     "allowed_legal_authorities": "R12: accepted legal_authority values",
     "allowed_criminal_statutes": "R12: designated non-tax federal criminal statutes",
@@ -60,6 +64,9 @@ class Policy:
     min_days_after_removal_order: int = 90
     officer_record_cap: int = 500
     max_records_per_request: int = 2_000_000
+    max_records_file_bytes: int = 2 << 30
+    created_at_max_age_days: int = 7
+    created_at_max_skew_minutes: int = 5
     max_taxable_periods: int = 6
     allowed_legal_authorities: tuple[str, ...] = ("26 U.S.C. 6103(i)(2)",)
     allowed_criminal_statutes: tuple[str, ...] = ("8 U.S.C. 1253(a)(1)",)

@@ -150,6 +150,11 @@ _STATE_OK = f"({_STATE} IN (SELECT abbr FROM std_state))"
 _CITY_PLACEHOLDER = f"city_is_placeholder(city, {_STATE})"
 _ZIP_FORMAT_OK = r"regexp_full_match(trim(zip), '\d{5}(-?\d{4})?')"
 _TOO_LONG = " OR ".join(f"length(coalesce({c}, '')) > {MAX_FIELD_LENGTH}" for c in REQUEST_COLUMNS)
+# C0 and C1 control characters and DEL, but tab, LF and CR (RFC 4180 allows line breaks
+# in a quoted field; standardization reads them as spaces).
+_CONTROL = r"'[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x{9F}]'"
+_HAS_CONTROL = " OR ".join(
+    f"regexp_matches(coalesce({c}, ''), {_CONTROL})" for c in REQUEST_COLUMNS)
 
 
 def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
@@ -268,6 +273,7 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "count(*) OVER (PARTITION BY officer_id_key) > $officer_cap",
         ),
         RecordRule("FIELD_TOO_LONG", "R37", _TOO_LONG),
+        RecordRule("FIELD_CONTROL_CHARACTER", "R37, contract §2", _HAS_CONTROL),
     )
 
 

@@ -2,8 +2,9 @@
 
 Shells (CLI, HTTP API, web pages) call these functions and nothing deeper; each
 turns :class:`taxgate.errors.TaxgateError` into an exit code or an HTTP status in
-one place. ``setup`` holds init/officials/load, ``process`` the main job, and
-``answer`` how a request is answered, refused or replayed.
+one place. ``setup`` holds init/officials/load, ``process`` the main job,
+``answer`` how a request is answered or replayed, ``refusal`` how it is refused, and
+``delivery`` who sent it and what may be given to it again.
 """
 
 from taxgate.pipeline.common import LoadResult, ProcessResult, Progress, Timings

@@ -13,12 +13,13 @@ import duckdb
 
 from taxgate import faults, intake, response
 from taxgate.canonical import canonical_json, sha256_hex
-from taxgate.errors import RequestRefused
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
+from taxgate.pipeline.delivery import REUSED, Sender, delivering, is_replay
 from taxgate.pipeline.disclosures import DisclosureTemplate
+from taxgate.pipeline.refusal import refuse
 from taxgate.records import REQUEST_COLUMNS, Outcome
 from taxgate.settings import Settings
-from taxgate.store.base import LedgerEvent, RequestOutcome, Store
+from taxgate.store.base import LedgerEvent, RequestOutcome, Store, StoredRequest
 
 
 def answer(
@@ -86,16 +87,26 @@ def answer(
                 response_json=canonical_json(resp).decode("utf-8"),
                 decisions=decisions.fetch_arrow_table(),
                 events=events,
+                agency=manifest.raw["requesting_agency"],
             )
         )
-        if not committed:  # another run answered this request first: give its answer
+        # the signature was verified: the sender is the manifest's agency and official
+        sender = Sender(manifest.raw["requesting_agency"], manifest.raw["signing_official"], True)
+        if not committed:  # another run stored this request_id first: its answer, if ours
             stored = store.find_request(request_id)
             assert stored is not None
-            return replay(store, stored, out_dir, timings, pkg.directory)
+            if is_replay(stored, pkg):
+                return replay(store, stored, out_dir, timings, pkg, sender, received_at)
+            return refuse(settings, store, pkg, out_dir, received_at, timings, REUSED,
+                          sender=sender, remember=False, con=con)
         faults.crash_point("after-commit")
-        _hold_for_review(store, request_id, counts, pkg.directory, con)
-        with timings.stage("response", Quiet()):
-            response.publish(out_dir, results, resp)
+        shown = ", ".join(f"{o.value} {counts.get(o.value, 0):,}" for o in Outcome)
+        with delivering(f"request {request_id} was answered and committed ({shown}; "
+                         f"{counts.get(Outcome.CONFIRMED.value, 0):,} disclosures in the "
+                         "ledger)", out_dir):
+            _hold_for_review(store, request_id, counts, pkg.directory, con)
+            with timings.stage("response", Quiet()):
+                response.publish(out_dir, results, resp)
     return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)
 
 
@@ -178,110 +189,6 @@ def _events(
     return itertools.chain(events, disclosures())
 
 
-def refuse(
-    settings: Settings,
-    store: Store,
-    pkg: intake.Package,
-    out_dir: Path,
-    received_at: str,
-    timings: Timings,
-    refusal: RequestRefused,
-    *,
-    remember: bool = True,
-    con: duckdb.DuckDBPyConnection | None = None,
-) -> ProcessResult:
-    """Answer a refused request: every readable record REJECTED with the request's code."""
-    record_ids = _readable_record_ids(pkg, con)
-    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
-        results = Path(tmp) / "results.csv"
-        n = response.write_results_csv(
-            results, ((rid, Outcome.REJECTED.value, refusal.reason) for rid in record_ids)
-        )
-        digest = response.results_digest(results)
-        completed_at = now()
-        resp = response.build_response(
-            request_id=pkg.request_id,
-            received_at=received_at,
-            completed_at=completed_at,
-            counts={Outcome.REJECTED.value: n},
-            policy_version=settings.policy.version(),
-            model_version=None,
-            records_sha256=digest,
-            record_count=n,
-            signing_key=store.signing_key(),
-            request_reason=refusal.reason,
-        )
-        event = LedgerEvent(
-            "REQUEST_REFUSED",
-            {
-                "request_id": pkg.request_id,
-                "package_sha256": pkg.package_sha256,
-                "reason": refusal.reason,
-                "received_at": received_at,
-                "record_count": n,
-                "results_sha256": digest,
-            },
-            pkg.request_id,
-        )
-        if remember and pkg.request_id:
-            store.record_refusal(
-                pkg.request_id,
-                pkg.package_sha256,
-                received_at,
-                canonical_json(resp).decode("utf-8"),
-                [event],
-                _refusal_decisions(pkg.request_id, record_ids, refusal.reason),
-            )
-        else:
-            store.append_events([event])
-        response.publish(out_dir, results, resp)
-    return ProcessResult(
-        2, pkg.request_id, {Outcome.REJECTED.value: n}, out_dir, str(refusal), timings=timings
-    )
-
-
-def _refusal_decisions(request_id: str, record_ids: list[str], reason: str):  # noqa: ANN202
-    import pyarrow as pa
-
-    n = len(record_ids)
-    return pa.table(
-        {
-            "request_id": [request_id] * n,
-            "row_number": list(range(1, n + 1)),
-            "record_id": record_ids,
-            "outcome": ["REJECTED"] * n,
-            "reasons": [reason] * n,
-            "tin": pa.nulls(n, pa.string()),
-            "match_probability": pa.nulls(n, pa.float64()),
-            "evidence": pa.nulls(n, pa.string()),
-            "model_version": pa.nulls(n, pa.string()),
-            "policy_version": pa.nulls(n, pa.string()),
-        }
-    )
-
-
-def _readable_record_ids(pkg: intake.Package, con: duckdb.DuckDBPyConnection | None) -> list[str]:
-    if pkg.records_path is None:
-        return []
-    work = con or duckdb.connect()
-    try:
-        if not _table_exists(work, "_tg_req"):
-            intake.load_records(work, pkg.records_path, "_tg_req")
-        return [
-            r[0] or ""
-            for r in work.execute("SELECT record_id FROM _tg_req ORDER BY row_number").fetchall()
-        ]
-    except RequestRefused:
-        return []
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def _hold_for_review(
     store: Store,
     request_id: str,
@@ -306,15 +213,31 @@ def _hold_for_review(
 
 def replay(
     store: Store,
-    stored,
+    stored: StoredRequest,
     out_dir: Path,
     timings: Timings,
-    request_dir: Path | None = None,  # noqa: ANN001
+    pkg: intake.Package,
+    sender: Sender,
+    received_at: str,
 ) -> ProcessResult:
-    """Give the stored answer again, byte for byte; discloses nothing new."""
+    """Give the stored answer again, byte for byte; discloses nothing new. A
+    REQUEST_REPLAYED event names the agency and signer of this submission."""
+    assert stored.response_json is not None  # every stored request keeps its response
     resp = json.loads(stored.response_json)
-    if stored.status == "COMPLETE" and request_dir is not None:
-        _hold_for_review(store, stored.request_id, resp.get("counts", {}), request_dir)
+    store.append_events([LedgerEvent(
+        "REQUEST_REPLAYED",
+        {
+            "request_id": stored.request_id,
+            "package_sha256": pkg.package_sha256,
+            "received_at": received_at,
+            "status": stored.status,
+            "response_sha256": sha256_hex(stored.response_json.encode("utf-8")),
+            **sender.payload(),
+        },
+        stored.request_id,
+    )])
+    if stored.status == "COMPLETE":
+        _hold_for_review(store, stored.request_id, resp.get("counts", {}), pkg.directory)
     table = store.decisions(stored.request_id).sort_by("row_number")
     rows = zip(
         *(table.column(c).to_pylist() for c in ("record_id", "outcome", "reasons")), strict=True
@@ -322,7 +245,9 @@ def replay(
     with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
         results = Path(tmp) / "results.csv"
         response.write_results_csv(results, rows)
-        response.publish(out_dir, results, resp)
+        with delivering(f"the stored response of request {stored.request_id} was found "
+                         "(nothing new committed)", out_dir):
+            response.publish(out_dir, results, resp)
     code = 2 if stored.status == "REFUSED" else 0
     return ProcessResult(
         code,

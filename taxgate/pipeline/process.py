@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import duckdb
 
-from taxgate import faults, intake, integrity, matching, policy, standardize, statute
+from taxgate import faults, intake, integrity, matching, policy, response, standardize, statute
 from taxgate.errors import RequestRefused, StoreError
-from taxgate.pipeline.answer import answer, refuse, replay
+from taxgate.pipeline.answer import answer, replay
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
+from taxgate.pipeline.delivery import REUSED, Sender, is_replay
+from taxgate.pipeline.refusal import refuse
 from taxgate.settings import Settings
 from taxgate.store import open_store
 from taxgate.store.base import Store
@@ -46,29 +47,23 @@ def _process(
     timings = Timings()
     received_at = now()
     with timings.stage("intake", progress):
-        pkg = intake.read_package(request_dir)
-        if pkg.request_id:
-            stored = store.find_request(pkg.request_id)
-            if stored is not None:
-                if stored.package_sha256 == pkg.package_sha256:
-                    return replay(store, stored, out_dir, timings, request_dir)
-                return refuse(
-                    settings,
-                    store,
-                    pkg,
-                    out_dir,
-                    received_at,
-                    timings,
-                    RequestRefused("REQUEST_ID_REUSED", "request_id was already used"),
-                    remember=False,
-                )
+        pkg = intake.read_package(request_dir, settings.policy.max_records_file_bytes)
+        response.check_out_dir(out_dir)  # before anything is committed
+        sender = _sender(store, pkg)
+        stored = store.find_request(pkg.request_id) if pkg.request_id else None
+        if stored is not None:
+            if is_replay(stored, pkg):
+                return replay(store, stored, out_dir, timings, pkg, sender, received_at)
+            return refuse(settings, store, pkg, out_dir, received_at, timings, REUSED,
+                          sender=sender, remember=False)
         if store.filing_count() == 0:
             raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
         con = store.matching_connection()
         try:
-            manifest = _verify_request(settings, store, pkg, con)
+            manifest = _verify_request(settings, store, pkg, con, received_at)
         except RequestRefused as refusal:
-            return refuse(settings, store, pkg, out_dir, received_at, timings, refusal, con=con)
+            return refuse(settings, store, pkg, out_dir, received_at, timings, refusal,
+                          sender=sender, con=con)
     faults.crash_point("after-intake")
     assert pkg.manifest is not None
     created = manifest.created.date().isoformat()
@@ -133,18 +128,26 @@ def _process(
     )
 
 
+def _sender(store: Store, pkg: intake.Package) -> Sender:
+    """The agency and signer a package names, and whether its signature proves them."""
+    verified = pkg.manifest is not None and intake.signer_verified(
+        pkg.manifest, store.officials(pkg.manifest.raw["requesting_agency"]))
+    return Sender(pkg.requesting_agency, pkg.signing_official, verified)
+
+
 def _verify_request(
-    settings: Settings, store: Store, pkg: intake.Package, con: duckdb.DuckDBPyConnection
+    settings: Settings, store: Store, pkg: intake.Package, con: duckdb.DuckDBPyConnection,
+    received_at: str,
 ) -> intake.Manifest:
     """Every whole-request rule, in order; raises RequestRefused on the first failure."""
     if pkg.problem is not None:
         raise pkg.problem
     manifest = pkg.manifest
     assert manifest is not None and pkg.records_path is not None
-    now = dt.datetime.now(dt.UTC)
-    if manifest.created > now + dt.timedelta(minutes=5):
-        raise RequestRefused("CREATED_AT_INVALID", "created_at lies in the future")
-    intake.check_signature(manifest, store.officials(manifest.raw["requesting_agency"]))
+    received = intake.parse_created_at(received_at)
+    intake.check_signature(
+        manifest, store.officials(manifest.raw["requesting_agency"]), received.date())
+    intake.check_fresh(manifest, received, settings.policy)
     intake.check_records_digest(pkg)
     count = intake.load_records(con, pkg.records_path, "_tg_req")
     if count != manifest.raw["record_count"]:

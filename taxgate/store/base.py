@@ -51,6 +51,7 @@ class StoredRequest:
     received_at: str
     completed_at: str | None
     response_json: str | None  # the signed response.json, byte for byte
+    agency: str | None = None  # the (authenticated) agency that sent it; None: stored before
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class RequestOutcome:
     response_json: str
     decisions: pa.Table  # columns: see DECISION_COLUMNS
     events: Iterable[LedgerEvent] = field(default_factory=list)  # may be lazy: read once
+    agency: str | None = None  # the requesting agency, authenticated by the signature
 
 
 # Columns of the decisions table (one row per submitted record).
@@ -254,15 +256,18 @@ class Store(ABC):
 
     # --- requests and decisions ---------------------------------------------------------
     @abstractmethod
-    def find_request(self, request_id: str) -> StoredRequest | None: ...
+    def find_request(self, request_id: str) -> StoredRequest | None:
+        """The request stored under ``request_id``, whichever agency sent it: a request_id
+        is taken once across agencies, and ``StoredRequest.agency`` says whose it is."""
 
     @abstractmethod
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table,
+        events: list[LedgerEvent], decisions: pa.Table, agency: str | None = None,
     ) -> None:
-        """Remember a refused request, its all-REJECTED response and decision rows (so a
-        replay can give the same results.csv), and log ``events``; one transaction."""
+        """Remember a refused request of ``agency``, its all-REJECTED response and decision
+        rows (so a replay can give the same results.csv), and log ``events``; one
+        transaction. If ``request_id`` is already stored, only ``events`` are logged."""
 
     @abstractmethod
     def commit_request(self, outcome: RequestOutcome) -> bool:

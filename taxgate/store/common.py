@@ -218,7 +218,11 @@ def iso_now() -> str:
     return now_utc().isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-# --- decisions ---------------------------------------------------------------------------
+# --- requests and decisions --------------------------------------------------------------
+
+# The columns of the requests table, in StoredRequest's order (explicit in every INSERT).
+REQUEST_COLS = (
+    "request_id, package_sha256, status, received_at, completed_at, response_json, agency")
 
 DECISION_SCHEMA = pa.schema(
     [

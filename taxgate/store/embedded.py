@@ -386,13 +386,13 @@ class EmbeddedStore(ServiceTablesMixin, Store):
     # --- requests ---------------------------------------------------------------------------
     def find_request(self, request_id: str) -> StoredRequest | None:
         row = self._connection().execute(
-            "SELECT request_id, package_sha256, status, received_at, completed_at, response_json "
-            "FROM store.requests WHERE request_id = ?", [request_id]).fetchone()
+            f"SELECT {common.REQUEST_COLS} FROM store.requests WHERE request_id = ?",
+            [request_id]).fetchone()
         return StoredRequest(*row) if row else None
 
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table | None = None,
+        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
     ) -> None:
         table = common.conform_decisions(
             decisions if decisions is not None else common.empty_decisions(), request_id)
@@ -401,8 +401,10 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                               [request_id]).fetchone()
             if row is None:
                 con.execute(
-                    "INSERT INTO store.requests VALUES (?, ?, 'REFUSED', ?, ?, ?)",
-                    [request_id, package_sha256, received_at, common.iso_now(), response_json],
+                    f"INSERT INTO store.requests ({common.REQUEST_COLS}) "
+                    "VALUES (?, ?, 'REFUSED', ?, ?, ?, ?)",
+                    [request_id, package_sha256, received_at, common.iso_now(), response_json,
+                     agency],
                 )
                 if table.num_rows:
                     self._insert_arrow("decisions", table)
@@ -416,9 +418,10 @@ class EmbeddedStore(ServiceTablesMixin, Store):
             if row is not None:
                 return False
             con.execute(
-                "INSERT INTO store.requests VALUES (?, ?, 'COMPLETE', ?, ?, ?)",
+                f"INSERT INTO store.requests ({common.REQUEST_COLS}) "
+                "VALUES (?, ?, 'COMPLETE', ?, ?, ?, ?)",
                 [outcome.request_id, outcome.package_sha256, outcome.received_at,
-                 outcome.completed_at, outcome.response_json],
+                 outcome.completed_at, outcome.response_json, outcome.agency],
             )
             self._append(outcome.events, ("decisions", decisions) if decisions.num_rows else None)
         return True

@@ -355,21 +355,23 @@ class PostgresStore(ServiceTablesMixin, Store):
 
     # --- requests ---------------------------------------------------------------------------
     def find_request(self, request_id: str) -> StoredRequest | None:
-        row = self._one("SELECT request_id, package_sha256, status, received_at, completed_at, "
-                        "response_json FROM requests WHERE request_id = %s", [request_id])
+        row = self._one(f"SELECT {common.REQUEST_COLS} FROM requests WHERE request_id = %s",
+                        [request_id])
         return StoredRequest(*row) if row else None
 
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table | None = None,
+        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
     ) -> None:
         table = common.conform_decisions(
             decisions if decisions is not None else common.empty_decisions(), request_id)
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-            cur.execute("INSERT INTO requests VALUES (%s, %s, 'REFUSED', %s, %s, %s) "
+            cur.execute(f"INSERT INTO requests ({common.REQUEST_COLS}) "
+                        "VALUES (%s, %s, 'REFUSED', %s, %s, %s, %s) "
                         "ON CONFLICT (request_id) DO NOTHING",
-                        [request_id, package_sha256, received_at, common.iso_now(), response_json])
+                        [request_id, package_sha256, received_at, common.iso_now(), response_json,
+                         agency])
             if cur.rowcount == 1 and table.num_rows:
                 self._write_sealed(cur, "decision_chunks", request_id,
                                    sealed.rechunk(table.to_batches()), "decisions")
@@ -383,9 +385,10 @@ class PostgresStore(ServiceTablesMixin, Store):
                         [outcome.request_id])
             if cur.fetchone() is not None:
                 return False
-            cur.execute("INSERT INTO requests VALUES (%s, %s, 'COMPLETE', %s, %s, %s)",
+            cur.execute(f"INSERT INTO requests ({common.REQUEST_COLS}) "
+                        "VALUES (%s, %s, 'COMPLETE', %s, %s, %s, %s)",
                         [outcome.request_id, outcome.package_sha256, outcome.received_at,
-                         outcome.completed_at, outcome.response_json])
+                         outcome.completed_at, outcome.response_json, outcome.agency])
             if table.num_rows:
                 self._write_sealed(cur, "decision_chunks", outcome.request_id,
                                    sealed.rechunk(table.to_batches()), "decisions")

@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    ap.add_argument("--created-at", default=DEFAULT_CREATED_AT)
+    ap.add_argument("--created-at", default=DEFAULT_CREATED_AT,
+                    help="the request's created_at (default: midnight UTC today)")
     ap.add_argument("--periods", default="2023,2024,2025", help="comma-separated tax years")
     ap.add_argument("--bulk-officer", type=int, default=None,
                     help="records moved to one officer (default: 600 when records >= 20000)")

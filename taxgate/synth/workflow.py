@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,13 @@ from taxgate.synth.population import generate_taxpayers
 from taxgate.synth.request import generate_request
 from taxgate.synth.write import write_links, write_request, write_taxpayers
 
-DEFAULT_CREATED_AT = "2026-11-20T14:00:00Z"
+DEFAULT_CREATED_AT = None  # None: the start of today (UTC), so a new request is fresh (R1)
+
+
+def today_created_at() -> str:
+    """Midnight UTC of the current day: a created_at the freshness window accepts today,
+    and the same for every run of the day (same seed, same bytes)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT00:00:00Z")
 _PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
 
 
@@ -43,7 +50,8 @@ class SynthPaths:
 
 def synth_all(
     workdir: Path | str, n_people: int, n_records: int, seed: int, *, fmt: str = "csv",
-    created_at: str = DEFAULT_CREATED_AT, taxable_periods: Sequence[int] = (2023, 2024, 2025),
+    created_at: str | None = DEFAULT_CREATED_AT,
+    taxable_periods: Sequence[int] = (2023, 2024, 2025),
     request_id: str = "ICE-2026-000123", official_id: str = "ice-director",
     mix: Mapping[str, float] | None = None, bulk_officer_records: int | None = None,
 ) -> SynthPaths:
@@ -66,7 +74,8 @@ def synth_all(
     secs["write_taxpayers"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     pkg = generate_request(
-        pop, n_records, seed, created_at=created_at, taxable_periods=taxable_periods,
+        pop, n_records, seed, created_at=created_at or today_created_at(),
+        taxable_periods=taxable_periods,
         request_id=request_id, official_id=official_id, signing_key=key, mix=mix,
         bulk_officer_records=bulk_officer_records,
     )

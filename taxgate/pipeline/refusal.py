@@ -1,0 +1,142 @@
+"""Refusing a whole request: every readable record REJECTED with the request's code."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from taxgate import intake, response
+from taxgate.canonical import canonical_json
+from taxgate.errors import RequestRefused
+from taxgate.pipeline.common import ProcessResult, Timings, now
+from taxgate.pipeline.delivery import Sender, delivering
+from taxgate.records import Outcome
+from taxgate.settings import Settings
+from taxgate.store.base import LedgerEvent, Store
+
+
+def refuse(
+    settings: Settings,
+    store: Store,
+    pkg: intake.Package,
+    out_dir: Path,
+    received_at: str,
+    timings: Timings,
+    refusal: RequestRefused,
+    *,
+    sender: Sender | None = None,
+    remember: bool = True,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> ProcessResult:
+    """Answer a refused request: every readable record REJECTED with the request's code
+    (``records_unreadable`` in response.json when the records could not be read).
+
+    The refusal is stored under its request_id (so identical bytes replay it) only when
+    ``remember`` and the signature proved the sender: an unproven sender never takes a
+    request_id. Either way a REQUEST_REFUSED event names the agency and signer as sent
+    (``sender``: None when nothing proved them)."""
+    sender = sender or Sender(pkg.requesting_agency, pkg.signing_official, False)
+    record_ids = _readable_record_ids(pkg, con)
+    keep = remember and sender.verified and pkg.request_id is not None
+    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
+        results = Path(tmp) / "results.csv"
+        n = response.write_results_csv(
+            results, ((rid, Outcome.REJECTED.value, refusal.reason) for rid in record_ids or [])
+        )
+        digest = response.results_digest(results)
+        completed_at = now()
+        resp = response.build_response(
+            request_id=pkg.request_id,
+            received_at=received_at,
+            completed_at=completed_at,
+            counts={Outcome.REJECTED.value: n},
+            policy_version=settings.policy.version(),
+            model_version=None,
+            records_sha256=digest,
+            record_count=n,
+            signing_key=store.signing_key(),
+            request_reason=refusal.reason,
+            records_unreadable=record_ids is None,
+        )
+        event = LedgerEvent(
+            "REQUEST_REFUSED",
+            {
+                "request_id": pkg.request_id,
+                "package_sha256": pkg.package_sha256,
+                "reason": refusal.reason,
+                "received_at": received_at,
+                "record_count": n,
+                "results_sha256": digest,
+                **sender.payload(),
+            },
+            pkg.request_id if keep else None,
+        )
+        if keep:
+            assert pkg.request_id is not None
+            store.record_refusal(
+                pkg.request_id,
+                pkg.package_sha256,
+                received_at,
+                canonical_json(resp).decode("utf-8"),
+                [event],
+                _refusal_decisions(pkg.request_id, record_ids or [], refusal.reason),
+                agency=sender.agency,
+            )
+        else:
+            store.append_events([event])
+        committed = (f"request {pkg.request_id} was refused ({refusal.reason}) and stored"
+                     if keep else f"the refusal ({refusal.reason}) was logged in the ledger")
+        with delivering(committed, out_dir):
+            response.publish(out_dir, results, resp)
+    return ProcessResult(
+        2, pkg.request_id, {Outcome.REJECTED.value: n}, out_dir, str(refusal), timings=timings
+    )
+
+
+def _refusal_decisions(request_id: str, record_ids: list[str], reason: str):  # noqa: ANN202
+    import pyarrow as pa
+
+    n = len(record_ids)
+    return pa.table(
+        {
+            "request_id": [request_id] * n,
+            "row_number": list(range(1, n + 1)),
+            "record_id": record_ids,
+            "outcome": ["REJECTED"] * n,
+            "reasons": [reason] * n,
+            "tin": pa.nulls(n, pa.string()),
+            "match_probability": pa.nulls(n, pa.float64()),
+            "evidence": pa.nulls(n, pa.string()),
+            "model_version": pa.nulls(n, pa.string()),
+            "policy_version": pa.nulls(n, pa.string()),
+        }
+    )
+
+
+def _readable_record_ids(
+    pkg: intake.Package, con: duckdb.DuckDBPyConnection | None
+) -> list[str] | None:
+    """The record_id of every record in file order; None when the records cannot be read."""
+    if pkg.records_path is None:
+        return None
+    work = con or duckdb.connect()
+    try:
+        if not _table_exists(work, "_tg_req"):
+            intake.load_records(work, pkg.records_path, "_tg_req")
+        return [
+            r[0] or ""
+            for r in work.execute("SELECT record_id FROM _tg_req ORDER BY row_number").fetchall()
+        ]
+    except RequestRefused:
+        return None
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
