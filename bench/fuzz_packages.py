@@ -33,12 +33,58 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 
 
 def _group(problem: str, output: str) -> str:
-    """A finding's class: its text with the numbers taken out, and the reason code or
-    exception the command printed."""
-    said = re.search(r"request refused: ([A-Z_]+)|internal failure \((\w+)\)|taxgate: (.{0,60})",
+    """A finding's class: its kind with the numbers and paths taken out, and the reason
+    code or exception the command printed."""
+    said = re.search(r"request refused: ([A-Z_]+)|internal failure \((\w+)\)|taxgate: (.{0,70})",
                      output)
     why = next((g for g in said.groups() if g), "") if said else ""
-    return f"{re.sub(r'[0-9]+', 'N', problem.split(' (exit')[0])} [{why}]"
+    why = re.sub(r"/\S*/pkgs/[0-9]+/", "<package>/", why)
+    kind = re.sub(r"[0-9]+", "N", problem.split(" (exit")[0].split(": taxgate")[0])
+    return f"{kind[:80]} [{why}]"
+
+
+def summarize(reports: list[Path], out: Path) -> None:
+    """One report from several runs' reports (their header lines) and findings (the
+    JSON-lines files beside them), the findings grouped again."""
+    codes: Counter[str] = Counter()
+    ran = seconds = 0
+    commands = []
+    groups: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for md in reports:
+        text = md.read_text(encoding="utf-8")
+        commands.append(text.split("Command: ", 1)[1].split("\n", 1)[0])
+        ran += int(re.search(r"packages answered: ([0-9,]+)", text)[1].replace(",", ""))
+        seconds += int(re.search(r"duration: ([0-9,]+) s", text)[1].replace(",", ""))
+        exits = re.search(r"exit codes: \{([^}]*)\}", text)[1]
+        for code, n in re.findall(r"(-?[0-9]+): ([0-9]+)", exits):
+            codes[code] += int(n)
+        for line in md.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines():
+            f = json.loads(line)
+            f["run"] = md.name
+            groups[_group(str(f["problem"]), str(f["output"]))].append(f)
+    lines = ["# Fuzzing request packages through the CLI", "", "Runs (niced, on a shared "
+             "2-core machine, at the same time):", ""] + [f"- {c}" for c in commands] + [
+        "", f"- packages answered, all runs: {ran:,}",
+        f"- time, summed over runs: {seconds:,} s",
+        f"- exit codes: {dict(sorted(codes.items()))}",
+        f"- findings: {sum(map(len, groups.values()))} in {len(groups)} classes", ""]
+    lines += _classes(groups)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _classes(groups: dict[str, list[dict[str, object]]]) -> list[str]:
+    lines = []
+    for name, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        first = found[0]
+        lines += [f"## {name} ({len(found)})", "", f"First at package {first['n']}"
+                  f"{' of ' + str(first['run']) if 'run' in first else ''}: "
+                  f"{first['package']}", "", "```"]
+        lines += [str(x)[:900] for x in first["files"]]  # type: ignore[attr-defined]
+        lines += ["--- output ---", str(first["output"]).strip()[-400:]]
+        if first["traceback"]:
+            lines += ["--- traceback (tail) ---", str(first["traceback"]).strip()[-900:]]
+        lines += ["```", ""]
+    return lines
 
 
 def main() -> int:
@@ -47,7 +93,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/fuzz.md")
     ap.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
+    ap.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="REPORT",
+                    help="combine the reports (and their .jsonl findings) of earlier runs "
+                    "into --out instead of running")
     args = ap.parse_args()
+    if args.summarize:
+        summarize(args.summarize, args.out)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="taxgate-fuzz-")) if args.keep is None else args.keep
     jsonl = args.out.with_suffix(".jsonl")
     jsonl.unlink(missing_ok=True)
@@ -120,15 +172,7 @@ def _report(args: argparse.Namespace, world: fuzzkit.FuzzWorld, codes: Counter[i
         f"- findings: {sum(map(len, groups.values()))} in {len(groups)} classes",
         "",
     ]
-    for name, found in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        first = found[0]
-        lines += [f"## {name} ({len(found)})", "", f"First at package {first['n']}: "
-                  f"{first['package']}", "", "```"]
-        lines += [str(x) for x in first["files"]]  # type: ignore[attr-defined]
-        lines += ["--- output ---", str(first["output"]).strip()[-400:]]
-        if first["traceback"]:
-            lines += ["--- traceback (tail) ---", str(first["traceback"]).strip()[-900:]]
-        lines += ["```", ""]
+    lines += _classes(groups)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
