@@ -1,6 +1,7 @@
 """The long fuzz run: thousands of generated request packages through the real CLI.
 
-    python bench/fuzz_packages.py [--count 10000] [--seed 17] [--out bench/results/fuzz.md]
+    python bench/fuzz_packages.py [--count 10000] [--seed 17] [--jobs 1]
+                                  [--out bench/results/fuzz.md]
 
 Builds a small synthetic world in a temporary folder (filings loaded, DHS-ICE's and
 DHS-CBP's officials registered), draws --count packages from the strategies in
@@ -96,10 +97,15 @@ def main() -> int:
     ap.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="REPORT",
                     help="combine the reports (and their .jsonl findings) of earlier runs "
                     "into --out instead of running")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="run this many processes (seeds --seed, --seed+1, ...), each with "
+                    "its own world and --count/--jobs packages, then combine their reports")
     args = ap.parse_args()
     if args.summarize:
         summarize(args.summarize, args.out)
         return 0
+    if args.jobs > 1:
+        return _parallel(args)
     work = Path(tempfile.mkdtemp(prefix="taxgate-fuzz-")) if args.keep is None else args.keep
     jsonl = args.out.with_suffix(".jsonl")
     jsonl.unlink(missing_ok=True)
@@ -149,6 +155,16 @@ def main() -> int:
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if groups else 0
+
+
+def _parallel(args: argparse.Namespace) -> int:
+    parts = [args.out.with_name(f"{args.out.stem}-part{i}.md") for i in range(args.jobs)]
+    procs = [subprocess.Popen([sys.executable, __file__, "--count",
+                               str(-(-args.count // args.jobs)), "--seed", str(args.seed + i),
+                               "--out", str(part)]) for i, part in enumerate(parts)]
+    codes = [p.wait() for p in procs]
+    summarize(parts, args.out)
+    return max(codes)
 
 
 def _report(args: argparse.Namespace, world: fuzzkit.FuzzWorld, codes: Counter[int],
