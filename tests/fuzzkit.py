@@ -73,6 +73,9 @@ class Package:
     replay_of: int | None = None  # resubmit an earlier package (see FuzzWorld.run)
     replay_as_other_agency: bool = False
 
+    def __repr__(self) -> str:  # what a failing example prints: short, no huge values
+        return f"Package({self.describe()})"
+
     def describe(self) -> str:
         rid = self.manifest.get("request_id")
         return (f"agency={self.agency} request_id={rid!r:.60} manifest={self.manifest_mode} "
