@@ -47,3 +47,11 @@ def test_every_command_has_help_and_a_documented_entry():
     for name, cmd in names:
         assert (cmd.help or "").strip(), f"taxgate {name} has no --help text"
         assert f"taxgate {name}" in page, f"taxgate {name} is missing from docs/cli.md"
+
+
+def test_every_service_setting_is_documented():
+    from taxgate.service.config import SERVICE_ENV
+
+    page = (ROOT / "docs/service.md").read_text(encoding="utf-8")
+    for name, (var, _) in SERVICE_ENV.items():
+        assert f"`{name}`" in page and f"`{var}`" in page, f"{name} is missing from docs/service.md"
