@@ -117,4 +117,5 @@ def test_generated_uploads_are_answered_to_their_own_agency_only(uploads, p, tok
     agency = "DHS-ICE" if token == world.token else "DHS-CBP"
     answer = fuzzkit.Answer(job["exit_code"], job["message"] or "", None, resp.json(),
                             list(csv.DictReader(io.StringIO(results.text))))
-    assert fuzzkit.check(fw, dataclasses.replace(p, agency=agency), answer, data) == []
+    problems = fuzzkit.check(fw, dataclasses.replace(p, agency=agency), answer, data)
+    assert problems == [], f"{p.describe()} records={data[:400]!r} message={job['message']!r}"

@@ -70,9 +70,11 @@ def clean(world: FuzzWorld, agency: str = "DHS-ICE", **changes: object) -> Packa
 
 
 def _answer(world: FuzzWorld, p: Package) -> list[str]:
+    """The contract's breaches for one package, each with what reproduces it."""
     with held_store(world):
         p, answer, data = world.run(p)
-    return check(world, p, answer, data)
+    where = f" | {p.describe()} records={(data or b'')[:300]!r} said={answer.output[-200:]!r}"
+    return [problem + where for problem in check(world, p, answer, data)]
 
 
 def _markup_header(w: FuzzWorld) -> Package:
