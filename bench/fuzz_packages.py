@@ -40,7 +40,8 @@ def _group(problem: str, output: str) -> str:
                      output)
     why = next((g for g in said.groups() if g), "") if said else ""
     why = re.sub(r"/\S*/pkgs/[0-9]+/", "<package>/", why)
-    kind = re.sub(r"[0-9]+", "N", problem.split(" (exit")[0].split(": taxgate")[0])
+    kind = re.sub(r"[0-9]+", "N", problem.split(" (exit")[0].split(": taxgate")[0]
+                  .split("; not answered")[0])
     return f"{kind[:80]} [{why}]"
 
 

@@ -486,11 +486,15 @@ def check(world: FuzzWorld, p: Package, a: Answer, data: bytes | None) -> list[s
     if bad:
         problems.append(f"unknown outcomes {sorted(map(str, bad))}")
     ids = readable_record_ids(p, data)
-    if ids is not None and sorted(r.get("record_id") or "" for r in a.results) != sorted(ids):
+    answered = [r.get("record_id") or "" for r in a.results]
+    if ids is not None and sorted(answered) != sorted(ids):
         said = " (the response calls them unreadable)" if a.response.get(
             "records_unreadable") else ""
+        lost = sorted(set(ids) - set(answered))[:3]
+        extra = sorted(set(answered) - set(ids))[:3]
         problems.append(f"records not accounted for: {len(ids)} readable, "
-                        f"{len(a.results)} answered{said}")
+                        f"{len(a.results)} answered{said}; not answered {lost!r:.120}, "
+                        f"answered but not sent {extra!r:.120}")
     if p.records_mode == "symlink" and a.code == 0:
         problems.append("a symlinked records file was answered (exit 0)")
     sig = str(a.response.get("signature"))
