@@ -120,7 +120,7 @@ def test_shared_request_ids_never_answer_another_agency(world):
     """A request id DHS-ICE used (well-formed, empty or over-long), sent by DHS-CBP with
     its own signed package, never gets ICE's answer (the review saw CBP download ICE's
     results byte for byte); ICE's identical resubmission still gets its replay."""
-    for rid in SHARED_IDS:
+    for rid in (SHARED_IDS[0], "", "X" * 201):
         ice = clean(world, m_request_id=f"{rid}")
         assert _answer(world, ice) == [], rid
         assert _answer(world, clean(world, "DHS-CBP", m_request_id=f"{rid}")) == [], rid
@@ -128,7 +128,7 @@ def test_shared_request_ids_never_answer_another_agency(world):
         assert _answer(world, again) == [], rid
 
 
-@settings(max_examples=25, derandomize=True, database=None, deadline=None,
+@settings(max_examples=15, derandomize=True, database=None, deadline=None,
           phases=[Phase.explicit, Phase.generate],  # no shrinking: a fixed budget
           suppress_health_check=list(HealthCheck))
 @given(p=packages(BASE))
