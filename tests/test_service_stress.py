@@ -6,6 +6,8 @@ every loop bounded, each server stopped by its test."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import socket
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from api_world import PASSWORD, Server, fresh_request, shared_world
+from api_world import PASSWORD, Server, fresh_request, shared_world, wait_done
 
 from taxgate.service.config import ServiceSettings
 from taxgate.service.gate import StoreGate
@@ -162,3 +164,30 @@ def test_a_symlink_in_a_spooled_package_is_refused(world, tmp_path):
         assert not pkg.exists()
     finally:
         gate.close()
+
+
+def test_a_refused_job_answers_its_own_records_never_the_previous_jobs(world, tmp_path):
+    """Contract §3: a request refused as a whole lists each of ITS records REJECTED. The
+    server holds one store connection for every job, so nothing of an earlier job
+    (another agency's, say) may stand in for a later job's records."""
+    first = fresh_request(world, tmp_path, "ICE-PREV-1")
+    second = fresh_request(world, tmp_path, "ICE-PREV-2")
+    text = (second / "records.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    i = rows[0].index("record_id")
+    for n, row in enumerate(rows[1:6], 1):
+        row[i] = f"OWN-{n}"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows[:6])
+    manifest = json.loads((second / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["signing_official"]  # refused before its records are read
+    with serving(world) as srv, srv.client(world.token) as c:
+        r = _upload(c, (first / "manifest.json").read_bytes(),
+                    (first / "records.csv").read_bytes())
+        assert wait_done(c, r.json()["job_id"])["exit_code"] == 0
+        r = _upload(c, json.dumps(manifest).encode(), buf.getvalue().encode())
+        job = wait_done(c, r.json()["job_id"])
+        assert job["state"] == "DONE" and job["exit_code"] == 2, job
+        got = c.get(f"/v1/jobs/{job['job_id']}/results.csv").text
+    answered = [row["record_id"] for row in csv.DictReader(io.StringIO(got))]
+    assert sorted(answered) == [f"OWN-{n}" for n in range(1, 6)], answered[:5]
