@@ -191,3 +191,33 @@ def test_a_refused_job_answers_its_own_records_never_the_previous_jobs(world, tm
         got = c.get(f"/v1/jobs/{job['job_id']}/results.csv").text
     answered = [row["record_id"] for row in csv.DictReader(io.StringIO(got))]
     assert sorted(answered) == [f"OWN-{n}" for n in range(1, 6)], answered[:5]
+
+
+def test_requests_in_flight_are_limited_not_connections():
+    """Past max_requests_in_flight a request is answered 503 with Retry-After at once
+    (never queued without bound); a finished request frees its place."""
+    import asyncio
+
+    from taxgate.service.server import InFlightLimit
+
+    release = asyncio.Event()
+
+    async def slow_app(scope, receive, send):  # noqa: ANN001, ANN202
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def main() -> list[int]:
+        app = InFlightLimit(slow_app, 2)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            held = [asyncio.create_task(c.get("/")) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            refused = await c.get("/")
+            assert refused.headers["retry-after"] == "1" and app.active == 2
+            release.set()
+            done = [r.status_code for r in await asyncio.gather(*held)]
+            again = (await c.get("/")).status_code
+            return [refused.status_code, *done, again]
+
+    assert asyncio.run(main()) == [503, 200, 200, 200]
