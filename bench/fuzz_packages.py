@@ -107,6 +107,8 @@ def main() -> int:
         return 0
     if args.jobs > 1:
         return _parallel(args)
+    args.commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                 capture_output=True, text=True, check=False).stdout.strip()
     work = Path(tempfile.mkdtemp(prefix="taxgate-fuzz-")) if args.keep is None else args.keep
     jsonl = args.out.with_suffix(".jsonl")
     jsonl.unlink(missing_ok=True)
@@ -172,8 +174,7 @@ def _report(args: argparse.Namespace, world: fuzzkit.FuzzWorld, codes: Counter[i
             groups: dict[str, list[dict[str, object]]], seconds: list[float], setup_s: float,
             total: float, done: bool = True) -> None:
     ran = sum(codes.values())
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True, check=False).stdout.strip()
+    commit = args.commit  # when the run started
     lines = [
         "# Fuzzing request packages through the CLI",
         "",
