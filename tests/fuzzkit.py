@@ -312,6 +312,9 @@ class FuzzWorld:
     first_agency: dict[str, str] = field(default_factory=dict)  # response signature -> agency
     count: int = 0
 
+    def __repr__(self) -> str:
+        return f"FuzzWorld({self.root}, {self.count} packages)"
+
     def env(self) -> dict[str, str]:
         return {"TAXGATE_STORE": self.store, "TAXGATE_KEY": self.key_hex, "COLUMNS": "200"}
 
