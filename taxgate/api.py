@@ -32,7 +32,7 @@ from taxgate.intake import valid_request_id
 from taxgate.records import Outcome
 from taxgate.service import auth, review
 from taxgate.service.config import ServiceSettings
-from taxgate.service.errors import Conflict, NotAllowed, NotFound, TooLarge
+from taxgate.service.errors import Conflict, NotAllowed, NotFound, TooLarge, strict_json
 from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.service.jobs import DONE, EXPIRED, JobRunner, JobView, private_dir
 from taxgate.untrusted import visible
@@ -117,12 +117,17 @@ class Service:
         hit = self._tokens.get(key)
         if hit and hit[1] > time.monotonic():
             return hit[0]
-        if self.api_failures.blocked(client):
-            raise TooMany("too many failed authentications; wait and retry")
+        cred_id = token[4:].partition(".")[0]
         with self.gate.use(timeout=10) as store:
-            cred = store.api_credential(token[4:].partition(".")[0]) if token else None
+            cred = store.api_credential(cred_id) if token else None
+        known = cred is not None and cred.revoked_at is None
+        # an address full of failures is refused unknown credentials only; a live
+        # credential is limited on its own, so one agency's guesser never locks out
+        # another agency behind the same address
+        if self.api_failures.blocked(f"cred:{cred_id}" if known else f"ip:{client}"):
+            raise TooMany("too many failed authentications; wait and retry")
         agency = None
-        if cred is not None and cred.revoked_at is None:
+        if cred is not None and known:
             secret = token.partition(".")[2]
             if auth.hmac.compare_digest(auth.hash_secret(secret, bytes.fromhex(cred.salt)),
                                         cred.hash):
@@ -130,7 +135,7 @@ class Service:
         else:
             auth.hash_secret(token, b"0" * 16)
         if agency is None:
-            self.api_failures.fail(client)
+            self.api_failures.fail(f"ip:{client}", *([f"cred:{cred_id}"] if known else []))
             raise Unauthorized("missing, unknown or revoked API credential")
         if len(self._tokens) > 10_000:
             self._tokens.clear()
@@ -282,9 +287,9 @@ def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, 
             ) -> JobAccepted:
     manifest_path = Path(os.fsdecode(files[b"manifest"].actual_file_name))
     records_path = Path(os.fsdecode(files[b"records"].actual_file_name))
-    try:
-        manifest = json.loads(manifest_path.read_bytes())
-    except (ValueError, UnicodeDecodeError, RecursionError):  # the pipeline refuses it
+    try:  # duplicate keys: refused here (400), never read differently later
+        manifest = strict_json(manifest_path.read_bytes())
+    except (ValueError, UnicodeDecodeError, RecursionError):
         manifest = None
     request_id = None
     name = "records.csv"

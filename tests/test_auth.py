@@ -60,3 +60,23 @@ def test_failure_limiter_counts_per_key_in_a_window():
     assert lim.blocked("user:a") and lim.blocked("ip:x") and not lim.blocked("user:b")
     time.sleep(0.35)
     assert not lim.blocked("user:a")
+
+
+def test_sign_in_throttle_locks_the_account_and_only_slows_the_address():
+    """R33: failures lock their account (however spelled), never an address; past its
+    limit an address is delayed, more with each failure, up to a cap."""
+    t = auth.SignInThrottle(account_limit=3, address_limit=4, window_s=0.5)
+    for _ in range(3):
+        assert not t.locked("ada")
+        t.failed("ada", "10.0.0.1")
+    assert t.locked("ada") and t.locked(" ADA ") and t.locked("ａｄａ")
+    assert not t.locked("rita") and t.delay("10.0.0.1") == 0.0
+    t.failed("x1", "10.0.0.1")
+    assert t.delay("10.0.0.1") == t.DELAY_STEP_S and t.delay("10.0.0.2") == 0.0
+    for i in range(40):
+        t.failed(f"name{i}", "10.0.0.1")
+    assert t.delay("10.0.0.1") == t.MAX_DELAY_S
+    t.succeeded("ADA")
+    assert not t.locked("ada")
+    time.sleep(0.55)
+    assert t.delay("10.0.0.1") == 0.0

@@ -62,3 +62,11 @@ def test_every_hold_of_the_statute_has_a_review_reason():
 
     holds = {r.code for r in record_rules(Policy()) if r.holds_for_review}
     assert holds and holds <= set(REVIEW_REASONS)
+
+
+def test_every_service_setting_is_documented():
+    from taxgate.service.config import SERVICE_ENV
+
+    page = (ROOT / "docs/service.md").read_text(encoding="utf-8")
+    for name, (var, _) in SERVICE_ENV.items():
+        assert f"`{name}`" in page and f"`{var}`" in page, f"{name} is missing from docs/service.md"

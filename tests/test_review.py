@@ -3,6 +3,7 @@ the two-person rule, the ledger, and the follow-up response through the CLI and 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -27,6 +28,7 @@ from taxgate.service import review
 from taxgate.service.auth import Principal
 from taxgate.service.errors import Conflict, NotAllowed
 from taxgate.store import open_store
+from taxgate.store.base import FollowUp
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
@@ -176,3 +178,83 @@ def test_r23_every_review_record_says_why_on_the_desk_and_never_in_the_response(
     assert stored is not None
     for reason in REVIEW_REASONS.values():
         assert reason.words not in stored.response_json
+
+
+def _signed_in(srv: Server, user: str):  # noqa: ANN202
+    """An httpx client signed in to the web pages as ``user``."""
+    c = srv.client()
+    token = c.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
+    r = c.post("/login", data={"username": user, "password": PASSWORD, "csrf": token})
+    assert r.status_code == 303, r.text
+    return c
+
+
+def _form(html: str, form_id: str) -> dict[str, str]:
+    """The hidden fields of one form of a page."""
+    import re
+
+    block = html.split(f'id="{form_id}"', 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', block))
+
+
+def test_r23_release_binds_the_proposal_the_page_showed(answered):
+    """R23/R36: a releaser releases the proposal the page showed, never one entered after
+    it loaded: a CONFIRMED proposed meanwhile is refused (409), nothing is released, and
+    releasing it needs the page loaded again (the review found release unbound)."""
+    world, rid, _ = answered
+    with open_store(world.settings) as s:
+        row = next(e for e in review.queue(s) if e.request_id == rid and e.state == "OPEN")
+    srv = Server(world).start()
+    try:
+        rita, remy = _signed_in(srv, "rita"), _signed_in(srv, "remy")
+        with contextlib.closing(rita), contextlib.closing(remy):
+            item = f"/review/item?request_id={rid}&row={row.row_number}"
+            propose = _form(rita.get(item).text, "propose")
+            r = rita.post("/review/propose", data={
+                **propose, "outcome": "NOT_CONFIRMED", "reason": "Different date of birth"})
+            assert r.status_code == 303, r.text
+            page = remy.get(item).text
+            assert "Different date of birth" in page
+            seen = _form(page, "release")
+            assert len(seen["proposal"]) == 64
+            r = rita.post("/review/propose", data={
+                **propose, "outcome": "CONFIRMED", "reason": "Same person after all, I think"})
+            assert r.status_code == 303
+            stale = remy.post("/review/release", data=seen)
+            assert stale.status_code == 409, stale.text
+            assert "proposal changed after this page was loaded" in stale.text
+            missing = remy.post("/review/release", data={
+                k: v for k, v in seen.items() if k != "proposal"})
+            assert missing.status_code == 400
+            fresh = _form(remy.get(item).text, "release")
+            assert fresh["proposal"] != seen["proposal"]
+            ok = remy.post("/review/release", data=fresh)
+            assert ok.status_code == 200 and 'id="released"' in ok.text
+    finally:
+        srv.stop()
+    with open_store(world.settings) as s:
+        decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
+                   and e.request_id == rid and e.payload["row_number"] == row.row_number]
+    assert [(d["outcome"], d["reason"]) for d in decided] == [
+        ("CONFIRMED", "Same person after all, I think")]
+
+
+def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
+    """The store checks the proposal again in the release's own transaction, so a
+    proposal replaced between the releaser's read and the commit is not released."""
+    world, rid, _ = answered
+    with open_store(world.settings) as s:
+        row = next(e for e in review.queue(s) if e.request_id == rid and e.state == "OPEN")
+        first = review.propose(s, RITA, rid, row.row_number, "NOT_CONFIRMED",
+                               "Different person: the given names differ")
+        review.propose(s, RITA, rid, row.row_number, "CONFIRMED", "Same person: nickname")
+        fu = FollowUp(rid, 999, first.proposed_at, "{}", "")
+        assert not s.commit_follow_up(fu, [row.row_number], "remy", [], first)
+        now = next(d for d in s.review_decisions(rid) if d.row_number == row.row_number)
+        assert now.released_by is None and now.outcome == "CONFIRMED"
+        with pytest.raises(Conflict, match="proposal changed"):
+            review.release(s, world.settings, REMY, rid, row.row_number,
+                           review.proposal_digest(first))
+    cli = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
+               "--proposal", review.proposal_digest(first), stdin=PASSWORD + "\n")
+    assert cli.returncode == 2 and "proposal changed" in cli.stderr

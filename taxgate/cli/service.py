@@ -102,11 +102,12 @@ def review_queue(
     from taxgate.service import review
 
     entries = _with_store(store, lambda s: review.queue(s, include_released=all_))
-    table = Table("request", "row", "record", "agency", "state", "proposal", "released by")
+    table = Table("request", "row", "record", "agency", "state", "proposal", "released by",
+                  "proposal digest (for release --proposal)")
     for e in entries:
         table.add_row(shown(e.request_id), str(e.row_number), shown(e.record_id), shown(e.agency),
                       shown(e.state), shown(f"{e.outcome} by {e.proposed_by}" if e.outcome else ""),
-                      shown(e.released_by or ""))
+                      shown(e.released_by or ""), e.proposal_digest or "")
     out.print(table)
 
 
@@ -138,6 +139,9 @@ def review_release(
                                       "the proposer); the password is read from stdin.")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Also write the follow-up "
                                                  "response here.")] = None,
+    proposal: Annotated[str | None, typer.Option(
+        "--proposal", help="The proposal's digest as `review queue` showed it: the release "
+        "is refused if the proposal has changed since.")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Release a proposed decision (role releaser, another person): logs it, and the
@@ -148,7 +152,7 @@ def review_release(
 
     def _do(s):  # noqa: ANN001, ANN202
         return review.release(s, settings_for(store), _principal(s, user, password),
-                              request_id, row)
+                              request_id, row, proposal)
 
     fu = _with_store(store, _do)
     if out_dir is not None:
@@ -182,17 +186,16 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     store: StoreOpt = None,
 ) -> None:
-    """Run the HTTP API for agencies and the web pages for officers and auditors."""
-    import uvicorn
-
+    """Run the HTTP API for agencies and the web pages for officers and auditors
+    (header and keep-alive timeouts, connection and request limits: docs/service.md)."""
     from taxgate.api import create_app
+    from taxgate.service import server
     from taxgate.service.config import ServiceSettings
 
     settings = run(lambda: ServiceSettings.from_env(settings_for(store)))
     app = run(create_app, settings)
     err.print(f"taxgate serving {shown(settings.store.store)} on http://{shown(host)}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                server_header=False, limit_concurrency=200, timeout_graceful_shutdown=5)
+    server.run(app, settings, host, port)
 
 
 def register(app: typer.Typer) -> None:

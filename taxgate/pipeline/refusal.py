@@ -118,25 +118,20 @@ def _refusal_decisions(request_id: str, record_ids: list[str], reason: str):  # 
 def _readable_record_ids(
     pkg: intake.Package, con: duckdb.DuckDBPyConnection | None
 ) -> list[str] | None:
-    """The record_id of every record in file order; None when the records cannot be read."""
+    """The record_id of every record of *this* package in file order; None when the records
+    cannot be read. Read afresh into a table of its own: a connection the server holds
+    may still carry an earlier job's tables, which another agency may have sent."""
     if pkg.records_path is None:
         return None
     work = con or duckdb.connect()
     try:
-        if not _table_exists(work, "_tg_req"):
-            intake.load_records(work, pkg.records_path, "_tg_req")
-        return [
-            r[0] or ""
-            for r in work.execute("SELECT record_id FROM _tg_req ORDER BY row_number").fetchall()
-        ]
+        intake.load_records(work, pkg.records_path, "_tg_refused_records")
+        rows = work.execute(
+            "SELECT record_id FROM _tg_refused_records ORDER BY row_number").fetchall()
+        return [r[0] or "" for r in rows]
     except RequestRefused:
         return None
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
-    ).fetchone()
-    return bool(row and row[0])
+    finally:
+        work.execute("DROP TABLE IF EXISTS _tg_refused_records")
 
 

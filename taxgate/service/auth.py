@@ -14,6 +14,7 @@ import hmac
 import secrets
 import threading
 import time
+import unicodedata
 from collections import deque
 from dataclasses import dataclass
 
@@ -129,3 +130,50 @@ class FailureLimiter:
                 self._recent(k, now).append(now)
             if len(self._hits) > 100_000:  # bounded memory under a flood of names
                 self._hits = {k: q for k, q in self._hits.items() if q}
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return len(self._recent(key, time.monotonic()))
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+
+
+def account_key(username: str) -> str:
+    """One counter per account however its name is spelled (case, width, spaces)."""
+    return "user:" + unicodedata.normalize("NFKC", username).strip().casefold()
+
+
+class SignInThrottle:
+    """Failed web sign-ins, per account and per address, within one window.
+
+    - Per account: ``account_limit`` failures lock that account (429) until the window
+      has passed, from every address: guessing one person's password stops there.
+    - Per address: never a lock. Past ``address_limit`` failures, every sign-in from the
+      address waits before it is checked (``DELAY_STEP_S`` more per further failure, at
+      most ``MAX_DELAY_S``), so a guesser behind an address is slowed while the other
+      people behind it (a NAT, a proxy) still sign in with their own passwords.
+    A successful sign-in clears its account's failures.
+    """
+
+    DELAY_STEP_S = 0.5
+    MAX_DELAY_S = 5.0
+
+    def __init__(self, account_limit: int, address_limit: int, window_s: float) -> None:
+        self.accounts = FailureLimiter(account_limit, window_s)
+        self.addresses = FailureLimiter(address_limit, window_s)
+
+    def locked(self, username: str) -> bool:
+        return self.accounts.blocked(account_key(username))
+
+    def delay(self, address: str) -> float:
+        over = self.addresses.count(f"ip:{address}") - self.addresses.limit + 1
+        return 0.0 if over <= 0 else min(self.MAX_DELAY_S, self.DELAY_STEP_S * over)
+
+    def failed(self, username: str, address: str) -> None:
+        self.accounts.fail(account_key(username))
+        self.addresses.fail(f"ip:{address}")
+
+    def succeeded(self, username: str) -> None:
+        self.accounts.clear(account_key(username))

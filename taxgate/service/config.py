@@ -19,6 +19,15 @@ SERVICE_ENV = {
     "login_failures": ("TAXGATE_LOGIN_FAILURES", "failed sign-ins per user or address before 429"),
     "login_window_seconds": ("TAXGATE_LOGIN_WINDOW", "window those failures are counted in"),
     "spool_dir": ("TAXGATE_SPOOL", "folder for uploaded packages and responses (mode 0700)"),
+    "login_address_failures": ("TAXGATE_LOGIN_ADDRESS_FAILURES",
+                               "failed sign-ins per address before each attempt is delayed"),
+    "header_timeout_seconds": ("TAXGATE_HEADER_TIMEOUT",
+                               "seconds a connection may take to send a request's headers"),
+    "keep_alive_seconds": ("TAXGATE_KEEP_ALIVE", "seconds an idle kept-alive connection stays"),
+    "max_connections": ("TAXGATE_MAX_CONNECTIONS",
+                        "open connections before the oldest one still sending headers is closed"),
+    "max_requests_in_flight": ("TAXGATE_MAX_IN_FLIGHT",
+                               "requests handled at once before 503 (Retry-After)"),
 }
 
 
@@ -42,6 +51,11 @@ class ServiceSettings:
     session_idle_minutes: int = 30
     login_failures: int = 5
     login_window_seconds: int = 300
+    login_address_failures: int = 50  # per address: past this, each sign-in is delayed
+    header_timeout_seconds: int = 10
+    keep_alive_seconds: int = 5
+    max_connections: int = 1000
+    max_requests_in_flight: int = 100
     api_failures: int = 20  # failed API authentications per address per window before 429
     spool_dir: Path | None = None
     secure_cookies: bool = False  # true behind TLS (R35): cookies marked Secure

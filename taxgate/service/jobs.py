@@ -84,6 +84,16 @@ def _record_count(pkg: Path) -> int | None:
     return n if isinstance(n, int) and n >= 0 else None
 
 
+def links_in(pkg: Path) -> bool:
+    """True when the spooled package is, or holds, anything but plain files: a symbolic
+    link (which could point at another agency's package or any file the server can
+    read), a folder, a device or a pipe."""
+    if pkg.is_symlink() or pkg.parent.is_symlink() or not pkg.is_dir():
+        return True
+    with os.scandir(pkg) as entries:
+        return any(not e.is_file(follow_symlinks=False) for e in entries)
+
+
 def private_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
@@ -119,6 +129,8 @@ class JobRunner:
         with self.gate.use() as store:
             rows = {r.job_id: r for r in store.jobs()}
         for marker in self.spool.glob("job-*/job.json"):
+            if marker.is_symlink() or marker.parent.is_symlink():
+                continue  # the spool holds what this server wrote, never links
             if marker.parent.name not in rows:
                 try:
                     row = JobRow(**json.loads(marker.read_text(encoding="utf-8")))
@@ -189,6 +201,11 @@ class JobRunner:
         job_id = view.row.job_id
         pkg, out = self.package_dir(job_id), self.response_dir(job_id)
         try:
+            if links_in(pkg):
+                self._fail(view, "the spooled package holds a symbolic link or something "
+                           "other than plain files; refused, nothing was disclosed")
+                shutil.rmtree(pkg, ignore_errors=True)
+                return
             view.progress.stage_("intake", _record_count(pkg))
             with self.gate.use() as store:
                 self._save(view, state=RUNNING)

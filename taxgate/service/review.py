@@ -8,16 +8,19 @@
   a person viewing taxpayer data is itself logged (FTI_VIEWED, one per candidate, R33).
 - :func:`propose` (role ``reviewer``) and :func:`release` (role ``releaser``, another
   person, R23/R36) decide it; a CONFIRMED is released only when it passes the checks
-  an automatic one does (:mod:`taxgate.confirm`); the release logs REVIEW_DECIDED and,
-  when CONFIRMED, the same DISCLOSURE event ``process`` writes, and produces a signed
-  follow-up response (``follow_up_of`` the request, ``follow_up_seq`` n) holding only
-  the decided record.
+  an automatic one does (:mod:`taxgate.confirm`). A release names the proposal it
+  approves by its :func:`proposal_digest` (outcome, reason, proposer, time, as the page
+  showed them); a proposal changed since is refused (Conflict), checked again inside
+  the release's transaction. The release logs REVIEW_DECIDED and, when CONFIRMED, the
+  same DISCLOSURE event ``process`` writes, and produces a signed follow-up response
+  (``follow_up_of`` the request, ``follow_up_seq`` n) holding only the decided record.
 Nothing an officer sees ever enters a response: the follow-up is built from the
 record id and the outcome alone.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import tempfile
 from dataclasses import dataclass
@@ -28,7 +31,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from taxgate import intake, integrity, response, review_reasons
-from taxgate.canonical import canonical_json
+from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import BadInput
 from taxgate.pipeline import disclosure_event
 from taxgate.records import REQUEST_COLUMNS
@@ -42,6 +45,8 @@ FINAL = ("CONFIRMED", "NOT_CONFIRMED")
 MANIFEST_FIELDS = ("request_id", "requesting_agency", "signing_official", "legal_authority",
                    "criminal_statute", "reason", "taxable_periods", "created_at")
 MIN_REASON_CHARS = 10
+_CHANGED = ("the proposal changed after this page was loaded; nothing was released: "
+            "reload the record and review the new proposal")
 
 
 def _label(request_id: str, row_number: int) -> str:
@@ -110,6 +115,17 @@ class QueueEntry:
     outcome: str | None
     proposed_by: str | None
     released_by: str | None
+    reason: str | None = None  # the proposal's reason, shown to the releaser
+    proposed_at: str | None = None
+    proposal_digest: str | None = None  # what a release must name (see release)
+
+
+def proposal_digest(d: ReviewDecision) -> str:
+    """The version of a proposal a release binds: a digest of the record it is for, its
+    outcome, reason, proposer and time. A new proposal for the record gets another."""
+    return sha256_hex(canonical_json({
+        "request_id": d.request_id, "row_number": d.row_number, "outcome": d.outcome,
+        "reason": d.reason, "proposed_by": d.proposed_by, "proposed_at": d.proposed_at}))
 
 
 def queue(store: Store, *, include_released: bool = False) -> list[QueueEntry]:
@@ -122,7 +138,9 @@ def queue(store: Store, *, include_released: bool = False) -> list[QueueEntry]:
             continue
         out.append(QueueEntry(it.request_id, it.row_number, it.record_id, it.agency,
                               it.captured_at, state, d.outcome if d else None,
-                              d.proposed_by if d else None, d.released_by if d else None))
+                              d.proposed_by if d else None, d.released_by if d else None,
+                              d.reason if d else None, d.proposed_at if d else None,
+                              proposal_digest(d) if d else None))
     return out
 
 
@@ -274,21 +292,27 @@ def propose(store: Store, principal: Principal, request_id: str, row_number: int
 
 
 def release(store: Store, settings: Settings, principal: Principal, request_id: str,
-            row_number: int) -> FollowUp:
-    """Approve a proposal (another person than its proposer) and answer the agency."""
+            row_number: int, proposal: str | None = None) -> FollowUp:
+    """Approve a proposal (another person than its proposer) and answer the agency.
+
+    ``proposal``: the :func:`proposal_digest` of the proposal the releaser was shown; the
+    web form always sends it. When the record's proposal is no longer that one, nothing
+    is released (Conflict)."""
     _require(principal, "releaser")
     integrity.guard(store)  # nothing is disclosed on a ledger that failed its last check
     item, sealed = _item(store, request_id, row_number)
-    proposal = next((d for d in store.review_decisions(request_id)
-                     if d.row_number == row_number), None)
-    if proposal is None:
+    shown = next((d for d in store.review_decisions(request_id)
+                  if d.row_number == row_number), None)
+    if shown is None:
         raise Conflict("nothing has been proposed for this record yet")
-    if proposal.released_by:
+    if shown.released_by:
         raise Conflict("this REVIEW record was already released")
-    if proposal.proposed_by == principal.name:
+    if proposal is not None and not hmac.compare_digest(proposal, proposal_digest(shown)):
+        raise Conflict(_CHANGED)
+    if shown.proposed_by == principal.name:
         raise Conflict("two-person rule: the proposer may not release their own decision")
     decision = _decision_row(store, request_id, row_number)
-    if proposal.outcome == "CONFIRMED":
+    if shown.outcome == "CONFIRMED":
         _check_confirmable(store, settings, decision, sealed)
     stored = store.find_request(request_id)
     if stored is None:
@@ -297,22 +321,22 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
     now = iso_now()
     with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
         path = Path(tmp) / "results.csv"
-        n = response.write_results_csv(path, [(item.record_id, proposal.outcome, "")])
+        n = response.write_results_csv(path, [(item.record_id, shown.outcome, "")])
         results_csv = path.read_text(encoding="utf-8")
         digest = response.results_digest(path)
     resp = response.build_response(
         request_id=request_id, received_at=stored.received_at, completed_at=now,
-        counts={proposal.outcome: 1}, policy_version=settings.policy.version(),
+        counts={shown.outcome: 1}, policy_version=settings.policy.version(),
         model_version=decision["model_version"], records_sha256=digest, record_count=n,
         signing_key=store.signing_key(), follow_up_of=request_id, follow_up_seq=seq)
     manifest, record = sealed["manifest"], sealed["record"]
     events = [LedgerEvent("REVIEW_DECIDED", {
         "request_id": request_id, "record_id": item.record_id, "row_number": row_number,
-        "outcome": proposal.outcome, "reason": proposal.reason,
-        "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at,
+        "outcome": shown.outcome, "reason": shown.reason,
+        "proposed_by": shown.proposed_by, "proposed_at": shown.proposed_at,
         "released_by": principal.name, "released_at": now, "follow_up_seq": seq,
         "results_sha256": digest}, request_id)]
-    if proposal.outcome == "CONFIRMED":
+    if shown.outcome == "CONFIRMED":
         events.append(disclosure_event(
             manifest, record_id=item.record_id, tin=decision["tin"],
             officer_id=record.get("officer_id"), case_number=record.get("case_number"),
@@ -320,8 +344,9 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
             model_version=decision["model_version"],
             policy_version=settings.policy.version()))
     fu = FollowUp(request_id, seq, now, canonical_json(resp).decode("utf-8"), results_csv)
-    if not store.commit_follow_up(fu, [row_number], principal.name, events):
-        raise Conflict("this REVIEW record was released meanwhile")
+    if not store.commit_follow_up(fu, [row_number], principal.name, events, shown):
+        raise Conflict("this REVIEW record was released or proposed again meanwhile; "
+                       "reload it")
     return fu
 
 

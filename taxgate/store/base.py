@@ -349,9 +349,12 @@ class Store(ABC):
 
     @abstractmethod
     def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
-                         events: list[LedgerEvent]) -> bool:
+                         events: list[LedgerEvent],
+                         proposal: ReviewDecision | None = None) -> bool:
         """In ONE transaction: mark ``rows`` released, store the follow-up response and
-        log ``events``. False (nothing written) if any row was already released."""
+        log ``events``. False (nothing written) if any row was already released, or, with
+        ``proposal``, if a row's proposal is no longer that one (outcome, reason, proposer,
+        time): a release binds the proposal the releaser saw."""
 
     @abstractmethod
     def follow_ups(self, request_id: str) -> list[FollowUp]: ...

@@ -188,13 +188,19 @@ class ServiceTablesMixin:
             tx.append(events)
 
     def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
-                         events: list[LedgerEvent]) -> bool:
+                         events: list[LedgerEvent],
+                         proposal: ReviewDecision | None = None) -> bool:
         t = self._t("review_decisions")
         with self._svc_tx() as tx:
             for row_number in rows:
-                got = tx.execute(f"SELECT released_by FROM {t} WHERE request_id = ? AND "
-                                 "row_number = ?", [follow_up.request_id, row_number])
+                got = tx.execute(f"SELECT released_by, outcome, reason, proposed_by, proposed_at "
+                                 f"FROM {t} WHERE request_id = ? AND row_number = ?",
+                                 [follow_up.request_id, row_number])
                 if not got or got[0][0] is not None:
+                    return False
+                if proposal is not None and tuple(got[0][1:]) != (
+                        proposal.outcome, proposal.reason, proposal.proposed_by,
+                        proposal.proposed_at):
                     return False
             taken = tx.execute(f"SELECT 1 FROM {self._t('follow_ups')} WHERE request_id = ? "
                                "AND seq = ?", [follow_up.request_id, follow_up.seq])

@@ -2,12 +2,14 @@
 
 Sign-in with a web account (one role each), the review desk (queue, one record
 beside its candidates, propose, release) and the oversight page. Every POST form
-carries the session's CSRF token; sessions expire when idle; failed sign-ins are
-rate-limited per user and per address. Routes call :mod:`taxgate.service` only.
+carries the session's CSRF token; sessions expire when idle; failed sign-ins lock
+the account and slow (never lock) the address (:class:`auth.SignInThrottle`). Routes
+call :mod:`taxgate.service` only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from pathlib import Path
@@ -38,7 +40,8 @@ class WebState:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.sessions = Sessions(settings.session_idle_minutes * 60)
-        self.failures = auth.FailureLimiter(settings.login_failures,
+        self.throttle = auth.SignInThrottle(settings.login_failures,
+                                            settings.login_address_failures,
                                             settings.login_window_seconds)
         self.reason_cache: dict[str, Any] = {}
         # every template autoescapes; every value is made visible first (R37)
@@ -132,12 +135,12 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
     if expected is None or not hmac.compare_digest(expected.encode(), csrf.encode()):
         raise NotAllowed("the sign-in form has expired; reload it")
     client = request.client.host if request.client else "unknown"
-    keys = (f"user:{username}", f"ip:{client}")
-    if web.failures.blocked(*keys):
+    if web.throttle.locked(username):  # this account only; others behind the address go on
         from taxgate.api import TooMany
 
         await run_in_threadpool(_log_sign_in, request, username, client, "RATE_LIMITED")
-        raise TooMany("too many failed sign-ins; wait a few minutes")
+        raise TooMany("too many failed sign-ins for this account; wait a few minutes")
+    await asyncio.sleep(web.throttle.delay(client))  # an address with many failures: slowed
 
     def check() -> Principal | None:
         with _store(request) as store:
@@ -145,10 +148,11 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
 
     principal = await run_in_threadpool(check)
     if principal is None:
-        web.failures.fail(*keys)
+        web.throttle.failed(username, client)
         await run_in_threadpool(_log_sign_in, request, username, client, "FAILURE")
         return render(request, "login.html", status=401, login_csrf=csrf,
                       message="Unknown user or wrong password.")
+    web.throttle.succeeded(username)
     await run_in_threadpool(_log_sign_in, request, principal.name, client, "SUCCESS")
     resp = RedirectResponse("/", status_code=303)
     _cookie(resp, request, COOKIE, web.sessions.create(principal))
@@ -218,12 +222,14 @@ def review_propose(request: Request, s: SessionDep,
 def review_release(request: Request, s: SessionDep,
                    request_id: Annotated[str, Form(max_length=200)],
                    row: Annotated[int, Form()],
+                   proposal: Annotated[str, Form(max_length=100)],
                    csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    """Release the proposal the page showed (its digest in ``proposal``), no other."""
     _check_csrf(s, csrf)
     p = _role(s, "releaser")
     settings = _web(request).settings.store
     with _store(request) as store:
-        fu = review.release(store, settings, p, request_id, row)
+        fu = review.release(store, settings, p, request_id, row, proposal)
     return render(request, "released.html", fu=fu)
 
 
