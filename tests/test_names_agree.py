@@ -33,6 +33,12 @@ HAND = [
     _f("000000112", "MARIA", "ROSA", "VILLALOBOS", "1987-12-26", "24 Quetzal St", None, 2024),
     _f("000000113", "GUADALUPE", None, "ZAMORA MEDINA", "1990-01-27", "25 Quetzal St", None,
        2024),
+    _f("000000114", "ANDREW", None, "WHITFIELD", "1971-02-03", "26 Quetzal St", None, 2024),
+    _f("000000115", "LOUISE", None, "BRANNIGAN", "1973-04-05", "27 Quetzal St", None, 2024),
+    _f("000000116", "ALEXANDER", None, "KOWALCZYK", "1975-06-07", "28 Quetzal St", None, 2024),
+    _f("000000117", "ANGEL", None, "DEJESUS", "1977-08-09", "29 Quetzal St", None, 2024),
+    _f("000000118", "MARCO", None, "TORO", "1979-10-11", "30 Quetzal St", None, 2024),
+    _f("000000119", "RAMON", None, "ECHAVARRIA", "1981-12-13", "31 Quetzal St", None, 2024),
 ]
 
 
@@ -190,3 +196,91 @@ def test_model_family_names_its_levels():
         if comp.get_comparison("duckdb").as_dict()["output_column_name"] == "first_name"
     }
     assert "n_first_established_l" in levels["typo"]
+
+
+# (record, requested given name, the filed taxpayer's surname and address): a nickname
+# or cross-language table joins each pair, but they are names of opposite sexes a letter
+# or an ending apart.
+OPPOSITE_SEX = [
+    ("andrea", "ANDREA", "WHITFIELD", "26 Quetzal St"),
+    ("louis", "LOUIS", "BRANNIGAN", "27 Quetzal St"),
+    ("alexandria", "ALEXANDRIA", "KOWALCZYK", "28 Quetzal St"),
+]
+
+
+@pytest.mark.parametrize(("rid", "given", "last", "street"), OPPOSITE_SEX,
+                         ids=[d[0] for d in OPPOSITE_SEX])
+def test_r23_opposite_sex_names_a_letter_or_an_ending_apart_are_two_people(
+        world, rid, given, last, street):
+    """ANDREA where only ANDREW files, LOUIS where only LOUISE files, ALEXANDRIA where only
+    ALEXANDER files: the nicknames table lists each as the other's variant, but two
+    established given names of opposite sexes a letter or an ending apart are two people
+    (R23), even with the taxpayer's date of birth."""
+    dob = {"WHITFIELD": "1971-02-03", "BRANNIGAN": "1973-04-05", "KOWALCZYK": "1975-06-07"}
+    out = decide(world, [_req(rid, given, last, street, dob=dob[last])])
+    assert out[rid]["outcome"] == "NOT_CONFIRMED"
+    assert out[rid]["tin"] is None
+
+
+def test_r23_opposite_sex_rule_keeps_nicknames_and_same_sex_variants(world):
+    """The rule is narrow (R24): ANDY for ANDREW and LOU for LOUISE (nicknames, not a
+    name of the other sex an ending apart) and the exact spelling still confirm."""
+    out = decide(world, [
+        _req("andy", "ANDY", "WHITFIELD", "26 Quetzal St", dob="1971-02-03"),
+        _req("andrew", "ANDREW", "WHITFIELD", "26 Quetzal St", dob="1971-02-03"),
+        _req("alex", "ALEX", "KOWALCZYK", "28 Quetzal St", dob="1975-06-07"),
+    ])
+    assert _outcomes(out) == dict.fromkeys(out, "CONFIRMED")
+
+
+def test_r23_opposite_sex_level_scan():
+    """The model's opposite-sex test on the SSA table: true for JUAN/JUANA, MARIO/MARIA,
+    LUIS/LUISA, FRANCISCO/FRANCISCA, ANDREW/ANDREA, LOUIS/LOUISE, ALEXANDER/ALEXANDRA,
+    JOSEPH/JOSEPHINE; false for one sex (JESUS/JESSE, JUAN/JOHN), a name of both sexes
+    (JESSIE/JESSE) and a clipped nickname (ALEX/ALEXANDRA)."""
+    import duckdb
+
+    from taxgate import standardize
+    from taxgate.matching import model
+    from taxgate.matching.duckdb import SEX_DOMINANCE
+
+    con = duckdb.connect()
+    standardize.install(con)
+    floor = Policy().established_given_name_min_count
+
+    def side(s: str) -> str:
+        return (f"(SELECT births >= {floor} FROM name_given WHERE name = n_first_{s}) "
+                f"AS n_first_established_{s}, (SELECT CASE WHEN female >= {SEX_DOMINANCE} "
+                f"* male THEN 'F' WHEN male >= {SEX_DOMINANCE} * female THEN 'M' END "
+                f"FROM name_given WHERE name = n_first_{s}) AS n_first_sex_{s}")
+
+    def near(a: str, b: str) -> bool:
+        return con.execute(
+            f"SELECT coalesce({model.OPPOSITE_SEX_NEAR}, false) FROM (SELECT *, {side('l')}, "
+            f"{side('r')} FROM (SELECT ? AS n_first_l, ? AS n_first_r))", [a, b]).fetchone()[0]
+
+    for a, b in [("JUAN", "JUANA"), ("MARIO", "MARIA"), ("LUIS", "LUISA"),
+                 ("FRANCISCO", "FRANCISCA"), ("ANDREW", "ANDREA"), ("LOUISE", "LOUIS"),
+                 ("ALEXANDER", "ALEXANDRA"), ("JOSEPH", "JOSEPHINE")]:
+        assert near(a, b) and near(b, a), (a, b)
+    for a, b in [("JESUS", "JESSE"), ("JUAN", "JOHN"), ("JESSIE", "JESSE"),
+                 ("ALEX", "ALEXANDRA"), ("JAUN", "JUANA")]:
+        assert not near(a, b), (a, b)
+
+
+def test_r24_a_glued_particle_is_the_same_surname(world):
+    """DE JESUS where ANGEL DEJESUS files, DELTORO where MARCO TORO files: a particle
+    written together with the name is the same family name (R24)."""
+    out = decide(world, [
+        _req("dejesus", "ANGEL", "DE JESUS", "29 Quetzal St"),
+        _req("deltoro", "MARCO", "DELTORO", "30 Quetzal St"),
+    ])
+    assert _outcomes(out) == dict.fromkeys(out, "CONFIRMED")
+    assert (out["dejesus"]["tin"], out["deltoro"]["tin"]) == ("000000117", "000000118")
+
+
+def test_r24_a_spanish_hypocorism_confirms(world):
+    """MONCHO is RAMON (R24): the hypocorism table names it."""
+    out = decide(world, [_req("moncho", "MONCHO", "ECHAVARRIA", "31 Quetzal St",
+                              dob="1981-12-13")])
+    assert out["moncho"]["outcome"] == "CONFIRMED"

@@ -105,6 +105,34 @@ def test_r24_spanish_hypocorisms_resolve_to_canonical(nick, canon):
 
 
 @pytest.mark.parametrize("nick, canon", firsts(
+    ("Moncho", "RAMON"), ("Mando", "ARMANDO"), ("Chago", "SANTIAGO"), ("Poncho", "ALFONSO"),
+    ("Vero", "VERONICA"), ("Rosita", "ROSA"), ("Chavela", "ISABEL"), ("Fico", "FEDERICO"),
+    ("Chepa", "JOSEFA"), ("Jandro", "ALEJANDRO"), ("Barb", "BARBARA"),
+))
+def test_r24_common_hypocorisms_of_the_synthetic_requests_resolve(nick, canon):
+    """Hypocorisms true matches of requests use (MONCHO for RAMON, ROSITA for ROSA, BARB
+    for BARBARA) are the name they stand for (R24)."""
+    assert n(nick)["n_first_canon"] == canon == n(canon)["n_first_canon"]
+
+
+@pytest.mark.parametrize("a, b", firsts(
+    ("Sofía", "Sophia"), ("Rodolfo", "Rudolph"), ("Josué", "Joshua"), ("Silvia", "Sylvia"),
+    ("Rogelio", "Roger"), ("Chago", "Jim"),
+))
+def test_r24_more_spanish_english_pairs_share_a_class(a, b):
+    """SOFIA/SOPHIA, RODOLFO/RUDOLPH, JOSUE/JOSHUA: one name in two languages (R24)."""
+    assert n(a)["n_first_xlang"] == n(b)["n_first_xlang"]
+
+
+@pytest.mark.parametrize("last", ["DEJESUS", "DELGADO", "DEAN", "DIAZ", "DELEON", "VANDYKE"])
+def test_r24_a_glued_particle_never_splits_a_surname(last):
+    """A surname written in one word stays one token (R24): DELGADO, DEAN and DIAZ are not
+    a particle and a name; DEJESUS is matched to DE JESUS by the model's "particle glued"
+    surname level, against the other side's surname, not by splitting it here."""
+    assert n("ANA", last=last)["n_surnames"] == [last]
+
+
+@pytest.mark.parametrize("nick, canon", firsts(
     ("Bill", "WILLIAM"), ("Bob", "ROBERT"), ("Jon", "JONATHAN"), ("Jim", "JAMES"),
     ("Peggy", "MARGARET"), ("Tony", "ANTHONY"),
 ))

@@ -65,6 +65,10 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 # the policy's value, passed in by the pipeline; this default is the policy's default.
 ESTABLISHED_MIN_COUNT = Policy().established_given_name_min_count
 
+# A given name is of one sex when the SSA counts that many times more births of that sex
+# than of the other (ANDREA, LOUISE: F; ANDREW, LOUIS: M; JESSIE, RENE: neither).
+SEX_DOMINANCE = 10
+
 
 def _input_view(
     con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str, where: str = "",
@@ -74,7 +78,8 @@ def _input_view(
     columns, every given name its first-name token may stand for, and whether the
     first given name (and the first surname, for a swapped name) is an established
     given name: at least ``established`` births in ``name_given``; and the first
-    surname's cross-language class (for a swapped name: GARCIA SUSAN)."""
+    surname's cross-language class (for a swapped name: GARCIA SUSAN); and the sex the
+    first given name is of (``SEX_DOMINANCE``), NULL for a name of both or neither."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
@@ -82,6 +87,8 @@ def _input_view(
                coalesce(nk.nicks, [s.n_first]) AS n_first_nicks,
                coalesce(g1.births >= {int(established)}, false) AS n_first_established,
                coalesce(g2.births >= {int(established)}, false) AS n_surname1_established,
+               CASE WHEN g1.female >= {SEX_DOMINANCE} * g1.male THEN 'F'
+                    WHEN g1.male >= {SEX_DOMINANCE} * g1.female THEN 'M' END AS n_first_sex,
                coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
         FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
         LEFT JOIN name_given g1 ON g1.name = s.n_first

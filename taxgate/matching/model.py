@@ -27,6 +27,7 @@ from splink import SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from taxgate.errors import StoreError
+from taxgate.standardize._data import column
 
 MODEL_FAMILY = "taxgate-person-v5"
 
@@ -58,6 +59,23 @@ def _else(m: float) -> dict[str, Any]:
 # JUAN/JUANA, MARIO/MARIA, JOHN/JOAN, MARK/MARY. The fuzzy levels exclude them.
 DISTINCT_FIRST = "(n_first_established_l AND n_first_established_r)"
 
+# Two established given names of opposite sex (matching.duckdb.SEX_DOMINANCE) a letter
+# or an ending apart are two people's names, whatever a nickname or cross-language table
+# says (R23): ANDREW/ANDREA, LOUIS/LOUISE, JUAN/JUANA, PAUL/PAULA, DANIEL/DANIELLE,
+# JOSEPH/JOSEPHINE, ALEXANDER/ALEXANDRA. An ending: names of five letters or more with
+# a stem of four or more in common and at most three letters after it on either side; a
+# clipped form (ALEX of ALEXANDRA, JESS of JESSICA) is a nickname, not an ending. (ANDREA
+# is a man's name in Italian: the exact spelling still agrees; when in doubt, no
+# confirmation.)
+_LONGER = "greatest(length(n_first_l), length(n_first_r))"
+OPPOSITE_SEX_NEAR = (
+    f"({DISTINCT_FIRST} AND n_first_sex_l <> n_first_sex_r AND ("
+    "damerau_levenshtein(n_first_l, n_first_r) <= 1 OR "
+    f"(least(length(n_first_l), length(n_first_r)) >= 5 AND {_LONGER} >= 7 "
+    f"AND left(n_first_l, {_LONGER} - 3) = left(n_first_r, {_LONGER} - 3))))"
+)
+SAME_PERSON_NAME = f"NOT coalesce({OPPOSITE_SEX_NEAR}, false)"
+
 # Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE)
 # or in the other language (GARCIA SUSAN, SUSANA GARCIA), unless the two spellings are
 # distinct established given names (GARCIA JUANA is not JUAN GARCIA).
@@ -76,7 +94,7 @@ SWAPPED = (
 NICKNAME_VARIANT = (
     "list_has_any(n_first_nicks_l, n_first_nicks_r) AND ("
     "list_contains(n_first_nicks_l, n_first_r) OR list_contains(n_first_nicks_r, n_first_l) "
-    f"OR NOT {DISTINCT_FIRST})"
+    f"OR NOT {DISTINCT_FIRST}) AND {SAME_PERSON_NAME}"
 )
 
 # A given name of one side is the other's first (MARIA ROSA / ROSA, JOSE / JOSE LUIS):
@@ -87,6 +105,25 @@ COMPOUND_GIVEN = (
     "list_has_any(n_given_all_l, n_given_all_r) AND "
     "(list_contains(n_given_all_r, n_first_l) OR list_contains(n_given_all_l, n_first_r))"
 )
+
+# A family name with a particle glued to its front is the family name the particle is
+# dropped from (DEJESUS / DE JESUS, DELTORO / TORO, DELACRUZ / DE LA CRUZ): standardization
+# drops a separate particle, so one side's first surname is a prefix of
+# name_particle_glued.csv plus the other's, itself a name of four letters or more;
+# particles kept as tokens (VAN DYKE / VANDYKE) agree once the spaces are out. The other
+# side is the filed or requested surname, so a real surname is never split on its own
+# (DELGADO is GADO only against a GADO at the same address, and DEAN, DIAZ never).
+def _glued(a: str, b: str) -> str:
+    prefixes = ", ".join(f"'{p}'" for p in column("name_particle_glued.csv", "prefix"))
+    return (f"(length({b}) >= 4 AND length({a}) > length({b}) AND ends_with({a}, {b}) "
+            f"AND list_contains([{prefixes}], left({a}, length({a}) - length({b}))))")
+
+
+PARTICLE_GLUED = (
+    _glued("n_surname1_l", "n_surname1_r") + " OR " + _glued("n_surname1_r", "n_surname1_l")
+    + " OR replace(n_last_l, ' ', '') = replace(n_last_r, ' ', '')"
+)
+
 
 # One edit in a name of four letters or more (JONES/JENES, ROJAS/ROJES, WANG/WAEG): the
 # Jaro-Winkler bound alone misses a substitution in a short name.
@@ -102,7 +139,8 @@ def comparisons() -> list[cl.CustomComparison]:
         comparison_levels=[
             _null("n_first"),
             _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
-            _lvl("n_first_canon_l = n_first_canon_r", "nickname", m=0.06),
+            _lvl(f"n_first_canon_l = n_first_canon_r AND {SAME_PERSON_NAME}", "nickname",
+                 m=0.06),
             _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
             _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
             _lvl(
@@ -112,7 +150,8 @@ def comparisons() -> list[cl.CustomComparison]:
                 m=0.04,
             ),
             _lvl(SWAPPED, "given/family swapped", m=0.01),
-            _lvl("n_first_xlang_l = n_first_xlang_r", "cross-language", m=0.02),
+            _lvl(f"n_first_xlang_l = n_first_xlang_r AND {SAME_PERSON_NAME}", "cross-language",
+                 m=0.02),
             _lvl(
                 "(length(n_first_l) = 1 OR length(n_first_r) = 1) "
                 "AND left(n_first_l, 1) = left(n_first_r, 1)",
@@ -129,6 +168,7 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl("n_last_l = n_last_r", "exact", m=0.75, tf_col="n_last"),
             _lvl("n_surname1_l = n_surname1_r", "first surname", m=0.10, tf_col="n_surname1"),
             _lvl("list_has_any(n_surnames_l, n_surnames_r)", "a surname in common", m=0.08),
+            _lvl(PARTICLE_GLUED, "particle glued", m=0.03),
             _lvl(
                 "jaro_winkler_similarity(n_last_l, n_last_r) >= 0.92 OR "
                 "jaro_winkler_similarity(n_surname1_l, n_surname1_r) >= 0.92 OR "
@@ -242,6 +282,7 @@ M_FLOORS: dict[tuple[str, str], float] = {
     ("first_name", "else"): 0.01,
     ("surname", "first surname"): 0.10,
     ("surname", "a surname in common"): 0.05,
+    ("surname", "particle glued"): 0.02,
     ("surname", "typo"): 0.02,
     ("surname", "given/family swapped"): 0.02,
     ("surname", "else"): 0.01,

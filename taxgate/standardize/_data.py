@@ -93,12 +93,13 @@ def install_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _install_given_names(con: duckdb.DuckDBPyConnection) -> None:
-    """``name_given(name, births)``: SSA births of each given-name spelling
-    (``given_names.csv``, built by ``build_given_name_table``)."""
+    """``name_given(name, births, female, male)``: SSA births of each given-name
+    spelling, in all and by sex (``given_names.csv``, built by ``build_given_name_table``)."""
     _csv_table(con, "_name_given_raw", "given_names.csv")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE name_given AS
-        SELECT name, CAST(female AS BIGINT) + CAST(male AS BIGINT) AS births
+        SELECT name, CAST(female AS BIGINT) + CAST(male AS BIGINT) AS births,
+               CAST(female AS BIGINT) AS female, CAST(male AS BIGINT) AS male
         FROM _name_given_raw""")
     con.execute("DROP TABLE _name_given_raw")
 
