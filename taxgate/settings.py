@@ -54,6 +54,9 @@ POLICY_DOCS: dict[str, str] = {
     "established_given_name_min_count": "R23: SSA births (all years, both sexes; "
     "given_names.csv keeps 500 or more) at or above which a given-name spelling is "
     "established: two established names a letter apart are two names, not a typo",
+    "given_name_sex_dominance": "R23: how many times more SSA births of one sex than of "
+    "the other make a given name that sex's: two established names of opposite sex a "
+    "letter or an ending apart (ANDREW/ANDREA) are never nicknames or variants of each other",
 }
 
 
@@ -83,6 +86,7 @@ class Policy:
     street_name_max_edits: int = 1
     street_name_min_length_for_edits: int = 6
     established_given_name_min_count: int = 1_000
+    given_name_sex_dominance: float = 10.0
 
     def version(self) -> str:
         """A short digest of every policy value: equal policies, equal versions."""

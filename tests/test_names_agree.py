@@ -63,7 +63,7 @@ def decide(world, requests: list[tuple], pol: Policy | None = None) -> dict[str,
     model_json = con.execute("SELECT j FROM model").fetchone()[0]
     matching.score(con, requests="req", filings="filings", model_json=model_json,
                    prior=0.5 / n, out="pairs",
-                   established_min_count=pol.established_given_name_min_count)
+                   names=matching.NameRules.of(pol))
     policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=pol,
                   safeguards_current=True, out="decided")
     rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.evidence
@@ -242,7 +242,7 @@ def test_r23_opposite_sex_level_scan():
 
     from taxgate import standardize
     from taxgate.matching import model
-    from taxgate.matching.duckdb import SEX_DOMINANCE
+    SEX_DOMINANCE = Policy().given_name_sex_dominance
 
     con = duckdb.connect()
     standardize.install(con)

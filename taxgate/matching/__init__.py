@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from taxgate.matching.duckdb import score, train
-from taxgate.matching.model import check_model
+from taxgate.matching.model import NameRules, check_model
 from taxgate.matching.phases import splink_phases
 
-__all__ = ["check_model", "score", "scorer", "splink_phases", "train"]
+__all__ = ["NameRules", "check_model", "score", "scorer", "splink_phases", "train"]
 
 
 def scorer(engine: str, spark_master: str = "local[2]") -> Callable[..., None]:

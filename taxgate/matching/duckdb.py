@@ -61,34 +61,30 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-# Given names with at least this many SSA births are *established* (docs/matching.md):
-# the policy's value, passed in by the pipeline; this default is the policy's default.
-ESTABLISHED_MIN_COUNT = Policy().established_given_name_min_count
-
-# A given name is of one sex when the SSA counts that many times more births of that sex
-# than of the other (ANDREA, LOUISE: F; ANDREW, LOUIS: M; JESSIE, RENE: neither).
-SEX_DOMINANCE = 10
+# The policy's name rules, passed in by the pipeline; this default is the policy's default.
+DEFAULT_NAME_RULES = model.NameRules.of(Policy())
 
 
 def _input_view(
     con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str, where: str = "",
-    established: int = ESTABLISHED_MIN_COUNT,
+    names: model.NameRules = DEFAULT_NAME_RULES,
 ) -> None:
     """A view of the model's input rows of ``source``: its id as ``uid``, the model
     columns, every given name its first-name token may stand for, and whether the
     first given name (and the first surname, for a swapped name) is an established
-    given name: at least ``established`` births in ``name_given``; and the first
+    given name (``names.established_min_count`` births in ``name_given``); and the first
     surname's cross-language class (for a swapped name: GARCIA SUSAN); and the sex the
-    first given name is of (``SEX_DOMINANCE``), NULL for a name of both or neither."""
+    first given name is of (``names.sex_dominance``), NULL for a name of both or neither."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
+    established, dominance = int(names.established_min_count), float(names.sex_dominance)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT s.{uid} AS uid, {cols},
                coalesce(nk.nicks, [s.n_first]) AS n_first_nicks,
-               coalesce(g1.births >= {int(established)}, false) AS n_first_established,
-               coalesce(g2.births >= {int(established)}, false) AS n_surname1_established,
-               CASE WHEN g1.female >= {SEX_DOMINANCE} * g1.male THEN 'F'
-                    WHEN g1.male >= {SEX_DOMINANCE} * g1.female THEN 'M' END AS n_first_sex,
+               coalesce(g1.births >= {established}, false) AS n_first_established,
+               coalesce(g2.births >= {established}, false) AS n_surname1_established,
+               CASE WHEN g1.female >= {dominance} * g1.male THEN 'F'
+                    WHEN g1.male >= {dominance} * g1.female THEN 'M' END AS n_first_sex,
                coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
         FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
         LEFT JOIN name_given g1 ON g1.name = s.n_first
@@ -130,7 +126,7 @@ def train(
     max_pairs: float = 2e6,
     em_filings: int = 300_000,
     em_max_pairs: float = 2e6,
-    established_min_count: int = ESTABLISHED_MIN_COUNT,
+    names: model.NameRules = DEFAULT_NAME_RULES,
 ) -> str:
     """Estimate the model from the loaded filings; return the model JSON.
 
@@ -140,10 +136,10 @@ def train(
     session per rule of ``model.EM_BLOCKING_RULES``; then the documented floors of
     ``model.M_FLOORS`` for levels only requests show. The prior probability is set
     per request at scoring time (it depends on the store's size).
-    ``established_min_count``: the policy's ``established_given_name_min_count``.
+    ``names``: the policy's name rules (:class:`taxgate.matching.model.NameRules`).
     """
     db = DuckDBAPI(connection=con)
-    _input_view(con, "_tg_train", filings, "filing_id", established=established_min_count)
+    _input_view(con, "_tg_train", filings, "filing_id", names=names)
     settings = model.settings(1e-6)
     settings.link_type = "dedupe_only"
     linker = Linker(db.register("_tg_train"), settings, log_level=logging.ERROR)
@@ -154,7 +150,7 @@ def train(
     buckets = max(1, int(n) // em_filings)
     _input_view(con, "_tg_em", filings, "filing_id",
                 where=f"WHERE hash(s.tin, {seed}) % {buckets} = 0",
-                established=established_min_count)
+                names=names)
     em = Linker(db.register("_tg_em"), spec, log_level=logging.ERROR)
     for rule in model.EM_BLOCKING_RULES:
         em.training.estimate_parameters_using_expectation_maximisation(
@@ -177,7 +173,7 @@ def score(
     out: str,
     chunk_records: int = 200_000,
     progress: Progress | None = None,
-    established_min_count: int = ESTABLISHED_MIN_COUNT,
+    names: model.NameRules = DEFAULT_NAME_RULES,
 ) -> None:
     """Score request rows against filings; create ``out`` with one row per candidate pair:
     row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
@@ -190,8 +186,8 @@ def score(
     once for the whole request), so memory follows the chunk, not the store: at 10M
     filings (4.0M variants) a 200k-record chunk meets 1.1M variants.
     Term frequencies come from the filings alone (:func:`term_frequencies`), so a
-    record's weights do not depend on the chunk it falls in. ``established_min_count``:
-    the policy's ``established_given_name_min_count`` (:func:`_input_view`).
+    record's weights do not depend on the chunk it falls in. ``names``: the policy's
+    name rules (:func:`_input_view`).
     """
     spec = json.loads(model_json)
     spec["probability_two_random_records_match"] = prior
@@ -202,7 +198,7 @@ def score(
         tf = term_frequencies(con, filings)
         chunks = _candidate_chunks(con, spec, requests, filings, chunk_records)
         for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
-            _score_chunk(con, spec, tf, chunk, out, established_min_count)
+            _score_chunk(con, spec, tf, chunk, out, names)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
     finally:
@@ -241,7 +237,7 @@ def _candidate_chunks(
 
 def _score_chunk(
     con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int, out: str,
-    established: int,
+    names: model.NameRules,
 ) -> None:
     """Splink's predict for one chunk of requests against its candidate variants; the
     pairs go to ``out`` (created by the first chunk, appended to after)."""
@@ -255,8 +251,8 @@ def _score_chunk(
         SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk}) c
           ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
-    _input_view(con, "_tg_left", "_tg_req_chunk", "row_number", established=established)
-    _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id", established=established)
+    _input_view(con, "_tg_left", "_tg_req_chunk", "row_number", names=names)
+    _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id", names=names)
     db = DuckDBAPI(connection=con)  # one per chunk: the table names repeat
     left = db.register("_tg_left", table_name="tg_requests")
     right = db.register("_tg_right", table_name="tg_filings")

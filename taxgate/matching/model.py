@@ -20,6 +20,7 @@ point) count for less than a rare one. See docs/matching.md.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import splink.comparison_library as cl
@@ -27,9 +28,27 @@ from splink import SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from taxgate.errors import StoreError
+from taxgate.settings import Policy
 from taxgate.standardize._data import column
 
 MODEL_FAMILY = "taxgate-person-v5"
+
+
+@dataclass(frozen=True)
+class NameRules:
+    """The policy values the model's inputs read (docs/matching.md): a given name with at
+    least ``established_min_count`` SSA births is *established* (two established names a
+    letter apart are two names), and a name is of one sex when the SSA counts
+    ``sex_dominance`` times more births of that sex than of the other (ANDREA, LOUISE: F;
+    ANDREW, LOUIS: M; JESSIE, RENE: neither)."""
+
+    established_min_count: int
+    sex_dominance: float
+
+    @classmethod
+    def of(cls, policy: Policy) -> NameRules:
+        return cls(int(policy.established_given_name_min_count),
+                   float(policy.given_name_sex_dominance))
 
 
 def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
@@ -59,7 +78,7 @@ def _else(m: float) -> dict[str, Any]:
 # JUAN/JUANA, MARIO/MARIA, JOHN/JOAN, MARK/MARY. The fuzzy levels exclude them.
 DISTINCT_FIRST = "(n_first_established_l AND n_first_established_r)"
 
-# Two established given names of opposite sex (matching.duckdb.SEX_DOMINANCE) a letter
+# Two established given names of opposite sex (policy ``given_name_sex_dominance``) a letter
 # or an ending apart are two people's names, whatever a nickname or cross-language table
 # says (R23): ANDREW/ANDREA, LOUIS/LOUISE, JUAN/JUANA, PAUL/PAULA, DANIEL/DANIELLE,
 # JOSEPH/JOSEPHINE, ALEXANDER/ALEXANDRA. An ending: names of five letters or more with

@@ -164,7 +164,7 @@ def score(
     master: str = "local[2]",
     chunk_records: int = 0,
     progress: Any = None,
-    established_min_count: int = ddb.ESTABLISHED_MIN_COUNT,
+    names: model.NameRules = ddb.DEFAULT_NAME_RULES,
 ) -> None:
     """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
     request at once (Spark spreads it over its executors, so ``chunk_records`` is not
@@ -179,9 +179,9 @@ def score(
     spark_model = spark_spec(spec)
     spark = session(master)
     ddb._input_view(con, "_tg_left", requests, "row_number",
-                    established=established_min_count)
+                    names=names)
     ddb._input_view(con, "_tg_right", f"({ddb.variants_sql(filings)})", "filing_id",
-                    established=established_min_count)
+                    names=names)
     try:
         left_df = _frame(spark, con, "_tg_left")
         right_df = _frame(spark, con, "_tg_right")

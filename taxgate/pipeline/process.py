@@ -102,7 +102,7 @@ def _process(
                 out="_tg_pairs",
                 chunk_records=settings.match_chunk_records,
                 progress=progress,
-                established_min_count=settings.policy.established_given_name_min_count,
+                names=matching.NameRules.of(settings.policy),
             )
     # report Splink's two phases as stages of their own
     both = timings.stages.pop("matching")

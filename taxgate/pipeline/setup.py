@@ -85,7 +85,7 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
             con = store.matching_connection()
             standardize.install(con)
             model_json = matching.train(
-                con, established_min_count=settings.policy.established_given_name_min_count)
+                con, names=matching.NameRules.of(settings.policy))
             version = "model-" + sha256_hex(model_json.encode())[:12]
             store.save_model(version, model_json)
         total = store.filing_count()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -58,7 +59,7 @@ def build_city_rows() -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def _write(name: str, header: list[str], rows: list[tuple[str, ...]]) -> None:
+def _write(name: str, header: list[str], rows: Sequence[tuple[str, ...]]) -> None:
     out = DATA / name
     with out.open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
