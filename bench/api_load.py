@@ -17,6 +17,7 @@ Builds a small synthetic world in a temporary folder, starts `taxgate serve` on
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -74,7 +75,8 @@ def _big_package(root: Path, n: int) -> Path:
                 "legal_authority": "26 U.S.C. 6103(i)(2)",
                 "criminal_statute": "8 U.S.C. 1253(a)(1)",
                 "taxable_periods": [2024, 2025], "reason": "benchmark of the upload path only",
-                "created_at": "2026-11-20T14:00:00Z", "records_file": "records.csv",
+                "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "records_file": "records.csv",
                 "records_sha256": sha256_file(pkg / "records.csv"), "record_count": n,
                 "signature": "AAAA"}
     (pkg / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

@@ -337,21 +337,41 @@ def read_header(path: Path) -> list[str]:
     return header
 
 
-def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
+def read_header_leniently(path: Path) -> list[str]:
+    """The records file's header row as written, for a refusal that must still name every
+    record: any columns, so long as ``record_id`` is one of them and none repeats."""
+    try:
+        return read_header(path)
+    except RequestRefused as refusal:
+        if "unknown columns" not in str(refusal):
+            raise
+    with path.open("rb") as f:
+        first = re.split(rb"\r|\n", f.readline(MAX_FILE_FIELD_BYTES + 1), maxsplit=1)[0]
+    header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8-sig"))))]
+    if "record_id" not in header or len(set(header)) != len(header):
+        raise RequestRefused("RECORDS_MALFORMED", f"records file {path.name} names no records")
+    return header
+
+
+def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str, *,
+                 any_columns: bool = False) -> int:
     """Read the records CSV into ``table`` (all VARCHAR, every contract column, plus
     ``row_number``); return the number of records. Strict: any malformed row refuses
     the whole request. RFC 4180 in full: LF, CRLF (or CR) line ends, one kind per
-    file; a UTF-8 byte order mark; quoted fields holding line breaks and quotes."""
-    header = read_header(path)
-    columns = {c: "VARCHAR" for c in header}
+    file; a UTF-8 byte order mark; quoted fields holding line breaks and quotes.
+    ``any_columns``: accept columns the contract does not name (a refusal reads the
+    record ids of such a file to answer every record REJECTED; never matched)."""
+    header = read_header_leniently(path) if any_columns else read_header(path)
+    # every column name as a SQL string literal: a header is agency text, never SQL
+    columns = "{" + ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in header) + "}"
     source = (
         "read_csv(?, header=true, auto_detect=false, strict_mode=true, delim=',', "
         "quote='\"', escape='\"', encoding='utf-8', "
-        f"max_line_size={MAX_FILE_FIELD_BYTES}, columns={columns!r})"
+        f"max_line_size={MAX_FILE_FIELD_BYTES}, columns={columns})"
     )
     select = ", ".join(
         (f'"{c}"' if c in header else f'CAST(NULL AS VARCHAR) AS "{c}"') for c in REQUEST_COLUMNS
-    )
+    )  # only the contract's columns are kept, whatever else the file holds
     try:
         # A fresh table keeps the file's order (insertion order is preserved), so its
         # rowid is the record's position in the file: stable across re-runs.

@@ -85,6 +85,22 @@ def shared_world(engine: str, tmp_path_factory, pg_admin_url: str | None) -> Wor
     return _WORLDS[engine]
 
 
+def desk_policy(world: World) -> dict[str, str]:
+    """Server environment for the review-desk tests: the policy keeps candidates that
+    nothing in the request tells apart for REVIEW (R23's ``review_competitors``; the
+    default answers them NOT_CONFIRMED), so the desk holds records with candidates."""
+    path = world.root / "policy-desk.toml"
+    path.write_text("[policy]\nreview_competitors = true\n", encoding="utf-8")
+    return {"TAXGATE_POLICY": str(path)}
+
+
+def held_with_candidate(store, request_id: str) -> list[str]:  # noqa: ANN001
+    """Record ids of a request's REVIEW records that the matcher held with a candidate
+    taxpayer (a statute hold, such as a one-word name, has none)."""
+    rows = store.decisions(request_id).to_pylist()
+    return [r["record_id"] for r in rows if r["outcome"] == "REVIEW" and r["tin"]]
+
+
 def fresh_request(world: World, tmp: Path, request_id: str) -> Path:
     """A copy of the world's request under another request id, signed again."""
     from e2e import copy_request, resign

@@ -16,7 +16,9 @@ from api_world import (
     ENGINES_PARAMS,
     PASSWORD,
     Server,
+    desk_policy,
     fresh_request,
+    held_with_candidate,
     shared_world,
     upload,
     wait_done,
@@ -43,7 +45,7 @@ def answered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     pg = request.getfixturevalue("pg_server").url if request.param == "postgres" else None
     world = shared_world(request.param, tmp_path_factory, pg)
     rid = f"ICE-REVIEW-{request.param}"
-    srv = Server(world).start()
+    srv = Server(world, **desk_policy(world)).start()
     try:
         with srv.client(world.token) as c:
             job_id = upload(c, fresh_request(world, tmp_path_factory.mktemp("req"), rid)
@@ -53,6 +55,13 @@ def answered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         srv.stop()
     assert done["counts"].get("REVIEW", 0) >= 2, done
     return world, rid, done
+
+
+def _open_with_candidate(s, rid: str):  # noqa: ANN001, ANN202
+    """An OPEN REVIEW record of ``rid`` that the matcher held with a candidate."""
+    held = set(held_with_candidate(s, rid))
+    return next(e for e in review.queue(s)
+                if e.request_id == rid and e.state == "OPEN" and e.record_id in held)
 
 
 def _cli(world, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -116,7 +125,7 @@ def test_queue_view_propose_release_and_the_ledger(answered):
 def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp_path):
     world, rid, _ = answered
     with open_store(world.settings) as s:
-        row = next(e for e in review.queue(s) if e.request_id == rid and e.state == "OPEN")
+        row = _open_with_candidate(s, rid)
     listed = _cli(world, "review", "queue")
     assert listed.returncode == 0 and rid in listed.stdout
     p = _cli(world, "review", "propose", rid, str(row.row_number), "--outcome", "NOT_CONFIRMED",
@@ -203,7 +212,7 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
     releasing it needs the page loaded again (the review found release unbound)."""
     world, rid, _ = answered
     with open_store(world.settings) as s:
-        row = next(e for e in review.queue(s) if e.request_id == rid and e.state == "OPEN")
+        row = _open_with_candidate(s, rid)
     srv = Server(world).start()
     try:
         rita, remy = _signed_in(srv, "rita"), _signed_in(srv, "remy")
@@ -244,7 +253,7 @@ def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
     proposal replaced between the releaser's read and the commit is not released."""
     world, rid, _ = answered
     with open_store(world.settings) as s:
-        row = next(e for e in review.queue(s) if e.request_id == rid and e.state == "OPEN")
+        row = next(e for e in review.queue(s) if e.request_id == rid)  # not yet released
         first = review.propose(s, RITA, rid, row.row_number, "NOT_CONFIRMED",
                                "Different person: the given names differ")
         review.propose(s, RITA, rid, row.row_number, "CONFIRMED", "Same person: nickname")

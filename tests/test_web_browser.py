@@ -14,7 +14,9 @@ from api_world import (
     ENGINES_PARAMS,
     PASSWORD,
     Server,
+    desk_policy,
     fresh_request,
+    held_with_candidate,
     shared_world,
     upload,
     wait_done,
@@ -57,12 +59,17 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     pg = request.getfixturevalue("pg_server").url if request.param == "postgres" else None
     world = shared_world(request.param, tmp_path_factory, pg)
     rid = f"ICE-WEB-{request.param}"
-    srv = Server(world).start()
+    srv = Server(world, **desk_policy(world)).start()
     with srv.client(world.token) as c:
         job_id = upload(c, fresh_request(world, tmp_path_factory.mktemp("req"), rid)
                         ).json()["job_id"]
         assert wait_done(c, job_id)["counts"].get("REVIEW")
-    yield world, srv, rid
+    srv.stop()  # the embedded store is one process's at a time
+    with open_store(world.settings) as s:
+        held = held_with_candidate(s, rid)
+    assert held, "no REVIEW record with a candidate to decide"
+    srv.start()
+    yield world, srv, rid, held[0]
     srv.stop()
 
 
@@ -79,13 +86,12 @@ def _sign_out(page) -> None:  # noqa: ANN001
 
 
 def test_officers_decide_a_review_record_and_the_agency_gets_the_follow_up(browser, site):
-    world, srv, rid = site
+    world, srv, rid, record_id = site
     ctx = browser.new_context()
     page = ctx.new_page()
     _sign_in(page, srv.url, "rita")
     page.wait_for_url("**/review")
-    row = page.locator("#queue tbody tr", has_text=rid).first
-    record_id = row.get_attribute("data-record")
+    row = page.locator(f"#queue tbody tr[data-record='{record_id}']", has_text=rid).first
     row.locator("a").click()
     page.wait_for_selector("table.compare")
     assert "FTI_VIEWED" in page.content()
@@ -137,7 +143,7 @@ def test_officers_decide_a_review_record_and_the_agency_gets_the_follow_up(brows
 
 
 def test_an_agency_user_is_refused_the_review_desk(browser, site):
-    world, srv, _ = site
+    world, srv, _, _ = site
     ctx = browser.new_context()
     page = ctx.new_page()
     _sign_in(page, srv.url, "iggy")
@@ -150,7 +156,7 @@ def test_an_agency_user_is_refused_the_review_desk(browser, site):
 
 
 def test_forms_need_the_csrf_token_and_sign_in_failures_are_limited(site):
-    world, srv, rid = site
+    world, srv, rid, _ = site
     with srv.client() as c:
         page = c.get("/login")
         token = page.text.split('name="csrf" value="')[1].split('"')[0]

@@ -4,6 +4,7 @@ package (manifest.json + records.csv), the official's key pair, and truth.csv be
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,12 @@ from bench.nearmiss.world import FILING_COLUMNS, World
 from taxgate.canonical import private_key_pem, public_key_pem, sha256_file, sign_object
 from taxgate.records import REQUEST_COLUMNS
 
-CREATED_AT = "2026-11-20T14:00:00Z"
+
+def created_at() -> str:
+    """The start of today (UTC): a request is received fresh (R1: created_at within the
+    policy's window before receipt), so the set is signed on the day it is built."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT00:00:00Z")
+
 TRUTH_COLUMNS = ("record_id", "category", "expected_outcome", "expected_reasons", "true_tin",
                  "detail")
 REASON = ("Each listed person is subject to a final order of removal entered more than ninety "
@@ -101,7 +107,7 @@ def write_manifest(request_dir: Path, key: Ed25519PrivateKey, request_id: str,
         "contract_version": 1, "request_id": request_id, "requesting_agency": "DHS-ICE",
         "signing_official": "ice-director", "legal_authority": "26 U.S.C. 6103(i)(2)",
         "criminal_statute": "8 U.S.C. 1253(a)(1)", "taxable_periods": [2023, 2024, 2025],
-        "reason": REASON, "created_at": CREATED_AT, "records_file": "records.csv",
+        "reason": REASON, "created_at": created_at(), "records_file": "records.csv",
         "records_sha256": sha256_file(request_dir / "records.csv"), "record_count": count,
     }
     (request_dir / "manifest.json").write_text(

@@ -125,7 +125,7 @@ def _readable_record_ids(
         return None
     work = con or duckdb.connect()
     try:
-        intake.load_records(work, pkg.records_path, "_tg_refused_records")
+        intake.load_records(work, pkg.records_path, "_tg_refused_records", any_columns=True)
         rows = work.execute(
             "SELECT record_id FROM _tg_refused_records ORDER BY row_number").fetchall()
         return [r[0] or "" for r in rows]
