@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from taxgate import delivery_point, standardize
-from taxgate.policy import ADDRESS_OF_RECORD_SQL, PERSONS_SQL, SOFT_LINKS_SQL, successors_sql
+from taxgate.persons import ADDRESS_OF_RECORD_SQL, PERSONS_SQL, SOFT_LINKS_SQL, successors_sql
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
 
@@ -54,7 +54,7 @@ def confirmable(
     confirmable) for every (row_number, person_id) of ``candidates``.
 
     ``requests``: standardized request rows; ``persons`` (tin, person_id) and
-    ``successors`` as :data:`taxgate.policy.PERSONS_SQL` and ``successors_sql`` make them.
+    ``successors`` as :data:`taxgate.persons.PERSONS_SQL` and ``successors_sql`` make them.
     """
     period_list = _period_list(periods)
     con.execute(f"""

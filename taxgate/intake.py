@@ -359,8 +359,7 @@ def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str, *,
     ``row_number``); return the number of records. Strict: any malformed row refuses
     the whole request. RFC 4180 in full: LF, CRLF (or CR) line ends, one kind per
     file; a UTF-8 byte order mark; quoted fields holding line breaks and quotes.
-    ``any_columns``: accept columns the contract does not name (a refusal reads the
-    record ids of such a file to answer every record REJECTED; never matched)."""
+    ``any_columns``: accept unknown columns (a refusal answers every record REJECTED)."""
     header = read_header_leniently(path) if any_columns else read_header(path)
     # every column name as a SQL string literal: a header is agency text, never SQL
     columns = "{" + ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in header) + "}"
@@ -371,7 +370,7 @@ def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str, *,
     )
     select = ", ".join(
         (f'"{c}"' if c in header else f'CAST(NULL AS VARCHAR) AS "{c}"') for c in REQUEST_COLUMNS
-    )  # only the contract's columns are kept, whatever else the file holds
+    )
     try:
         # A fresh table keeps the file's order (insertion order is preserved), so its
         # rowid is the record's position in the file: stable across re-runs.

@@ -9,7 +9,7 @@ A person link is not an address verification. For each lawful request record:
    date of birth (one side never gave it) is only a *possible successor* when it
    shares an address or a double surname, or the SSN begins within two years (the
    policy's ``successor_gap_years``) of the ITIN's end in the state it left, nearby
-   or as the only such partner of either (SOFT_LINKS_SQL): never merged, it can only
+   or as the only such partner of either (:mod:`taxgate.persons`): never merged, it can only
    withhold a confirmation (step 4). Only the TINs whose name key the scored pairs
    touch are looked at.
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a
@@ -52,136 +52,11 @@ from __future__ import annotations
 
 import duckdb
 
+from taxgate.confirm import confirmable
 from taxgate.errors import BadInput
+from taxgate.persons import PERSONS_SQL, successors_sql
 from taxgate.review_reasons import require_review
 from taxgate.settings import Policy
-
-# Persons (R25). Every TIN that shares a name key (first name, first surname) with a
-# TIN the scored pairs touched is profiled; an ITIN and an SSN are *successor
-# candidates* when they share the name key, the ITIN's last tax year is before the
-# SSN's first (a holder who got an SSN files under it from then on), and neither
-# their dates of birth nor their full double surnames disagree. Only the candidates
-# that can matter are looked for (PERSONS_SQL, SOFT_LINKS_SQL): those sharing a DOB, an
-# address or a full double surname, or *adjacent* (the SSN begins at most
-# ``policy.successor_gap_years`` years after the ITIN's end, in the state it left),
-# each found by an equality join on the name key and that value. Every ITIN against
-# every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates.
-SUCCESSORS_SQL = """
-WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
-keys AS (
-  SELECT DISTINCT n_first, n_surname1 FROM filings
-  WHERE n_first IS NOT NULL AND n_surname1 IS NOT NULL AND tin IN (SELECT tin FROM touched)
-),
-tkeys AS (
-  SELECT DISTINCT f.tin, f.n_first, f.n_surname1, left(f.tin, 1) = '9' AS is_itin
-  FROM filings f JOIN keys k USING (n_first, n_surname1)
-),
-prof AS (
-  SELECT tin,
-         coalesce(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL), []) AS dobs,
-         coalesce(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
-                  FILTER (WHERE len(n_surnames) >= 2), []) AS fulls,
-         coalesce(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL), []) AS addrs,
-         min(tax_year) AS fy, max(tax_year) AS ly,
-         arg_min(a_state, processed_date) AS first_state,
-         arg_max(a_state, processed_date) AS last_state,
-         arg_min(left(a_zip5, 3), processed_date) AS first_zip3,
-         arg_max(left(a_zip5, 3), processed_date) AS last_zip3
-  FROM filings WHERE tin IN (SELECT tin FROM tkeys) GROUP BY tin
-),
-sides AS (
-  SELECT k.n_first, k.n_surname1, k.is_itin, p.* FROM tkeys k JOIN prof p USING (tin)
-),
-shared AS (  -- (side, name key, a DOB, address or full surname the TIN gives)
-  SELECT is_itin, tin, n_first, n_surname1, 'd' || CAST(unnest(dobs) AS VARCHAR) AS v
-  FROM sides
-  UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'a' || unnest(addrs) FROM sides
-  UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'f' || unnest(fulls) FROM sides
-),
-found AS (
-  SELECT a.tin AS itin, b.tin AS ssn
-  FROM shared a JOIN shared b USING (n_first, n_surname1, v)
-  WHERE a.is_itin AND NOT b.is_itin
-  UNION
-  SELECT a.tin, b.tin
-  FROM (SELECT *, unnest(range(ly + 1, ly + {gap} + 1)) AS next_year FROM sides
-        WHERE is_itin) a
-  JOIN (SELECT * FROM sides WHERE NOT is_itin) b
-    ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
-   AND a.last_state = b.first_state AND a.next_year = b.fy
-)
-SELECT f.itin, f.ssn,
-       len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
-       list_has_any(a.addrs, b.addrs) AS shared_address,
-       list_has_any(a.fulls, b.fulls) AS same_full_name,
-       b.fy - a.ly <= {gap} AND a.last_state = b.first_state AS adjacent,
-       a.last_zip3 = b.first_zip3 AS nearby
-FROM found f JOIN prof a ON a.tin = f.itin JOIN prof b ON b.tin = f.ssn
-WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on it)
-  AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
-  AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
-"""
-
-
-def successors_sql(pairs: str, policy: Policy) -> str:
-    """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years."""
-    return SUCCESSORS_SQL.format(pairs=pairs, gap=int(policy.successor_gap_years))
-
-
-# One person: a successor pair corroborated by a shared date of birth, and neither TIN
-# has another corroborated partner. Measured on the labelled set (1M filings, seed 1):
-# 8,905 of 8,948 links right; the 43 wrong ones are namesakes born the same day.
-PERSONS_SQL = """
-WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
-links AS (SELECT itin, ssn FROM {successors} WHERE by_dob),
-unique_links AS (
-  SELECT itin, ssn FROM links
-  WHERE itin IN (SELECT itin FROM links GROUP BY itin HAVING count(DISTINCT ssn) = 1)
-    AND ssn IN (SELECT ssn FROM links GROUP BY ssn HAVING count(DISTINCT itin) = 1)
-)
-SELECT DISTINCT itin AS tin, ssn AS person_id FROM unique_links
-UNION ALL SELECT DISTINCT ssn, ssn FROM unique_links
-UNION ALL SELECT t.tin, t.tin FROM touched t
-  WHERE t.tin NOT IN (SELECT itin FROM unique_links UNION ALL SELECT ssn FROM unique_links)
-"""
-
-# Possibly one person: a successor pair with a DOB in common but not unique, or without
-# a DOB on one side but sharing an address or a full double surname, or *adjacent*: the
-# SSN begins within two years of the ITIN's end, in the state the ITIN left, and either
-# near (the same 3-digit ZIP area) or the only such partner of both. Never merged (that
-# could make father and son of one name one candidate); it can only take a confirmation
-# away: the submitted address must then also be the address of record of the two
-# together, and a hold on either withholds (:func:`taxgate.confirm.confirmable`).
-# Without the adjacent pairs, an ITIN holder whose SSN filings give no DOB and who
-# moved when switching had the ITIN's last address
-# confirmed (13 false confirmations at 10M filings). Every adjacent pair in the state
-# withheld 1.2 points of recall at that size (namesakes grow with the store), hence
-# "near or the only one". Measured in bench/results/quality.md and scale.md.
-SOFT_LINKS_SQL = """
-WITH loose AS (
-  SELECT itin, ssn, nearby,
-         count(*) OVER (PARTITION BY itin) = 1 AND count(*) OVER (PARTITION BY ssn) = 1
-           AS only_one
-  FROM {successors}
-  WHERE adjacent AND NOT (by_dob OR shared_address OR same_full_name)
-)
-SELECT DISTINCT s.itin, s.ssn FROM {successors} s
-WHERE s.by_dob OR s.shared_address OR s.same_full_name
-UNION
-SELECT itin, ssn FROM loose WHERE nearby OR only_one
-"""
-
-ADDRESS_OF_RECORD_SQL = """
-SELECT p.person_id,
-       arg_max(
-         struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
-                     a_zip5, a_city, a_state),
-         (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END, filing_id)
-       ) AS aor
-FROM filings f JOIN {persons} p ON p.tin = f.tin
-WHERE tax_year IN ({periods}) AND p.person_id IN (SELECT DISTINCT person_id FROM {candidates})
-GROUP BY p.person_id
-"""
 
 # First-name levels at which another person at the address is a namesake of the
 # request however far behind it scores (``policy.namesake_first_levels``): the name as
@@ -237,7 +112,6 @@ def decide(
     """Create ``out`` (row_number, outcome, tin, match_probability, evidence) for every
     row of ``requests`` from the scored ``pairs`` (:func:`taxgate.matching.duckdb.score`).
     ``safeguards_current``: the requesting agency's safeguards status (R7)."""
-    from taxgate.confirm import confirmable
 
     t_low = float(policy.review_match_probability)
     t_high = float(policy.confirm_match_probability)
