@@ -8,8 +8,7 @@ the registry holds for the agency, valid on created_at and on the day of receipt
 (SIGNATURE_INVALID, OFFICIAL_NOT_AUTHORIZED, OFFICIAL_NOT_VALID_ON_DATE — R1, R3),
 created_at fresh (CREATED_AT_INVALID, CREATED_AT_STALE — R1), the records file's
 size, digest and shape (REQUEST_TOO_LARGE, CHECKSUM_MISMATCH, RECORDS_MALFORMED,
-RECORD_COUNT_MISMATCH). The request-level statutory rules (R11–R13) live in
-:mod:`taxgate.statute`.
+RECORD_COUNT_MISMATCH). The request-level statutory rules (R11–R13): :mod:`taxgate.statute`.
 
 Error messages name files, columns and line numbers, never a value from a record.
 """
