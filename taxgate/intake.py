@@ -338,11 +338,11 @@ def read_header(path: Path) -> list[str]:
 
 def read_header_leniently(path: Path) -> list[str]:
     """The records file's header row as written, for a refusal that must still name every
-    record: any columns, so long as ``record_id`` is one of them and none repeats."""
+    record: columns missing or unknown, so long as ``record_id`` is one and none repeats."""
     try:
         return read_header(path)
     except RequestRefused as refusal:
-        if "unknown columns" not in str(refusal):
+        if "columns" not in str(refusal) or "repeated columns" in str(refusal):
             raise
     with path.open("rb") as f:
         first = re.split(rb"\r|\n", f.readline(MAX_FILE_FIELD_BYTES + 1), maxsplit=1)[0]
@@ -358,7 +358,7 @@ def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str, *,
     ``row_number``); return the number of records. Strict: any malformed row refuses
     the whole request. RFC 4180 in full: LF, CRLF (or CR) line ends, one kind per
     file; a UTF-8 byte order mark; quoted fields holding line breaks and quotes.
-    ``any_columns``: accept unknown columns (a refusal answers every record REJECTED)."""
+    ``any_columns``: missing and unknown columns accepted (a refusal names every record)."""
     header = read_header_leniently(path) if any_columns else read_header(path)
     # every column name as a SQL string literal: a header is agency text, never SQL
     columns = "{" + ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in header) + "}"

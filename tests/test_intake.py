@@ -154,3 +154,21 @@ def test_quoted_newline_in_a_field_is_a_valid_record(tmp_path, key):
     con = duckdb.connect()
     assert intake.load_records(con, d / "records.csv", "t") == 1
     assert con.execute("SELECT row_number, record_id FROM t").fetchall() == [(1, "r1")]
+
+
+def test_r18_a_refusal_reads_the_record_ids_of_a_file_with_missing_or_unknown_columns(tmp_path):
+    """Contract §3: a whole-request refusal answers every record REJECTED when the records
+    can be read, also when the header misses a column or names one the contract does not
+    (the strict read refuses both); a header name is agency text, never SQL."""
+    path = tmp_path / "records.csv"
+    header = "record_id,first_name,\"x'); DROP TABLE t; --\",[/bold]"
+    path.write_bytes(f"{header}\r\nR1,A,1,2\r\nR2,B,3,4\r\n".encode())
+    con = duckdb.connect()
+    with pytest.raises(RequestRefused, match="missing columns"):
+        intake.load_records(con, path, "t")
+    assert intake.load_records(con, path, "t", any_columns=True) == 2
+    assert con.execute("SELECT record_id, city FROM t ORDER BY row_number").fetchall() == [
+        ("R1", None), ("R2", None)]
+    path.write_text("record_id,record_id\nR1,R2\n", encoding="utf-8")
+    with pytest.raises(RequestRefused, match="repeated columns"):
+        intake.load_records(con, path, "t", any_columns=True)
