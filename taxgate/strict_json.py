@@ -59,8 +59,8 @@ def _depth(value: Any) -> int:
 def loads(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parse UTF-8 JSON strictly: unique keys, finite numbers of bounded length,
     nesting at most ``max_depth``. Raises JSONRefused."""
-    try:
-        text = data.decode("utf-8")
+    try:  # a byte order mark before the text is ignored (RFC 8259 §8.1 allows it)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise JSONRefused("is not UTF-8") from None
     try:

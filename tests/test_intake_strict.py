@@ -254,3 +254,12 @@ def test_contract_s2_a_stored_answer_is_given_again_only_to_its_agency_for_its_b
     assert not is_replay(stored("DHS-CBP"), pkg)  # the same bytes stored by another agency
     assert not is_replay(stored("DHS-ICE", "0" * 64), pkg)  # other bytes
     assert is_replay(stored(None), pkg)  # stored before migration 0003: the bytes decide
+
+
+def test_contract_s2_a_manifest_with_a_byte_order_mark_is_read():
+    """A UTF-8 byte order mark before manifest.json's text (a spreadsheet or Windows
+    editor's habit) is ignored, as RFC 8259 allows; found by the long fuzz run, where
+    such a manifest was refused and its records went unanswered."""
+    assert strict_json.loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+    with pytest.raises(strict_json.JSONRefused):
+        strict_json.loads(b'\xef\xbb\xbf{"a": 1, "a": 2}')
