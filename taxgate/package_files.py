@@ -85,7 +85,7 @@ def safe_file_name(name: object) -> TypeGuard[str]:
 def peek(data: bytes) -> dict[str, Any]:
     """The fields of a manifest that is otherwise malformed (any JSON object), or {}."""
     try:  # numbers read as None: only the string fields are looked at, at any size
-        obj = json.loads(data.decode("utf-8"), parse_int=_none, parse_float=_none)
+        obj = json.loads(data.decode("utf-8-sig"), parse_int=_none, parse_float=_none)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return {}
     return obj if isinstance(obj, dict) else {}

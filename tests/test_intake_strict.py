@@ -263,3 +263,12 @@ def test_contract_s2_a_manifest_with_a_byte_order_mark_is_read():
     assert strict_json.loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
     with pytest.raises(strict_json.JSONRefused):
         strict_json.loads(b'\xef\xbb\xbf{"a": 1, "a": 2}')
+
+
+def test_contract_s3_a_malformed_manifest_with_a_byte_order_mark_still_names_its_records():
+    """A refused manifest is still read for its records_file (to answer every record
+    REJECTED), byte order mark or not."""
+    from taxgate import package_files
+
+    sent = package_files.peek(b'\xef\xbb\xbf{"request_id": 0, "records_file": "records.csv"}')
+    assert sent["records_file"] == "records.csv"
