@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pyarrow.compute as pc
 
-from taxgate import intake, integrity, response, review_reasons
+from taxgate import intake, integrity, response, review_reasons, strict_json
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import BadInput
 from taxgate.pipeline import disclosure_event
@@ -65,7 +65,7 @@ def capture(
     the answering run holds them, so nothing is read twice; without them (a re-run after
     a crash) the decisions come from the store and the records from the package.
     """
-    manifest = json.loads((package_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = strict_json.loads((package_dir / "manifest.json").read_bytes())  # intake read it
     m = {k: manifest.get(k) for k in MANIFEST_FIELDS}
     cols = ["row_number", *REQUEST_COLUMNS]
     rows = records if records is not None else _review_records(
