@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import tempfile
+from pathlib import Path
 
 import fuzzkit
 import pytest
@@ -22,9 +24,10 @@ from taxgate.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
-# The schema as the server publishes it; building the app touches no store.
-schema = schemathesis.openapi.from_dict(
-    create_app(ServiceSettings(Settings(store="unused"))).openapi())
+# The schema as the server publishes it; building the app touches no store (its spool
+# folder goes to a temporary directory, not the working directory).
+schema = schemathesis.openapi.from_dict(create_app(ServiceSettings(
+    Settings(store="unused"), spool_dir=Path(tempfile.mkdtemp(prefix="taxgate-spool-")))).openapi())
 
 
 @pytest.fixture(scope="module", params=ENGINES_PARAMS)

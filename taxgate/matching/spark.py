@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from typing import Any
 
 import duckdb
@@ -76,6 +77,9 @@ def session(master: str) -> Any:
         parts = os.environ.get("TAXGATE_SPARK_PARTITIONS", "8")
         builder = builder.config("spark.sql.shuffle.partitions", parts)
         builder = builder.config("spark.default.parallelism", parts)
+        # no stray spark-warehouse/ folder in whatever directory the command ran from
+        builder = builder.config(
+            "spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="taxgate-spark-warehouse-"))
         # Python workers (the Jaro-Winkler UDF) run this interpreter, with pyarrow
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = builder.getOrCreate()
