@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from taxgate.integrity import guard
+from taxgate.ledger_events import Disclosure as DisclosureEvent
+from taxgate.ledger_events import RequestReceived, RequestRefused
 from taxgate.store.base import Store
 from taxgate.untrusted import for_csv_cell, visible
 
-DISCLOSURE = "DISCLOSURE"
-RECEIVED = "REQUEST_RECEIVED"
-REFUSED = "REQUEST_REFUSED"
+DISCLOSURE = DisclosureEvent.TYPE
+RECEIVED = RequestReceived.TYPE
+REFUSED = RequestRefused.TYPE
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING
 
 from taxgate import anchor, faults, ledger
 from taxgate.errors import BadInput, IntegrityError, StoreError
-from taxgate.store.base import LedgerEntry, LedgerEvent
+from taxgate.ledger_events import IncidentRecorded
+from taxgate.store.base import LedgerEntry
 
 if TYPE_CHECKING:
     from taxgate.store.base import Store
 
-INCIDENT_EVENT = "INCIDENT_RECORDED"
+INCIDENT_EVENT = IncidentRecorded.TYPE
 BEHIND, DIVERGED = "BEHIND_ANCHOR", "DIVERGES_FROM_ANCHOR"
 UNSIGNED = "ANCHOR_NOT_SIGNED"
 NOTE_MAX = 200
@@ -233,12 +234,12 @@ def record_incident(store: Store, operator: str, note: str) -> LedgerEntry:
     if line is not None and line.failure and not (problem or "").startswith(UNSIGNED):
         problem = line.failure  # the failure that blocked the commands comes first
     head_seq, head_hash = _head(store)
-    store.append_events([LedgerEvent(INCIDENT_EVENT, {
-        "operator": operator, "note": text, "failure": problem,
-        "anchor_seq": line.seq if line else None,
-        "anchor_hash": line.entry_hash if line else None,
-        "head_seq": head_seq, "head_hash": head_hash,
-    })], rebase_anchor=True)
+    store.append_events([IncidentRecorded(
+        operator=operator, note=text, failure=problem,
+        anchor_seq=line.seq if line else None,
+        anchor_hash=line.entry_hash if line else None,
+        head_seq=head_seq, head_hash=head_hash,
+    ).to_event()], rebase_anchor=True)
     head = store.ledger_head()
     assert head is not None
     return head

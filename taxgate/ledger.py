@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from taxgate.canonical import canonical_json, sign
 from taxgate.canonical import verify as verify_signature
 from taxgate.errors import LedgerBroken
+from taxgate.ledger_events import Checkpoint
 from taxgate.store.base import LedgerEntry, LedgerEvent
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     )
 
 GENESIS = "0" * 64
-CHECKPOINT = "CHECKPOINT"
+CHECKPOINT = Checkpoint.TYPE
 CHECKPOINT_EVERY = 10_000  # default: a signed checkpoint lands on every seq that is a multiple
 CHECKPOINT_PURPOSE = "taxgate-ledger-checkpoint-v1"  # domain separation of the signature
 _RESEQ_WINDOW = 1_000  # how far verify looks for the seq an entry was hashed with
@@ -121,7 +122,7 @@ def checkpoint_message(seq: int, entry_hash: str) -> bytes:
 
 def checkpoint_payload(key: Ed25519PrivateKey, seq: int, entry_hash: str) -> dict[str, Any]:
     signature = sign(key, checkpoint_message(seq, entry_hash))
-    return {"seq": seq, "entry_hash": entry_hash, "signature": signature}
+    return Checkpoint(seq=seq, entry_hash=entry_hash, signature=signature).payload()
 
 
 def chain(

@@ -19,6 +19,13 @@ def test_reason_codes_page_matches_the_code():
     assert (ROOT / "docs/reason-codes.md").read_text(encoding="utf-8") == render_markdown()
 
 
+def test_ledger_events_page_matches_the_code():
+    """Every ledger event type is documented with its fields and requirement (R27, R33)."""
+    from taxgate.ledger_events import render_markdown as events_page
+
+    assert (ROOT / "docs/ledger-events.md").read_text(encoding="utf-8") == events_page()
+
+
 def test_every_reason_code_names_a_requirement():
     assert all(r.requirements.strip() for r in REASONS.values())
 

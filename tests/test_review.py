@@ -26,6 +26,7 @@ from api_world import (
 
 from taxgate.canonical import verify_object
 from taxgate.errors import BadInput
+from taxgate.ledger_events import problem
 from taxgate.service import review
 from taxgate.service.auth import Principal
 from taxgate.service.errors import Conflict, NotAllowed
@@ -117,6 +118,8 @@ def test_queue_view_propose_release_and_the_ledger(answered):
     disclosed = [e.payload for e in entries if e.event_type == "DISCLOSURE"
                  and e.payload["record_id"] == first.record_id]
     assert len(disclosed) == 1 and disclosed[0]["tin_digest"]
+    # every entry is a declared event with exactly its declared fields
+    assert [p for e in entries if (p := problem(e.event_type, list(e.payload)))] == []
     # nothing an officer saw entered the follow-up
     blob = fu.response_json + fu.results_csv
     assert not [x for x in v.standardized.values() if len(x) > 3 and x in blob]

@@ -22,6 +22,7 @@ from api_world import (
     wait_done,
 )
 
+from taxgate.ledger_events import problem
 from taxgate.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("service")]
@@ -138,6 +139,7 @@ def test_officers_decide_a_review_record_and_the_agency_gets_the_follow_up(brows
     sign_ins = {(e.payload["username"], e.payload["outcome"]) for e in entries
                 if e.event_type == "SIGN_IN"}
     assert {("rita", "SUCCESS"), ("remy", "SUCCESS"), ("ada", "SUCCESS")} <= sign_ins
+    assert [p for e in entries if (p := problem(e.event_type, list(e.payload)))] == []
     assert not [e for e in ours if e.event_type == "DISCLOSURE"
                 and e.payload["record_id"] == record_id]
 

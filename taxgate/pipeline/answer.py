@@ -13,6 +13,7 @@ import duckdb
 
 from taxgate import faults, intake, response
 from taxgate.canonical import canonical_json, sha256_hex
+from taxgate.ledger_events import DecisionsRecorded, RequestReceived, RequestReplayed
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
 from taxgate.pipeline.delivery import REUSED, Sender, delivering, is_replay
 from taxgate.pipeline.disclosures import DisclosureTemplate
@@ -134,36 +135,28 @@ def _events(
     rid = m["request_id"]
     policy_version = settings.policy.version()
     events = [
-        LedgerEvent(
-            "REQUEST_RECEIVED",
-            {
-                "request_id": rid,
-                "package_sha256": pkg.package_sha256,
-                "manifest_sha256": sha256_hex(pkg.manifest_bytes),
-                "received_at": received_at,
-                "requesting_agency": m["requesting_agency"],
-                "signing_official": m["signing_official"],
-                "legal_authority": m["legal_authority"],
-                "criminal_statute": m["criminal_statute"],
-                "taxable_periods": m["taxable_periods"],
-                "reason": m["reason"],
-                "created_at": m["created_at"],
-                "record_count": m["record_count"],
-            },
-            rid,
-        ),
-        LedgerEvent(
-            "DECISIONS_RECORDED",
-            {
-                "request_id": rid,
-                "counts": counts,
-                "results_sha256": results_sha,
-                "model_version": model_version,
-                "policy_version": policy_version,
-                "completed_at": completed_at,
-            },
-            rid,
-        ),
+        RequestReceived(
+            request_id=rid,
+            package_sha256=pkg.package_sha256,
+            manifest_sha256=sha256_hex(pkg.manifest_bytes),
+            received_at=received_at,
+            requesting_agency=m["requesting_agency"],
+            signing_official=m["signing_official"],
+            legal_authority=m["legal_authority"],
+            criminal_statute=m["criminal_statute"],
+            taxable_periods=m["taxable_periods"],
+            reason=m["reason"],
+            created_at=m["created_at"],
+            record_count=m["record_count"],
+        ).to_event(),
+        DecisionsRecorded(
+            request_id=rid,
+            counts=counts,
+            results_sha256=results_sha,
+            model_version=model_version,
+            policy_version=policy_version,
+            completed_at=completed_at,
+        ).to_event(),
     ]
     # The disclosures, read now (the store writes on this connection next) as a compact
     # Arrow table, and made into events lazily while the ledger takes them.
@@ -224,18 +217,14 @@ def replay(
     REQUEST_REPLAYED event names the agency and signer of this submission."""
     assert stored.response_json is not None  # every stored request keeps its response
     resp = json.loads(stored.response_json)
-    store.append_events([LedgerEvent(
-        "REQUEST_REPLAYED",
-        {
-            "request_id": stored.request_id,
-            "package_sha256": pkg.package_sha256,
-            "received_at": received_at,
-            "status": stored.status,
-            "response_sha256": sha256_hex(stored.response_json.encode("utf-8")),
-            **sender.payload(),
-        },
-        stored.request_id,
-    )])
+    store.append_events([RequestReplayed(
+        request_id=stored.request_id,
+        package_sha256=pkg.package_sha256,
+        received_at=received_at,
+        status=stored.status,
+        response_sha256=sha256_hex(stored.response_json.encode("utf-8")),
+        **sender.payload(),
+    ).to_event()])
     if stored.status == "COMPLETE":
         _hold_for_review(store, stored.request_id, resp.get("counts", {}), pkg.directory)
     table = store.decisions(stored.request_id).sort_by("row_number")

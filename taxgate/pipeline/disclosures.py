@@ -1,7 +1,8 @@
-"""The DISCLOSURE ledger event of a CONFIRMED record (R27), in one place.
+"""The DISCLOSURE ledger event of a CONFIRMED record (R27), from the manifest.
 
-:func:`disclosure_payload` names its fields; :func:`disclosure_event` is what ``process``
-and the release of a REVIEW record (:mod:`taxgate.service.review`) log for one record.
+:func:`make_disclosure` fills in its fields (declared in :mod:`taxgate.ledger_events`);
+:func:`disclosure_event` is what the release of a REVIEW record
+(:mod:`taxgate.service.review`) logs for one record.
 :class:`DisclosureTemplate` makes the same events for a request's many confirmations
 without serializing each payload from scratch: the fields every disclosure of a request
 shares are serialized once, and each record fills in its own five. The result is the
@@ -19,13 +20,13 @@ from typing import Any
 
 from taxgate.canonical import canonical_json
 from taxgate.ledger import StoredPayload
-from taxgate.store.base import LedgerEvent
+from taxgate.ledger_events import Disclosure, LedgerEvent, logged_disclosure, problem
 
-DISCLOSURE = "DISCLOSURE"
+DISCLOSURE = Disclosure.TYPE
 DATA_ELEMENTS = ("address confirmation",)  # all a confirmation discloses (R19)
 
 
-def disclosure_payload(
+def make_disclosure(
     manifest: dict[str, Any],
     *,
     record_id: Any,
@@ -36,28 +37,28 @@ def disclosure_payload(
     match_probability: Any,
     model_version: str | None,
     policy_version: str,
-) -> dict[str, Any]:
+) -> Disclosure:
     """The accounting fields of one disclosure (R27), with the TIN in the clear (the store
     logs its keyed digest instead)."""
     m = manifest
-    return {
-        "request_id": m["request_id"],
-        "record_id": record_id,
-        "tin": tin,
-        "requesting_agency": m["requesting_agency"],
-        "signing_official": m["signing_official"],
-        "officer_id": officer_id,
-        "case_number": case_number,
-        "legal_authority": m["legal_authority"],
-        "criminal_statute": m["criminal_statute"],
-        "purpose": m["reason"],
-        "taxable_periods": m["taxable_periods"],
-        "disclosed_at": disclosed_at,
-        "data_elements": list(DATA_ELEMENTS),
-        "match_probability": _probability(match_probability),
-        "model_version": model_version,
-        "policy_version": policy_version,
-    }
+    return Disclosure(
+        request_id=m["request_id"],
+        record_id=record_id,
+        tin=tin,
+        requesting_agency=m["requesting_agency"],
+        signing_official=m["signing_official"],
+        officer_id=officer_id,
+        case_number=case_number,
+        legal_authority=m["legal_authority"],
+        criminal_statute=m["criminal_statute"],
+        purpose=m["reason"],
+        taxable_periods=m["taxable_periods"],
+        disclosed_at=disclosed_at,
+        data_elements=list(DATA_ELEMENTS),
+        match_probability=_probability(match_probability),
+        model_version=model_version,
+        policy_version=policy_version,
+    )
 
 
 def disclosure_event(
@@ -73,13 +74,12 @@ def disclosure_event(
     policy_version: str,
 ) -> LedgerEvent:
     """The DISCLOSURE ledger event of one CONFIRMED record (R27)."""
-    payload = disclosure_payload(
+    return make_disclosure(
         manifest, record_id=record_id, tin=tin, officer_id=officer_id,
         case_number=case_number, disclosed_at=disclosed_at,
         match_probability=match_probability, model_version=model_version,
         policy_version=policy_version,
-    )
-    return LedgerEvent(DISCLOSURE, payload, manifest["request_id"])
+    ).to_event()
 
 
 def _probability(value: Any) -> float | None:
@@ -106,16 +106,19 @@ class DisclosureTemplate:
         tin_digest: Callable[[str], str],
     ) -> None:
         marks = {slot: f"\x00slot:{slot}\x00" for slot in _SLOTS}
-        base = disclosure_payload(
+        base = make_disclosure(
             manifest, record_id=None, tin=None, officer_id=None, case_number=None,
             disclosed_at=disclosed_at, match_probability=None, model_version=model_version,
             policy_version=policy_version,
-        )
+        ).payload()
         # The store logs a TIN as "<field>_digest" (store.common.scrub_events); the tests
         # hold the two forms equal. Every event's payload copies this dict (its
         # data_elements list is shared: events are never changed once made).
         del base["tin"]
         base["tin_digest"] = None
+        bad = problem(DISCLOSURE, [*base])
+        if bad is not None:  # the fast path logs exactly the declared fields
+            raise TypeError(bad)
         self._base = base
         text = canonical_json({**base, **marks})
         # Cut the serialized form at the marks: constant pieces between the slots.
@@ -149,7 +152,7 @@ class DisclosureTemplate:
             parts.append(_encode(values[i]))
             parts.append(piece)
         payload.stored = b"".join(parts)
-        return LedgerEvent(DISCLOSURE, payload, self._request_id)
+        return logged_disclosure(payload, self._request_id)
 
 
 def _encode(value: Any) -> bytes:

@@ -10,11 +10,12 @@ import duckdb
 from taxgate import intake, response
 from taxgate.canonical import canonical_json
 from taxgate.errors import RequestRefused
+from taxgate.ledger_events import RequestRefused as RefusedEvent
 from taxgate.pipeline.common import ProcessResult, Timings, now
 from taxgate.pipeline.delivery import Sender, delivering
 from taxgate.records import Outcome
 from taxgate.settings import Settings
-from taxgate.store.base import LedgerEvent, Store
+from taxgate.store.base import Store
 
 
 def refuse(
@@ -60,19 +61,15 @@ def refuse(
             request_reason=refusal.reason,
             records_unreadable=record_ids is None,
         )
-        event = LedgerEvent(
-            "REQUEST_REFUSED",
-            {
-                "request_id": pkg.request_id,
-                "package_sha256": pkg.package_sha256,
-                "reason": refusal.reason,
-                "received_at": received_at,
-                "record_count": n,
-                "results_sha256": digest,
-                **sender.payload(),
-            },
-            pkg.request_id if keep else None,
-        )
+        event = RefusedEvent(
+            request_id=pkg.request_id,
+            package_sha256=pkg.package_sha256,
+            reason=refusal.reason,
+            received_at=received_at,
+            record_count=n,
+            results_sha256=digest,
+            **sender.payload(),
+        ).to_event(filed=keep)
         if keep:
             assert pkg.request_id is not None
             store.record_refusal(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taxgate import ledger
+from taxgate import ledger_events as ev
 from taxgate.store.base import LedgerEntry, Store
 
 
@@ -53,25 +54,25 @@ def _tally(entries: Any) -> tuple[dict[str, RequestRow], Counter[str], Counter[s
     per_day: Counter[str] = Counter()
     for e in entries:
         p, rid = e.payload, e.request_id or ""
-        if e.event_type == "REQUEST_RECEIVED":
+        if e.event_type == ev.RequestReceived.TYPE:
             r = reqs.setdefault(rid, RequestRow(rid))
             r.agency, r.official = p.get("requesting_agency", ""), p.get("signing_official", "")
             r.received_at, r.records = p.get("received_at", ""), int(p.get("record_count") or 0)
             per_official[f"{r.agency} / {r.official}"] += 1
-        elif e.event_type == "DECISIONS_RECORDED":
+        elif e.event_type == ev.DecisionsRecorded.TYPE:
             reqs.setdefault(rid, RequestRow(rid)).counts = dict(p.get("counts") or {})
-        elif e.event_type == "REQUEST_REFUSED":
+        elif e.event_type == ev.RequestRefused.TYPE:
             r = reqs.setdefault(rid, RequestRow(rid))
             r.refused, r.records = str(p.get("reason", "")), int(p.get("record_count") or 0)
             r.received_at = r.received_at or p.get("received_at", "")
-        elif e.event_type == "DISCLOSURE":
+        elif e.event_type == ev.Disclosure.TYPE:
             per_officer[str(p.get("officer_id"))] += 1
             per_day[str(p.get("disclosed_at", ""))[:10]] += 1
-        elif e.event_type == "REVIEW_DECIDED":
+        elif e.event_type == ev.ReviewDecided.TYPE:
             reqs.setdefault(rid, RequestRow(rid)).reviewed += 1
             per_do[f"{p.get('proposed_by')} (proposed)"] += 1
             per_do[f"{p.get('released_by')} (released)"] += 1
-        elif e.event_type == "FTI_VIEWED":
+        elif e.event_type == ev.FtiViewed.TYPE:
             views[str(p.get("viewer"))] += 1
     return reqs, per_official, per_officer, per_do, views, per_day
 

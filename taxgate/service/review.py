@@ -33,12 +33,13 @@ import pyarrow.compute as pc
 from taxgate import intake, integrity, response, review_reasons, strict_json
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import BadInput
+from taxgate.ledger_events import FtiViewed, ReviewDecided, ReviewProposed
 from taxgate.pipeline import disclosure_event
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.service.auth import Principal
 from taxgate.service.errors import Conflict, NotAllowed, NotFound
 from taxgate.settings import Settings
-from taxgate.store.base import FollowUp, LedgerEvent, ReviewDecision, ReviewItem, Store
+from taxgate.store.base import FollowUp, ReviewDecision, ReviewItem, Store
 from taxgate.store.common import iso_now
 
 FINAL = ("CONFIRMED", "NOT_CONFIRMED")
@@ -244,16 +245,16 @@ def view_item(store: Store, principal: Principal, request_id: str, row_number: i
         candidates.append(Candidate(
             label, {k: _text(f.get(k)) for k in _SHOWN}, _agreement(std, f),
             f"{f.get('source')} {f.get('tax_year')}, processed {f.get('processed_date')}"))
-        events.append(LedgerEvent("FTI_VIEWED", {
-            "viewer": principal.name, "role": principal.role, "request_id": request_id,
-            "record_id": item.record_id, "row_number": row_number, "tin": tin,
-            "what": "standardized name and address of a candidate taxpayer",
-            "viewed_at": iso_now()}, request_id))
+        events.append(FtiViewed(
+            viewer=principal.name, role=principal.role, request_id=request_id,
+            record_id=item.record_id, row_number=row_number, tin=tin,
+            what="standardized name and address of a candidate taxpayer",
+            viewed_at=iso_now()).to_event())
     if not events:  # the request record alone was shown: still a view of the case
-        events.append(LedgerEvent("FTI_VIEWED", {
-            "viewer": principal.name, "role": principal.role, "request_id": request_id,
-            "record_id": item.record_id, "row_number": row_number, "tin": None,
-            "what": "request record, no candidate", "viewed_at": iso_now()}, request_id))
+        events.append(FtiViewed(
+            viewer=principal.name, role=principal.role, request_id=request_id,
+            record_id=item.record_id, row_number=row_number, tin=None,
+            what="request record, no candidate", viewed_at=iso_now()).to_event())
     store.append_events(events)
     entry = next(q for q in queue(store, include_released=True)
                   if q.request_id == request_id and q.row_number == row_number)
@@ -278,10 +279,10 @@ def propose(store: Store, principal: Principal, request_id: str, row_number: int
     item, _ = _item(store, request_id, row_number)
     decision = ReviewDecision(request_id, row_number, outcome, reason[:2000], principal.name,
                               iso_now())
-    event = LedgerEvent("REVIEW_PROPOSED", {
-        "request_id": request_id, "record_id": item.record_id, "row_number": row_number,
-        "outcome": outcome, "reason": decision.reason, "proposed_by": principal.name,
-        "proposed_at": decision.proposed_at}, request_id)
+    event = ReviewProposed(
+        request_id=request_id, record_id=item.record_id, row_number=row_number,
+        outcome=outcome, reason=decision.reason, proposed_by=principal.name,
+        proposed_at=decision.proposed_at).to_event()
     try:
         store.propose_decision(decision, [event])
     except Exception as exc:
@@ -330,12 +331,12 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
         model_version=decision["model_version"], records_sha256=digest, record_count=n,
         signing_key=store.signing_key(), follow_up_of=request_id, follow_up_seq=seq)
     manifest, record = sealed["manifest"], sealed["record"]
-    events = [LedgerEvent("REVIEW_DECIDED", {
-        "request_id": request_id, "record_id": item.record_id, "row_number": row_number,
-        "outcome": shown.outcome, "reason": shown.reason,
-        "proposed_by": shown.proposed_by, "proposed_at": shown.proposed_at,
-        "released_by": principal.name, "released_at": now, "follow_up_seq": seq,
-        "results_sha256": digest}, request_id)]
+    events = [ReviewDecided(
+        request_id=request_id, record_id=item.record_id, row_number=row_number,
+        outcome=shown.outcome, reason=shown.reason,
+        proposed_by=shown.proposed_by, proposed_at=shown.proposed_at,
+        released_by=principal.name, released_at=now, follow_up_seq=seq,
+        results_sha256=digest).to_event()]
     if shown.outcome == "CONFIRMED":
         events.append(disclosure_event(
             manifest, record_id=item.record_id, tin=decision["tin"],

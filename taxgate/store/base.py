@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from taxgate.ledger_events import LedgerEvent
+
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
@@ -52,15 +54,6 @@ class StoredRequest:
     completed_at: str | None
     response_json: str | None  # the signed response.json, byte for byte
     agency: str | None = None  # the (authenticated) agency that sent it; None: stored before
-
-
-@dataclass(frozen=True)
-class LedgerEvent:
-    """Something to be appended to the ledger; the ledger adds seq, time and hashes."""
-
-    event_type: str
-    payload: dict[str, Any]
-    request_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from taxgate.canonical import (
 )
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.ledger import CHECKPOINT_EVERY, StoredPayload, payload_bytes
+from taxgate.ledger_events import ModelTrained, OfficialAdded, SafeguardsChanged
 from taxgate.settings import Settings
 from taxgate.store.base import DECISION_COLUMNS, LedgerEntry, LedgerEvent, Official
 
@@ -141,7 +143,7 @@ def scrub_events(events: Iterable[LedgerEvent], key: str) -> Iterator[LedgerEven
                 payload[f"{name}_digest"] = tin_digest(key, str(value))
             else:
                 payload[name] = value
-        yield LedgerEvent(ev.event_type, payload, ev.request_id)
+        yield replace(ev, payload=payload)
 
 
 def load_payload(text: str) -> StoredPayload:
@@ -179,30 +181,23 @@ def key_fingerprint(pem: str) -> str:
 
 
 def official_added_event(official: Official, actor: str) -> LedgerEvent:
-    return LedgerEvent(
-        "OFFICIAL_ADDED",
-        {
-            "official_id": official.official_id,
-            "agency": official.agency,
-            "title": official.title,
-            "valid_from": official.valid_from.isoformat(),
-            "valid_to": official.valid_to.isoformat() if official.valid_to else None,
-            "public_key_sha256": key_fingerprint(official.public_key_pem),
-            "actor": actor,
-        },
-    )
+    return OfficialAdded(
+        official_id=official.official_id,
+        agency=official.agency,
+        title=official.title,
+        valid_from=official.valid_from.isoformat(),
+        valid_to=official.valid_to.isoformat() if official.valid_to else None,
+        public_key_sha256=key_fingerprint(official.public_key_pem),
+        actor=actor,
+    ).to_event()
 
 
 def safeguards_event(agency: str, current: bool, actor: str, note: str) -> LedgerEvent:
-    return LedgerEvent(
-        "SAFEGUARDS_CHANGED", {"agency": agency, "current": current, "actor": actor, "note": note}
-    )
+    return SafeguardsChanged(agency=agency, current=current, actor=actor, note=note).to_event()
 
 
 def model_trained_event(version: str, model_json: str) -> LedgerEvent:
-    return LedgerEvent(
-        "MODEL_TRAINED", {"version": version, "model_sha256": sha256_hex(model_json.encode())}
-    )
+    return ModelTrained(version=version, model_sha256=sha256_hex(model_json.encode())).to_event()
 
 
 def checkpoint_every(settings: Settings) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from taxgate.canonical import decrypt_bytes, encrypt_bytes
 from taxgate.errors import StoreError
+from taxgate.ledger_events import CredentialIssued, UserAdded, UserChanged
 from taxgate.store.base import (
     ApiCredential,
     FollowUp,
@@ -78,8 +79,8 @@ class ServiceTablesMixin:
 
     # credentials and users ---------------------------------------------------------------
     def add_api_credential(self, cred: ApiCredential, actor: str) -> None:
-        event = LedgerEvent("CREDENTIAL_ISSUED", {"agency": cred.agency, "cred_id": cred.cred_id,
-                                                  "actor": actor, "revokes_others": True})
+        event = CredentialIssued(agency=cred.agency, cred_id=cred.cred_id, actor=actor,
+                                 revokes_others=True).to_event()
         with self._svc_tx() as tx:
             tx.execute(f"UPDATE {self._t('api_credentials')} SET revoked_at = ? "
                        "WHERE agency = ? AND revoked_at IS NULL", [cred.created_at, cred.agency])
@@ -94,11 +95,10 @@ class ServiceTablesMixin:
 
     def add_user(self, user: UserAccount, actor: str) -> None:
         before = self.user(user.username)
-        event = LedgerEvent(
-            "USER_ADDED" if before is None else "USER_CHANGED",
-            {"username": user.username, "role": user.role, "agency": user.agency,
-             "previous_role": before.role if before else None, "actor": actor},
-        )
+        event = (UserAdded if before is None else UserChanged)(
+            username=user.username, role=user.role, agency=user.agency,
+            previous_role=before.role if before else None, actor=actor,
+        ).to_event()
         with self._svc_tx() as tx:
             tx.execute(f"DELETE FROM {self._t('users')} WHERE username = ?", [user.username])
             tx.execute(f"INSERT INTO {self._t('users')} ({_cols(UserAccount)}) "

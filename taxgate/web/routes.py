@@ -20,11 +20,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from taxgate.ledger_events import OversightViewed, SignIn, SignOut
 from taxgate.service import auth, oversight, review
 from taxgate.service.auth import Principal
 from taxgate.service.config import ServiceSettings
 from taxgate.service.errors import NotAllowed
-from taxgate.store.base import LedgerEvent
 from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
 
@@ -163,8 +163,8 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
 def _log_sign_in(request: Request, username: str, client: str, outcome: str) -> None:
     """R33: every sign-in, success or failure, is an audit event."""
     with _store(request) as store:
-        store.append_events([LedgerEvent("SIGN_IN", {
-            "username": username[:100], "outcome": outcome, "source": client})])
+        store.append_events([SignIn(
+            username=username[:100], outcome=outcome, source=client).to_event()])
 
 
 @router.post("/logout")
@@ -174,7 +174,7 @@ def logout(request: Request, s: SessionDep, csrf: Annotated[str, Form(max_length
     p = _web(request).sessions.end(request.cookies.get(COOKIE))
     if p is not None:
         with _store(request) as store:
-            store.append_events([LedgerEvent("SIGN_OUT", {"username": p.name})])
+            store.append_events([SignOut(username=p.name).to_event()])
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp
@@ -242,7 +242,7 @@ def oversight_page(request: Request, s: SessionDep) -> Response:
     web = _web(request)
     with _store(request) as store:
         o = oversight.oversight(store, web.reason_cache)
-        store.append_events([LedgerEvent("OVERSIGHT_VIEWED", {"viewer": s.principal.name})])
+        store.append_events([OversightViewed(viewer=s.principal.name).to_event()])
     charts = [
         oversight.bars(o.disclosures_per_day, "disclosures per day"),
         oversight.bars(dict(o.per_official.most_common(20)), "requests per signing official"),
