@@ -17,14 +17,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from taxgate.api import create_app
-from taxgate.service.config import ServiceSettings
 from taxgate.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
 # The schema as the server publishes it; building the app touches no store.
 schema = schemathesis.openapi.from_dict(
-    create_app(ServiceSettings(Settings(store="unused"))).openapi())
+    create_app(Settings(store="unused")).openapi())
 
 
 @pytest.fixture(scope="module", params=ENGINES_PARAMS)

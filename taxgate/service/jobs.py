@@ -29,8 +29,8 @@ from pathlib import Path
 
 from taxgate import pipeline
 from taxgate.errors import IntegrityError, TaxgateError
-from taxgate.service.config import ServiceSettings
 from taxgate.service.gate import StoreBusy, StoreGate
+from taxgate.settings import Settings
 from taxgate.store.base import JobRow
 from taxgate.store.common import iso_now
 
@@ -103,7 +103,7 @@ def private_dir(path: Path) -> Path:
 class JobRunner:
     """The job board (in memory) and its worker thread."""
 
-    def __init__(self, settings: ServiceSettings, gate: StoreGate) -> None:
+    def __init__(self, settings: Settings, gate: StoreGate) -> None:
         self.settings = settings
         self.gate = gate
         self.spool = private_dir(settings.spool)
@@ -210,9 +210,9 @@ class JobRunner:
             with self.gate.use() as store:
                 self._save(view, state=RUNNING)
                 result = pipeline.process_with_store(
-                    self.settings.store, store, pkg, out, _ProgressAdapter(view.progress))
+                    self.settings, store, pkg, out, _ProgressAdapter(view.progress))
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(
-                    days=self.settings.response_retention_days)
+                    days=self.settings.service.response_retention_days)
                 view.progress.stage_("done")
                 view.progress.done = sum(result.counts.values())
                 self._save(
