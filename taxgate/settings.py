@@ -117,7 +117,8 @@ class Policy:
     def from_mapping(cls, data: dict[str, Any], source: str = "policy") -> Policy:
         known = {f.name for f in fields(cls)}
         found = [(f"{k} ({source})", "is not a policy setting") for k in sorted(set(data) - known)]
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in data.items() if k in known}
         try:
             policy = replace(cls(), **values)
         except SettingsError as exc:
@@ -188,6 +189,8 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     engine: str = "duckdb"  # or "spark"
     spark_master: str = "local[2]"
+    spark_driver_memory: str = "4g"  # the inputs pass through the Spark driver
+    spark_partitions: int = 8  # shuffle partitions on a local master
     threads: int = 0  # 0: DuckDB's default (all cores)
     memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
     match_chunk_records: int = 200_000  # request records scored at a time (memory bound)
@@ -302,12 +305,15 @@ def _build(cls: Any, found: list[tuple[str, str]], values: dict[str, Any],
 
 ENGINES = ("duckdb", "spark")
 _RULES = {"engine": check.one_of(ENGINES), "threads": check.at_least(0),
-          "match_chunk_records": check.at_least(1), "ledger_checkpoint_every": check.at_least(1)}
+          "match_chunk_records": check.at_least(1), "spark_partitions": check.at_least(1),
+          "ledger_checkpoint_every": check.at_least(1)}
 
 # Settings an operator may give in the environment (the CLI's options override them).
 ENGINE_ENV = {
     "engine": "TAXGATE_ENGINE",  # duckdb (default) or spark: who runs matching
     "spark_master": "TAXGATE_SPARK_MASTER",  # local[2], spark://host:7077, yarn, k8s://...
+    "spark_driver_memory": "TAXGATE_SPARK_DRIVER_MEMORY",  # e.g. 16g
+    "spark_partitions": "TAXGATE_SPARK_PARTITIONS",  # local masters only
     "threads": "TAXGATE_THREADS",  # DuckDB threads; 0 = all cores
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time

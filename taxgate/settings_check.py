@@ -55,9 +55,19 @@ def _want(hint: Any) -> str:
     return _WANT.get(hint, getattr(hint, "__name__", str(hint)))
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a settings class (resolved once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
 def problems(obj: Any, rules: Mapping[str, Rule] | None = None) -> list[tuple[str, str]]:
     """(field, problem) for every field of the dataclass ``obj`` that is wrong."""
-    hints = typing.get_type_hints(type(obj))
+    hints = _hints(type(obj))
     found = []
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
@@ -78,7 +88,7 @@ def check(obj: Any, rules: Mapping[str, Rule] | None = None) -> None:
 def from_text(cls: type, name: str, raw: str) -> Any:
     """The text of an environment variable as the type of ``cls``'s field ``name``;
     ValueError (saying what is wanted) when it is not one."""
-    hint = typing.get_type_hints(cls)[name]
+    hint = _hints(cls)[name]
     args = [h for h in typing.get_args(hint) if h is not type(None)]
     kind = args[0] if args and typing.get_origin(hint) is not tuple else hint
     try:

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from taxgate import pipeline
-from taxgate.errors import IntegrityError, TaxgateError
+from taxgate.errors import IntegrityError, TaxgateError, classify
 from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.settings import Settings
 from taxgate.store.base import JobRow
@@ -219,10 +219,11 @@ class JobRunner:
                     view, state=DONE, request_id=result.request_id, exit_code=result.exit_code,
                     message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
                     expires_at=expires.isoformat().replace("+00:00", "Z"))
-        except TaxgateError as exc:  # messages carry no taxpayer values (errors.py)
-            self._fail(view, str(exc), 4 if isinstance(exc, IntegrityError) else 1)
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
-            self._fail(view, f"internal failure ({type(exc).__name__}); nothing was disclosed")
+            kind = classify(exc)  # messages carry no taxpayer values (errors.py)
+            self._fail(view, str(exc) if kind.shown else
+                       f"internal failure ({type(exc).__name__}); nothing was disclosed",
+                       4 if issubclass(kind, IntegrityError) else 1)  # FAILED: 4 or 1
         shutil.rmtree(pkg, ignore_errors=True)  # R40: the request's input is not kept
 
     def _fail(self, view: JobView, message: str, exit_code: int = 1) -> None:
