@@ -1,10 +1,11 @@
 """The HTTP API for agencies and the app that serves it with the web pages.
 
-``create_app(settings)`` builds everything from a :class:`ServiceSettings`: the one
+``create_app(settings)`` builds everything from a :class:`Settings`: the one
 open store (:class:`StoreGate`), the job worker, the web pages. Routes are thin
-shells over :mod:`taxgate.service`; :func:`_error_response` is the one place a
-domain error becomes an HTTP status. Response models hold ids, states, counts per
-outcome and reason codes only: no model here has a field a taxpayer value could go in.
+shells over :mod:`taxgate.service`; :func:`_error_response` is the one place an
+error becomes an HTTP status (read from the tree in :mod:`taxgate.errors`). Response
+models hold ids, states, counts per outcome and reason codes only: no model here has a
+field a taxpayer value could go in.
 """
 
 from __future__ import annotations
@@ -26,29 +27,28 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from taxgate import __version__
-from taxgate.errors import BadInput, IntegrityError, TaxgateError
+from taxgate import __version__, strict_json
+from taxgate.errors import (
+    BadInput,
+    Conflict,
+    DuplicateJsonKey,
+    NotAllowed,
+    NotFound,
+    TaxgateError,
+    TooLarge,
+    TooMany,
+    Unauthorized,
+    classify,
+)
 from taxgate.intake import valid_request_id
 from taxgate.records import Outcome
 from taxgate.service import auth, review
-from taxgate.service.config import ServiceSettings
-from taxgate.service.errors import Conflict, NotAllowed, NotFound, TooLarge, strict_json
-from taxgate.service.gate import StoreBusy, StoreGate
+from taxgate.service.gate import StoreGate
 from taxgate.service.jobs import DONE, EXPIRED, JobRunner, JobView, private_dir
+from taxgate.settings import Settings
 from taxgate.untrusted import visible
 
-_STATUS = ((NotAllowed, 403), (NotFound, 404), (Conflict, 409), (TooLarge, 413),
-           (StoreBusy, 503), (IntegrityError, 503), (BadInput, 400), (TaxgateError, 500))
 _AUTH_CACHE_S = 60.0
-
-
-class Unauthorized(TaxgateError):
-    """No valid credential (HTTP 401)."""
-
-
-class TooMany(TaxgateError):
-    """Too many failed attempts from this address or for this user (HTTP 429)."""
-
 
 # --- response models: ids, states and counts only -------------------------------------------
 
@@ -104,12 +104,12 @@ def _status(v: JobView) -> JobStatus:
 
 
 class Service:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.gate = StoreGate(settings.store)
+        self.gate = StoreGate(settings)
         self.jobs = JobRunner(settings, self.gate)
-        self.api_failures = auth.FailureLimiter(settings.api_failures,
-                                                settings.login_window_seconds)
+        self.api_failures = auth.FailureLimiter(settings.service.api_failures,
+                                                settings.service.login_window_seconds)
         self._tokens: dict[str, tuple[str, float]] = {}
 
     def agency_for(self, token: str, client: str) -> str:
@@ -166,17 +166,10 @@ ServiceDep = Annotated[Service, Depends(_svc)]
 
 
 def _error_response(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, Unauthorized):
-        status, code = 401, "UNAUTHORIZED"
-    elif isinstance(exc, TooMany):
-        status, code = 429, "TOO_MANY_ATTEMPTS"
-    elif isinstance(exc, TaxgateError):
-        status = next(s for cls, s in _STATUS if isinstance(exc, cls))
-        code = type(exc).__name__
-    else:
-        status, code = 500, "INTERNAL"
-    detail = (visible(exc) if isinstance(exc, TaxgateError)
-              else "internal failure; nothing disclosed")
+    """Any exception as the HTTP status, code and detail its class in the tree names."""
+    kind = classify(exc)
+    status = kind.http_status
+    detail = visible(exc) if kind.shown else "internal failure; nothing disclosed"
     headers = {"Retry-After": "5"} if status in (429, 503) else {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -184,8 +177,8 @@ def _error_response(request: Request, exc: Exception) -> Response:
         from taxgate.web.routes import error_page
 
         return error_page(request, status, detail, headers, exc)
-    return JSONResponse(ErrorBody(error=code, detail=detail).model_dump(), status_code=status,
-                        headers=headers)
+    return JSONResponse(ErrorBody(error=kind.code, detail=detail).model_dump(),
+                        status_code=status, headers=headers)
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -242,7 +235,7 @@ async def submit_job(request: Request, agency: AgencyDep, svc: ServiceDep) -> Jo
     id at once. Processing runs in the background; poll the job's status."""
     from python_multipart.multipart import FormParser, parse_options_header
 
-    limit = svc.settings.max_upload_bytes
+    limit = svc.settings.service.max_upload_bytes
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise TooLarge(f"upload exceeds {limit} bytes")
@@ -288,8 +281,12 @@ def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, 
     manifest_path = Path(os.fsdecode(files[b"manifest"].actual_file_name))
     records_path = Path(os.fsdecode(files[b"records"].actual_file_name))
     try:  # duplicate keys: refused here (400), never read differently later
-        manifest = strict_json(manifest_path.read_bytes())
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        raw = manifest_path.read_bytes()
+        manifest = strict_json.loads(raw.decode(json.detect_encoding(raw), "surrogatepass"),
+                                     max_depth=None, max_number_chars=None)
+    except DuplicateJsonKey:
+        raise DuplicateJsonKey("a JSON object in the upload names one key twice") from None
+    except (ValueError, RecursionError):  # intake refuses it with a reason code
         manifest = None
     request_id = None
     name = "records.csv"
@@ -409,7 +406,7 @@ _HEADERS = {
 }
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
+def create_app(settings: Settings) -> FastAPI:
     """The whole service: API under /v1, web pages for officers and auditors."""
     from taxgate.web.routes import WebState
     from taxgate.web.routes import router as web_router

@@ -1,20 +1,41 @@
-"""The one exception tree of taxgate.
+"""The one exception tree of taxgate, and how each class is reported.
 
-    TaxgateError                 base; never carries taxpayer data in its message
-     ├── BadInput                the caller's input is wrong: CLI exit 2, HTTP 4xx
-     │    ├── RequestRefused     a whole request refused; carries a reason code and
-     │    │                      is answered with an all-REJECTED response
-     │    └── TaxpayerFileError  a taxpayer file that cannot be loaded
-     ├── StoreError              the store is missing, locked, corrupt or unreachable
-     │    └── KeyUnavailable     the at-rest key is missing or wrong
-     ├── NotDelivered            committed, but the response files could not be written:
-     │                           says what was committed and how to fetch it (a replay)
-     └── IntegrityError          the ledger failed a check (exit 4, HTTP 503): commands
-          │                      that disclose or account refuse until an incident is recorded
-          └── LedgerBroken       ledger verification found a broken chain
+Every class knows its CLI exit code, its HTTP status and the ``code`` the API puts in
+an error body (the class name unless set); the CLI (:func:`taxgate.cli._common.run`)
+and the HTTP handler (:func:`taxgate.api.error_response`) read these and nothing else,
+through :func:`classify`.
 
-Anything else that escapes is an internal failure (exit 1). Messages name files,
-columns, line numbers and reason codes, never a value taken from a record.
+    class                    exit  HTTP  meaning
+    TaxgateError               1   500   base; never carries taxpayer data in its message
+     ├── BadInput              2   400   the caller's input is wrong
+     │    ├── RequestRefused   2   400   a whole request refused: carries a reason code and
+     │    │                              is answered with an all-REJECTED response
+     │    ├── TaxpayerFileError 2  400   a taxpayer file that cannot be loaded
+     │    ├── SettingsError    2   400   a setting with a bad value: names it and its source
+     │    ├── JSONRefused      2   400   not strict JSON (also a ValueError)
+     │    │    └── DuplicateJsonKey 2 400  a JSON object naming one key twice
+     │    ├── NotAllowed       2   403   the signed-in person or agency may not do this
+     │    │    └── LoginRequired 2 403   not signed in: the web pages redirect to /login
+     │    ├── NotFound         2   404   no such job, request, record or follow-up
+     │    ├── Conflict         2   409   the state forbids it: already released, ...
+     │    └── TooLarge         2   413   an upload over the size limit
+     ├── Unauthorized          1   401   no valid API credential (code UNAUTHORIZED)
+     ├── TooMany               1   429   too many failed attempts (code TOO_MANY_ATTEMPTS)
+     ├── StoreError            1   500   the store is missing, locked, corrupt or unreachable
+     │    ├── KeyUnavailable   2   500   the at-rest key is missing or wrong
+     │    └── StoreBusy        1   503   the server's store is held by a job; retry
+     ├── NotDelivered          1   500   committed, but the response files could not be
+     │                                   written: says what was committed, how to fetch it
+     ├── IntegrityError        4   503   the ledger failed a check: commands that disclose
+     │    │                              or account refuse until an incident is recorded
+     │    └── LedgerBroken     4   503   ledger verification found a broken chain
+     └── InternalError         1   500   a check of taxgate's own output failed (code
+          │                              INTERNAL): reported like any unexpected failure
+          └── ResponseSchemaError 1 500  a response would hold a field outside the contract
+
+Anything else that escapes is an internal failure, reported as InternalError is (exit 1,
+HTTP 500, no message shown). Messages name files, columns, line numbers, settings and
+reason codes, never a value taken from a record. This module imports nothing of taxgate.
 """
 
 from __future__ import annotations
@@ -24,12 +45,21 @@ class TaxgateError(Exception):
     """Base class: a failure taxgate understands and can explain in one line."""
 
     exit_code = 1
+    http_status = 500
+    code = "TaxgateError"  # what an API error body says; each subclass: its own name
+    shown = True  # False: the message is for logs only; the caller sees "internal failure"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__ and cls.shown:  # internal ones all say INTERNAL
+            cls.code = cls.__name__
 
 
 class BadInput(TaxgateError):
     """The input is malformed or not allowed; the one-line message says what."""
 
     exit_code = 2
+    http_status = 400
 
 
 class RequestRefused(BadInput):
@@ -44,6 +74,67 @@ class TaxpayerFileError(BadInput):
     """A taxpayer records file that cannot be loaded as given."""
 
 
+class SettingsError(BadInput):
+    """One or more settings have bad values; the one line names each setting and where
+    it came from (environment variable, policy file key, option)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems  # (setting as named to the reader, what is wrong)
+        lead = "bad setting" if len(problems) == 1 else "bad settings"
+        super().__init__(f"{lead}: " + "; ".join(f"{name} {why}" for name, why in problems))
+
+
+class JSONRefused(BadInput, ValueError):
+    """A document that is not strict JSON within the bounds; the message says why."""
+
+
+class DuplicateJsonKey(JSONRefused):
+    """A JSON object names a key twice: parsers disagree on which value wins, so it is
+    refused rather than read one way here and another way elsewhere."""
+
+
+class NotAllowed(BadInput):
+    """The caller's role or agency does not allow this."""
+
+    http_status = 403
+
+
+class LoginRequired(NotAllowed):
+    """Not signed in (or the session expired): the pages send the browser to /login."""
+
+
+class NotFound(BadInput):
+    """Nothing of that id is visible to this caller."""
+
+    http_status = 404
+
+
+class Conflict(BadInput):
+    """The request conflicts with the record's state."""
+
+    http_status = 409
+
+
+class TooLarge(BadInput):
+    """The upload exceeds the configured limit."""
+
+    http_status = 413
+
+
+class Unauthorized(TaxgateError):
+    """No valid credential."""
+
+    http_status = 401
+    code = "UNAUTHORIZED"
+
+
+class TooMany(TaxgateError):
+    """Too many failed attempts from this address or for this user."""
+
+    http_status = 429
+    code = "TOO_MANY_ATTEMPTS"
+
+
 class StoreError(TaxgateError):
     """The store cannot be opened, migrated or written."""
 
@@ -52,6 +143,12 @@ class KeyUnavailable(StoreError):
     """The key that decrypts the store at rest is missing or wrong."""
 
     exit_code = 2
+
+
+class StoreBusy(StoreError):
+    """The store is held by a long-running job; try again shortly."""
+
+    http_status = 503
 
 
 class NotDelivered(TaxgateError):
@@ -64,7 +161,26 @@ class IntegrityError(TaxgateError):
     anchor); commands that disclose or account refuse until an incident is recorded."""
 
     exit_code = 4
+    http_status = 503
 
 
 class LedgerBroken(IntegrityError):
     """The ledger's hash chain or a checkpoint signature does not verify."""
+
+
+class InternalError(TaxgateError):
+    """A check of taxgate's own work failed: a bug, never the caller's fault. Reported
+    as an internal failure; the message is not shown."""
+
+    code = "INTERNAL"
+    shown = False
+
+
+class ResponseSchemaError(InternalError, ValueError):
+    """A response would hold a field or outcome outside the contract's allow-list."""
+
+
+def classify(exc: BaseException) -> type[TaxgateError]:
+    """The class of the tree that reports ``exc``: its own, or InternalError for an
+    exception from outside the tree."""
+    return type(exc) if isinstance(exc, TaxgateError) else InternalError

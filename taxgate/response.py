@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from taxgate import __version__, faults
 from taxgate.canonical import canonical_json, sha256_file, sign_object
-from taxgate.errors import BadInput
+from taxgate.errors import BadInput, ResponseSchemaError
 from taxgate.records import RESULT_COLUMNS, Outcome
 
 RESPONSE_FIELDS = frozenset(
@@ -43,10 +43,6 @@ RESPONSE_FIELDS = frozenset(
         "signature",
     }
 )
-
-
-class ResponseSchemaError(ValueError):
-    """A response was about to carry a field outside the allow-list (R19/R20)."""
 
 
 def build_response(

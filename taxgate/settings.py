@@ -1,7 +1,13 @@
-"""The one settings object: where the store is, the legal policy, the matching knobs.
+"""The one settings object: where the store is, the legal policy, the matching engine,
+the service's bounds.
 
-Built once by a shell (the CLI callback, the app factory, a test fixture) and passed
-down; nothing here touches the disk at import time. Every policy value is declared
+:class:`Settings` holds the store and engine settings and two sections, ``policy``
+(:class:`Policy`) and ``service`` (:class:`ServiceSettings`). Built once by a shell
+(the CLI callback, the app factory, a test fixture) with :meth:`Settings.from_env`
+and passed down; nothing here touches the disk at import time. Every value is
+type-checked when an object is built (:mod:`taxgate.settings_check`): a bad one is a
+:class:`SettingsError` whose one line names the setting and its source
+(``TAXGATE_*`` variable, policy file key, option). Every policy value is declared
 once in :class:`Policy` with its requirement, and ``docs/policy.md`` is checked
 against this list by a test. Policy values are [P] defaults from
 docs/requirements: the Disclosure Office sets them, counsel signs off.
@@ -16,8 +22,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from taxgate import settings_check as check
 from taxgate.canonical import canonical_json, sha256_hex
-from taxgate.errors import BadInput
+from taxgate.errors import SettingsError
 
 POLICY_DOCS: dict[str, str] = {
     "min_days_after_removal_order": "R15: days that must pass after the removal order (or "
@@ -88,29 +95,37 @@ class Policy:
     established_given_name_min_count: int = 1_000
     given_name_sex_dominance: float = 10.0
 
+    def __post_init__(self) -> None:
+        check.check(self)
+
     def version(self) -> str:
         """A short digest of every policy value: equal policies, equal versions."""
         return "policy-" + sha256_hex(canonical_json(asdict(self)))[:12]
 
     @classmethod
     def from_toml(cls, path: Path) -> Policy:
-        """Read overrides from a TOML file; unknown keys are an error, all reported at once."""
+        """Read overrides from a TOML file; unknown keys and values of the wrong type are
+        an error, all reported at once."""
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise BadInput(f"policy file {path.name} cannot be read: {type(exc).__name__}") from exc
-        return cls.from_mapping(data.get("policy", data))
+            raise SettingsError([(f"TAXGATE_POLICY (policy file {path.name})",
+                                  f"cannot be read: {type(exc).__name__}")]) from exc
+        return cls.from_mapping(data.get("policy", data), f"policy file {path.name}")
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> Policy:
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise BadInput(f"unknown policy settings: {', '.join(unknown)}")
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
-        }
-        return replace(cls(), **values)
+    def from_mapping(cls, data: dict[str, Any], source: str = "policy") -> Policy:
+        known = {f.name for f in fields(cls)}
+        found = [(f"{k} ({source})", "is not a policy setting") for k in sorted(set(data) - known)]
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in data.items() if k in known}
+        try:
+            policy = replace(cls(), **values)
+        except SettingsError as exc:
+            found += check.relabel(exc, dict.fromkeys(values, source)).problems
+        if found:
+            raise SettingsError(found)
+        return policy
 
 
 def key_file_for(store: str) -> Path:
@@ -133,6 +148,39 @@ def anchor_file_for(store: str) -> Path:
     return key.with_name(key.name.removesuffix(".key") + ".anchor.jsonl")
 
 
+def default_spool(store: str) -> Path:
+    """Beside an embedded store (``<store>.spool``); for PostgreSQL, in the user's state
+    folder under a name derived from the URL (no credentials in it)."""
+    if store.startswith(("postgresql://", "postgres://")):
+        base = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
+        return base / "taxgate" / f"spool-{sha256_hex(store.encode())[:16]}"
+    folder = Path(store).expanduser().resolve()
+    return folder.parent / f"{folder.name}.spool"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The section only ``taxgate serve`` reads: upload, session, sign-in and connection
+    bounds (docs/service.md lists each with its SERVICE_ENV variable)."""
+
+    max_upload_bytes: int = 512 * 1024 * 1024
+    response_retention_days: int = 30
+    session_idle_minutes: int = 30
+    login_failures: int = 5
+    login_window_seconds: int = 300
+    login_address_failures: int = 50  # per address: past this, each sign-in is delayed
+    header_timeout_seconds: int = 10
+    keep_alive_seconds: int = 5
+    max_connections: int = 1000
+    max_requests_in_flight: int = 100
+    api_failures: int = 20  # failed API authentications per address per window before 429
+    spool_dir: Path | None = None
+    secure_cookies: bool = False  # true behind TLS (R35): cookies marked Secure
+
+    def __post_init__(self) -> None:
+        check.check(self)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know, declared once."""
@@ -141,12 +189,18 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
     engine: str = "duckdb"  # or "spark"
     spark_master: str = "local[2]"
+    spark_driver_memory: str = "4g"  # the inputs pass through the Spark driver
+    spark_partitions: int = 8  # shuffle partitions on a local master
     threads: int = 0  # 0: DuckDB's default (all cores)
     memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
     match_chunk_records: int = 200_000  # request records scored at a time (memory bound)
     key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
     anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+
+    def __post_init__(self) -> None:
+        check.check(self, _RULES)
 
     def memory_share(self, fraction: float) -> str:
         """``fraction`` of ``memory_limit`` in DuckDB's syntax ("" when no limit is set):
@@ -163,6 +217,11 @@ class Settings:
     @property
     def is_postgres(self) -> bool:
         return self.store.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def spool(self) -> Path:
+        """The service's folder for uploads and responses: ``spool_dir``, else default."""
+        return self.service.spool_dir or default_spool(self.store)
 
     @property
     def key_file(self) -> Path:
@@ -188,38 +247,96 @@ class Settings:
 
     @classmethod
     def from_env(cls, store: str | None = None, **overrides: Any) -> Settings:
-        """Settings from TAXGATE_* environment variables, then explicit overrides."""
-        store = store or os.environ.get("TAXGATE_STORE") or cls.store
+        """Settings from TAXGATE_* environment variables, then explicit overrides (a
+        command's options; a ServiceSettings field goes to ``service``). Every bad value
+        is reported at once, in one line, named with its source."""
+        found: list[tuple[str, str]] = []
         policy_file = os.environ.get("TAXGATE_POLICY")
-        policy = Policy.from_toml(Path(policy_file)) if policy_file else Policy()
-        env: dict[str, Any] = {}
-        for name, var in ENGINE_ENV.items():
-            value = os.environ.get(var, "").strip()
-            if value:
-                env[name] = value
-        for name, var in (("threads", "TAXGATE_THREADS"),
-                          ("match_chunk_records", "TAXGATE_MATCH_CHUNK")):
-            if name in env:
-                try:
-                    env[name] = int(env[name])
-                except ValueError:
-                    raise BadInput(f"{var} must be a whole number") from None
-        settings = cls(store=store, policy=policy, **{**env, **overrides})
-        if settings.match_chunk_records < 1:
-            raise BadInput("TAXGATE_MATCH_CHUNK must be at least 1")
-        if settings.engine not in ENGINES:
-            raise BadInput(f"unknown engine {settings.engine!r}: use one of {', '.join(ENGINES)}")
+        try:
+            policy = Policy.from_toml(Path(policy_file)) if policy_file else Policy()
+        except SettingsError as exc:
+            found, policy = exc.problems, Policy()
+        service_env = {k: var for k, (var, _) in SERVICE_ENV.items()}
+        service = _build(ServiceSettings, found, *_given(ServiceSettings, service_env,
+                                                          overrides, found))
+        values, sources = _given(cls, ENGINE_ENV, overrides, found)
+        values.update(store=store or os.environ.get("TAXGATE_STORE") or cls.store,
+                      policy=policy, service=service)
+        settings = _build(cls, found, values, sources)
+        if found:
+            raise SettingsError(found)
         return settings
 
 
+def _given(cls: Any, env: dict[str, str], overrides: dict[str, Any],
+           found: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields of ``cls`` set in the environment (as their types) or by overrides,
+    and where each came from; text of the wrong type goes to ``found``."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, var in env.items():
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            values[name], sources[name] = check.from_text(cls, name, raw), var
+        except ValueError as exc:
+            found.append((f"{name} ({var})", str(exc)))
+    names = {f.name for f in fields(cls)}
+    for name, value in overrides.items():
+        if name in names:
+            values[name] = value
+            option = f"option --{name.replace('_', '-')}"
+            sources[name] = f"{option} or {env[name]}" if name in env else option
+    return values, sources
+
+
+def _build(cls: Any, found: list[tuple[str, str]], values: dict[str, Any],
+           sources: dict[str, str]) -> Any:
+    """``cls(**values)``; its bad values go to ``found`` named with their sources (and
+    the defaults stand in, so that later sections are checked too)."""
+    try:
+        return cls(**values)
+    except SettingsError as exc:
+        found += check.relabel(exc, sources).problems
+        bad = {n for n, _ in exc.problems}
+        return cls(**{k: v for k, v in values.items() if k not in bad})
+
+
 ENGINES = ("duckdb", "spark")
+_RULES = {"engine": check.one_of(ENGINES), "threads": check.at_least(0),
+          "match_chunk_records": check.at_least(1), "spark_partitions": check.at_least(1),
+          "ledger_checkpoint_every": check.at_least(1)}
 
 # Settings an operator may give in the environment (the CLI's options override them).
 ENGINE_ENV = {
     "engine": "TAXGATE_ENGINE",  # duckdb (default) or spark: who runs matching
     "spark_master": "TAXGATE_SPARK_MASTER",  # local[2], spark://host:7077, yarn, k8s://...
+    "spark_driver_memory": "TAXGATE_SPARK_DRIVER_MEMORY",  # e.g. 16g
+    "spark_partitions": "TAXGATE_SPARK_PARTITIONS",  # local masters only
     "threads": "TAXGATE_THREADS",  # DuckDB threads; 0 = all cores
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
     "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
+}
+
+# Declared once: name -> (environment variable, meaning). docs/service.md lists them;
+# a service setting may also be given as an override to Settings.from_env.
+SERVICE_ENV = {
+    "max_upload_bytes": ("TAXGATE_MAX_UPLOAD_BYTES", "largest request package accepted (bytes)"),
+    "response_retention_days": ("TAXGATE_RESPONSE_DAYS",
+                                "days a response stays downloadable (R40)"),
+    "session_idle_minutes": ("TAXGATE_SESSION_MINUTES", "web session idle expiry (minutes)"),
+    "login_failures": ("TAXGATE_LOGIN_FAILURES", "failed sign-ins per user or address before 429"),
+    "login_window_seconds": ("TAXGATE_LOGIN_WINDOW", "window those failures are counted in"),
+    "spool_dir": ("TAXGATE_SPOOL", "folder for uploaded packages and responses (mode 0700)"),
+    "login_address_failures": ("TAXGATE_LOGIN_ADDRESS_FAILURES",
+                               "failed sign-ins per address before each attempt is delayed"),
+    "header_timeout_seconds": ("TAXGATE_HEADER_TIMEOUT",
+                               "seconds a connection may take to send a request's headers"),
+    "keep_alive_seconds": ("TAXGATE_KEEP_ALIVE", "seconds an idle kept-alive connection stays"),
+    "max_connections": ("TAXGATE_MAX_CONNECTIONS",
+                        "open connections before the oldest one still sending headers is closed"),
+    "max_requests_in_flight": ("TAXGATE_MAX_IN_FLIGHT",
+                               "requests handled at once before 503 (Retry-After)"),
 }

@@ -1,10 +1,13 @@
-"""Strict JSON for documents an outside party sends (manifest.json).
+"""Strict JSON for documents an outside party sends (manifest.json, an API upload).
 
 Python's ``json`` accepts more than a careful reader should: a repeated key keeps
 its last value silently, ``NaN`` and ``Infinity`` pass, a 5,000-digit number fails
 with a bare ValueError and deep nesting with a RecursionError. :func:`loads`
-refuses each of these with :class:`JSONRefused`, whose message is one line and
-names no value from the document.
+refuses each of these with :class:`JSONRefused` (a repeated key with its subclass
+:class:`DuplicateJsonKey`), whose message is one line and names no value from the
+document. Intake reads a manifest within the bounds; the API's first look at an
+upload passes ``None`` for both bounds and refuses only repeated keys and non-finite
+numbers, leaving the rest to intake.
 """
 
 from __future__ import annotations
@@ -12,20 +15,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from taxgate.errors import DuplicateJsonKey, JSONRefused
+
+__all__ = ["MAX_DEPTH", "MAX_NUMBER_CHARS", "DuplicateJsonKey", "JSONRefused", "loads"]
+
 # A manifest is an object holding one list (taxable_periods); a little room to spare.
 MAX_DEPTH = 8
 # The longest number literal accepted: enough for any count, year or version.
 MAX_NUMBER_CHARS = 20
 
 
-class JSONRefused(ValueError):
-    """A document that is not strict JSON within the bounds; the message says why."""
+def _number(parse: type, max_chars: int | None) -> Any:
+    if max_chars is None:
+        return parse
 
-
-def _number(parse: type) -> Any:
     def hook(text: str) -> Any:
-        if len(text) > MAX_NUMBER_CHARS:
-            raise JSONRefused(f"holds a number longer than {MAX_NUMBER_CHARS} characters")
+        if len(text) > max_chars:
+            raise JSONRefused(f"holds a number longer than {max_chars} characters")
         return parse(text)
 
     return hook
@@ -38,7 +44,7 @@ def _no_constant(name: str) -> Any:
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise JSONRefused("repeats a key in one object")
+        raise DuplicateJsonKey("repeats a key in one object")
     return obj
 
 
@@ -56,27 +62,36 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def loads(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse UTF-8 JSON strictly: unique keys, finite numbers of bounded length,
-    nesting at most ``max_depth``. Raises JSONRefused."""
-    try:  # a byte order mark before the text is ignored (RFC 8259 §8.1 allows it)
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise JSONRefused("is not UTF-8") from None
+def _too_deep(max_depth: int | None) -> JSONRefused:
+    if max_depth is None:
+        return JSONRefused("is nested too deeply")
+    return JSONRefused(f"is nested deeper than {max_depth} levels")
+
+
+def loads(data: bytes | str, max_depth: int | None = MAX_DEPTH,
+          max_number_chars: int | None = MAX_NUMBER_CHARS) -> Any:
+    """Parse JSON strictly: unique keys, finite numbers of at most ``max_number_chars``
+    characters, nesting at most ``max_depth`` (None: no such bound). Bytes must be
+    UTF-8. Raises JSONRefused (DuplicateJsonKey for a repeated key)."""
+    if isinstance(data, bytes):
+        try:  # a byte order mark before the text is ignored (RFC 8259 §8.1 allows it)
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise JSONRefused("is not UTF-8") from None
     try:
         value = json.loads(
-            text,
+            data,
             object_pairs_hook=_object,
-            parse_int=_number(int),
-            parse_float=_number(float),
+            parse_int=_number(int, max_number_chars),
+            parse_float=_number(float, max_number_chars),
             parse_constant=_no_constant,
         )
     except RecursionError:
-        raise JSONRefused(f"is nested deeper than {max_depth} levels") from None
+        raise _too_deep(max_depth) from None
     except JSONRefused:
         raise
     except ValueError:  # json.JSONDecodeError and any other parse failure
         raise JSONRefused("is not well-formed JSON") from None
-    if _depth(value) > max_depth:
-        raise JSONRefused(f"is nested deeper than {max_depth} levels")
+    if max_depth is not None and _depth(value) > max_depth:
+        raise _too_deep(max_depth)
     return value

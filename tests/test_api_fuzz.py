@@ -19,15 +19,15 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from taxgate.api import create_app
-from taxgate.service.config import ServiceSettings
-from taxgate.settings import Settings
+from taxgate.settings import ServiceSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
 # The schema as the server publishes it; building the app touches no store (its spool
 # folder goes to a temporary directory, not the working directory).
-schema = schemathesis.openapi.from_dict(create_app(ServiceSettings(
-    Settings(store="unused"), spool_dir=Path(tempfile.mkdtemp(prefix="taxgate-spool-")))).openapi())
+schema = schemathesis.openapi.from_dict(create_app(dataclasses.replace(
+    Settings(store="unused"),
+    service=ServiceSettings(spool_dir=Path(tempfile.mkdtemp(prefix="taxgate-spool-"))))).openapi())
 
 
 @pytest.fixture(scope="module", params=ENGINES_PARAMS)

@@ -385,11 +385,10 @@ def test_r28_cli_refuses_with_exit_4_until_an_incident_is_recorded(cli_world, tm
 
 
 def test_r28_the_service_answers_an_integrity_failure_with_503():
-    from taxgate.api import _STATUS
-    from taxgate.errors import LedgerBroken
+    from taxgate.errors import LedgerBroken, classify
 
     for exc in (IntegrityError("x"), LedgerBroken("x")):
-        assert next(status for cls, status in _STATUS if isinstance(exc, cls)) == 503
+        assert classify(exc).http_status == 503
     assert IntegrityError.exit_code == LedgerBroken.exit_code == 4
 
 

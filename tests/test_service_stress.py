@@ -13,14 +13,15 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
 from api_world import PASSWORD, Server, fresh_request, shared_world, wait_done
 
-from taxgate.service.config import ServiceSettings
 from taxgate.service.gate import StoreGate
 from taxgate.service.jobs import FAILED, JobRunner, private_dir
+from taxgate.settings import ServiceSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
@@ -147,7 +148,7 @@ def test_a_symlink_in_a_spooled_package_is_refused(world, tmp_path):
     """The job worker reads only plain files it spooled itself: a records file that is a
     symbolic link (to another package, or any file) fails the job, nothing is stored."""
     req = fresh_request(world, tmp_path, "ICE-SYMLINK-1")
-    settings = ServiceSettings(world.settings, spool_dir=tmp_path / "spool")
+    settings = replace(world.settings, service=ServiceSettings(spool_dir=tmp_path / "spool"))
     gate = StoreGate(world.settings)
     try:
         runner = JobRunner(settings, gate)

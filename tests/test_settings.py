@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from taxgate.errors import BadInput
-from taxgate.settings import Policy, Settings
+from taxgate.errors import BadInput, SettingsError
+from taxgate.settings import Policy, ServiceSettings, Settings
 
 
 def test_memory_share_splits_the_limit_in_duckdb_syntax():
@@ -64,3 +64,60 @@ def test_the_response_names_the_installed_package_version():
         counts={}, policy_version=Policy().version(), model_version=None,
         records_sha256="0" * 64, record_count=0, signing_key=Ed25519PrivateKey.generate())
     assert resp["software_version"] == f"taxgate {importlib.metadata.version('taxgate')}"
+
+
+# --- one settings object: typed, every bad value named with its source in one line -------------
+
+
+def test_bad_settings_are_all_named_with_their_source_in_one_line(monkeypatch, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[policy]\nclear_winner_bits = "high"\nbogus = 1\n')
+    monkeypatch.setenv("TAXGATE_POLICY", str(policy))
+    monkeypatch.setenv("TAXGATE_THREADS", "many")
+    monkeypatch.setenv("TAXGATE_MAX_UPLOAD_BYTES", "big")
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env("somewhere", engine="flink")
+    message = str(caught.value)
+    assert "\n" not in message and "high" not in message and "flink" not in message
+    for named in ("clear_winner_bits (policy file policy.toml) must be a number",
+                  "bogus (policy file policy.toml) is not a policy setting",
+                  "threads (TAXGATE_THREADS) must be a whole number",
+                  "max_upload_bytes (TAXGATE_MAX_UPLOAD_BYTES) must be a whole number",
+                  "engine (option --engine or TAXGATE_ENGINE) must be one of duckdb, spark"):
+        assert named in message
+
+
+def test_settings_are_typed_however_they_are_built():
+    with pytest.raises(SettingsError, match="officer_record_cap must be a whole number"):
+        Policy(officer_record_cap=True)
+    with pytest.raises(SettingsError, match="threads must be at least 0"):
+        Settings(threads=-1)
+    with pytest.raises(SettingsError, match="login_failures must be a whole number"):
+        ServiceSettings(login_failures="5")  # type: ignore[arg-type]
+
+
+def test_every_service_setting_comes_from_its_variable_into_the_one_object(monkeypatch, tmp_path):
+    monkeypatch.setenv("TAXGATE_MAX_UPLOAD_BYTES", "1000")
+    monkeypatch.setenv("TAXGATE_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("TAXGATE_ENGINE", "spark")
+    settings = Settings.from_env("somewhere")
+    assert settings.service.max_upload_bytes == 1000 and settings.engine == "spark"
+    assert settings.spool == tmp_path / "spool"
+    assert Settings(store=str(tmp_path / "s")).spool == tmp_path / "s.spool"
+
+
+def test_an_integer_for_a_fractional_policy_value_keeps_the_policy_version(tmp_path):
+    """R30: a policy file's ``= 5`` and the default 5.0 are the same policy version as
+    before the typed check (the value is kept as written, not converted)."""
+    toml = tmp_path / "policy.toml"
+    toml.write_text("[policy]\nclear_winner_bits = 6\n")
+    assert Policy.from_toml(toml).version() == Policy(clear_winner_bits=6).version()
+
+
+def test_cli_a_bad_setting_is_one_line_and_exit_2_on_every_command(tmp_path):
+    from e2e import taxgate
+
+    run = taxgate("init", store=str(tmp_path / "s"), env={"TAXGATE_MATCH_CHUNK": "0"})
+    assert run.code == 2 and not (tmp_path / "s").exists()
+    assert run.stderr == ("taxgate: bad setting: match_chunk_records (TAXGATE_MATCH_CHUNK) "
+                          "must be at least 1\n")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,11 +28,11 @@ if shutil.which("java") is None:  # `make test` installs it first (make system-d
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 PEOPLE, RECORDS = 1_500, 2_000
+PARTITIONS = 2  # tiny data: few tasks
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    os.environ.setdefault("TAXGATE_SPARK_PARTITIONS", "2")  # tiny data: few tasks
     root = tmp_path_factory.mktemp("spark-world")
     paths = synth_all(root / "synthetic", PEOPLE, RECORDS, seed=23)
     base = Settings(store=str(root / "base"), key_hex="ab" * 32)
@@ -54,7 +53,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
 def _run(world: dict[str, Path], engine: str) -> list[tuple[str, str, str]]:
     store = world["root"] / f"store-{engine}"
     shutil.copytree(world["base"], store)
-    settings = Settings(store=str(store), key_hex="ab" * 32, engine=engine)
+    settings = Settings(store=str(store), key_hex="ab" * 32, engine=engine,
+                        spark_partitions=PARTITIONS)
     out = world["root"] / f"response-{engine}"
     result = pipeline.process(settings, world["request"], out)
     assert result.exit_code == 0, result.message
@@ -92,7 +92,8 @@ def test_spark_pairs_equal_duckdb(world: dict[str, Path]) -> None:
         kwargs = {"requests": "_t_req", "filings": "filings", "model_json": model_json,
                   "prior": 1e-4}
         matching.scorer("duckdb")(con, out="_t_duck", **kwargs)
-        matching.scorer("spark", "local[2]")(con, out="_t_spark", **kwargs)
+        matching.scorer("spark", "local[2]", spark_partitions=PARTITIONS)(
+            con, out="_t_spark", **kwargs)
         counts = con.execute("SELECT (SELECT count(*) FROM _t_duck), "
                              "(SELECT count(*) FROM _t_spark)").fetchone()
         assert counts[0] > 200 and counts[0] == counts[1]

@@ -12,6 +12,7 @@ malformed (its syntax is checked): then the refusal must print safely too.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -204,11 +205,12 @@ def test_r37_web_pages_escape_hostile_ids(world, answered, tmp_path):
     from fastapi.testclient import TestClient
 
     from taxgate.api import create_app
-    from taxgate.service.config import ServiceSettings
+    from taxgate.settings import ServiceSettings
 
     _, resp, _ = answered
     held = [i for i, r in enumerate(results(resp), start=1) if r["outcome"] == "REVIEW"]
-    app = create_app(ServiceSettings(store=world.settings, spool_dir=tmp_path / "spool"))
+    app = create_app(dataclasses.replace(
+        world.settings, service=ServiceSettings(spool_dir=tmp_path / "spool")))
     with TestClient(app) as client:
         _sign_in(client, "rita")
         queue = client.get("/review")
@@ -252,10 +254,9 @@ def test_r37_visible_escapes_control_bidi_and_invisible_characters():
 
 
 def test_r37_every_web_template_autoescapes(world):
-    from taxgate.service.config import ServiceSettings
     from taxgate.web.routes import WebState
 
-    env = WebState(ServiceSettings(store=world.settings)).env
+    env = WebState(world.settings).env
     auto = env.autoescape
     for name in env.list_templates():
         assert auto(name) if callable(auto) else auto, name

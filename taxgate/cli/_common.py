@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from taxgate import pipeline
-from taxgate.errors import TaxgateError
+from taxgate.errors import classify
 from taxgate.settings import Settings
 from taxgate.untrusted import for_terminal
 
@@ -92,26 +92,30 @@ class RichProgress:
 
 
 def settings_for(store: str | None, **overrides: object) -> Settings:
-    """Settings from the environment and the command's options (None: not given)."""
+    """Settings from the environment and the command's options (None: not given); a bad
+    setting ends the command with its one-line message (exit 2)."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return Settings.from_env(store, **given)
+    return run(Settings.from_env, store, **given)  # type: ignore[no-any-return]
 
 
 def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
     """Call a pipeline function; map failures to the contract's exit codes."""
     try:
         return fn(*args, **kwargs)
-    except TaxgateError as exc:
-        err.print(f"taxgate: {for_terminal(exc)}", soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("taxgate: interrupted; nothing was half-written")
         raise typer.Exit(1) from None
-    except Exception as exc:  # noqa: BLE001 - the one place internal failures are caught
-        if os.environ.get("TAXGATE_DEBUG") == "1":
+    except typer.Exit:  # an inner run already reported it
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place failures become exit codes
+        kind = classify(exc)  # the exit code and whether the message is shown: errors.py
+        if kind.shown:
+            err.print(f"taxgate: {for_terminal(exc)}", soft_wrap=True)
+        elif os.environ.get("TAXGATE_DEBUG") == "1":
             raise
-        err.print(f"taxgate: internal failure ({type(exc).__name__}); nothing was disclosed")
-        raise typer.Exit(1) from None
+        else:
+            err.print(f"taxgate: internal failure ({type(exc).__name__}); nothing was disclosed")
+        raise typer.Exit(kind.exit_code) from None
 
 
 def print_timings(t: pipeline.Timings) -> None:

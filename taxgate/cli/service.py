@@ -190,12 +190,11 @@ def serve(
     (header and keep-alive timeouts, connection and request limits: docs/service.md)."""
     from taxgate.api import create_app
     from taxgate.service import server
-    from taxgate.service.config import ServiceSettings
 
-    settings = run(lambda: ServiceSettings.from_env(settings_for(store)))
+    settings = settings_for(store)
     app = run(create_app, settings)
-    err.print(f"taxgate serving {shown(settings.store.store)} on http://{shown(host)}:{port}")
-    server.run(app, settings, host, port)
+    err.print(f"taxgate serving {shown(settings.store)} on http://{shown(host)}:{port}")
+    server.run(app, settings.service, host, port)
 
 
 def register(app: typer.Typer) -> None:

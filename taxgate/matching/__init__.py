@@ -16,8 +16,10 @@ from taxgate.matching.phases import splink_phases
 __all__ = ["NameRules", "check_model", "score", "scorer", "splink_phases", "train"]
 
 
-def scorer(engine: str, spark_master: str = "local[2]") -> Callable[..., None]:
-    """The ``score`` function of an engine: DuckDB's, or Spark's bound to a master.
+def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str = "4g",
+           spark_partitions: int = 8) -> Callable[..., None]:
+    """The ``score`` function of an engine: DuckDB's, or Spark's bound to a master (and
+    its driver memory and local partitions).
 
     Both take the same arguments and leave the same ``out`` table in the DuckDB
     connection, so what follows (policy, ledger, response) never knows which ran.
@@ -28,7 +30,8 @@ def scorer(engine: str, spark_master: str = "local[2]") -> Callable[..., None]:
         from taxgate.matching import spark  # pyspark is imported here and only here
 
         def _score(con: Any, **kwargs: Any) -> None:
-            spark.score(con, master=spark_master, **kwargs)
+            spark.score(con, master=spark_master, driver_memory=spark_driver_memory,
+                        partitions=spark_partitions, **kwargs)
 
         return _score
     raise ValueError(f"unknown matching engine {engine!r}")

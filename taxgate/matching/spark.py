@@ -56,8 +56,9 @@ SPARK_CONF = {
 }
 
 
-def session(master: str) -> Any:
-    """The process's SparkSession for ``master`` (made on first use)."""
+def session(master: str, driver_memory: str = "4g", partitions: int = 8) -> Any:
+    """The process's SparkSession for ``master`` (made on first use; the driver's memory
+    and, on a local master, the partitions from Settings: TAXGATE_SPARK_*)."""
     if _STATE.get("master") == master:
         return _STATE["session"]
     stop()
@@ -71,10 +72,10 @@ def session(master: str) -> Any:
     builder = builder.config("spark.jars", similarity_jar_location())
     # The inputs travel from DuckDB through the driver (Arrow); give it room for them.
     builder = builder.config(
-        "spark.driver.memory", os.environ.get("TAXGATE_SPARK_DRIVER_MEMORY", "4g"))
+        "spark.driver.memory", driver_memory)
     if local:
         # one machine: few partitions (Spark's 200 default is for clusters)
-        parts = os.environ.get("TAXGATE_SPARK_PARTITIONS", "8")
+        parts = str(partitions)
         builder = builder.config("spark.sql.shuffle.partitions", parts)
         builder = builder.config("spark.default.parallelism", parts)
         # no stray spark-warehouse/ folder in whatever directory the command ran from
@@ -166,6 +167,8 @@ def score(
     prior: float,
     out: str,
     master: str = "local[2]",
+    driver_memory: str = "4g",
+    partitions: int = 8,
     chunk_records: int = 0,
     progress: Any = None,
     names: model.NameRules = ddb.DEFAULT_NAME_RULES,
@@ -181,7 +184,7 @@ def score(
     spec["retain_intermediate_calculation_columns"] = True
     spec["retain_matching_columns"] = True
     spark_model = spark_spec(spec)
-    spark = session(master)
+    spark = session(master, driver_memory, partitions)
     ddb._input_view(con, "_tg_left", requests, "row_number",
                     names=names)
     ddb._input_view(con, "_tg_right", f"({ddb.variants_sql(filings)})", "filing_id",

@@ -93,7 +93,8 @@ def _process(
         row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
         prior = 0.5 / max(int(row[0] if row else 0), 1)
         with matching.splink_phases() as phases:
-            matching.scorer(settings.engine, settings.spark_master)(
+            matching.scorer(settings.engine, settings.spark_master, settings.spark_driver_memory,
+                            settings.spark_partitions)(
                 con,
                 requests="_tg_lawful",
                 filings="filings",

@@ -13,14 +13,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from taxgate.errors import StoreError
+from taxgate.errors import StoreBusy
 from taxgate.settings import Settings
 from taxgate.store import open_store
 from taxgate.store.base import Store
 
-
-class StoreBusy(StoreError):
-    """The store is held by a long-running job; try again shortly."""
+__all__ = ["StoreBusy", "StoreGate"]
 
 
 class StoreGate:

@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from taxgate import pipeline
-from taxgate.errors import IntegrityError, TaxgateError
-from taxgate.service.config import ServiceSettings
+from taxgate.errors import IntegrityError, TaxgateError, classify
 from taxgate.service.gate import StoreBusy, StoreGate
+from taxgate.settings import Settings
 from taxgate.store.base import JobRow
 from taxgate.store.common import iso_now
 
@@ -103,7 +103,7 @@ def private_dir(path: Path) -> Path:
 class JobRunner:
     """The job board (in memory) and its worker thread."""
 
-    def __init__(self, settings: ServiceSettings, gate: StoreGate) -> None:
+    def __init__(self, settings: Settings, gate: StoreGate) -> None:
         self.settings = settings
         self.gate = gate
         self.spool = private_dir(settings.spool)
@@ -210,19 +210,20 @@ class JobRunner:
             with self.gate.use() as store:
                 self._save(view, state=RUNNING)
                 result = pipeline.process_with_store(
-                    self.settings.store, store, pkg, out, _ProgressAdapter(view.progress))
+                    self.settings, store, pkg, out, _ProgressAdapter(view.progress))
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(
-                    days=self.settings.response_retention_days)
+                    days=self.settings.service.response_retention_days)
                 view.progress.stage_("done")
                 view.progress.done = sum(result.counts.values())
                 self._save(
                     view, state=DONE, request_id=result.request_id, exit_code=result.exit_code,
                     message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
                     expires_at=expires.isoformat().replace("+00:00", "Z"))
-        except TaxgateError as exc:  # messages carry no taxpayer values (errors.py)
-            self._fail(view, str(exc), 4 if isinstance(exc, IntegrityError) else 1)
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
-            self._fail(view, f"internal failure ({type(exc).__name__}); nothing was disclosed")
+            kind = classify(exc)  # messages carry no taxpayer values (errors.py)
+            self._fail(view, str(exc) if kind.shown else
+                       f"internal failure ({type(exc).__name__}); nothing was disclosed",
+                       4 if issubclass(kind, IntegrityError) else 1)  # FAILED: 4 or 1
         shutil.rmtree(pkg, ignore_errors=True)  # R40: the request's input is not kept
 
     def _fail(self, view: JobView, message: str, exit_code: int = 1) -> None:

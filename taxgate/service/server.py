@@ -27,7 +27,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from taxgate.service.config import ServiceSettings
+from taxgate.settings import ServiceSettings
 
 MAX_HEADER_BYTES = 16 * 1024  # a request head larger than this is answered 400
 

@@ -20,11 +20,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from taxgate.errors import LoginRequired, NotAllowed, TooMany
 from taxgate.ledger_events import OversightViewed, SignIn, SignOut
 from taxgate.service import auth, oversight, review
 from taxgate.service.auth import Principal
-from taxgate.service.config import ServiceSettings
-from taxgate.service.errors import NotAllowed
+from taxgate.settings import Settings
 from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
 
@@ -32,17 +32,14 @@ router = APIRouter(include_in_schema=False)
 _STATIC = Path(__file__).parent / "static"
 
 
-class LoginRequired(NotAllowed):
-    """Not signed in (or the session expired): the pages send the browser to /login."""
-
-
 class WebState:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.sessions = Sessions(settings.session_idle_minutes * 60)
-        self.throttle = auth.SignInThrottle(settings.login_failures,
-                                            settings.login_address_failures,
-                                            settings.login_window_seconds)
+        service = settings.service
+        self.sessions = Sessions(service.session_idle_minutes * 60)
+        self.throttle = auth.SignInThrottle(service.login_failures,
+                                            service.login_address_failures,
+                                            service.login_window_seconds)
         self.reason_cache: dict[str, Any] = {}
         # every template autoescapes; every value is made visible first (R37)
         self.env = Environment(loader=PackageLoader("taxgate.web", "templates"),
@@ -98,7 +95,7 @@ def _store(request: Request) -> Any:
 
 def _cookie(resp: Response, request: Request, name: str, value: str) -> None:
     resp.set_cookie(name, value, httponly=True, samesite="strict", path="/",
-                    secure=_web(request).settings.secure_cookies)
+                    secure=_web(request).settings.service.secure_cookies)
 
 
 # --- sign in / out -----------------------------------------------------------------------------
@@ -136,8 +133,6 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
         raise NotAllowed("the sign-in form has expired; reload it")
     client = request.client.host if request.client else "unknown"
     if web.throttle.locked(username):  # this account only; others behind the address go on
-        from taxgate.api import TooMany
-
         await run_in_threadpool(_log_sign_in, request, username, client, "RATE_LIMITED")
         raise TooMany("too many failed sign-ins for this account; wait a few minutes")
     await asyncio.sleep(web.throttle.delay(client))  # an address with many failures: slowed
@@ -227,7 +222,7 @@ def review_release(request: Request, s: SessionDep,
     """Release the proposal the page showed (its digest in ``proposal``), no other."""
     _check_csrf(s, csrf)
     p = _role(s, "releaser")
-    settings = _web(request).settings.store
+    settings = _web(request).settings
     with _store(request) as store:
         fu = review.release(store, settings, p, request_id, row, proposal)
     return render(request, "released.html", fu=fu)
