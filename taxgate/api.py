@@ -32,10 +32,19 @@ from taxgate.intake import valid_request_id
 from taxgate.records import Outcome
 from taxgate.service import auth, review
 from taxgate.service.config import ServiceSettings
-from taxgate.service.errors import Conflict, NotAllowed, NotFound, TooLarge, strict_json
+from taxgate.service.errors import (
+    Conflict,
+    NotAllowed,
+    NotFound,
+    TooLarge,
+    TooMany,
+    strict_json,
+)
 from taxgate.service.gate import StoreBusy, StoreGate
 from taxgate.service.jobs import DONE, EXPIRED, JobRunner, JobView, private_dir
 from taxgate.untrusted import visible
+from taxgate.web.routes import WebState, error_page
+from taxgate.web.routes import router as web_router
 
 _STATUS = ((NotAllowed, 403), (NotFound, 404), (Conflict, 409), (TooLarge, 413),
            (StoreBusy, 503), (IntegrityError, 503), (BadInput, 400), (TaxgateError, 500))
@@ -44,10 +53,6 @@ _AUTH_CACHE_S = 60.0
 
 class Unauthorized(TaxgateError):
     """No valid credential (HTTP 401)."""
-
-
-class TooMany(TaxgateError):
-    """Too many failed attempts from this address or for this user (HTTP 429)."""
 
 
 # --- response models: ids, states and counts only -------------------------------------------
@@ -181,8 +186,6 @@ def _error_response(request: Request, exc: Exception) -> Response:
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if not request.url.path.startswith("/v1/"):
-        from taxgate.web.routes import error_page
-
         return error_page(request, status, detail, headers, exc)
     return JSONResponse(ErrorBody(error=code, detail=detail).model_dump(), status_code=status,
                         headers=headers)
@@ -204,8 +207,6 @@ def _install_errors(app: FastAPI) -> None:
         body = ErrorBody(error=f"HTTP_{exc.status_code}", detail="not found"
                          if exc.status_code == 404 else "request not allowed")
         if not request.url.path.startswith("/v1/") and request.url.path != "/openapi.json":
-            from taxgate.web.routes import error_page
-
             return error_page(request, exc.status_code, body.detail, {})
         return JSONResponse(body.model_dump(), status_code=exc.status_code)
 
@@ -411,9 +412,6 @@ _HEADERS = {
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The whole service: API under /v1, web pages for officers and auditors."""
-    from taxgate.web.routes import WebState
-    from taxgate.web.routes import router as web_router
-
     svc = Service(settings)
 
     @asynccontextmanager

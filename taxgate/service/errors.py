@@ -7,13 +7,15 @@
      ├── TooLarge      an upload over the size limit (413)
      └── DuplicateJsonKey  a JSON object naming one key twice (400)
 
+:class:`TooMany` (a TaxgateError, not bad input) is too many failed attempts (429),
+raised by the API's authentication and the web pages' sign-in alike.
 :class:`taxgate.service.gate.StoreBusy` (a StoreError) becomes 503. Messages never
 carry a taxpayer value.
 """
 
 from __future__ import annotations
 
-from taxgate.errors import BadInput
+from taxgate.errors import BadInput, TaxgateError
 
 
 class NotAllowed(BadInput):
@@ -30,6 +32,10 @@ class Conflict(BadInput):
 
 class TooLarge(BadInput):
     """The upload exceeds the configured limit."""
+
+
+class TooMany(TaxgateError):
+    """Too many failed attempts from this address or for this user (HTTP 429)."""
 
 
 class DuplicateJsonKey(BadInput):

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from taxgate.service import auth, oversight, review
 from taxgate.service.auth import Principal
 from taxgate.service.config import ServiceSettings
-from taxgate.service.errors import NotAllowed
+from taxgate.service.errors import NotAllowed, TooMany
 from taxgate.store.base import LedgerEvent
 from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
@@ -136,8 +136,6 @@ async def login(request: Request, username: Annotated[str, Form(max_length=100)]
         raise NotAllowed("the sign-in form has expired; reload it")
     client = request.client.host if request.client else "unknown"
     if web.throttle.locked(username):  # this account only; others behind the address go on
-        from taxgate.api import TooMany
-
         await run_in_threadpool(_log_sign_in, request, username, client, "RATE_LIMITED")
         raise TooMany("too many failed sign-ins for this account; wait a few minutes")
     await asyncio.sleep(web.throttle.delay(client))  # an address with many failures: slowed
