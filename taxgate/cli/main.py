@@ -86,7 +86,7 @@ def officials_add(
 ) -> None:
     """Register an official who may sign requests for an agency (R1, R2)."""
     from taxgate.canonical import load_public_key_pem, public_key_pem
-    from taxgate.store.base import Official
+    from taxgate.domain import Official
 
     def _do() -> None:
         try:

@@ -20,11 +20,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from taxgate.domain import LedgerEvent
 from taxgate.service import auth, oversight, review
 from taxgate.service.auth import Principal
 from taxgate.service.config import ServiceSettings
 from taxgate.service.errors import NotAllowed, TooMany
-from taxgate.store.base import LedgerEvent
 from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
 
