@@ -35,7 +35,8 @@ test: venv system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: venv
-	$(BIN)/ruff check taxgate tests bench
+	$(BIN)/ruff check taxgate tests bench tools
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy taxgate
 
 bench-quality: venv

@@ -47,6 +47,8 @@ from taxgate.service.gate import StoreGate
 from taxgate.service.jobs import DONE, EXPIRED, JobRunner, JobView, private_dir
 from taxgate.settings import Settings
 from taxgate.untrusted import visible
+from taxgate.web.routes import WebState, error_page
+from taxgate.web.routes import router as web_router
 
 _AUTH_CACHE_S = 60.0
 
@@ -174,8 +176,6 @@ def _error_response(request: Request, exc: Exception) -> Response:
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if not request.url.path.startswith("/v1/"):
-        from taxgate.web.routes import error_page
-
         return error_page(request, status, detail, headers, exc)
     return JSONResponse(ErrorBody(error=kind.code, detail=detail).model_dump(),
                         status_code=status, headers=headers)
@@ -197,8 +197,6 @@ def _install_errors(app: FastAPI) -> None:
         body = ErrorBody(error=f"HTTP_{exc.status_code}", detail="not found"
                          if exc.status_code == 404 else "request not allowed")
         if not request.url.path.startswith("/v1/") and request.url.path != "/openapi.json":
-            from taxgate.web.routes import error_page
-
             return error_page(request, exc.status_code, body.detail, {})
         return JSONResponse(body.model_dump(), status_code=exc.status_code)
 
@@ -408,9 +406,6 @@ _HEADERS = {
 
 def create_app(settings: Settings) -> FastAPI:
     """The whole service: API under /v1, web pages for officers and auditors."""
-    from taxgate.web.routes import WebState
-    from taxgate.web.routes import router as web_router
-
     svc = Service(settings)
 
     @asynccontextmanager

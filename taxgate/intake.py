@@ -29,6 +29,7 @@ import duckdb
 from taxgate import package_files as files
 from taxgate import strict_json
 from taxgate.canonical import canonical_json, load_public_key_pem, verify
+from taxgate.domain import Official
 from taxgate.errors import BadInput, RequestRefused
 from taxgate.records import (
     MANIFEST_FIELDS,
@@ -36,7 +37,6 @@ from taxgate.records import (
     REQUEST_COLUMNS,
 )
 from taxgate.settings import Policy
-from taxgate.store.base import Official
 
 SUPPORTED_CONTRACT_VERSIONS = (1,)
 MAX_MANIFEST_BYTES = files.MAX_MANIFEST_BYTES

@@ -19,15 +19,19 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from taxgate import anchor, faults, ledger
+from taxgate.domain import LedgerEntry, LedgerEvent
 from taxgate.errors import BadInput, IntegrityError, StoreError
 from taxgate.ledger_events import IncidentRecorded
-from taxgate.store.base import LedgerEntry
 
 if TYPE_CHECKING:
-    from taxgate.store.base import Store
+    from collections.abc import Iterator
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from taxgate.settings import Settings
 
 INCIDENT_EVENT = IncidentRecorded.TYPE
 BEHIND, DIVERGED = "BEHIND_ANCHOR", "DIVERGES_FROM_ANCHOR"
@@ -38,6 +42,21 @@ REMEDY = ("after investigating, record an incident: "
 _OPERATOR = re.compile(r"[A-Za-z][A-Za-z0-9._@-]{0,63}")
 _LONG_NUMBER = re.compile(r"\d(?:[\s./-]?\d){4,}")  # 5+ digits: a TIN, ZIP, date, phone
 _log = logging.getLogger("taxgate.ledger")
+
+
+class Store(Protocol):
+    """What these checks need of a store: its settings, its key and its ledger.
+    :class:`taxgate.store.base.Store` is one; declared here because the store calls
+    :func:`after_commit`, so this module may not import it."""
+
+    settings: Settings
+
+    def signing_key(self) -> Ed25519PrivateKey: ...
+    def ledger_head(self) -> LedgerEntry | None: ...
+    def ledger_entry(self, seq: int) -> LedgerEntry | None: ...
+    def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]: ...
+    def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False
+                      ) -> None: ...
 
 
 def _now() -> str:

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import canonical_json, sign
 from taxgate.canonical import verify as verify_signature
+from taxgate.domain import LedgerEntry, LedgerEvent
 from taxgate.errors import LedgerBroken
 from taxgate.ledger_events import Checkpoint
-from taxgate.store.base import LedgerEntry, LedgerEvent
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (

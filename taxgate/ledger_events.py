@@ -15,16 +15,7 @@ import sys
 from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar
 
-
-@dataclass(frozen=True)
-class LedgerEvent:
-    """Something to be appended to the ledger; the ledger adds seq, time and hashes.
-    Made by :meth:`Event.to_event` (the stores copy one to replace a TIN by its digest)."""
-
-    event_type: str
-    payload: dict[str, Any]
-    request_id: str | None = None
-
+from taxgate.domain import LedgerEvent
 
 EVENTS: dict[str, type[Event]] = {}  # TYPE -> its class, in declaration order
 

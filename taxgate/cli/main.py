@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from taxgate import pipeline
-from taxgate.cli import audit, service, tools
+from taxgate.cli import audit, service
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -44,8 +44,6 @@ app.add_typer(audit.ledger_app, name="ledger")
 app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
 service.register(app)
-app.command("synth")(tools.synth)
-app.command("evaluate")(tools.evaluate)
 
 
 @app.command()
@@ -88,7 +86,7 @@ def officials_add(
 ) -> None:
     """Register an official who may sign requests for an agency (R1, R2)."""
     from taxgate.canonical import load_public_key_pem, public_key_pem
-    from taxgate.store.base import Official
+    from taxgate.domain import Official
 
     def _do() -> None:
         try:

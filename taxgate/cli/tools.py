@@ -1,5 +1,10 @@
 """Tools for test and demonstration environments, which hold synthetic data only (R38):
-make a synthetic world, and score a response against its truth."""
+make a synthetic world, and score a response against its truth.
+
+The one shell that reaches :mod:`taxgate.synth` and :mod:`taxgate.evaluate`: the
+``taxgate`` command adds these to the product's commands (``taxgate/cli/__init__.py``),
+and no module of the product imports this one (the import contract in pyproject.toml).
+"""
 
 from __future__ import annotations
 
@@ -62,3 +67,9 @@ def evaluate(
     out.print(table)
     out.print(f"false confirmations {ev.false_confirmations}; recall {ev.recall:.2%}; "
               f"REVIEW {ev.review_rate:.2%} of lawful; F0.5 {ev.f05:.4f}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the tool commands to the ``taxgate`` command."""
+    app.command("synth")(synth)
+    app.command("evaluate")(evaluate)

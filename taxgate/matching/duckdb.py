@@ -18,7 +18,7 @@ from taxgate.matching import model
 from taxgate.settings import Policy
 
 if TYPE_CHECKING:
-    from taxgate.pipeline.common import Progress
+    from taxgate.progress import Progress
 
 # Columns Splink needs on both sides: the model's inputs and the blocking keys.
 MODEL_COLUMNS = (

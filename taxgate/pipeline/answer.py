@@ -14,6 +14,7 @@ import duckdb
 from taxgate import faults, intake, response
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.ledger_events import DecisionsRecorded, RequestReceived, RequestReplayed
+from taxgate.pipeline.capture import capture
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
 from taxgate.pipeline.delivery import REUSED, Sender, delivering, is_replay
 from taxgate.pipeline.disclosures import DisclosureTemplate
@@ -193,15 +194,13 @@ def _hold_for_review(
     re-run after a crash between commit and here completes it). ``con``: the connection
     that answered the request (its records and decisions are read from it)."""
     if counts.get("REVIEW"):
-        from taxgate.service import review  # the desk's orchestration; imports this module
-
         records = None
         if con is not None:
             cols = ", ".join(f"r.{c}" for c in ("row_number", *REQUEST_COLUMNS))
             records = con.execute(
                 f"SELECT {cols} FROM _tg_decisions d JOIN _tg_req r USING (row_number) "
                 "WHERE d.outcome = 'REVIEW' ORDER BY row_number").fetchall()
-        review.capture(store, request_id, request_dir, records)
+        capture(store, request_id, request_dir, records)
 
 
 def replay(

@@ -8,21 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
+from taxgate.progress import Progress, Quiet
 
-class Progress(Protocol):
-    """What a shell shows while a stage runs (the CLI draws Rich progress bars)."""
-
-    def stage(self, name: str, total: int | None = None) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-
-
-class Quiet:
-    """Progress that shows nothing (tests, the API worker's inner stages)."""
-
-    def stage(self, name: str, total: int | None = None) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
+__all__ = ["LoadResult", "ProcessResult", "Progress", "Quiet", "Timings", "now"]
 
 
 @dataclass

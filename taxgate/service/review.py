@@ -1,7 +1,8 @@
 """The review desk: REVIEW records, what officers see of them, two-person decisions.
 
-- :func:`capture` holds a processed request's REVIEW records for officers: the request
-  record and the request's accounting fields, sealed under the at-rest key.
+- :func:`taxgate.pipeline.capture.capture`, as a request is answered, holds its REVIEW
+  records for officers: the request record and the request's accounting fields, sealed
+  under the at-rest key.
 - :func:`queue` lists them with their state (no taxpayer data).
 - :func:`view_item` shows one record beside its candidate taxpayers, field by field,
   and why it was held in words (:mod:`taxgate.review_reasons`);
@@ -27,15 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pyarrow.compute as pc
-
-from taxgate import intake, integrity, response, review_reasons, strict_json
+from taxgate import integrity, response, review_reasons
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import BadInput
 from taxgate.ledger_events import FtiViewed, ReviewDecided, ReviewProposed
 from taxgate.pipeline import disclosure_event
-from taxgate.records import REQUEST_COLUMNS
+from taxgate.pipeline.capture import review_label
 from taxgate.service.auth import Principal
 from taxgate.service.errors import Conflict, NotAllowed, NotFound
 from taxgate.settings import Settings
@@ -43,64 +41,9 @@ from taxgate.store.base import FollowUp, ReviewDecision, ReviewItem, Store
 from taxgate.store.common import iso_now
 
 FINAL = ("CONFIRMED", "NOT_CONFIRMED")
-MANIFEST_FIELDS = ("request_id", "requesting_agency", "signing_official", "legal_authority",
-                   "criminal_statute", "reason", "taxable_periods", "created_at")
 MIN_REASON_CHARS = 10
 _CHANGED = ("the proposal changed after this page was loaded; nothing was released: "
             "reload the record and review the new proposal")
-
-
-def _label(request_id: str, row_number: int) -> str:
-    return f"review/{request_id}/{row_number}"
-
-
-def capture(
-    store: Store,
-    request_id: str,
-    package_dir: Path,
-    records: list[tuple[Any, ...]] | None = None,
-) -> int:
-    """Hold every REVIEW record of an answered request for officers; idempotent.
-
-    ``records``: the REVIEW records (row_number, then the request columns) as
-    the answering run holds them, so nothing is read twice; without them (a re-run after
-    a crash) the decisions come from the store and the records from the package.
-    """
-    manifest = strict_json.loads((package_dir / "manifest.json").read_bytes())  # intake read it
-    m = {k: manifest.get(k) for k in MANIFEST_FIELDS}
-    cols = ["row_number", *REQUEST_COLUMNS]
-    rows = records if records is not None else _review_records(
-        store, request_id, package_dir / str(manifest["records_file"]))
-    if not rows:
-        return 0
-    now = iso_now()
-    items = []
-    for row in rows:
-        record = dict(zip(cols, row, strict=True))
-        n = int(record.pop("row_number"))
-        blob = canonical_json({"record": record, "manifest": m})
-        items.append(ReviewItem(request_id, n, str(record.get("record_id") or ""),
-                                str(m["requesting_agency"]), now,
-                                store.seal_bytes(_label(request_id, n), blob)))
-    return store.add_review_items(items)
-
-
-def _review_records(store: Store, request_id: str, records_file: Path) -> list[tuple[Any, ...]]:
-    """The request's REVIEW records (row_number, then REQUEST_COLUMNS), as committed."""
-    decisions = store.decisions(request_id)
-    review = decisions.filter(pc.equal(decisions["outcome"], "REVIEW"))
-    numbers = sorted(review.column("row_number").to_pylist())
-    if not numbers:
-        return []
-    con = duckdb.connect()
-    try:
-        intake.load_records(con, records_file, "_r")
-        cols = ["row_number", *REQUEST_COLUMNS]
-        return con.execute(
-            f"SELECT {', '.join(cols)} FROM _r WHERE row_number IN "
-            f"(SELECT unnest(?::BIGINT[])) ORDER BY row_number", [numbers]).fetchall()
-    finally:
-        con.close()
 
 
 @dataclass(frozen=True)
@@ -148,7 +91,8 @@ def queue(store: Store, *, include_released: bool = False) -> list[QueueEntry]:
 def _item(store: Store, request_id: str, row_number: int) -> tuple[ReviewItem, dict[str, Any]]:
     for it in store.review_items(request_id):
         if it.row_number == row_number:
-            return it, json.loads(store.unseal_bytes(_label(request_id, row_number), it.sealed))
+            label = review_label(request_id, row_number)
+            return it, json.loads(store.unseal_bytes(label, it.sealed))
     raise NotFound("no such REVIEW record")
 
 

@@ -1,0 +1,179 @@
+"""The gateway's domain records: what the stages hand over and the store keeps.
+
+Officials, stored requests, ledger events and entries, a processed request's outcome and
+the decisions table's columns, agency credentials, web accounts, jobs, REVIEW records and
+their decisions, follow-up responses. Plain frozen dataclasses with no behaviour beyond
+their own fields, so any layer may hold them; :mod:`taxgate.store.base` re-exports them
+beside the :class:`~taxgate.store.base.Store` interface that persists them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Official:
+    """An entry of the authorized-signer registry (R1, R2)."""
+
+    official_id: str
+    agency: str
+    title: str
+    public_key_pem: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """What the store remembers of a request it has seen."""
+
+    request_id: str
+    package_sha256: str  # sha256 over the manifest bytes and the records bytes
+    status: str  # "COMPLETE" or "REFUSED"
+    received_at: str
+    completed_at: str | None
+    response_json: str | None  # the signed response.json, byte for byte
+    agency: str | None = None  # the (authenticated) agency that sent it; None: stored before
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    """Something to be appended to the ledger; the ledger adds seq, time and hashes.
+    Made by :meth:`taxgate.ledger_events.Event.to_event` (the stores copy one to replace
+    a TIN by its digest)."""
+
+    event_type: str
+    payload: dict[str, Any]
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One stored, hash-chained ledger entry."""
+
+    seq: int
+    recorded_at: str
+    event_type: str
+    request_id: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+@dataclass
+class RequestOutcome:
+    """A processed request, ready to be committed in one transaction."""
+
+    request_id: str
+    package_sha256: str
+    received_at: str
+    completed_at: str
+    response_json: str
+    decisions: pa.Table  # columns: see DECISION_COLUMNS
+    events: Iterable[LedgerEvent] = field(default_factory=list)  # may be lazy: read once
+    agency: str | None = None  # the requesting agency, authenticated by the signature
+
+
+# Columns of the decisions table (one row per submitted record).
+DECISION_COLUMNS = (
+    "request_id",  # VARCHAR
+    "row_number",  # BIGINT, 1-based position in the records file
+    "record_id",  # VARCHAR
+    "outcome",  # VARCHAR: CONFIRMED / NOT_CONFIRMED / REJECTED / REVIEW
+    "reasons",  # VARCHAR, ';'-separated
+    "tin",  # VARCHAR, the matched taxpayer (NULL unless one was found): never leaves
+    "match_probability",  # DOUBLE, NULL when not matched
+    "evidence",  # VARCHAR (JSON): per-field levels and weights, for reviewers/auditors
+    "model_version",  # VARCHAR
+    "policy_version",  # VARCHAR
+)
+
+
+@dataclass(frozen=True)
+class ApiCredential:
+    """An agency's API credential: only a salted hash of the secret is kept."""
+
+    cred_id: str
+    agency: str
+    salt: str
+    hash: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class UserAccount:
+    """A person who signs in to the web pages (role: reviewer, releaser, auditor, agency)."""
+
+    username: str
+    role: str
+    agency: str | None
+    salt: str
+    hash: str
+    created_at: str
+    disabled_at: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A request package submitted over HTTP, and where its processing stands."""
+
+    job_id: str
+    agency: str
+    request_id: str | None
+    state: str  # QUEUED, RUNNING, DONE, FAILED
+    submitted_at: str
+    updated_at: str
+    exit_code: int | None = None
+    message: str | None = None
+    counts_json: str | None = None
+    expires_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A REVIEW record held for disclosure officers; ``sealed`` is the request record
+    and the request's accounting fields, encrypted under the at-rest key."""
+
+    request_id: str
+    row_number: int
+    record_id: str
+    agency: str
+    captured_at: str
+    sealed: bytes
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """A proposed (and, once released, final) outcome of a REVIEW record (R23, R36)."""
+
+    request_id: str
+    row_number: int
+    outcome: str
+    reason: str
+    proposed_by: str
+    proposed_at: str
+    released_by: str | None = None
+    released_at: str | None = None
+    follow_up_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up response: the final outcomes of released REVIEW records."""
+
+    request_id: str
+    seq: int
+    created_at: str
+    response_json: str
+    results_csv: str
