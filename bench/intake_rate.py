@@ -1,4 +1,4 @@
-"""Throughput of reading a records file (taxgate.records_csv.load_records), per core.
+"""Throughput of reading a records file (intake.load_records: taxgate.records_csv), per core.
 
     .venv/bin/python bench/intake_rate.py RECORDS_CSV [--threads 1] [--repeat 3]
 
