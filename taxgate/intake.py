@@ -15,10 +15,8 @@ Error messages name files, columns and line numbers, never a value from a record
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +25,11 @@ from typing import Any
 import duckdb
 
 from taxgate import package_files as files
-from taxgate import strict_json
+from taxgate import records_csv, strict_json
 from taxgate.canonical import canonical_json, load_public_key_pem, verify
 from taxgate.domain import Official
 from taxgate.errors import BadInput, RequestRefused
-from taxgate.records import (
-    MANIFEST_FIELDS,
-    MAX_FILE_FIELD_BYTES,
-    REQUEST_COLUMNS,
-)
+from taxgate.records import MANIFEST_FIELDS, REQUEST_COLUMNS
 from taxgate.settings import Policy
 
 SUPPORTED_CONTRACT_VERSIONS = (1,)
@@ -278,47 +272,7 @@ def check_records_digest(package: Package) -> None:
         raise RequestRefused("CHECKSUM_MISMATCH", "records_sha256 does not match the records file")
 
 
-_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
-
-
-def _csv_problem(exc: Exception, name: str) -> RequestRefused:
-    """Turn a DuckDB CSV error into a one-line reason without any record content."""
-    text = str(exc)
-    line = _CSV_LINE.search(text)
-    where = f" at line {line.group(1)}" if line else ""
-    if "state machine reached an invalid state" in text:
-        what = "is not RFC 4180 CSV (mixed line ends or a stray quote)"
-    elif "unicode" in text.lower() or "utf" in text.lower():
-        what = "is not valid UTF-8"
-    elif "Expected Number of Columns" in text:
-        what = "has a row with the wrong number of fields"
-    elif "Maximum line size" in text or "line size" in text.lower():
-        what = "has a field or line longer than allowed"
-    elif "quote" in text.lower():
-        what = "has an unterminated quoted field"
-    else:
-        what = "is not a well-formed CSV file"
-    return RequestRefused("RECORDS_MALFORMED", f"records file {name} {what}{where}")
-
-
-def read_header(path: Path) -> list[str]:
-    """The records file's header row, checked against the contract's columns."""
-    with path.open("rb") as f:
-        first = re.split(rb"\r|\n", f.readline(MAX_FILE_FIELD_BYTES + 1), maxsplit=1)[0]
-    if not first.strip():
-        raise RequestRefused("RECORDS_MALFORMED", f"records file {path.name} is empty")
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RequestRefused(
-            "RECORDS_MALFORMED", f"records file {path.name} is not valid UTF-8 at line 1"
-        ) from None
-    try:
-        header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
-    except (csv.Error, StopIteration):
-        raise RequestRefused(
-            "RECORDS_MALFORMED", f"records file {path.name} has an unreadable header row"
-        ) from None
+def _header_problems(header: list[str]) -> list[str]:
     missing = [c for c, required in REQUEST_COLUMNS.items() if required and c not in header]
     unknown = [c for c in header if c not in REQUEST_COLUMNS]
     dupes = sorted({c for c in header if header.count(c) > 1})
@@ -329,72 +283,38 @@ def read_header(path: Path) -> list[str]:
         problems.append("unknown columns " + ", ".join(repr(c[:40]) for c in unknown[:10]))
     if dupes:
         problems.append("repeated columns " + ", ".join(dupes))
+    return problems
+
+
+def read_header(path: Path) -> list[str]:
+    """The records file's header row, checked against the contract's columns."""
+    header = records_csv.read_header(path)
+    problems = _header_problems(header)
     if problems:
         raise RequestRefused(
-            "RECORDS_MALFORMED", f"records file {path.name}: " + "; ".join(problems)
-        )
+            "RECORDS_MALFORMED", f"records file {path.name}: " + "; ".join(problems))
     return header
 
 
 def read_header_leniently(path: Path) -> list[str]:
     """The records file's header row as written, for a refusal that must still name every
     record: columns missing or unknown, so long as ``record_id`` is one and none repeats."""
-    try:
-        return read_header(path)
-    except RequestRefused as refusal:
-        if "columns" not in str(refusal) or "repeated columns" in str(refusal):
-            raise
-    with path.open("rb") as f:
-        first = re.split(rb"\r|\n", f.readline(MAX_FILE_FIELD_BYTES + 1), maxsplit=1)[0]
-    header = [h.strip() for h in next(csv.reader(io.StringIO(first.decode("utf-8-sig"))))]
-    if "record_id" not in header or len(set(header)) != len(header):
+    header = records_csv.read_header(path)
+    if "record_id" not in header:
         raise RequestRefused("RECORDS_MALFORMED", f"records file {path.name} names no records")
+    if len(set(header)) != len(header):
+        dupes = sorted({c for c in header if header.count(c) > 1})
+        raise RequestRefused("RECORDS_MALFORMED",
+                             f"records file {path.name}: repeated columns " + ", ".join(dupes))
     return header
 
 
 def load_records(con: duckdb.DuckDBPyConnection, path: Path, table: str, *,
                  any_columns: bool = False) -> int:
-    """Read the records CSV into ``table`` (all VARCHAR, every contract column, plus
-    ``row_number``); return the number of records. Strict: any malformed row refuses
-    the whole request. RFC 4180 in full: LF, CRLF (or CR) line ends, one kind per
-    file; a UTF-8 byte order mark; quoted fields holding line breaks and quotes.
-    ``any_columns``: missing and unknown columns accepted (a refusal names every record)."""
+    """Read the records file into ``table`` (all VARCHAR, every contract column, plus
+    ``row_number``); return the number of records. The records are those of
+    :mod:`taxgate.records_csv` (RFC 4180 in full); any malformed row refuses the whole
+    request. ``any_columns``: missing and unknown columns accepted (a refusal names every
+    record)."""
     header = read_header_leniently(path) if any_columns else read_header(path)
-    # every column name as a SQL string literal: a header is agency text, never SQL
-    columns = "{" + ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in header) + "}"
-    source = (
-        "read_csv(?, header=true, auto_detect=false, strict_mode=true, delim=',', "
-        "quote='\"', escape='\"', encoding='utf-8', "
-        f"max_line_size={MAX_FILE_FIELD_BYTES}, columns={columns})"
-    )
-    select = ", ".join(
-        (f'"{c}"' if c in header else f'CAST(NULL AS VARCHAR) AS "{c}"') for c in REQUEST_COLUMNS
-    )
-    try:
-        # A fresh table keeps the file's order (insertion order is preserved), so its
-        # rowid is the record's position in the file: stable across re-runs.
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table}_raw AS SELECT {select} FROM {source}",
-            [str(path)],
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT rowid + 1 AS row_number, * FROM {table}_raw"
-        )
-        con.execute(f"DROP TABLE {table}_raw")
-    except duckdb.Error as exc:
-        raise _csv_problem(exc, path.name) from None
-    (count,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
-    if count == 0 and _has_rows(path):
-        raise RequestRefused(
-            "RECORDS_MALFORMED", f"records file {path.name} has rows that cannot be read")
-    return int(count)
-
-
-def _has_rows(path: Path) -> bool:
-    """Whether anything but blank space follows the header line (a safety net: a file
-    with rows must never read as no records)."""
-    with path.open("rb") as f:
-        f.readline(MAX_FILE_FIELD_BYTES + 1)
-        return bool(f.read(1 << 16).strip())
+    return records_csv.load(con, path, table, header)

@@ -102,13 +102,22 @@ def write_results_csv(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
     n = 0
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
+        # The minimal writer quotes a field holding LF (its line end) but not one holding
+        # only CR, which RFC 4180 readers take for a line end: such a row is quoted in full
+        # (every other row keeps its bytes, so stored answers replay unchanged).
+        quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
         w.writerow(RESULT_COLUMNS)
         for record_id, outcome, reasons in rows:
             if outcome not in for_outcomes:
                 raise ResponseSchemaError("unknown outcome in results")
-            w.writerow((record_id, outcome, reasons))
+            row = (record_id, outcome, reasons)
+            (quoted if any(_cr_only(v) for v in row) else w).writerow(row)
             n += 1
     return n
+
+
+def _cr_only(value: str | None) -> bool:
+    return value is not None and "\r" in value and "\n" not in value
 
 
 def check_out_dir(out_dir: Path) -> None:

@@ -39,7 +39,8 @@ from taxgate.canonical import (
     public_key_pem,
     sign_object,
 )
-from taxgate.records import REQUEST_COLUMNS
+from taxgate.records import MAX_FILE_FIELD_BYTES, REQUEST_COLUMNS
+from taxgate.records_csv import MAX_COLUMNS
 
 AGENCIES = {"DHS-ICE": "ice-director", "DHS-CBP": "cbp-director"}
 OUTCOMES = {"CONFIRMED", "NOT_CONFIRMED", "REJECTED", "REVIEW"}
@@ -447,9 +448,12 @@ def _read_response(out: Path) -> tuple[dict[str, Any] | None, list[dict[str, str
 
 
 def readable_record_ids(p: Package, data: bytes) -> list[str] | None:
-    """The record ids of a records file a careful reader can read (RFC 4180, UTF-8 with
-    or without BOM, a header naming record_id once, every row as wide as the header);
-    None when it cannot be read that way or the manifest does not lead to it."""
+    """The record ids of a records file a careful reader can read: RFC 4180 as the csv
+    module reads it with strict quoting (UTF-8 with or without BOM; CRLF, LF or CR line
+    ends, mixed or not; blank lines no record; NUL and other controls are data), a header
+    naming record_id once, every row as wide as the header, within the size bounds of
+    docs/intake.md; None when it cannot be read that way or the manifest does not lead to
+    it. Written apart from taxgate's reader, so that the two can disagree."""
     if p.records_mode != "file" or p.manifest_mode in ("missing", "not-json", "deep"):
         return None  # no manifest a bounded parser can read names the file
     name = p.manifest.get("records_file")
@@ -457,16 +461,19 @@ def readable_record_ids(p: Package, data: bytes) -> list[str] | None:
         return None
     try:
         text = data.decode("utf-8-sig")
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except (UnicodeDecodeError, csv.Error):
         return None
-    if not rows or "record_id" not in rows[0] or "\x00" in text:
+    if not rows or "record_id" not in rows[0] or len(rows[0]) > MAX_COLUMNS:
         return None
     if len(set(rows[0])) != len(rows[0]) or not all(h.strip() for h in rows[0]):
         return None
     i = rows[0].index("record_id")
     body = [r for r in rows[1:] if r]
     if any(len(r) != len(rows[0]) for r in body):
+        return None
+    if any(len(v.encode("utf-8", "surrogatepass")) > MAX_FILE_FIELD_BYTES
+           for r in body for v in r):
         return None
     return [r[i] for r in body]
 
