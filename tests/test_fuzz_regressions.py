@@ -170,3 +170,20 @@ def test_r8_contract_s4_fuzz_694_a_manifest_with_a_bom_and_a_review_record_exits
         held = [e for e in review.queue(st) if e.request_id == rid]
     assert len(held) == result.counts["REVIEW"]
 
+
+
+def test_r37_a_nul_in_a_record_id_or_a_name_is_rejected_per_record_on_both_stores(world,
+                                                                                 tmp_path):
+    """A NUL byte is data to RFC 4180 but no text a PostgreSQL column can hold: the record
+    holding it is REJECTED on its own (FIELD_CONTROL_CHARACTER, R37), the others are
+    answered, and nothing fails on either store."""
+    rows = _rows(world, 3)
+    rows[0][0] = "R\x00NUL"
+    rows[1][list(REQUEST_COLUMNS).index("first_name")] = "A\x00B"
+    records = _csv(rows, "\r\n").encode("utf-8")
+    result, out = _send(world, tmp_path, records)
+    assert result.exit_code == 0, result.message
+    _assert_each_record_once(out, records)
+    by_id = {r[0]: r for r in _answered(out)}
+    for rid in ("R\x00NUL", rows[1][0]):
+        assert by_id[rid][1] == "REJECTED" and "FIELD_CONTROL_CHARACTER" in by_id[rid][2]
