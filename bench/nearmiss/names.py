@@ -73,11 +73,23 @@ def _product_nicknames() -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+@cache
+def _equivalents() -> dict[str, frozenset[str]]:
+    """Every name's equivalents in either table (nam_dict.txt, the nicknames package)."""
+    graph: dict[str, set[str]] = {}
+    for a, b in load().related | _product_nicknames():
+        graph.setdefault(a, set()).add(b)
+    return {k: frozenset(v) for k, v in graph.items()}
+
+
 def related(a: str, b: str, t: Tables | None = None) -> bool:
-    """Could ``b`` be the same person's given name as ``a`` by any table or spelling?"""
+    """Could ``b`` be the same person's given name as ``a`` by any table or spelling? The
+    tables' equivalences count once removed too (BOB and ROBERTO are both ROB)."""
     t = t or load()
+    eq = _equivalents()
     return (a[0] == b[0] or levenshtein(a, b) <= 2 or (a, b) in t.related
-            or (a, b) in _product_nicknames())
+            or (a, b) in _product_nicknames()
+            or bool(eq.get(a, frozenset()) & (eq.get(b, frozenset()) | {b})))
 
 
 def unrelated_given(rng: np.random.Generator, avoid: list[str], sex: str | None = None,
