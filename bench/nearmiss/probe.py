@@ -2,12 +2,13 @@
 
 Runs the demo's synthetic world (taxgate.synth, the demo's defaults) through the CLI,
 takes every CONFIRMED record, replaces its first name by a frequent census given name
-that shares no initial, no nickname (nor one once removed: BOB and ROBERTO are both ROB)
-and no close spelling with any given name the taxpayer filed under (each word of a two-
-word first name: JUANA ROSA is also ROSA), the request gave, or anyone filed under at
-that door (house number and ZIP: KAREN, where LINDA and KAREN JOHNSON both file, names
-KAREN), re-signs the request and processes it again on the same store. Every CONFIRMED
-in the second answer confirms a person the request did not name.
+that shares no initial, no nickname (nor one once removed: BOB and ROBERTO are both
+ROB), no sound in another spelling (PHILIP for FELIPE) and no close spelling with any
+given name the taxpayer filed under (each word of a two-word first name: JUANA ROSA is
+also ROSA), the request gave, or anyone filed under at that door (house number and ZIP:
+KAREN, where LINDA and KAREN JOHNSON both file, names KAREN), re-signs the request and
+processes it again on the same store. Every CONFIRMED in the second answer confirms a
+person the request did not name.
 """
 
 from __future__ import annotations
