@@ -75,7 +75,10 @@ def _input_view(
     first given name (and the first surname, for a swapped name) is an established
     given name (``names.established_min_count`` births in ``name_given``); and the first
     surname's cross-language class (for a swapped name: GARCIA SUSAN); and the sex the
-    first given name is of (``names.sex_dominance``), NULL for a name of both or neither."""
+    first given name is of (``names.sex_dominance``), NULL for a name of both or neither;
+    the first given name's spelling key and hypocoristic stem (``names.hypocorism_min_letters``,
+    :mod:`taxgate.matching.name_keys`); a name the nickname table does not list takes the
+    entries of the listed spellings of its sound."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     established, dominance = int(names.established_min_count), float(names.sex_dominance)
     con.execute(f"""
