@@ -64,6 +64,8 @@ POLICY_DOCS: dict[str, str] = {
     "given_name_sex_dominance": "R23: how many times more SSA births of one sex than of "
     "the other make a given name that sex's: two established names of opposite sex a "
     "letter or an ending apart (ANDREW/ANDREA) are never nicknames or variants of each other",
+    "hypocorism_min_letters": "R23: fewest letters of a full given name a clipped form must "
+    "keep (MEL of MELANIE, KEN of KENNY) for the two to agree as a hypocorism",
 }
 
 
@@ -88,12 +90,13 @@ class Policy:
     clear_winner_bits: float = 5.0
     successor_gap_years: int = 2
     namesake_first_levels: tuple[str, ...] = (
-        "exact", "nickname", "nickname variant", "given/family swapped", "cross-language",
-        "initial")
+        "exact", "nickname", "spelling", "nickname variant", "given/family swapped",
+        "cross-language", "initial")
     street_name_max_edits: int = 1
     street_name_min_length_for_edits: int = 6
     established_given_name_min_count: int = 1_000
     given_name_sex_dominance: float = 10.0
+    hypocorism_min_letters: int = 3
 
     def __post_init__(self) -> None:
         check.check(self)

@@ -79,12 +79,16 @@ def test_r24_r26_address_variants_confirm_98_percent(scores: dict[str, KindScore
 
 # Name-variant kinds still below the 98 % goal, each held at its measured floor so it
 # cannot slip further (bench/results/nearmiss.md reports them against the goal):
-# - name_nickname: nicknames the product's tables lack or resolve to an odd primary
-#   (LYNN/LIN, CHRISTIE/CHRISTOPHER, GREGG/GREGORY, DENNY/DENNIS); copying them from the
-#   evaluation's own source would only make the evaluation flatter itself;
+# - name_nickname (46 of 50 measured here, 141 of 150 in bench/results/nearmiss.md):
+#   since the hypocorism and spelling rules (docs/matching.md) what is left are pairs of
+#   opposite sex that the SSA rule keeps apart on purpose (CHRISTIE/CHRISTOPHER,
+#   DANNY/DANIELA), pairs no rule reaches (LYNNE/LIN, LEONARD/LENNIE, JEREMY/JEREMIAH,
+#   KATE/KATHLEEN) and ambiguous nicknames that leave a request without DOB or TIN in
+#   REVIEW (KENNY/KENNETH); copying them from the evaluation's own source would only
+#   make the evaluation flatter itself;
 # - name_compound_first_only: a request giving only the first of two filed surnames, with
 #   no date of birth or TIN, lands between T_low and T_high and goes to REVIEW (R23).
-NAME_VARIANT_FLOORS = {"name_nickname": 0.70, "name_compound_first_only": 0.94}
+NAME_VARIANT_FLOORS = {"name_nickname": 0.92, "name_compound_first_only": 0.94}
 
 
 def test_r24_r26_name_variants_confirm_98_percent(scores: dict[str, KindScore]) -> None:

@@ -73,11 +73,38 @@ def _product_nicknames() -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+@cache
+def _equivalents() -> dict[str, frozenset[str]]:
+    """Every name's equivalents in either table (nam_dict.txt, the nicknames package)."""
+    graph: dict[str, set[str]] = {}
+    for a, b in load().related | _product_nicknames():
+        graph.setdefault(a, set()).add(b)
+    return {k: frozenset(v) for k, v in graph.items()}
+
+
+def skeleton(name: str) -> str:
+    """The consonants of a name as they sound, PH as F and a hard C as K, each once:
+    PHILIP and FELIPE are both FLP, CARL and KARL both KRL."""
+    s = name.replace("PH", "F").replace("CK", "K")
+    s = "".join("K" if c == "C" and s[i + 1:i + 2] not in ("E", "I", "Y") else c
+                for i, c in enumerate(s))
+    out = ""
+    for c in s:
+        if c not in "AEIOUYHW" and not out.endswith(c):
+            out += c
+    return out
+
+
 def related(a: str, b: str, t: Tables | None = None) -> bool:
-    """Could ``b`` be the same person's given name as ``a`` by any table or spelling?"""
+    """Could ``b`` be the same person's given name as ``a`` by any table or spelling? The
+    tables' equivalences count once removed too (BOB and ROBERTO are both ROB), and so
+    do two spellings of one sound in two languages (PHILIP, FELIPE)."""
     t = t or load()
+    eq = _equivalents()
     return (a[0] == b[0] or levenshtein(a, b) <= 2 or (a, b) in t.related
-            or (a, b) in _product_nicknames())
+            or (a, b) in _product_nicknames()
+            or bool(eq.get(a, frozenset()) & (eq.get(b, frozenset()) | {b}))
+            or skeleton(a) == skeleton(b))
 
 
 def unrelated_given(rng: np.random.Generator, avoid: list[str], sex: str | None = None,

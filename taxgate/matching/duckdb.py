@@ -15,6 +15,7 @@ import duckdb
 from splink import DuckDBAPI, Linker
 
 from taxgate.matching import model
+from taxgate.matching.name_keys import NICKS_BY_SOUND, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
 
 if TYPE_CHECKING:
@@ -74,19 +75,26 @@ def _input_view(
     first given name (and the first surname, for a swapped name) is an established
     given name (``names.established_min_count`` births in ``name_given``); and the first
     surname's cross-language class (for a swapped name: GARCIA SUSAN); and the sex the
-    first given name is of (``names.sex_dominance``), NULL for a name of both or neither."""
+    first given name is of (``names.sex_dominance``), NULL for a name of both or neither;
+    the first given name's spelling key and hypocoristic stem (``names.hypocorism_min_letters``,
+    :mod:`taxgate.matching.name_keys`); a name the nickname table does not list takes the
+    entries of the listed spellings of its sound."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     established, dominance = int(names.established_min_count), float(names.sex_dominance)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT s.{uid} AS uid, {cols},
-               coalesce(nk.nicks, [s.n_first]) AS n_first_nicks,
+               coalesce(nk.nicks, list_append(ns.nicks, s.n_first), [s.n_first])
+                 AS n_first_nicks,
+               {spelling_key('s.n_first')} AS n_first_spell,
+               {hypocoristic_stem('s.n_first', names.hypocorism_min_letters)} AS n_first_hypo,
                coalesce(g1.births >= {established}, false) AS n_first_established,
                coalesce(g2.births >= {established}, false) AS n_surname1_established,
                CASE WHEN g1.female >= {dominance} * g1.male THEN 'F'
                     WHEN g1.male >= {dominance} * g1.female THEN 'M' END AS n_first_sex,
                coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
         FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
+        LEFT JOIN ({NICKS_BY_SOUND}) ns ON ns.sound = {sound_key('s.n_first')}
         LEFT JOIN name_given g1 ON g1.name = s.n_first
         LEFT JOIN name_given g2 ON g2.name = s.n_surname1
         LEFT JOIN name_first_lookup x ON x.token = s.n_surname1

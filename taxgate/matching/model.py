@@ -28,10 +28,26 @@ from splink import SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from taxgate.errors import StoreError
+from taxgate.matching.name_levels import (
+    COMPOUND_GIVEN,
+    DISTINCT_FIRST,
+    HYPOCORISM,
+    NICKNAME_VARIANT,
+    OPPOSITE_SEX_NEAR,
+    REORDERED,
+    SAME_PERSON_NAME,
+    SPELLING,
+    SWAPPED,
+)
 from taxgate.settings import Policy
 from taxgate.standardize._data import column
 
-MODEL_FAMILY = "taxgate-person-v5"
+MODEL_FAMILY = "taxgate-person-v6"
+__all__ = ["BLOCKING_RULES", "COMPOUND_GIVEN", "DISTINCT_FIRST", "EM_BLOCKING_RULES",
+           "HYPOCORISM", "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR",
+           "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING", "SWAPPED",
+           "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors", "check_model",
+           "comparisons", "settings"]
 
 
 @dataclass(frozen=True)
@@ -40,15 +56,18 @@ class NameRules:
     least ``established_min_count`` SSA births is *established* (two established names a
     letter apart are two names), and a name is of one sex when the SSA counts
     ``sex_dominance`` times more births of that sex than of the other (ANDREA, LOUISE: F;
-    ANDREW, LOUIS: M; JESSIE, RENE: neither)."""
+    ANDREW, LOUIS: M; JESSIE, RENE: neither); a clipped given name keeps a stem of at
+    least ``hypocorism_min_letters`` letters of the full name (MEL of MELANIE)."""
 
     established_min_count: int
     sex_dominance: float
+    hypocorism_min_letters: int = 3
 
     @classmethod
     def of(cls, policy: Policy) -> NameRules:
         return cls(int(policy.established_given_name_min_count),
-                   float(policy.given_name_sex_dominance))
+                   float(policy.given_name_sex_dominance),
+                   int(policy.hypocorism_min_letters))
 
 
 def _lvl(sql: str, label: str, *, m: float, tf_col: str | None = None) -> dict[str, Any]:
@@ -71,59 +90,6 @@ def _null(*cols: str) -> dict[str, Any]:
 def _else(m: float) -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": "else", "m_probability": m}
 
-
-# Two spellings that are both established given names (at least the policy's
-# established_given_name_min_count SSA births, computed per side as *_established by
-# matching.duckdb._input_view) are two names, never one name with a typo (R23):
-# JUAN/JUANA, MARIO/MARIA, JOHN/JOAN, MARK/MARY. The fuzzy levels exclude them.
-DISTINCT_FIRST = "(n_first_established_l AND n_first_established_r)"
-
-# Two established given names of opposite sex (policy ``given_name_sex_dominance``) a letter
-# or an ending apart are two people's names, whatever a nickname or cross-language table
-# says (R23): ANDREW/ANDREA, LOUIS/LOUISE, JUAN/JUANA, PAUL/PAULA, DANIEL/DANIELLE,
-# JOSEPH/JOSEPHINE, ALEXANDER/ALEXANDRA. An ending: names of five letters or more with
-# a stem of four or more in common and at most three letters after it on either side; a
-# clipped form (ALEX of ALEXANDRA, JESS of JESSICA) is a nickname, not an ending. (ANDREA
-# is a man's name in Italian: the exact spelling still agrees; when in doubt, no
-# confirmation.)
-_LONGER = "greatest(length(n_first_l), length(n_first_r))"
-OPPOSITE_SEX_NEAR = (
-    f"({DISTINCT_FIRST} AND n_first_sex_l <> n_first_sex_r AND ("
-    "damerau_levenshtein(n_first_l, n_first_r) <= 1 OR "
-    f"(least(length(n_first_l), length(n_first_r)) >= 5 AND {_LONGER} >= 7 "
-    f"AND left(n_first_l, {_LONGER} - 3) = left(n_first_r, {_LONGER} - 3))))"
-)
-SAME_PERSON_NAME = f"NOT coalesce({OPPOSITE_SEX_NEAR}, false)"
-
-# Given and family name swapped, either side possibly with a typo (SALAZRA PEREZ, FELIPE)
-# or in the other language (GARCIA SUSAN, SUSANA GARCIA), unless the two spellings are
-# distinct established given names (GARCIA JUANA is not JUAN GARCIA).
-SWAPPED = (
-    "(list_contains(n_surnames_r, n_first_l) OR n_first_xlang_l = n_surname1_xlang_r "
-    "OR (jaro_winkler_similarity(n_first_l, n_surname1_r) >= 0.92 "
-    "AND NOT (n_first_established_l AND n_surname1_established_r))) "
-    "AND (list_contains(n_surnames_l, n_first_r) OR n_surname1_xlang_l = n_first_xlang_r "
-    "OR (jaro_winkler_similarity(n_surname1_l, n_first_r) >= 0.92 "
-    "AND NOT (n_surname1_established_l AND n_first_established_r)))"
-)
-
-# Both are nicknames of one third name (MARY and MARIA of MARIAH), and neither of the
-# other: a weaker tie than a direct nickname (BILL of WILLIAM), not enough between two
-# established names.
-NICKNAME_VARIANT = (
-    "list_has_any(n_first_nicks_l, n_first_nicks_r) AND ("
-    "list_contains(n_first_nicks_l, n_first_r) OR list_contains(n_first_nicks_r, n_first_l) "
-    f"OR NOT {DISTINCT_FIRST}) AND {SAME_PERSON_NAME}"
-)
-
-# A given name of one side is the other's first (MARIA ROSA / ROSA, JOSE / JOSE LUIS):
-# the person goes by a second given name. A middle name or initial in common under two
-# first names that are not the same name (ZEBEDIAH ANA / MARIBEL ANA, JUANA MARIA /
-# JUAN MARIA, ZEBEDIAH V / MARIA V) is not.
-COMPOUND_GIVEN = (
-    "list_has_any(n_given_all_l, n_given_all_r) AND "
-    "(list_contains(n_given_all_r, n_first_l) OR list_contains(n_given_all_l, n_first_r))"
-)
 
 # A family name with a particle glued to its front is the family name the particle is
 # dropped from (DEJESUS / DE JESUS, DELTORO / TORO, DELACRUZ / DE LA CRUZ): standardization
@@ -160,7 +126,9 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl("n_first_l = n_first_r", "exact", m=0.80, tf_col="n_first"),
             _lvl(f"n_first_canon_l = n_first_canon_r AND {SAME_PERSON_NAME}", "nickname",
                  m=0.06),
+            _lvl(SPELLING, "spelling", m=0.02),
             _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
+            _lvl(HYPOCORISM, "hypocorism", m=0.01),
             _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
             _lvl(
                 "(jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
@@ -185,6 +153,7 @@ def comparisons() -> list[cl.CustomComparison]:
         comparison_levels=[
             _null("n_last"),
             _lvl("n_last_l = n_last_r", "exact", m=0.75, tf_col="n_last"),
+            _lvl(REORDERED, "surnames reordered", m=0.02),
             _lvl("n_surname1_l = n_surname1_r", "first surname", m=0.10, tf_col="n_surname1"),
             _lvl("list_has_any(n_surnames_l, n_surnames_r)", "a surname in common", m=0.08),
             _lvl(PARTICLE_GLUED, "particle glued", m=0.03),
@@ -292,13 +261,16 @@ def check_model(model_json: str) -> None:
 # in the noise studies behind the synthetic generator, kept conservative.
 M_FLOORS: dict[tuple[str, str], float] = {
     ("first_name", "nickname"): 0.03,
+    ("first_name", "spelling"): 0.01,
     ("first_name", "nickname variant"): 0.005,
+    ("first_name", "hypocorism"): 0.005,
     ("first_name", "compound given name"): 0.01,
     ("first_name", "typo"): 0.02,
     ("first_name", "given/family swapped"): 0.02,
     ("first_name", "cross-language"): 0.01,
     ("first_name", "initial"): 0.005,
     ("first_name", "else"): 0.01,
+    ("surname", "surnames reordered"): 0.02,
     ("surname", "first surname"): 0.10,
     ("surname", "a surname in common"): 0.05,
     ("surname", "particle glued"): 0.02,
