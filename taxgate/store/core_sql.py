@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING, Any
 from taxgate.canonical import load_private_key_pem
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.store import common
-from taxgate.store.base import LedgerEntry, LedgerEvent, Official, StoredRequest
-from taxgate.store.service_sql import ServiceTablesMixin
+from taxgate.store.base import (
+    LedgerEntry,
+    LedgerEvent,
+    Official,
+    RequestOutcome,
+    StoredRequest,
+)
+from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
@@ -37,6 +44,8 @@ class CoreTablesMixin(ServiceTablesMixin):
     _signing: Ed25519PrivateKey | None
     _anchor_rebase: bool
     _model_col = "model_json"
+    _ledger_lock = ""  # SQL that serializes ledger writers across processes, if needed
+    _for_update = ""  # the row-locking clause, where the engine has one
 
     # hooks -----------------------------------------------------------------------------
     def _meta(self, name: str) -> bytes | None:
@@ -125,6 +134,41 @@ class CoreTablesMixin(ServiceTablesMixin):
         rows = self._svc_rows(f"SELECT {common.REQUEST_COLS} FROM {self._t('requests')} "
                               "WHERE request_id = ?", [request_id])
         return StoredRequest(*rows[0]) if rows else None
+
+    def _new_request(self, tx: ServiceTx, row: list[Any]) -> bool:
+        """Under the ledger lock: insert the requests row (its columns in REQUEST_COLS
+        order) unless its request_id is stored already; whether it was inserted."""
+        if self._ledger_lock:
+            tx.execute(self._ledger_lock, [])
+        if tx.execute(f"SELECT status FROM {self._t('requests')} WHERE request_id = ?"
+                      f"{self._for_update}", [row[0]]):
+            return False
+        tx.execute(f"INSERT INTO {self._t('requests')} ({common.REQUEST_COLS}) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        return True
+
+    def record_refusal(
+        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
+        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
+    ) -> None:
+        table = common.conform_decisions(
+            decisions if decisions is not None else common.empty_decisions(), request_id)
+        with self._svc_tx() as tx:
+            if self._new_request(tx, [request_id, package_sha256, "REFUSED", received_at,
+                                      common.iso_now(), response_json, agency]):
+                tx.append_decided(request_id, table, events)
+            else:
+                tx.append(events)
+
+    def commit_request(self, outcome: RequestOutcome) -> bool:
+        table = common.conform_decisions(outcome.decisions, outcome.request_id)
+        with self._svc_tx() as tx:
+            if not self._new_request(tx, [
+                    outcome.request_id, outcome.package_sha256, "COMPLETE", outcome.received_at,
+                    outcome.completed_at, outcome.response_json, outcome.agency]):
+                return False
+            tx.append_decided(outcome.request_id, table, outcome.events)
+        return True
 
     # ledger ----------------------------------------------------------------------------------
     def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False) -> None:

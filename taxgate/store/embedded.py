@@ -30,7 +30,6 @@ from taxgate.store import common
 from taxgate.store.base import (
     LedgerEntry,
     LedgerEvent,
-    RequestOutcome,
     Store,
 )
 from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin
@@ -258,7 +257,12 @@ class EmbeddedStore(CoreTablesMixin, Store):
             def execute(sql: str, params: Any) -> list[tuple[Any, ...]]:
                 return con.execute(sql, list(params)).fetchall()
 
-            yield ServiceTx(execute, self._append)
+            yield ServiceTx(execute, self._append, self._append_decided)
+
+    def _append_decided(self, request_id: str, table: pa.Table,
+                        events: Iterable[LedgerEvent]) -> None:
+        """The decision rows go first, on the writer thread, while events are chained."""
+        self._append(events, ("decisions", table) if table.num_rows else None)
 
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
@@ -313,42 +317,6 @@ class EmbeddedStore(CoreTablesMixin, Store):
         return con
 
     # --- requests ---------------------------------------------------------------------------
-    def record_refusal(
-        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
-    ) -> None:
-        table = common.conform_decisions(
-            decisions if decisions is not None else common.empty_decisions(), request_id)
-        with self._tx() as con:
-            row = con.execute("SELECT status FROM store.requests WHERE request_id = ?",
-                              [request_id]).fetchone()
-            if row is None:
-                con.execute(
-                    f"INSERT INTO store.requests ({common.REQUEST_COLS}) "
-                    "VALUES (?, ?, 'REFUSED', ?, ?, ?, ?)",
-                    [request_id, package_sha256, received_at, common.iso_now(), response_json,
-                     agency],
-                )
-                if table.num_rows:
-                    self._insert_arrow("decisions", table)
-            self._append(events)
-
-    def commit_request(self, outcome: RequestOutcome) -> bool:
-        decisions = common.conform_decisions(outcome.decisions, outcome.request_id)
-        with self._tx() as con:
-            row = con.execute("SELECT status FROM store.requests WHERE request_id = ?",
-                              [outcome.request_id]).fetchone()
-            if row is not None:
-                return False
-            con.execute(
-                f"INSERT INTO store.requests ({common.REQUEST_COLS}) "
-                "VALUES (?, ?, 'COMPLETE', ?, ?, ?, ?)",
-                [outcome.request_id, outcome.package_sha256, outcome.received_at,
-                 outcome.completed_at, outcome.response_json, outcome.agency],
-            )
-            self._append(outcome.events, ("decisions", decisions) if decisions.num_rows else None)
-        return True
-
     def decisions(self, request_id: str) -> pa.Table:
         cols = ", ".join(common.DECISION_SCHEMA.names)
         table = self._connection().execute(

@@ -34,7 +34,6 @@ from taxgate.store import common, sealed
 from taxgate.store.base import (
     LedgerEntry,
     LedgerEvent,
-    RequestOutcome,
     Store,
 )
 from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin, ledger_head_sql
@@ -53,6 +52,9 @@ _KEY_CHECK = b"taxgate at-rest key check"
 
 class PostgresStore(CoreTablesMixin, Store):
     """A store in one PostgreSQL database. One thread at a time per object."""
+
+    _ledger_lock = f"SELECT pg_advisory_xact_lock({LEDGER_LOCK})"  # see core_sql.py
+    _for_update = " FOR UPDATE"
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:
         self.settings = settings
@@ -231,7 +233,16 @@ class PostgresStore(CoreTablesMixin, Store):
                 cur.execute(sql.replace("?", "%s"), list(params))
                 return cur.fetchall() if cur.description else []
 
-            yield ServiceTx(execute, lambda events: self._append(cur, events))
+            yield ServiceTx(execute, lambda events: self._append(cur, events),
+                            lambda rid, table, events: self._append_decided(cur, rid, table,
+                                                                            events))
+
+    def _append_decided(self, cur: psycopg.Cursor[Any], request_id: str, table: pa.Table,
+                        events: Iterable[LedgerEvent]) -> None:
+        if table.num_rows:
+            self._write_sealed(cur, "decision_chunks", request_id,
+                               sealed.rechunk(table.to_batches()), "decisions")
+        self._append(cur, events)
 
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
@@ -290,42 +301,6 @@ class PostgresStore(CoreTablesMixin, Store):
         return text.decode("utf-8")
 
     # --- requests ---------------------------------------------------------------------------
-    def record_refusal(
-        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
-    ) -> None:
-        table = common.conform_decisions(
-            decisions if decisions is not None else common.empty_decisions(), request_id)
-        with self._tx() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-            cur.execute(f"INSERT INTO requests ({common.REQUEST_COLS}) "
-                        "VALUES (%s, %s, 'REFUSED', %s, %s, %s, %s) "
-                        "ON CONFLICT (request_id) DO NOTHING",
-                        [request_id, package_sha256, received_at, common.iso_now(), response_json,
-                         agency])
-            if cur.rowcount == 1 and table.num_rows:
-                self._write_sealed(cur, "decision_chunks", request_id,
-                                   sealed.rechunk(table.to_batches()), "decisions")
-            self._append(cur, events)
-
-    def commit_request(self, outcome: RequestOutcome) -> bool:
-        table = common.conform_decisions(outcome.decisions, outcome.request_id)
-        with self._tx() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-            cur.execute("SELECT status FROM requests WHERE request_id = %s FOR UPDATE",
-                        [outcome.request_id])
-            if cur.fetchone() is not None:
-                return False
-            cur.execute(f"INSERT INTO requests ({common.REQUEST_COLS}) "
-                        "VALUES (%s, %s, 'COMPLETE', %s, %s, %s, %s)",
-                        [outcome.request_id, outcome.package_sha256, outcome.received_at,
-                         outcome.completed_at, outcome.response_json, outcome.agency])
-            if table.num_rows:
-                self._write_sealed(cur, "decision_chunks", outcome.request_id,
-                                   sealed.rechunk(table.to_batches()), "decisions")
-            self._append(cur, outcome.events)
-        return True
-
     def decisions(self, request_id: str) -> pa.Table:
         rows = self._all("SELECT chunk_no, sealed FROM decision_chunks WHERE request_id = %s "
                          "ORDER BY chunk_no", [request_id])

@@ -9,10 +9,10 @@ taxpayer data in clear: credentials are salted hashes, review records are sealed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import decrypt_bytes, encrypt_bytes
 from taxgate.errors import StoreError
@@ -27,15 +27,21 @@ from taxgate.store.base import (
     UserAccount,
 )
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 Exec = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
 class ServiceTx:
-    """What a service write sees: run SQL (``?`` placeholders), append ledger events."""
+    """What a write sees: run SQL (``?`` placeholders), append ledger events, and
+    ``append_decided``: store a request's decision rows, then append events."""
 
-    def __init__(self, execute: Exec, append: Callable[[list[LedgerEvent]], None]) -> None:
+    def __init__(self, execute: Exec, append: Callable[[list[LedgerEvent]], None],
+                 append_decided: Callable[[str, pa.Table, Iterable[LedgerEvent]], None]) -> None:
         self.execute = execute
         self.append = append
+        self.append_decided = append_decided
 
 
 _ROWS_PER_INSERT = 500  # rows per multi-row INSERT: few round trips, modest statements
