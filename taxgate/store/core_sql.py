@@ -22,7 +22,7 @@ from taxgate.store.base import (
     RequestOutcome,
     StoredRequest,
 )
-from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx
+from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx, where_equal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -88,13 +88,10 @@ class CoreTablesMixin(ServiceTablesMixin):
             tx.append([event])
 
     def officials(self, agency: str | None = None) -> list[Official]:
-        sql = f"SELECT {_OFFICIAL_COLS} FROM {self._t('officials')}"
-        params: list[object] = []
-        if agency is not None:
-            sql += " WHERE agency = ?"
-            params.append(agency)
-        return [Official(*r) for r in self._svc_rows(sql + " ORDER BY agency, official_id",
-                                                     params)]
+        where, params = where_equal("agency", agency)
+        return [Official(*r) for r in self._svc_rows(
+            f"SELECT {_OFFICIAL_COLS} FROM {self._t('officials')}{where} "
+            "ORDER BY agency, official_id", params)]
 
     def safeguards_current(self, agency: str) -> bool:
         rows = self._svc_rows(f"SELECT current FROM {self._t('safeguards')} WHERE agency = ?",
