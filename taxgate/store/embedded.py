@@ -23,33 +23,30 @@ import duckdb
 import pyarrow as pa
 
 from taxgate import integrity, ledger
-from taxgate.canonical import load_private_key_pem, new_signing_key, private_key_pem
+from taxgate.canonical import new_signing_key, private_key_pem
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common
 from taxgate.store.base import (
     LedgerEntry,
     LedgerEvent,
-    Official,
-    RequestOutcome,
     Store,
-    StoredRequest,
 )
+from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
 from taxgate.store.loading import CountingReader, IdRange
 from taxgate.store.migrations import latest, migrations, statements
-from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx
+from taxgate.store.service_sql import ServiceTx
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 DB_FILE = "taxgate.duckdb"
 LOCK_FILE = "taxgate.lock"
-_LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
 
 
-class EmbeddedStore(ServiceTablesMixin, Store):
+class EmbeddedStore(CoreTablesMixin, Store):
     """The default store. One process at a time; one thread at a time per object."""
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:
@@ -138,22 +135,6 @@ class EmbeddedStore(ServiceTablesMixin, Store):
             self._con = None
             self._lock.release()
             release_private_umask()
-
-    def signing_key(self) -> Ed25519PrivateKey:
-        if self._signing is None:
-            pem = self._meta("signing_key")
-            if pem is None:
-                raise StoreError("the store has no signing key: run `taxgate init`")
-            try:
-                self._signing = load_private_key_pem(
-                    pem, passphrase=common.signing_passphrase(self._key_hex())
-                )
-            except ValueError as exc:
-                raise KeyUnavailable("the at-rest key does not decrypt the signing key") from exc
-        return self._signing
-
-    def tin_digest(self, tin: str) -> str:
-        return common.tin_digest(self._key_hex(), tin)
 
     # --- helpers --------------------------------------------------------------------------
     def _connection(self) -> duckdb.DuckDBPyConnection:
@@ -276,42 +257,12 @@ class EmbeddedStore(ServiceTablesMixin, Store):
             def execute(sql: str, params: Any) -> list[tuple[Any, ...]]:
                 return con.execute(sql, list(params)).fetchall()
 
-            yield ServiceTx(execute, self._append)
+            yield ServiceTx(execute, self._append, self._append_decided)
 
-    # --- officials and safeguards ------------------------------------------------------
-    def add_official(self, official: Official, actor: str) -> None:
-        event = common.official_added_event(official, actor)
-        with self._tx() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO store.officials VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [official.agency, official.official_id, official.title, official.public_key_pem,
-                 official.valid_from, official.valid_to, common.iso_now(), actor],
-            )
-            self._append([event])
-
-    def officials(self, agency: str | None = None) -> list[Official]:
-        sql = ("SELECT official_id, agency, title, public_key_pem, valid_from, valid_to "
-               "FROM store.officials")
-        params: list[Any] = []
-        if agency is not None:
-            sql += " WHERE agency = ?"
-            params.append(agency)
-        rows = self._connection().execute(sql + " ORDER BY agency, official_id", params).fetchall()
-        return [Official(*r) for r in rows]
-
-    def safeguards_current(self, agency: str) -> bool:
-        row = self._connection().execute(
-            "SELECT current FROM store.safeguards WHERE agency = ?", [agency]
-        ).fetchone()
-        return True if row is None else bool(row[0])
-
-    def set_safeguards(self, agency: str, current: bool, actor: str, note: str) -> None:
-        with self._tx() as con:
-            con.execute(
-                "INSERT OR REPLACE INTO store.safeguards VALUES (?, ?, ?, ?, ?)",
-                [agency, current, common.iso_now(), actor, note],
-            )
-            self._append([common.safeguards_event(agency, current, actor, note)])
+    def _append_decided(self, request_id: str, table: pa.Table,
+                        events: Iterable[LedgerEvent]) -> None:
+        """The decision rows go first, on the writer thread, while events are chained."""
+        self._append(events, ("decisions", table) if table.num_rows else None)
 
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
@@ -358,11 +309,6 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                     [ids.load_id, common.iso_now(), total, ids.low, ids.high])
         return total
 
-    def filing_count(self) -> int:
-        row = self._connection().execute(
-            "SELECT coalesce(sum(row_count), 0) FROM store.loads").fetchone()
-        return int(row[0]) if row else 0
-
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         if not self._has_table("filings"):
             raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
@@ -370,62 +316,7 @@ class EmbeddedStore(ServiceTablesMixin, Store):
         con.execute("CREATE OR REPLACE TEMP VIEW filings AS SELECT * FROM store.main.filings")
         return con
 
-    # --- model ------------------------------------------------------------------------------
-    def save_model(self, version: str, model_json: str) -> None:
-        with self._tx() as con:
-            con.execute("INSERT OR REPLACE INTO store.models VALUES (?, ?, ?)",
-                        [version, common.iso_now(), model_json])
-            self._append([common.model_trained_event(version, model_json)])
-
-    def current_model(self) -> tuple[str, str] | None:
-        row = self._connection().execute(
-            "SELECT version, model_json FROM store.models ORDER BY trained_at DESC, version DESC "
-            "LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else None
-
     # --- requests ---------------------------------------------------------------------------
-    def find_request(self, request_id: str) -> StoredRequest | None:
-        row = self._connection().execute(
-            f"SELECT {common.REQUEST_COLS} FROM store.requests WHERE request_id = ?",
-            [request_id]).fetchone()
-        return StoredRequest(*row) if row else None
-
-    def record_refusal(
-        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
-    ) -> None:
-        table = common.conform_decisions(
-            decisions if decisions is not None else common.empty_decisions(), request_id)
-        with self._tx() as con:
-            row = con.execute("SELECT status FROM store.requests WHERE request_id = ?",
-                              [request_id]).fetchone()
-            if row is None:
-                con.execute(
-                    f"INSERT INTO store.requests ({common.REQUEST_COLS}) "
-                    "VALUES (?, ?, 'REFUSED', ?, ?, ?, ?)",
-                    [request_id, package_sha256, received_at, common.iso_now(), response_json,
-                     agency],
-                )
-                if table.num_rows:
-                    self._insert_arrow("decisions", table)
-            self._append(events)
-
-    def commit_request(self, outcome: RequestOutcome) -> bool:
-        decisions = common.conform_decisions(outcome.decisions, outcome.request_id)
-        with self._tx() as con:
-            row = con.execute("SELECT status FROM store.requests WHERE request_id = ?",
-                              [outcome.request_id]).fetchone()
-            if row is not None:
-                return False
-            con.execute(
-                f"INSERT INTO store.requests ({common.REQUEST_COLS}) "
-                "VALUES (?, ?, 'COMPLETE', ?, ?, ?, ?)",
-                [outcome.request_id, outcome.package_sha256, outcome.received_at,
-                 outcome.completed_at, outcome.response_json, outcome.agency],
-            )
-            self._append(outcome.events, ("decisions", decisions) if decisions.num_rows else None)
-        return True
-
     def decisions(self, request_id: str) -> pa.Table:
         cols = ", ".join(common.DECISION_SCHEMA.names)
         table = self._connection().execute(
@@ -433,29 +324,14 @@ class EmbeddedStore(ServiceTablesMixin, Store):
             [request_id]).fetch_arrow_table()
         return table.cast(common.DECISION_SCHEMA)
 
+
+
     # --- ledger -----------------------------------------------------------------------------
-    def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False) -> None:
-        with self._tx():
-            self._append(list(events))
-            self._anchor_rebase = rebase_anchor
-
-    def ledger_head(self) -> LedgerEntry | None:
-        # max(seq) scans one column; ORDER BY ... LIMIT 1 would read every column
-        row = self._connection().execute(
-            f"SELECT {_LEDGER_COLS} FROM store.ledger "
-            "WHERE seq = (SELECT max(seq) FROM store.ledger)").fetchone()
-        return common.entry_from_row(row) if row else None
-
-    def ledger_entry(self, seq: int) -> LedgerEntry | None:
-        row = self._connection().execute(
-            f"SELECT {_LEDGER_COLS} FROM store.ledger WHERE seq = ?", [seq]).fetchone()
-        return common.entry_from_row(row) if row else None
-
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         cur = self._connection().cursor()
         try:
             reader = cur.execute(
-                f"SELECT {_LEDGER_COLS} FROM store.ledger WHERE seq > ? ORDER BY seq",
+                f"SELECT {LEDGER_COLS} FROM store.ledger WHERE seq > ? ORDER BY seq",
                 [after_seq]).fetch_record_batch(50_000)
             for batch in reader:
                 cols = [batch.column(i).to_pylist() for i in range(7)]
@@ -463,7 +339,6 @@ class EmbeddedStore(ServiceTablesMixin, Store):
                     yield common.entry_from_row(row)
         finally:
             cur.close()
-
 
 class _InsertWorker:
     """Inserts (table name, Arrow rows) made on one worker thread, in the order given,

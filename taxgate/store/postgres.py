@@ -25,7 +25,6 @@ from taxgate import integrity, ledger
 from taxgate.canonical import (
     decrypt_bytes,
     encrypt_bytes,
-    load_private_key_pem,
     new_signing_key,
     private_key_pem,
 )
@@ -35,15 +34,13 @@ from taxgate.store import common, sealed
 from taxgate.store.base import (
     LedgerEntry,
     LedgerEvent,
-    Official,
-    RequestOutcome,
     Store,
-    StoredRequest,
 )
+from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin, ledger_head_sql
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
 from taxgate.store.migrations import latest, migrations
-from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx
+from taxgate.store.service_sql import ServiceTx
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -51,11 +48,13 @@ if TYPE_CHECKING:
 LEDGER_LOCK = 0x74617867_6C656467  # advisory lock keys ("taxg" "ledg", "taxg" "migr")
 MIGRATE_LOCK = 0x74617867_6D696772
 _KEY_CHECK = b"taxgate at-rest key check"
-_LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
 
 
-class PostgresStore(ServiceTablesMixin, Store):
+class PostgresStore(CoreTablesMixin, Store):
     """A store in one PostgreSQL database. One thread at a time per object."""
+
+    _ledger_lock = f"SELECT pg_advisory_xact_lock({LEDGER_LOCK})"  # see core_sql.py
+    _for_update = " FOR UPDATE"
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:
         self.settings = settings
@@ -143,21 +142,6 @@ class PostgresStore(ServiceTablesMixin, Store):
             shutil.rmtree(self._match_tmp, ignore_errors=True)
             self._match_tmp = None
 
-    def signing_key(self) -> Ed25519PrivateKey:
-        if self._signing is None:
-            pem = self._meta("signing_key")
-            if pem is None:
-                raise StoreError("the store has no signing key: run `taxgate init`")
-            try:
-                self._signing = load_private_key_pem(
-                    pem, common.signing_passphrase(self._key_hex()))
-            except ValueError as exc:
-                raise KeyUnavailable("the at-rest key does not decrypt the signing key") from exc
-        return self._signing
-
-    def tin_digest(self, tin: str) -> str:
-        return common.tin_digest(self._key_hex(), tin)
-
     # --- helpers --------------------------------------------------------------------------
     def _key_hex(self) -> str:
         if self._key is None:
@@ -211,14 +195,14 @@ class PostgresStore(ServiceTablesMixin, Store):
     def _append_chained(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerEvent]) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
         scrubbed = common.scrub_events(events, self._key_hex())
-        cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
+        cur.execute(ledger_head_sql(""))
         row = cur.fetchone()
         prev = common.entry_from_row(row) if row else None
         for entries in ledger.chain_stream(
             prev, scrubbed, common.now_utc(), key=self.signing_key(),
             checkpoint_every=common.checkpoint_every(self.settings),
         ):
-            with cur.copy(f"COPY ledger ({_LEDGER_COLS}) FROM STDIN") as cp:
+            with cur.copy(f"COPY ledger ({LEDGER_COLS}) FROM STDIN") as cp:
                 for e in entries:
                     cp.write_row((e.seq, e.recorded_at, e.event_type, e.request_id,
                                   common.dump_payload(e.payload), e.prev_hash, e.entry_hash))
@@ -249,43 +233,16 @@ class PostgresStore(ServiceTablesMixin, Store):
                 cur.execute(sql.replace("?", "%s"), list(params))
                 return cur.fetchall() if cur.description else []
 
-            yield ServiceTx(execute, lambda events: self._append(cur, events))
+            yield ServiceTx(execute, lambda events: self._append(cur, events),
+                            lambda rid, table, events: self._append_decided(cur, rid, table,
+                                                                            events))
 
-    # --- officials and safeguards ------------------------------------------------------
-    def add_official(self, official: Official, actor: str) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO officials VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (agency, official_id) DO UPDATE SET title = EXCLUDED.title, "
-                "public_key_pem = EXCLUDED.public_key_pem, valid_from = EXCLUDED.valid_from, "
-                "valid_to = EXCLUDED.valid_to, added_at = EXCLUDED.added_at, "
-                "added_by = EXCLUDED.added_by",
-                [official.agency, official.official_id, official.title, official.public_key_pem,
-                 official.valid_from, official.valid_to, common.iso_now(), actor])
-            self._append(cur, [common.official_added_event(official, actor)])
-
-    def officials(self, agency: str | None = None) -> list[Official]:
-        sql = ("SELECT official_id, agency, title, public_key_pem, valid_from, valid_to "
-               "FROM officials")
-        params: list[Any] = []
-        if agency is not None:
-            sql += " WHERE agency = %s"
-            params.append(agency)
-        return [Official(*r) for r in self._all(sql + " ORDER BY agency, official_id", params)]
-
-    def safeguards_current(self, agency: str) -> bool:
-        row = self._one("SELECT current FROM safeguards WHERE agency = %s", [agency])
-        return True if row is None else bool(row[0])
-
-    def set_safeguards(self, agency: str, current: bool, actor: str, note: str) -> None:
-        with self._tx() as cur:
-            cur.execute(
-                "INSERT INTO safeguards VALUES (%s, %s, %s, %s, %s) "
-                "ON CONFLICT (agency) DO UPDATE SET current = EXCLUDED.current, "
-                "changed_at = EXCLUDED.changed_at, changed_by = EXCLUDED.changed_by, "
-                "note = EXCLUDED.note",
-                [agency, current, common.iso_now(), actor, note])
-            self._append(cur, [common.safeguards_event(agency, current, actor, note)])
+    def _append_decided(self, cur: psycopg.Cursor[Any], request_id: str, table: pa.Table,
+                        events: Iterable[LedgerEvent]) -> None:
+        if table.num_rows:
+            self._write_sealed(cur, "decision_chunks", request_id,
+                               sealed.rechunk(table.to_batches()), "decisions")
+        self._append(cur, events)
 
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
@@ -305,9 +262,6 @@ class PostgresStore(ServiceTablesMixin, Store):
             cur.execute("INSERT INTO loads VALUES (%s, %s, %s, %s, %s)",
                         [load_id, common.iso_now(), total, ids.low, ids.high])
         return total
-
-    def filing_count(self) -> int:
-        return int(self._one("SELECT coalesce(sum(row_count), 0) FROM loads")[0])
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         rows = self._all("SELECT c.load_id, c.chunk_no FROM filing_chunks c JOIN loads l "
@@ -332,69 +286,21 @@ class PostgresStore(ServiceTablesMixin, Store):
             con.execute("RESET preserve_insertion_order")
         return con
 
-    # --- model ------------------------------------------------------------------------------
-    def save_model(self, version: str, model_json: str) -> None:
-        blob = encrypt_bytes(self._key_hex(), model_json.encode("utf-8"),
-                             f"model/{version}".encode())
-        with self._tx() as cur:
-            cur.execute("INSERT INTO models VALUES (%s, %s, %s) ON CONFLICT (version) DO UPDATE "
-                        "SET trained_at = EXCLUDED.trained_at, sealed = EXCLUDED.sealed",
-                        [version, common.iso_now(), blob])
-            self._append(cur, [common.model_trained_event(version, model_json)])
+    # --- the model, sealed (store/core_sql.py) --------------------------------------------
+    _model_col = "sealed"
 
-    def current_model(self) -> tuple[str, str] | None:
-        row = self._one("SELECT version, sealed FROM models ORDER BY trained_at DESC, version DESC "
-                        "LIMIT 1")
-        if row is None:
-            return None
+    def _model_value(self, version: str, model_json: str) -> object:
+        return encrypt_bytes(self._key_hex(), model_json.encode("utf-8"),
+                             f"model/{version}".encode())
+
+    def _model_text(self, version: str, stored: Any) -> str:
         try:
-            text = decrypt_bytes(self._key_hex(), bytes(row[1]), f"model/{row[0]}".encode())
+            text = decrypt_bytes(self._key_hex(), bytes(stored), f"model/{version}".encode())
         except Exception as exc:  # InvalidTag
             raise KeyUnavailable("the stored model cannot be decrypted") from exc
-        return row[0], text.decode("utf-8")
+        return text.decode("utf-8")
 
     # --- requests ---------------------------------------------------------------------------
-    def find_request(self, request_id: str) -> StoredRequest | None:
-        row = self._one(f"SELECT {common.REQUEST_COLS} FROM requests WHERE request_id = %s",
-                        [request_id])
-        return StoredRequest(*row) if row else None
-
-    def record_refusal(
-        self, request_id: str, package_sha256: str, received_at: str, response_json: str,
-        events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
-    ) -> None:
-        table = common.conform_decisions(
-            decisions if decisions is not None else common.empty_decisions(), request_id)
-        with self._tx() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-            cur.execute(f"INSERT INTO requests ({common.REQUEST_COLS}) "
-                        "VALUES (%s, %s, 'REFUSED', %s, %s, %s, %s) "
-                        "ON CONFLICT (request_id) DO NOTHING",
-                        [request_id, package_sha256, received_at, common.iso_now(), response_json,
-                         agency])
-            if cur.rowcount == 1 and table.num_rows:
-                self._write_sealed(cur, "decision_chunks", request_id,
-                                   sealed.rechunk(table.to_batches()), "decisions")
-            self._append(cur, events)
-
-    def commit_request(self, outcome: RequestOutcome) -> bool:
-        table = common.conform_decisions(outcome.decisions, outcome.request_id)
-        with self._tx() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
-            cur.execute("SELECT status FROM requests WHERE request_id = %s FOR UPDATE",
-                        [outcome.request_id])
-            if cur.fetchone() is not None:
-                return False
-            cur.execute(f"INSERT INTO requests ({common.REQUEST_COLS}) "
-                        "VALUES (%s, %s, 'COMPLETE', %s, %s, %s, %s)",
-                        [outcome.request_id, outcome.package_sha256, outcome.received_at,
-                         outcome.completed_at, outcome.response_json, outcome.agency])
-            if table.num_rows:
-                self._write_sealed(cur, "decision_chunks", outcome.request_id,
-                                   sealed.rechunk(table.to_batches()), "decisions")
-            self._append(cur, outcome.events)
-        return True
-
     def decisions(self, request_id: str) -> pa.Table:
         rows = self._all("SELECT chunk_no, sealed FROM decision_chunks WHERE request_id = %s "
                          "ORDER BY chunk_no", [request_id])
@@ -405,25 +311,12 @@ class PostgresStore(ServiceTablesMixin, Store):
         return pa.concat_tables(tables).cast(common.DECISION_SCHEMA).sort_by("row_number")
 
     # --- ledger -----------------------------------------------------------------------------
-    def append_events(self, events: list[LedgerEvent], *, rebase_anchor: bool = False) -> None:
-        with self._tx() as cur:
-            self._append(cur, list(events))
-            self._anchor_rebase = rebase_anchor
-
-    def ledger_head(self) -> LedgerEntry | None:
-        row = self._one(f"SELECT {_LEDGER_COLS} FROM ledger ORDER BY seq DESC LIMIT 1")
-        return common.entry_from_row(row) if row else None
-
-    def ledger_entry(self, seq: int) -> LedgerEntry | None:
-        row = self._one(f"SELECT {_LEDGER_COLS} FROM ledger WHERE seq = %s", [seq])
-        return common.entry_from_row(row) if row else None
-
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
         conn = self._connect()
         try:
             with conn.transaction(), conn.cursor(name="taxgate_ledger") as cur:
                 cur.itersize = 20_000
-                cur.execute(f"SELECT {_LEDGER_COLS} FROM ledger WHERE seq > %s ORDER BY seq",
+                cur.execute(f"SELECT {LEDGER_COLS} FROM ledger WHERE seq > %s ORDER BY seq",
                             [after_seq])
                 for row in cur:
                     yield common.entry_from_row(row)

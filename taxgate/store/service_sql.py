@@ -9,10 +9,10 @@ taxpayer data in clear: credentials are salted hashes, review records are sealed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from taxgate.canonical import decrypt_bytes, encrypt_bytes
 from taxgate.errors import StoreError
@@ -27,15 +27,22 @@ from taxgate.store.base import (
     UserAccount,
 )
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+_R = TypeVar("_R")
 Exec = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
 class ServiceTx:
-    """What a service write sees: run SQL (``?`` placeholders), append ledger events."""
+    """What a write sees: run SQL (``?`` placeholders), append ledger events, and
+    ``append_decided``: store a request's decision rows, then append events."""
 
-    def __init__(self, execute: Exec, append: Callable[[list[LedgerEvent]], None]) -> None:
+    def __init__(self, execute: Exec, append: Callable[[list[LedgerEvent]], None],
+                 append_decided: Callable[[str, pa.Table, Iterable[LedgerEvent]], None]) -> None:
         self.execute = execute
         self.append = append
+        self.append_decided = append_decided
 
 
 _ROWS_PER_INSERT = 500  # rows per multi-row INSERT: few round trips, modest statements
@@ -47,6 +54,11 @@ def _cols(cls: type) -> str:
 
 def _marks(cls: type) -> str:
     return ", ".join("?" for _ in fields(cls))
+
+
+def where_equal(column: str, value: str | None) -> tuple[str, list[Any]]:
+    """An optional filter: `` WHERE column = ?`` and its parameter, or nothing."""
+    return ("", []) if value is None else (f" WHERE {column} = ?", [value])
 
 
 class ServiceTablesMixin:
@@ -77,6 +89,19 @@ class ServiceTablesMixin:
         except Exception as exc:  # InvalidTag: moved or altered
             raise StoreError(f"sealed data {label} does not decrypt") from exc
 
+    # one row -------------------------------------------------------------------------------
+    def _insert(self, tx: ServiceTx, table: str, record: Any) -> None:
+        """INSERT a record into the table whose columns are its fields, in their order."""
+        cls = type(record)
+        tx.execute(f"INSERT INTO {self._t(table)} ({_cols(cls)}) VALUES ({_marks(cls)})",
+                   list(astuple(record)))
+
+    def _find(self, cls: type[_R], table: str, key: str, value: str) -> _R | None:
+        """The record of type ``cls`` whose ``key`` column is ``value``, if stored."""
+        rows = self._svc_rows(f"SELECT {_cols(cls)} FROM {self._t(table)} WHERE {key} = ?",
+                              [value])
+        return cls(*rows[0]) if rows else None
+
     # credentials and users ---------------------------------------------------------------
     def add_api_credential(self, cred: ApiCredential, actor: str) -> None:
         event = CredentialIssued(agency=cred.agency, cred_id=cred.cred_id, actor=actor,
@@ -84,14 +109,11 @@ class ServiceTablesMixin:
         with self._svc_tx() as tx:
             tx.execute(f"UPDATE {self._t('api_credentials')} SET revoked_at = ? "
                        "WHERE agency = ? AND revoked_at IS NULL", [cred.created_at, cred.agency])
-            tx.execute(f"INSERT INTO {self._t('api_credentials')} ({_cols(ApiCredential)}) "
-                       f"VALUES ({_marks(ApiCredential)})", list(astuple(cred)))
+            self._insert(tx, "api_credentials", cred)
             tx.append([event])
 
     def api_credential(self, cred_id: str) -> ApiCredential | None:
-        rows = self._svc_rows(f"SELECT {_cols(ApiCredential)} FROM {self._t('api_credentials')} "
-                              "WHERE cred_id = ?", [cred_id])
-        return ApiCredential(*rows[0]) if rows else None
+        return self._find(ApiCredential, "api_credentials", "cred_id", cred_id)
 
     def add_user(self, user: UserAccount, actor: str) -> None:
         before = self.user(user.username)
@@ -101,14 +123,11 @@ class ServiceTablesMixin:
         ).to_event()
         with self._svc_tx() as tx:
             tx.execute(f"DELETE FROM {self._t('users')} WHERE username = ?", [user.username])
-            tx.execute(f"INSERT INTO {self._t('users')} ({_cols(UserAccount)}) "
-                       f"VALUES ({_marks(UserAccount)})", list(astuple(user)))
+            self._insert(tx, "users", user)
             tx.append([event])
 
     def user(self, username: str) -> UserAccount | None:
-        rows = self._svc_rows(f"SELECT {_cols(UserAccount)} FROM {self._t('users')} "
-                              "WHERE username = ?", [username])
-        return UserAccount(*rows[0]) if rows else None
+        return self._find(UserAccount, "users", "username", username)
 
     # jobs ------------------------------------------------------------------------------------
     def save_job(self, job: JobRow) -> None:
@@ -120,9 +139,7 @@ class ServiceTablesMixin:
                        list(astuple(job)))
 
     def job(self, job_id: str) -> JobRow | None:
-        rows = self._svc_rows(f"SELECT {_cols(JobRow)} FROM {self._t('jobs')} WHERE job_id = ?",
-                              [job_id])
-        return JobRow(*rows[0]) if rows else None
+        return self._find(JobRow, "jobs", "job_id", job_id)
 
     def jobs(self, states: tuple[str, ...] | None = None, agency: str | None = None
              ) -> list[JobRow]:
@@ -157,21 +174,16 @@ class ServiceTablesMixin:
         return len(new)
 
     def review_items(self, request_id: str | None = None) -> list[ReviewItem]:
-        sql = f"SELECT {_cols(ReviewItem)} FROM {self._t('review_items')}"
-        params: list[Any] = []
-        if request_id is not None:
-            sql += " WHERE request_id = ?"
-            params.append(request_id)
-        rows = self._svc_rows(sql + " ORDER BY captured_at, request_id, row_number", params)
+        where, params = where_equal("request_id", request_id)
+        rows = self._svc_rows(f"SELECT {_cols(ReviewItem)} FROM {self._t('review_items')}{where}"
+                              " ORDER BY captured_at, request_id, row_number", params)
         return [ReviewItem(r[0], int(r[1]), r[2], r[3], r[4], bytes(r[5])) for r in rows]
 
     def review_decisions(self, request_id: str | None = None) -> list[ReviewDecision]:
-        sql = f"SELECT {_cols(ReviewDecision)} FROM {self._t('review_decisions')}"
-        params: list[Any] = []
-        if request_id is not None:
-            sql += " WHERE request_id = ?"
-            params.append(request_id)
-        rows = self._svc_rows(sql + " ORDER BY request_id, row_number", params)
+        where, params = where_equal("request_id", request_id)
+        rows = self._svc_rows(f"SELECT {_cols(ReviewDecision)} FROM "
+                              f"{self._t('review_decisions')}{where} "
+                              "ORDER BY request_id, row_number", params)
         return [ReviewDecision(r[0], int(r[1]), *r[2:]) for r in rows]
 
     def propose_decision(self, decision: ReviewDecision, events: list[LedgerEvent]) -> None:
@@ -183,8 +195,7 @@ class ServiceTablesMixin:
                 raise StoreError("this REVIEW record was already released")
             tx.execute(f"DELETE FROM {t} WHERE request_id = ? AND row_number = ?",
                        [decision.request_id, decision.row_number])
-            tx.execute(f"INSERT INTO {t} ({_cols(ReviewDecision)}) VALUES "
-                       f"({_marks(ReviewDecision)})", list(astuple(decision)))
+            self._insert(tx, "review_decisions", decision)
             tx.append(events)
 
     def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
@@ -211,8 +222,7 @@ class ServiceTablesMixin:
                            "WHERE request_id = ? AND row_number = ?",
                            [released_by, follow_up.created_at, follow_up.seq,
                             follow_up.request_id, row_number])
-            tx.execute(f"INSERT INTO {self._t('follow_ups')} ({_cols(FollowUp)}) VALUES "
-                       f"({_marks(FollowUp)})", list(astuple(follow_up)))
+            self._insert(tx, "follow_ups", follow_up)
             tx.append(events)
         return True
 
