@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from taxgate.canonical import decrypt_bytes, encrypt_bytes
 from taxgate.errors import StoreError
@@ -37,6 +37,8 @@ class ServiceTx:
         self.execute = execute
         self.append = append
 
+
+R = TypeVar("R")
 
 _ROWS_PER_INSERT = 500  # rows per multi-row INSERT: few round trips, modest statements
 
@@ -67,6 +69,29 @@ class ServiceTablesMixin:
     def _key_hex(self) -> str:
         raise NotImplementedError
 
+    # the two statements every table shares ------------------------------------------------
+    def _svc_insert(self, tx: ServiceTx, table: str, row: Any, suffix: str = "") -> None:
+        """Insert one record (a dataclass row of ``table``), its fields as the columns."""
+        cls = type(row)
+        tx.execute(f"INSERT INTO {self._t(table)} ({_cols(cls)}) VALUES ({_marks(cls)})"
+                   + suffix, list(astuple(row)))
+
+    def _svc_one(self, cls: type[R], table: str, key: str, value: str) -> R | None:
+        """The record of ``table`` whose ``key`` column is ``value``, or None."""
+        rows = self._svc_rows(f"SELECT {_cols(cls)} FROM {self._t(table)} WHERE {key} = ?",
+                              [value])
+        return cls(*rows[0]) if rows else None
+
+    def _svc_of_request(self, cls: type, table: str, request_id: str | None, order: str
+                        ) -> list[tuple[Any, ...]]:
+        """The rows of ``table`` (all, or one request's), in ``order``."""
+        sql = f"SELECT {_cols(cls)} FROM {self._t(table)}"
+        params: list[Any] = []
+        if request_id is not None:
+            sql += " WHERE request_id = ?"
+            params.append(request_id)
+        return self._svc_rows(sql + f" ORDER BY {order}", params)
+
     # sealing (AES-256-GCM under the at-rest key; ``label`` is the associated data) --------
     def seal_bytes(self, label: str, data: bytes) -> bytes:
         return encrypt_bytes(self._key_hex(), data, label.encode("utf-8"))
@@ -84,14 +109,11 @@ class ServiceTablesMixin:
         with self._svc_tx() as tx:
             tx.execute(f"UPDATE {self._t('api_credentials')} SET revoked_at = ? "
                        "WHERE agency = ? AND revoked_at IS NULL", [cred.created_at, cred.agency])
-            tx.execute(f"INSERT INTO {self._t('api_credentials')} ({_cols(ApiCredential)}) "
-                       f"VALUES ({_marks(ApiCredential)})", list(astuple(cred)))
+            self._svc_insert(tx, "api_credentials", cred)
             tx.append([event])
 
     def api_credential(self, cred_id: str) -> ApiCredential | None:
-        rows = self._svc_rows(f"SELECT {_cols(ApiCredential)} FROM {self._t('api_credentials')} "
-                              "WHERE cred_id = ?", [cred_id])
-        return ApiCredential(*rows[0]) if rows else None
+        return self._svc_one(ApiCredential, "api_credentials", "cred_id", cred_id)
 
     def add_user(self, user: UserAccount, actor: str) -> None:
         before = self.user(user.username)
@@ -101,28 +123,21 @@ class ServiceTablesMixin:
         ).to_event()
         with self._svc_tx() as tx:
             tx.execute(f"DELETE FROM {self._t('users')} WHERE username = ?", [user.username])
-            tx.execute(f"INSERT INTO {self._t('users')} ({_cols(UserAccount)}) "
-                       f"VALUES ({_marks(UserAccount)})", list(astuple(user)))
+            self._svc_insert(tx, "users", user)
             tx.append([event])
 
     def user(self, username: str) -> UserAccount | None:
-        rows = self._svc_rows(f"SELECT {_cols(UserAccount)} FROM {self._t('users')} "
-                              "WHERE username = ?", [username])
-        return UserAccount(*rows[0]) if rows else None
+        return self._svc_one(UserAccount, "users", "username", username)
 
     # jobs ------------------------------------------------------------------------------------
     def save_job(self, job: JobRow) -> None:
         updates = ", ".join(f"{f.name} = EXCLUDED.{f.name}" for f in fields(JobRow)
                             if f.name not in ("job_id", "agency", "submitted_at"))
         with self._svc_tx() as tx:
-            tx.execute(f"INSERT INTO {self._t('jobs')} ({_cols(JobRow)}) VALUES "
-                       f"({_marks(JobRow)}) ON CONFLICT (job_id) DO UPDATE SET {updates}",
-                       list(astuple(job)))
+            self._svc_insert(tx, "jobs", job, f" ON CONFLICT (job_id) DO UPDATE SET {updates}")
 
     def job(self, job_id: str) -> JobRow | None:
-        rows = self._svc_rows(f"SELECT {_cols(JobRow)} FROM {self._t('jobs')} WHERE job_id = ?",
-                              [job_id])
-        return JobRow(*rows[0]) if rows else None
+        return self._svc_one(JobRow, "jobs", "job_id", job_id)
 
     def jobs(self, states: tuple[str, ...] | None = None, agency: str | None = None
              ) -> list[JobRow]:
@@ -157,21 +172,13 @@ class ServiceTablesMixin:
         return len(new)
 
     def review_items(self, request_id: str | None = None) -> list[ReviewItem]:
-        sql = f"SELECT {_cols(ReviewItem)} FROM {self._t('review_items')}"
-        params: list[Any] = []
-        if request_id is not None:
-            sql += " WHERE request_id = ?"
-            params.append(request_id)
-        rows = self._svc_rows(sql + " ORDER BY captured_at, request_id, row_number", params)
+        rows = self._svc_of_request(ReviewItem, "review_items", request_id,
+                                    "captured_at, request_id, row_number")
         return [ReviewItem(r[0], int(r[1]), r[2], r[3], r[4], bytes(r[5])) for r in rows]
 
     def review_decisions(self, request_id: str | None = None) -> list[ReviewDecision]:
-        sql = f"SELECT {_cols(ReviewDecision)} FROM {self._t('review_decisions')}"
-        params: list[Any] = []
-        if request_id is not None:
-            sql += " WHERE request_id = ?"
-            params.append(request_id)
-        rows = self._svc_rows(sql + " ORDER BY request_id, row_number", params)
+        rows = self._svc_of_request(ReviewDecision, "review_decisions", request_id,
+                                    "request_id, row_number")
         return [ReviewDecision(r[0], int(r[1]), *r[2:]) for r in rows]
 
     def propose_decision(self, decision: ReviewDecision, events: list[LedgerEvent]) -> None:
@@ -183,8 +190,7 @@ class ServiceTablesMixin:
                 raise StoreError("this REVIEW record was already released")
             tx.execute(f"DELETE FROM {t} WHERE request_id = ? AND row_number = ?",
                        [decision.request_id, decision.row_number])
-            tx.execute(f"INSERT INTO {t} ({_cols(ReviewDecision)}) VALUES "
-                       f"({_marks(ReviewDecision)})", list(astuple(decision)))
+            self._svc_insert(tx, "review_decisions", decision)
             tx.append(events)
 
     def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
@@ -211,8 +217,7 @@ class ServiceTablesMixin:
                            "WHERE request_id = ? AND row_number = ?",
                            [released_by, follow_up.created_at, follow_up.seq,
                             follow_up.request_id, row_number])
-            tx.execute(f"INSERT INTO {self._t('follow_ups')} ({_cols(FollowUp)}) VALUES "
-                       f"({_marks(FollowUp)})", list(astuple(follow_up)))
+            self._svc_insert(tx, "follow_ups", follow_up)
             tx.append(events)
         return True
 
