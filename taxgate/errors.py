@@ -2,8 +2,8 @@
 
 Every class knows its CLI exit code, its HTTP status and the ``code`` the API puts in
 an error body (the class name unless set); the CLI (:func:`taxgate.cli._common.run`)
-and the HTTP handler (:func:`taxgate.api.error_response`) read these and nothing else,
-through :func:`classify`.
+and the HTTP handler (:func:`taxgate.api.http_errors.error_response`) read these and
+nothing else, through :func:`classify`.
 
     class                    exit  HTTP  meaning
     TaxgateError               1   500   base; never carries taxpayer data in its message

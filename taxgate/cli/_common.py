@@ -4,7 +4,8 @@ and the one place where failures become exit codes."""
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +28,11 @@ from taxgate import pipeline
 from taxgate.errors import classify
 from taxgate.settings import Settings
 from taxgate.untrusted import for_terminal
+
+if TYPE_CHECKING:
+    from taxgate.store.base import Store
+
+T = TypeVar("T")
 
 # Values printed here come from packages, requests and users: the consoles never read
 # markup or emoji codes in them, and each value goes through for_terminal (R37).
@@ -116,6 +122,21 @@ def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
         else:
             err.print(f"taxgate: internal failure ({type(exc).__name__}); nothing was disclosed")
         raise typer.Exit(kind.exit_code) from None
+
+
+def with_store(store: str | None, fn: Callable[[Store], T]) -> T:
+    """``fn`` on the store the ``--store`` option names, opened for it and closed after;
+    failures become exit codes as in :func:`run`."""
+    from taxgate.store import open_store
+
+    def _do() -> T:
+        s = open_store(settings_for(store))
+        try:
+            return fn(s)
+        finally:
+            s.close()
+
+    return run(_do)  # type: ignore[no-any-return]
 
 
 def print_timings(t: pipeline.Timings) -> None:

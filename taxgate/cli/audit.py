@@ -9,25 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, settings_for
+from taxgate.cli._common import StoreOpt, err, out, run, with_store
 from taxgate.untrusted import for_terminal as shown
 
 ledger_app = typer.Typer(help="The tamper-evident ledger of every request and disclosure.",
                          no_args_is_help=True)
 report_app = typer.Typer(help="Reports built from the ledger (R29).", no_args_is_help=True)
-
-
-def _with_store(store: str | None, fn):  # noqa: ANN001, ANN202
-    from taxgate.store import open_store
-
-    def _do():  # noqa: ANN202
-        s = open_store(settings_for(store))
-        try:
-            return fn(s)
-        finally:
-            s.close()
-
-    return run(_do)
 
 
 @ledger_app.command("verify")
@@ -46,7 +33,7 @@ def ledger_verify(
     def _verify(s):  # noqa: ANN001, ANN202
         return integrity.verify_against_anchor(s, anchor), integrity.open_failure(s)
 
-    found, still_open = _with_store(store, _verify)
+    found, still_open = with_store(store, _verify)
     report = found.report
     where = (f"anchor seq {found.anchor.seq} of {found.anchor.at} reached"
              if found.anchor else "no head anchor yet (one is written now)")
@@ -71,7 +58,7 @@ def ledger_incident(
     process, accounting, report and release run again."""
     from taxgate import integrity
 
-    head = _with_store(store, lambda s: integrity.record_incident(s, operator, note))
+    head = with_store(store, lambda s: integrity.record_incident(s, operator, note))
     out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
 
 
@@ -86,7 +73,7 @@ def accounting(
 
     if not (tin.isdigit() and len(tin) == 9):
         run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
-    rows = _with_store(store, lambda s: disclosures_for_tin(s, tin))
+    rows = with_store(store, lambda s: disclosures_for_tin(s, tin))
     table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
                   "record", "purpose", title=f"{len(rows)} disclosure(s)")
     for d in rows:
@@ -107,7 +94,7 @@ def report_disclosures(
     authority, as CSV and as an HTML page with a chart (R29)."""
     from taxgate.accounting import annual_report, write_report
 
-    report = _with_store(store, lambda s: annual_report(s, year))
+    report = with_store(store, lambda s: annual_report(s, year))
     csv_path, html_path = write_report(report, out_dir)
     t = report.totals
     out.print(f"{year}: {t['requests']:,} requests, {t['instances_disclosed']:,} instances "

@@ -26,6 +26,7 @@ from taxgate.cli._common import (
     print_timings,
     run,
     settings_for,
+    with_store,
 )
 from taxgate.errors import BadInput
 from taxgate.untrusted import for_terminal as shown
@@ -121,17 +122,8 @@ def officials_add(
 @officials_app.command("list")
 def officials_list(store: StoreOpt = None) -> None:
     """List registered officials."""
-    from taxgate.store import open_store
-
-    def _do() -> list:
-        s = open_store(settings_for(store))
-        try:
-            return s.officials()
-        finally:
-            s.close()
-
     table = Table("official", "agency", "title", "valid from", "valid to")
-    for o in run(_do):
+    for o in with_store(store, lambda s: s.officials()):
         table.add_row(shown(o.official_id), shown(o.agency), shown(o.title), str(o.valid_from),
                       str(o.valid_to or ""))
     out.print(table)
@@ -173,16 +165,8 @@ def process(
 def gateway_key(store: StoreOpt = None) -> None:
     """Print the gateway's Ed25519 public key (PEM), which verifies every response.json."""
     from taxgate.canonical import public_key_pem
-    from taxgate.store import open_store
 
-    def _do() -> str:
-        s = open_store(settings_for(store))
-        try:
-            return public_key_pem(s.signing_key())
-        finally:
-            s.close()
-
-    sys.stdout.write(run(_do))
+    sys.stdout.write(with_store(store, lambda s: public_key_pem(s.signing_key())))
 
 
 def main() -> None:

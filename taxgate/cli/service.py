@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, settings_for
+from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_store
 from taxgate.errors import BadInput
 from taxgate.untrusted import for_terminal as shown
 
@@ -24,19 +24,6 @@ users_app = typer.Typer(help="Web accounts of disclosure officers and auditors."
                         no_args_is_help=True)
 review_app = typer.Typer(help="The review desk: REVIEW records, two-person decisions, "
                          "follow-up responses (R23, R36).", no_args_is_help=True)
-
-
-def _with_store(store: str | None, fn):  # noqa: ANN001, ANN202
-    from taxgate.store import open_store
-
-    def _do():  # noqa: ANN202
-        s = open_store(settings_for(store))
-        try:
-            return fn(s)
-        finally:
-            s.close()
-
-    return run(_do)
 
 
 def _password(prompt_name: str) -> str:
@@ -57,7 +44,7 @@ def agencies_credential(
     """Issue a new API credential for an agency (printed once) and revoke its earlier ones."""
     from taxgate.service.auth import issue_credential
 
-    token = _with_store(store, lambda s: issue_credential(s, agency))
+    token = with_store(store, lambda s: issue_credential(s, agency))
     err.print(f"new API credential for {shown(agency)} (shown once; earlier ones are revoked):")
     sys.stdout.write(token + "\n")
 
@@ -77,7 +64,7 @@ def users_add(
     from taxgate.service.auth import add_user
 
     password = secrets.token_urlsafe(18) if generate else _password(username)
-    _with_store(store, lambda s: add_user(s, username, role, password, agency=agency))
+    with_store(store, lambda s: add_user(s, username, role, password, agency=agency))
     out.print(f"user {shown(username)} ({shown(role)}) saved")
     if generate:
         sys.stdout.write(password + "\n")
@@ -101,7 +88,7 @@ def review_queue(
     """List REVIEW records held for disclosure officers and their state."""
     from taxgate.service import review
 
-    entries = _with_store(store, lambda s: review.queue(s, include_released=all_))
+    entries = with_store(store, lambda s: review.queue(s, include_released=all_))
     table = Table("request", "row", "record", "agency", "state", "proposal", "released by",
                   "proposal digest (for release --proposal)")
     for e in entries:
@@ -125,7 +112,7 @@ def review_propose(
     from taxgate.service import review
 
     password = _password(user)
-    _with_store(store, lambda s: review.propose(s, _principal(s, user, password), request_id,
+    with_store(store, lambda s: review.propose(s, _principal(s, user, password), request_id,
                                                 row, outcome, reason))
     out.print(f"proposed {shown(outcome)} for row {row} of {shown(request_id)}; "
               "another person must release it")
@@ -154,7 +141,7 @@ def review_release(
         return review.release(s, settings_for(store), _principal(s, user, password),
                               request_id, row, proposal)
 
-    fu = _with_store(store, _do)
+    fu = with_store(store, _do)
     if out_dir is not None:
         review.write_follow_up(fu, out_dir)
     out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
@@ -177,7 +164,7 @@ def review_follow_up(
                 return f
         raise NotFound("no such follow-up response")
 
-    review.write_follow_up(_with_store(store, _pick), out_dir)
+    review.write_follow_up(with_store(store, _pick), out_dir)
     out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 
 

@@ -6,31 +6,26 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from taxgate import faults, intake, response
+from taxgate import faults, response
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.ledger_events import DecisionsRecorded, RequestReceived, RequestReplayed
 from taxgate.pipeline.capture import capture
-from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
+from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, now
 from taxgate.pipeline.delivery import REUSED, Sender, delivering, is_replay
 from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.pipeline.refusal import refuse
 from taxgate.records import REQUEST_COLUMNS, Outcome
-from taxgate.settings import Settings
 from taxgate.store.base import LedgerEvent, RequestOutcome, Store, StoredRequest
 
 
 def answer(
-    settings: Settings,
-    store: Store,
-    pkg: intake.Package,
-    out_dir: Path,
-    received_at: str,
-    timings: Timings,
+    sub: Submission,
     decisions: duckdb.DuckDBPyRelation,
     con: duckdb.DuckDBPyConnection,
     model_version: str | None,
@@ -38,7 +33,7 @@ def answer(
 ) -> ProcessResult:
     """Commit the decisions, the response and the ledger events in one transaction, then
     publish the response. ``progress`` counts the ledger events as the store takes them."""
-    manifest = pkg.manifest
+    manifest = sub.pkg.manifest
     assert manifest is not None
     request_id = manifest.raw["request_id"]
     progress = progress or Quiet()
@@ -48,68 +43,106 @@ def answer(
     # the ledger's events: REQUEST_RECEIVED, DECISIONS_RECORDED and one DISCLOSURE each
     events_total = 2 + counts.get(Outcome.CONFIRMED.value, 0)
     with (
-        timings.stage("ledger", progress, events_total),
+        sub.timings.stage("ledger", progress, events_total),
         tempfile.TemporaryDirectory(prefix="taxgate-") as tmp,
     ):
         results = Path(tmp) / "results.csv"
-        n = _write_results(con, "_tg_decisions", results)
-        digest = response.results_digest(results)
-        completed_at = now()
-        resp = response.build_response(
-            request_id=request_id,
-            received_at=received_at,
-            completed_at=completed_at,
-            counts=counts,
-            policy_version=settings.policy.version(),
-            model_version=model_version,
-            records_sha256=digest,
-            record_count=n,
-            signing_key=store.signing_key(),
-        )
-        events = _events(
-            manifest,
-            pkg,
-            con,
-            counts,
-            digest,
-            received_at,
-            completed_at,
-            model_version,
-            settings,
-            store.tin_digest,
-            progress,
-        )
+        resp, digest, completed_at = _sign(sub, con, results, counts, model_version)
+        events = _events(sub, con, counts, digest, completed_at, model_version, progress)
         faults.crash_point("before-commit")
-        committed = store.commit_request(
-            RequestOutcome(
-                request_id=request_id,
-                package_sha256=pkg.package_sha256,
-                received_at=received_at,
-                completed_at=completed_at,
-                response_json=canonical_json(resp).decode("utf-8"),
-                decisions=decisions.fetch_arrow_table(),
-                events=events,
-                agency=manifest.raw["requesting_agency"],
-            )
-        )
+        committed = _commit(sub, resp, completed_at, decisions, events)
         # the signature was verified: the sender is the manifest's agency and official
         sender = Sender(manifest.raw["requesting_agency"], manifest.raw["signing_official"], True)
         if not committed:  # another run stored this request_id first: its answer, if ours
-            stored = store.find_request(request_id)
+            stored = sub.store.find_request(request_id)
             assert stored is not None
-            if is_replay(stored, pkg):
-                return replay(store, stored, out_dir, timings, pkg, sender, received_at)
-            return refuse(settings, store, pkg, out_dir, received_at, timings, REUSED,
-                          sender=sender, remember=False, con=con)
+            return answer_again(sub, stored, sender, con)
         faults.crash_point("after-commit")
-        shown = ", ".join(f"{o.value} {counts.get(o.value, 0):,}" for o in Outcome)
-        with delivering(f"request {request_id} was answered and committed ({shown}; "
-                         f"{counts.get(Outcome.CONFIRMED.value, 0):,} disclosures in the "
-                         "ledger)", out_dir):
-            _hold_for_review(store, request_id, counts, pkg.directory, con)
-            with timings.stage("response", Quiet()):
-                response.publish(out_dir, results, resp)
-    return ProcessResult(0, request_id, counts, out_dir, "answered", timings=timings)
+        _publish(sub, request_id, counts, results, resp, con)
+    return ProcessResult(0, request_id, counts, sub.out_dir, "answered", timings=sub.timings)
+
+
+def answer_again(
+    sub: Submission,
+    stored: StoredRequest,
+    sender: Sender,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> ProcessResult:
+    """A request_id already stored: its stored answer again for the same bytes from the
+    same agency, else the package refused as REQUEST_ID_REUSED (remembered by nobody)."""
+    if is_replay(stored, sub.pkg):
+        return replay(sub, stored, sender)
+    return refuse(sub, REUSED, sender=sender, remember=False, con=con)
+
+
+def _sign(
+    sub: Submission,
+    con: duckdb.DuckDBPyConnection,
+    results: Path,
+    counts: dict[str, int],
+    model_version: str | None,
+) -> tuple[dict[str, Any], str, str]:
+    """Write results.csv and sign the response over it: (response, digest, completed_at)."""
+    manifest = sub.pkg.manifest
+    assert manifest is not None
+    n = _write_results(con, "_tg_decisions", results)
+    digest = response.results_digest(results)
+    completed_at = now()
+    resp = response.build_response(
+        request_id=manifest.raw["request_id"],
+        received_at=sub.received_at,
+        completed_at=completed_at,
+        counts=counts,
+        policy_version=sub.settings.policy.version(),
+        model_version=model_version,
+        records_sha256=digest,
+        record_count=n,
+        signing_key=sub.store.signing_key(),
+    )
+    return resp, digest, completed_at
+
+
+def _commit(
+    sub: Submission,
+    resp: dict[str, Any],
+    completed_at: str,
+    decisions: duckdb.DuckDBPyRelation,
+    events: Iterator[LedgerEvent],
+) -> bool:
+    """Store the decisions, the response and the events in one transaction; False when
+    another run stored this request_id first."""
+    manifest = sub.pkg.manifest
+    assert manifest is not None
+    return sub.store.commit_request(
+        RequestOutcome(
+            request_id=manifest.raw["request_id"],
+            package_sha256=sub.pkg.package_sha256,
+            received_at=sub.received_at,
+            completed_at=completed_at,
+            response_json=canonical_json(resp).decode("utf-8"),
+            decisions=decisions.fetch_arrow_table(),
+            events=events,
+            agency=manifest.raw["requesting_agency"],
+        )
+    )
+
+
+def _publish(
+    sub: Submission,
+    request_id: str,
+    counts: dict[str, int],
+    results: Path,
+    resp: dict[str, Any],
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """After the commit: REVIEW records onto the desk, then the response files written."""
+    shown = ", ".join(f"{o.value} {counts.get(o.value, 0):,}" for o in Outcome)
+    with delivering(f"request {request_id} was answered and committed ({shown}; "
+                     f"{counts.get(Outcome.CONFIRMED.value, 0):,} disclosures in the "
+                     "ledger)", sub.out_dir):
+        _hold_for_review(sub.store, request_id, counts, sub.pkg.directory, con)
+        with sub.timings.stage("response", Quiet()):
+            response.publish(sub.out_dir, results, resp)
 
 
 def _write_results(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
@@ -120,38 +153,24 @@ def _write_results(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> in
 
 
 def _events(
-    manifest: intake.Manifest,
-    pkg: intake.Package,
+    sub: Submission,
     con: duckdb.DuckDBPyConnection,
     counts: dict[str, int],
     results_sha: str,
-    received_at: str,
     completed_at: str,
     model_version: str | None,
-    settings: Settings,
-    tin_digest: Callable[[str], str],
     progress: Progress,
 ) -> Iterator[LedgerEvent]:
+    """REQUEST_RECEIVED, DECISIONS_RECORDED, then one DISCLOSURE per CONFIRMED record,
+    made lazily while the ledger takes them (``progress`` counts them)."""
+    manifest = sub.pkg.manifest
+    assert manifest is not None
     m = manifest.raw
-    rid = m["request_id"]
-    policy_version = settings.policy.version()
+    policy_version = sub.settings.policy.version()
     events = [
-        RequestReceived(
-            request_id=rid,
-            package_sha256=pkg.package_sha256,
-            manifest_sha256=sha256_hex(pkg.manifest_bytes),
-            received_at=received_at,
-            requesting_agency=m["requesting_agency"],
-            signing_official=m["signing_official"],
-            legal_authority=m["legal_authority"],
-            criminal_statute=m["criminal_statute"],
-            taxable_periods=m["taxable_periods"],
-            reason=m["reason"],
-            created_at=m["created_at"],
-            record_count=m["record_count"],
-        ).to_event(),
+        _received(sub),
         DecisionsRecorded(
-            request_id=rid,
+            request_id=m["request_id"],
             counts=counts,
             results_sha256=results_sha,
             model_version=model_version,
@@ -169,7 +188,7 @@ def _events(
 
     template = DisclosureTemplate(
         m, disclosed_at=completed_at, model_version=model_version,
-        policy_version=policy_version, tin_digest=tin_digest,
+        policy_version=policy_version, tin_digest=sub.store.tin_digest,
     )
 
     def disclosures() -> Iterator[LedgerEvent]:
@@ -181,6 +200,26 @@ def _events(
             progress.advance(batch.num_rows)
 
     return itertools.chain(events, disclosures())
+
+
+def _received(sub: Submission) -> LedgerEvent:
+    """The REQUEST_RECEIVED event: the package, its manifest and its request as sent."""
+    assert sub.pkg.manifest is not None
+    m = sub.pkg.manifest.raw
+    return RequestReceived(
+        request_id=m["request_id"],
+        package_sha256=sub.pkg.package_sha256,
+        manifest_sha256=sha256_hex(sub.pkg.manifest_bytes),
+        received_at=sub.received_at,
+        requesting_agency=m["requesting_agency"],
+        signing_official=m["signing_official"],
+        legal_authority=m["legal_authority"],
+        criminal_statute=m["criminal_statute"],
+        taxable_periods=m["taxable_periods"],
+        reason=m["reason"],
+        created_at=m["created_at"],
+        record_count=m["record_count"],
+    ).to_event()
 
 
 def _hold_for_review(
@@ -203,23 +242,16 @@ def _hold_for_review(
         capture(store, request_id, request_dir, records)
 
 
-def replay(
-    store: Store,
-    stored: StoredRequest,
-    out_dir: Path,
-    timings: Timings,
-    pkg: intake.Package,
-    sender: Sender,
-    received_at: str,
-) -> ProcessResult:
+def replay(sub: Submission, stored: StoredRequest, sender: Sender) -> ProcessResult:
     """Give the stored answer again, byte for byte; discloses nothing new. A
     REQUEST_REPLAYED event names the agency and signer of this submission."""
+    store, pkg, out_dir = sub.store, sub.pkg, sub.out_dir
     assert stored.response_json is not None  # every stored request keeps its response
     resp = json.loads(stored.response_json)
     store.append_events([RequestReplayed(
         request_id=stored.request_id,
         package_sha256=pkg.package_sha256,
-        received_at=received_at,
+        received_at=sub.received_at,
         status=stored.status,
         response_sha256=sha256_hex(stored.response_json.encode("utf-8")),
         **sender.payload(),
@@ -244,5 +276,5 @@ def replay(
         out_dir,
         "replayed the stored response",
         replayed=True,
-        timings=timings,
+        timings=sub.timings,
     )

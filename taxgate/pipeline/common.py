@@ -9,9 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taxgate import intake
 from taxgate.progress import Progress, Quiet
+from taxgate.settings import Settings
+from taxgate.store.base import Store
 
-__all__ = ["LoadResult", "ProcessResult", "Progress", "Quiet", "Timings", "now"]
+__all__ = ["LoadResult", "ProcessResult", "Progress", "Quiet", "Submission", "Timings", "now"]
 
 
 @dataclass
@@ -41,6 +44,19 @@ class ProcessResult:
     message: str
     replayed: bool = False
     timings: Timings = field(default_factory=Timings)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One package being answered: under which settings, by which store, what was
+    received and when, where its response goes, and the clock of its stages."""
+
+    settings: Settings
+    store: Store
+    pkg: intake.Package
+    out_dir: Path
+    received_at: str
+    timings: Timings
 
 
 @dataclass

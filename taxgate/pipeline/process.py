@@ -8,9 +8,9 @@ import duckdb
 
 from taxgate import faults, intake, integrity, matching, policy, response, standardize, statute
 from taxgate.errors import RequestRefused, StoreError
-from taxgate.pipeline.answer import answer, replay
-from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Timings, now
-from taxgate.pipeline.delivery import REUSED, Sender, is_replay
+from taxgate.pipeline.answer import answer, answer_again
+from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, Timings, now
+from taxgate.pipeline.delivery import Sender
 from taxgate.pipeline.refusal import refuse
 from taxgate.settings import Settings
 from taxgate.store import open_store
@@ -49,39 +49,81 @@ def _process(
     with timings.stage("intake", progress):
         pkg = intake.read_package(request_dir, settings.policy.max_records_file_bytes)
         response.check_out_dir(out_dir)  # before anything is committed
-        sender = _sender(store, pkg)
-        stored = store.find_request(pkg.request_id) if pkg.request_id else None
-        if stored is not None:
-            if is_replay(stored, pkg):
-                return replay(store, stored, out_dir, timings, pkg, sender, received_at)
-            return refuse(settings, store, pkg, out_dir, received_at, timings, REUSED,
-                          sender=sender, remember=False)
-        if store.filing_count() == 0:
-            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
-        con = store.matching_connection()
-        try:
-            manifest = _verify_request(settings, store, pkg, con, received_at)
-        except RequestRefused as refusal:
-            return refuse(settings, store, pkg, out_dir, received_at, timings, refusal,
-                          sender=sender, con=con)
+        sub = Submission(settings, store, pkg, out_dir, received_at, timings)
+        admitted = _admit(sub)
+        if isinstance(admitted, ProcessResult):
+            return admitted
+        con, manifest = admitted
     faults.crash_point("after-intake")
     assert pkg.manifest is not None
+    _check_records(sub, con, manifest, progress)
+    model = store.current_model()
+    model_version = model[0] if model else None
+    _match(sub, con, model, progress)
+    with timings.stage("decisions", progress):
+        policy.decide(
+            con,
+            requests="_tg_lawful",
+            pairs="_tg_pairs",
+            periods=list(manifest.raw["taxable_periods"]),
+            policy=settings.policy,
+            safeguards_current=store.safeguards_current(manifest.raw["requesting_agency"]),
+            out="_tg_decided",
+        )
+        con.execute("DROP TABLE IF EXISTS _tg_pairs")  # the evidence kept is in _tg_decided
+        decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
+    faults.crash_point("after-matching")
+    return answer(sub, decisions, con, model_version, progress)
+
+
+def _admit(
+    sub: Submission,
+) -> ProcessResult | tuple[duckdb.DuckDBPyConnection, intake.Manifest]:
+    """The package's whole-request checks: the answer already given (replayed or
+    REQUEST_ID_REUSED), a refusal, or the matching connection holding its records."""
+    store, pkg = sub.store, sub.pkg
+    sender = _sender(store, pkg)
+    stored = store.find_request(pkg.request_id) if pkg.request_id else None
+    if stored is not None:
+        return answer_again(sub, stored, sender)
+    if store.filing_count() == 0:
+        raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+    con = store.matching_connection()
+    try:
+        manifest = _verify_request(sub.settings, store, pkg, con, sub.received_at)
+    except RequestRefused as refusal:
+        return refuse(sub, refusal, sender=sender, con=con)
+    return con, manifest
+
+
+def _check_records(
+    sub: Submission, con: duckdb.DuckDBPyConnection, manifest: intake.Manifest,
+    progress: Progress,
+) -> None:
+    """The statutory checks of every record (``_tg_rules``), then the lawful records
+    standardized for matching (``_tg_lawful``)."""
     created = manifest.created.date().isoformat()
-    periods = list(manifest.raw["taxable_periods"])
-    with timings.stage("statutory checks", progress):
+    with sub.timings.stage("statutory checks", progress):
         standardize.install(con)
         statute.evaluate_records(
-            con, "_tg_req", "_tg_rules", created=created, policy=settings.policy
+            con, "_tg_req", "_tg_rules", created=created, policy=sub.settings.policy
         )
-    with timings.stage("standardization", progress):
+    with sub.timings.stage("standardization", progress):
         select = standardize.standardized_select_sql(
             "(SELECT r.* FROM _tg_req r JOIN _tg_rules u USING (row_number) "
             "WHERE len(u.rejections) = 0 AND len(u.holds) = 0)",
             side="request",
         )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_lawful AS {select}")
-    model = store.current_model()
-    model_version = model[0] if model else None
+
+
+def _match(
+    sub: Submission, con: duckdb.DuckDBPyConnection, model: tuple[str, str] | None,
+    progress: Progress,
+) -> None:
+    """Score the lawful records against the filings (``_tg_pairs``), timing Splink's
+    candidate generation and scoring as stages of their own."""
+    settings, timings = sub.settings, sub.timings
     sizes = con.execute("SELECT (SELECT count(*) FROM _tg_req), (SELECT count(*) FROM _tg_lawful)"
                         ).fetchone()
     total, lawful = (int(sizes[0]), int(sizes[1])) if sizes else (0, 0)
@@ -110,23 +152,6 @@ def _process(
     blocking = min(phases.get("candidate generation", 0.0), both)
     timings.stages["candidate generation"] = blocking
     timings.stages["scoring"] = both - blocking
-    with timings.stage("decisions", progress):
-        policy.decide(
-            con,
-            requests="_tg_lawful",
-            pairs="_tg_pairs",
-            periods=periods,
-            policy=settings.policy,
-            safeguards_current=store.safeguards_current(manifest.raw["requesting_agency"]),
-            out="_tg_decided",
-        )
-        con.execute("DROP TABLE IF EXISTS _tg_pairs")  # the evidence kept is in _tg_decided
-        decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
-    faults.crash_point("after-matching")
-    return answer(
-        settings, store, pkg, out_dir, received_at, timings, decisions, con, model_version,
-        progress,
-    )
 
 
 def _sender(store: Store, pkg: intake.Package) -> Sender:

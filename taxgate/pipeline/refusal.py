@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -11,20 +12,14 @@ from taxgate import intake, response
 from taxgate.canonical import canonical_json
 from taxgate.errors import RequestRefused
 from taxgate.ledger_events import RequestRefused as RefusedEvent
-from taxgate.pipeline.common import ProcessResult, Timings, now
+from taxgate.pipeline.common import ProcessResult, Submission, now
 from taxgate.pipeline.delivery import Sender, delivering
 from taxgate.records import Outcome
-from taxgate.settings import Settings
-from taxgate.store.base import Store
+from taxgate.store.base import LedgerEvent
 
 
 def refuse(
-    settings: Settings,
-    store: Store,
-    pkg: intake.Package,
-    out_dir: Path,
-    received_at: str,
-    timings: Timings,
+    sub: Submission,
     refusal: RequestRefused,
     *,
     sender: Sender | None = None,
@@ -38,6 +33,7 @@ def refuse(
     ``remember`` and the signature proved the sender: an unproven sender never takes a
     request_id. Either way a REQUEST_REFUSED event names the agency and signer as sent
     (``sender``: None when nothing proved them)."""
+    pkg = sub.pkg
     sender = sender or Sender(pkg.requesting_agency, pkg.signing_official, False)
     record_ids = _readable_record_ids(pkg, con)
     keep = remember and sender.verified and pkg.request_id is not None
@@ -47,48 +43,70 @@ def refuse(
             results, ((rid, Outcome.REJECTED.value, refusal.reason) for rid in record_ids or [])
         )
         digest = response.results_digest(results)
-        completed_at = now()
-        resp = response.build_response(
-            request_id=pkg.request_id,
-            received_at=received_at,
-            completed_at=completed_at,
-            counts={Outcome.REJECTED.value: n},
-            policy_version=settings.policy.version(),
-            model_version=None,
-            records_sha256=digest,
-            record_count=n,
-            signing_key=store.signing_key(),
-            request_reason=refusal.reason,
-            records_unreadable=record_ids is None,
-        )
+        resp = _refusal_response(sub, refusal, n, digest, unreadable=record_ids is None)
         event = RefusedEvent(
             request_id=pkg.request_id,
             package_sha256=pkg.package_sha256,
             reason=refusal.reason,
-            received_at=received_at,
+            received_at=sub.received_at,
             record_count=n,
             results_sha256=digest,
             **sender.payload(),
         ).to_event(filed=keep)
-        if keep:
-            assert pkg.request_id is not None
-            store.record_refusal(
-                pkg.request_id,
-                pkg.package_sha256,
-                received_at,
-                canonical_json(resp).decode("utf-8"),
-                [event],
-                _refusal_decisions(pkg.request_id, record_ids or [], refusal.reason),
-                agency=sender.agency,
-            )
-        else:
-            store.append_events([event])
+        _file_refusal(sub, refusal, resp, event, record_ids, sender, keep)
         committed = (f"request {pkg.request_id} was refused ({refusal.reason}) and stored"
                      if keep else f"the refusal ({refusal.reason}) was logged in the ledger")
-        with delivering(committed, out_dir):
-            response.publish(out_dir, results, resp)
+        with delivering(committed, sub.out_dir):
+            response.publish(sub.out_dir, results, resp)
     return ProcessResult(
-        2, pkg.request_id, {Outcome.REJECTED.value: n}, out_dir, str(refusal), timings=timings
+        2, pkg.request_id, {Outcome.REJECTED.value: n}, sub.out_dir, str(refusal),
+        timings=sub.timings,
+    )
+
+
+def _refusal_response(
+    sub: Submission, refusal: RequestRefused, n: int, digest: str, *, unreadable: bool
+) -> dict[str, Any]:
+    """The signed response.json of a refusal: ``n`` records REJECTED, no model."""
+    return response.build_response(
+        request_id=sub.pkg.request_id,
+        received_at=sub.received_at,
+        completed_at=now(),
+        counts={Outcome.REJECTED.value: n},
+        policy_version=sub.settings.policy.version(),
+        model_version=None,
+        records_sha256=digest,
+        record_count=n,
+        signing_key=sub.store.signing_key(),
+        request_reason=refusal.reason,
+        records_unreadable=unreadable,
+    )
+
+
+def _file_refusal(
+    sub: Submission,
+    refusal: RequestRefused,
+    resp: dict[str, Any],
+    event: LedgerEvent,
+    record_ids: list[str] | None,
+    sender: Sender,
+    keep: bool,
+) -> None:
+    """Store the refusal under its request_id with its event (``keep``), or only append
+    the event to the ledger."""
+    pkg = sub.pkg
+    if not keep:
+        sub.store.append_events([event])
+        return
+    assert pkg.request_id is not None
+    sub.store.record_refusal(
+        pkg.request_id,
+        pkg.package_sha256,
+        sub.received_at,
+        canonical_json(resp).decode("utf-8"),
+        [event],
+        _refusal_decisions(pkg.request_id, record_ids or [], refusal.reason),
+        agency=sender.agency,
     )
 
 

@@ -90,11 +90,12 @@ class ServiceTablesMixin:
             raise StoreError(f"sealed data {label} does not decrypt") from exc
 
     # one row -------------------------------------------------------------------------------
-    def _insert(self, tx: ServiceTx, table: str, record: Any) -> None:
-        """INSERT a record into the table whose columns are its fields, in their order."""
+    def _insert(self, tx: ServiceTx, table: str, record: Any, suffix: str = "") -> None:
+        """INSERT a record into the table whose columns are its fields, in their order
+        (``suffix``: an ON CONFLICT clause, say)."""
         cls = type(record)
-        tx.execute(f"INSERT INTO {self._t(table)} ({_cols(cls)}) VALUES ({_marks(cls)})",
-                   list(astuple(record)))
+        tx.execute(f"INSERT INTO {self._t(table)} ({_cols(cls)}) VALUES ({_marks(cls)})"
+                   + suffix, list(astuple(record)))
 
     def _find(self, cls: type[_R], table: str, key: str, value: str) -> _R | None:
         """The record of type ``cls`` whose ``key`` column is ``value``, if stored."""
@@ -134,9 +135,7 @@ class ServiceTablesMixin:
         updates = ", ".join(f"{f.name} = EXCLUDED.{f.name}" for f in fields(JobRow)
                             if f.name not in ("job_id", "agency", "submitted_at"))
         with self._svc_tx() as tx:
-            tx.execute(f"INSERT INTO {self._t('jobs')} ({_cols(JobRow)}) VALUES "
-                       f"({_marks(JobRow)}) ON CONFLICT (job_id) DO UPDATE SET {updates}",
-                       list(astuple(job)))
+            self._insert(tx, "jobs", job, f" ON CONFLICT (job_id) DO UPDATE SET {updates}")
 
     def job(self, job_id: str) -> JobRow | None:
         return self._find(JobRow, "jobs", "job_id", job_id)

@@ -1,0 +1,63 @@
+"""The app: the API under ``/v1``, the web pages, their security headers, and the job
+worker and store started and closed with the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from taxgate import __version__
+from taxgate.api.access import Service
+from taxgate.api.http_errors import install_errors
+from taxgate.api.routes import api
+from taxgate.settings import Settings
+from taxgate.web.routes import WebState
+from taxgate.web.routes import router as web_router
+
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The whole service: API under /v1, web pages for officers and auditors."""
+    svc = Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(svc.jobs.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(svc.jobs.stop)
+            await run_in_threadpool(svc.gate.close)
+
+    app = FastAPI(title="taxgate", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None, description="Confirm-only address verification gateway: "
+                  "agencies submit signed request packages and receive signed responses "
+                  "(CONFIRMED / NOT_CONFIRMED / REJECTED / REVIEW per record).")
+    app.state.svc = svc
+    app.state.web = WebState(settings)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for k, v in _HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    install_errors(app)
+    app.include_router(api)
+    app.include_router(web_router)
+    return app
