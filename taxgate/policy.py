@@ -122,8 +122,26 @@ def decide(
     con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(pairs, policy)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "
                 + PERSONS_SQL.format(pairs=pairs, successors="_successors"))
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _candidates AS
+    con.execute("CREATE OR REPLACE TEMP TABLE _candidates AS "
+                + _candidates_sql(requests=requests, pairs=pairs, persons="_persons",
+                                  strong=strong))
+    confirmable(con, requests=requests, candidates="_candidates", persons="_persons",
+                successors="_successors", periods=periods,
+                safeguards_current=safeguards_current, policy=policy, out="_checks")
+    why = _review_reasons_sql(t_low, t_high, bits)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS "
+                + _decided_sql(requests=requests, candidates="_candidates", checks="_checks",
+                               t_low=t_low, t_high=t_high, bits=bits, same_zip=same_zip,
+                               competitors_outcome=competitors_outcome, why=why))
+    for table in ("_successors", "_persons", "_candidates", "_checks"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")  # free the memory for what follows
+
+
+def _candidates_sql(*, requests: str, pairs: str, persons: str, strong: str) -> str:
+    """Per request row and person, the best pair whose given name agrees (R23: the name
+    must agree; a TIN or DOB only corroborates), keeping persons the request's TIN and
+    DOB do not contradict. ``strong``: the first-name levels that make a namesake."""
+    return f"""
         WITH per_person AS (
           SELECT p.row_number, s.person_id,
                  max(p.match_probability) FILTER (WHERE {_GIVEN_AGREES}) AS p,
@@ -138,54 +156,27 @@ def decide(
                  bool_or({_GIVEN_AGREES}) AS given_agrees,
                  bool_or(p.dob_agrees) AS any_dob_agrees,
                  bool_or(p.dob_disagrees) AS any_dob_disagrees
-          FROM {pairs} p JOIN _persons s ON s.tin = p.tin
+          FROM {pairs} p JOIN {persons} s ON s.tin = p.tin
           GROUP BY p.row_number, s.person_id
         )
         SELECT c.* EXCLUDE (given_agrees)
         FROM per_person c JOIN {requests} r USING (row_number)
         WHERE c.given_agrees
           AND (r.tin IS NULL OR trim(r.tin) = ''
-               OR trim(r.tin) IN (SELECT s.tin FROM _persons s WHERE s.person_id = c.person_id))
+               OR trim(r.tin) IN (SELECT s.tin FROM {persons} s WHERE s.person_id = c.person_id))
           AND NOT (c.any_dob_disagrees AND NOT c.any_dob_agrees)
-    """)
-    confirmable(con, requests=requests, candidates="_candidates", persons="_persons",
-                successors="_successors", periods=periods,
-                safeguards_current=safeguards_current, policy=policy, out="_checks")
-    why = _review_reasons_sql(t_low, t_high, bits)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH judged AS (
-          SELECT c.row_number, c.person_id, c.tin, c.p, c.w, c.evidence, c.name_compatible,
-                 c.namesake, c.address_level,
-                 c.any_dob_agrees AND c.any_dob_disagrees AS dob_conflict,
-                 k.at_address, k.confirmable
-          FROM _candidates c
-          JOIN _checks k USING (row_number, person_id)
-        ),
-        top AS (
-          SELECT row_number,
-                 arg_max(struct_pack(tin, p, w, evidence, person_id, name_compatible,
-                                    confirmable, dob_conflict), (w, person_id))
-                   FILTER (WHERE at_address AND (p >= {t_low} OR name_compatible)) AS best
-          FROM judged GROUP BY row_number
-        ),
-        summary AS (
-          SELECT j.row_number, any_value(t.best) AS best,
-                 count(*) FILTER (WHERE j.at_address AND (j.namesake OR (
-                     (j.p >= {t_low} OR j.name_compatible)
-                     AND j.w >= t.best.w - {bits}))) AS n_at_address,
-                 count(*) FILTER (WHERE j.person_id <> t.best.person_id AND j.name_compatible
-                                  AND j.address_level >= {same_zip}) AS zip_namesakes
-          FROM judged j JOIN top t USING (row_number)
-          WHERE t.best IS NOT NULL
-          GROUP BY j.row_number
-        ),
-        runner_up AS (
-          SELECT j.row_number, max(j.w) AS w2
-          FROM judged j JOIN summary s USING (row_number)
-          WHERE s.best IS NOT NULL AND j.person_id <> s.best.person_id
-          GROUP BY j.row_number
-        ),
+"""
+
+
+def _decided_sql(*, requests: str, candidates: str, checks: str, t_low: float,
+                 t_high: float, bits: float, same_zip: int, competitors_outcome: str,
+                 why: str) -> str:
+    """The outcome of every request row from its candidates and their checks: the best
+    candidate at the address, competitors within ``bits`` (R23), T_high / T_low (R24)."""
+    ranked = _ranked_ctes(candidates=candidates, checks=checks, t_low=t_low, bits=bits,
+                          same_zip=same_zip)
+    return f"""
+{ranked}
         decided AS (
           SELECT r.row_number, s.best, s.n_at_address, s.zip_namesakes, u.w2,
                  CASE
@@ -212,9 +203,47 @@ def decide(
                    'review_reasons', CASE WHEN outcome = 'REVIEW' THEN {why} END))
                END AS evidence
         FROM decided
-    """)
-    for table in ("_successors", "_persons", "_candidates", "_checks"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")  # free the memory for what follows
+"""
+
+
+def _ranked_ctes(*, candidates: str, checks: str, t_low: float, bits: float,
+                 same_zip: int) -> str:
+    """The CTEs ``judged`` (candidates with their checks), ``top`` (the best at the
+    address), ``summary`` (how many compete with it) and ``runner_up`` (the next weight)."""
+    return f"""
+        WITH judged AS (
+          SELECT c.row_number, c.person_id, c.tin, c.p, c.w, c.evidence, c.name_compatible,
+                 c.namesake, c.address_level,
+                 c.any_dob_agrees AND c.any_dob_disagrees AS dob_conflict,
+                 k.at_address, k.confirmable
+          FROM {candidates} c
+          JOIN {checks} k USING (row_number, person_id)
+        ),
+        top AS (
+          SELECT row_number,
+                 arg_max(struct_pack(tin, p, w, evidence, person_id, name_compatible,
+                                    confirmable, dob_conflict), (w, person_id))
+                   FILTER (WHERE at_address AND (p >= {t_low} OR name_compatible)) AS best
+          FROM judged GROUP BY row_number
+        ),
+        summary AS (
+          SELECT j.row_number, any_value(t.best) AS best,
+                 count(*) FILTER (WHERE j.at_address AND (j.namesake OR (
+                     (j.p >= {t_low} OR j.name_compatible)
+                     AND j.w >= t.best.w - {bits}))) AS n_at_address,
+                 count(*) FILTER (WHERE j.person_id <> t.best.person_id AND j.name_compatible
+                                  AND j.address_level >= {same_zip}) AS zip_namesakes
+          FROM judged j JOIN top t USING (row_number)
+          WHERE t.best IS NOT NULL
+          GROUP BY j.row_number
+        ),
+        runner_up AS (
+          SELECT j.row_number, max(j.w) AS w2
+          FROM judged j JOIN summary s USING (row_number)
+          WHERE s.best IS NOT NULL AND j.person_id <> s.best.person_id
+          GROUP BY j.row_number
+        ),
+"""
 
 
 def _review_reasons_sql(t_low: float, t_high: float, bits: float) -> str:
