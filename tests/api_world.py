@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from world_cache import trained_once
 
 from taxgate import pipeline
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
@@ -81,7 +82,8 @@ def shared_world(engine: str, tmp_path_factory, pg_admin_url: str | None) -> Wor
     if engine not in _WORLDS:
         root = tmp_path_factory.mktemp(f"service-{engine}")
         store = new_pg_database(pg_admin_url) if engine == "postgres" else str(root / "store")
-        _WORLDS[engine] = build_world(root, store)
+        with trained_once(tmp_path_factory):
+            _WORLDS[engine] = build_world(root, store)
     return _WORLDS[engine]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from xdist_groups import pytest_collection_modifyitems  # noqa: F401  (a hook: xdist groups)
 
 from taxgate.settings import Settings
 from taxgate.store import open_store
@@ -27,6 +28,17 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY", "TAXGATE_ANCHOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _models_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Where the worlds' trained models are kept for the session (tests/world_cache.py),
+    for the `taxgate load` of worlds built through the CLI (tests/trained_cli.py)."""
+    from world_cache import session_dir
+
+    os.environ["TAXGATE_TEST_MODELS"] = str(session_dir(tmp_path_factory))
+    yield
+    os.environ.pop("TAXGATE_TEST_MODELS", None)
 
 
 # --- PostgreSQL server -----------------------------------------------------------------------

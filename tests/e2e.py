@@ -25,13 +25,19 @@ class Run:
 STORE_ENV: dict[str, dict[str, str]] = {}
 
 
-def taxgate(*args: str, store: str, env: dict[str, str] | None = None) -> Run:
-    """Run ``python -m taxgate.cli ARGS`` against ``store``; never raises on failure."""
+# The CLI with training remembered per input: for the worlds fixtures build.
+TRAINED_CLI = [str(Path(__file__).with_name("trained_cli.py"))]
+
+
+def taxgate(*args: str, store: str, env: dict[str, str] | None = None,
+            cli: list[str] | None = None) -> Run:
+    """Run ``python -m taxgate.cli ARGS`` (or ``cli``) against ``store``; never raises
+    on failure."""
     full_env = {**os.environ, "TAXGATE_STORE": store, "COLUMNS": "200",
                 **STORE_ENV.get(store, {}), **(env or {})}
     full_env.pop("TAXGATE_DEBUG", None)
     p = subprocess.run(
-        [sys.executable, "-m", "taxgate.cli", *args],
+        [sys.executable, *(cli or ["-m", "taxgate.cli"]), *args],
         env=full_env,
         capture_output=True,
         text=True,
@@ -41,12 +47,14 @@ def taxgate(*args: str, store: str, env: dict[str, str] | None = None) -> Run:
 
 
 def prepare_store(store: str, paths: Any, env: dict[str, str] | None = None) -> None:
-    """`init`, `load` the synthetic filings and register the synthetic official."""
+    """`init`, `load` the synthetic filings and register the synthetic official (the
+    load trains once per population and session: ``TRAINED_CLI``)."""
     for args in (("init",), ("load", str(paths.taxpayers)),
                  ("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title",
                   "Director", "--public-key", str(paths.public_key), "--valid-from",
                   "2026-01-01")):
-        run = taxgate(*args, store=store, env=env)
+        run = taxgate(*args, store=store, env=env,
+                      cli=TRAINED_CLI if args[0] == "load" else None)
         assert run.code == 0, (args[0], run.stderr)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from e2e import STORE_ENV, copy_request, resign, results
+from world_cache import trained_once
 
 from taxgate import pipeline
 from taxgate.canonical import (
@@ -65,7 +66,8 @@ def world_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     STORE_ENV[store] = {"TAXGATE_KEY": key}
     settings = Settings(store=store, key_hex=key)
     pipeline.init(settings)
-    pipeline.load(settings, paths.taxpayers)
+    with trained_once(tmp_path_factory):
+        pipeline.load(settings, paths.taxpayers)
     cbp_key, cbp_pem = key_file(root / "cbp.pem")
     ended_key, ended_pem = key_file(root / "ended.pem")
     for official in (

@@ -15,10 +15,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from test_matching_r24 import FILING_COLS, PERIODS, REQUEST_COLS, _f, _req, _write
+from world_cache import trained_once
 
 from taxgate import delivery_point, matching, policy, standardize
 from taxgate.settings import Policy
 from taxgate.synth import generate_taxpayers, write_taxpayers
+
+pytestmark = pytest.mark.xdist_group("delivery")  # the module's world is built on one worker
 
 NAMES = ("first_name", "middle_name", "last_name", "date_of_birth")
 ADDRESS = ("street_address", "unit", "city", "state", "zip")
@@ -213,7 +216,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConn
     select = standardize.standardized_select_sql("raw_filings", side="filing")
     c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
               f"FROM ({select})")
-    c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
+    with trained_once(tmp_path_factory):
+        c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
     return c, tmp
 
 

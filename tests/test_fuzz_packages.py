@@ -28,6 +28,7 @@ from fuzzkit import (
     packages,
 )
 from hypothesis import HealthCheck, Phase, given, settings
+from world_cache import trained_once
 
 from taxgate.records import REQUEST_COLUMNS
 
@@ -45,7 +46,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         from api_world import new_pg_database
 
         store = new_pg_database(request.getfixturevalue("pg_server").url)
-    w = make_world(root, store, people=200, n_records=30)
+    with trained_once(tmp_path_factory):
+        w = make_world(root, store, people=200, n_records=30)
     BASE[:] = w.base
     return w
 

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from world_cache import trained_once
 
 from taxgate import matching, policy, standardize
 from taxgate.settings import Policy
 from taxgate.synth import generate_taxpayers, write_taxpayers
+
+pytestmark = pytest.mark.xdist_group("r24")  # the module's world is built on one worker
 
 PERIODS = [2023, 2024, 2025]
 FILING_COLS = ("tin", "first_name", "middle_name", "last_name", "date_of_birth",
@@ -99,7 +102,8 @@ def _write(path: Path, cols, rows) -> None:
 @pytest.fixture(scope="module")
 def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     tmp = tmp_path_factory.mktemp("r24")
-    c = build_world(tmp, HAND)
+    with trained_once(tmp_path_factory):
+        c = build_world(tmp, HAND)
     _TMP["dir"] = tmp
     return c
 

@@ -13,9 +13,12 @@ from dataclasses import replace
 
 import pytest
 from test_matching_r24 import PERIODS, REQUEST_COLS, _f, _req, _write, build_world
+from world_cache import trained_once
 
 from taxgate import matching, policy, standardize
 from taxgate.settings import Policy
+
+pytestmark = pytest.mark.xdist_group("names")  # the module's world is built on one worker
 
 # TINs in area 000 and ITIN group 00 never occur in the synthetic population.
 HAND = [
@@ -45,7 +48,8 @@ HAND = [
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("names")
-    return build_world(tmp, HAND), tmp
+    with trained_once(tmp_path_factory):
+        return build_world(tmp, HAND), tmp
 
 
 def decide(world, requests: list[tuple], pol: Policy | None = None) -> dict[str, dict]:

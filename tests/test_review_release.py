@@ -20,6 +20,7 @@ import pytest
 from api_world import ENGINES_PARAMS, new_pg_database
 from e2e import copy_request, resign
 from jinja2 import Environment, PackageLoader, select_autoescape
+from world_cache import trained_once
 
 from taxgate import pipeline
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
@@ -34,7 +35,7 @@ from taxgate.store import open_store
 from taxgate.store.base import Official
 from taxgate.synth import synth_all
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("release")]  # one world build
 
 RITA = Principal("rita", "reviewer")
 REMY = Principal("remy", "releaser")
@@ -117,7 +118,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     settings = Settings(store=store, key_hex=new_data_key(),
                         policy=Policy(review_competitors=True))
     pipeline.init(settings)
-    pipeline.load(settings, paths.taxpayers)
+    with trained_once(tmp_path_factory):
+        pipeline.load(settings, paths.taxpayers)
     pem = public_key_pem(load_public_key_pem(paths.public_key.read_bytes()))
     pipeline.add_official(settings, Official("ice-director", "DHS-ICE", "Director", pem,
                                              dt.date(2026, 1, 1)), "test")
@@ -127,7 +129,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         rows = {r["record_id"]: r for r in s.decisions(rid).to_pylist()}
     later = root / "later.csv"
     _append(later, LATER, header=True)
-    pipeline.load(settings, later)
+    with trained_once(tmp_path_factory):
+        pipeline.load(settings, later)
     return {"settings": settings, "rid": rid, "rows": rows, "response": root / "response",
             "paths": paths}
 
