@@ -60,7 +60,9 @@ def summarize(reports: list[Path], out: Path) -> None:
         exits = re.search(r"exit codes: \{([^}]*)\}", text)[1]
         for code, n in re.findall(r"(-?[0-9]+): ([0-9]+)", exits):
             codes[code] += int(n)
-        for line in md.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines():
+        found = md.with_suffix(".jsonl")  # written only when the run found something
+        for line in (found.read_text(encoding="utf-8").splitlines() if found.exists()
+                     else []):
             f = json.loads(line)
             f["run"] = md.name
             groups[_group(str(f["problem"]), str(f["output"]))].append(f)
