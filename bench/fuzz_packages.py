@@ -1,6 +1,6 @@
 """The long fuzz run: thousands of generated request packages through the real CLI.
 
-    python bench/fuzz_packages.py [--count 10000] [--seed 17] [--jobs 1]
+    python bench/fuzz_packages.py [--count 10000] [--seed 17] [--jobs 1] [--postgres]
                                   [--out bench/results/fuzz.md]
 
 Builds a small synthetic world in a temporary folder (filings loaded, DHS-ICE's and
@@ -9,13 +9,16 @@ DHS-CBP's officials registered), draws --count packages from the strategies in
 answers each with ``taxgate process`` in this process, on the one prepared store. Each
 answer is checked (``fuzzkit.check``): exit 0 or 2, no traceback, a response written,
 every record of a readable records file accounted for, never another agency's answer.
-Writes the command, count, duration and every finding (grouped, with reproducers) to
+With --postgres the store is a PostgreSQL database on a throw-away server started for
+the run (the test suite's, ``tests/pg_server.py``), else the embedded store. Writes the
+command, count, duration and every finding (grouped, with reproducers) to
 --out; findings also go to a JSON-lines file beside it as they happen.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -100,6 +103,8 @@ def main() -> int:
     ap.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="REPORT",
                     help="combine the reports (and their .jsonl findings) of earlier runs "
                     "into --out instead of running")
+    ap.add_argument("--postgres", action="store_true",
+                    help="answer on a PostgreSQL store (a server started for the run)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="run this many processes (seeds --seed, --seed+1, ...), each with "
                     "its own world and --count/--jobs packages, then combine their reports")
@@ -114,8 +119,20 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="taxgate-fuzz-")) if args.keep is None else args.keep
     jsonl = args.out.with_suffix(".jsonl")
     jsonl.unlink(missing_ok=True)
+    with contextlib.ExitStack() as stack:
+        return _run(args, work, jsonl, stack)
+
+
+def _run(args: argparse.Namespace, work: Path, jsonl: Path, stack: contextlib.ExitStack
+         ) -> int:
     t0 = time.monotonic()
-    world = fuzzkit.make_world(work)
+    store = None
+    if args.postgres:
+        from api_world import new_pg_database
+        from pg_server import running_server
+
+        store = new_pg_database(stack.enter_context(running_server()).url)
+    world = fuzzkit.make_world(work, store)
     setup_s = time.monotonic() - t0
     codes: Counter[int] = Counter()
     groups: dict[str, list[dict[str, object]]] = defaultdict(list)
@@ -166,7 +183,8 @@ def _parallel(args: argparse.Namespace) -> int:
     parts = [args.out.with_name(f"{args.out.stem}-part{i}.md") for i in range(args.jobs)]
     procs = [subprocess.Popen([sys.executable, __file__, "--count",
                                str(-(-args.count // args.jobs)), "--seed", str(args.seed + i),
-                               "--out", str(part)]) for i, part in enumerate(parts)]
+                               "--out", str(part), *(["--postgres"] if args.postgres else [])])
+             for i, part in enumerate(parts)]
     codes = [p.wait() for p in procs]
     summarize(parts, args.out)
     return max(codes)
@@ -180,7 +198,8 @@ def _report(args: argparse.Namespace, world: fuzzkit.FuzzWorld, codes: Counter[i
     lines = [
         "# Fuzzing request packages through the CLI",
         "",
-        f"Command: `python bench/fuzz_packages.py --count {args.count} --seed {args.seed}`"
+        f"Command: `python bench/fuzz_packages.py --count {args.count} --seed {args.seed}"
+        f"{' --postgres' if args.postgres else ''}`"
         f" (code at commit {commit or 'unknown'}; "
         f"{'finished' if done else 'still running when this was written'})",
         "",
