@@ -11,11 +11,13 @@ from pathlib import Path
 
 INNER = '''
 import os
+import time
 
 import pytest
 
 
 def _note(tmp_path_factory, name):
+    time.sleep(0.2)  # long enough that one worker cannot run everything before the other starts
     root = tmp_path_factory.getbasetemp().parent
     with (root / name).open("a") as f:
         f.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
@@ -46,4 +48,5 @@ def test_the_tests_of_an_xdist_group_run_on_one_worker(tmp_path: Path) -> None:
     grouped = (base / "grouped.txt").read_text().split()
     alone = (base / "alone.txt").read_text().split()
     assert len(grouped) == 8 and len(set(grouped)) == 1, grouped
-    assert len(alone) == 8 and set(alone) == {"gw0", "gw1"}, alone  # the rest is spread
+    # both workers took tests (which ones the scheduler gives each is its own business)
+    assert len(alone) == 8 and set(grouped) | set(alone) == {"gw0", "gw1"}, (grouped, alone)
