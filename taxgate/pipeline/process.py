@@ -132,9 +132,9 @@ def _match(
     settings, timings = sub.settings, sub.timings
     sizes = con.execute(f"SELECT (SELECT count(*) FROM {records.name}), "
                         f"(SELECT count(*) FROM {lawful.name})").fetchone()
-    total, lawful = (int(sizes[0]), int(sizes[1])) if sizes else (0, 0)
+    total, to_match = (int(sizes[0]), int(sizes[1])) if sizes else (0, 0)
     with timings.stage("matching", progress, total):
-        progress.advance(total - lawful)  # rejected and held records need no matching
+        progress.advance(total - to_match)  # rejected and held records need no matching
         if model is None:
             raise StoreError("the store holds no trained model: run `taxgate load` first")
         matching.check_model(model[1])
