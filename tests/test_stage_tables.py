@@ -167,7 +167,7 @@ def test_r15_statute_reads_the_table_it_is_handed_and_binds_the_request_date():
     rows = con.execute(f"SELECT row_number, rejections FROM {checks.name} "
                        "ORDER BY row_number").fetchall()
     assert rows == [(1, []), (2, ["REMOVAL_ORDER_TOO_RECENT"])]
-    lawful = materialize(con, "lawful", statute.lawful_sql(records, checks).strip("()"))
+    lawful = materialize(con, "lawful", f"SELECT * FROM {statute.lawful_sql(records, checks)}")
     assert lawful.count(con) == 1 and lawful.columns == records.columns
 
 
