@@ -20,6 +20,7 @@ import duckdb
 
 from taxgate import intake, standardize, statute
 from taxgate.settings import Policy
+from taxgate.stage_table import table_of
 from taxgate.synth import synth_all
 
 
@@ -41,10 +42,12 @@ def main() -> None:
     best, best_cpu = float("inf"), float("inf")
     for _ in range(args.repeat):
         start, cpu = time.perf_counter(), time.process_time()
-        statute.evaluate_records(con, "req", "out", created="2026-11-20", policy=Policy())
+        out = statute.evaluate_records(con, table_of(con, "req"), "out", created="2026-11-20",
+                                       policy=Policy())
         best = min(best, time.perf_counter() - start)
         best_cpu = min(best_cpu, time.process_time() - cpu)
-    (rejected,) = con.execute("SELECT count(*) FROM out WHERE len(rejections) > 0").fetchone()
+    (rejected,) = con.execute(
+        f"SELECT count(*) FROM {out.name} WHERE len(rejections) > 0").fetchone()
     print(f"{n:,} records, {args.threads} thread(s): evaluate_records {best:.3f} s wall "
           f"({n / best:,.0f} records/s), {best_cpu:.3f} s CPU ({n / best_cpu:,.0f} records/s "
           f"per core); {rejected:,} rejected")

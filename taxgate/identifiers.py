@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taxgate.errors import BadInput
+from taxgate.stage_table import StageTable, materialize
 
 _IGNORABLE = (
     r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{17B4}\x{17B5}\x{180B}-\x{180F}\x{3164}"
@@ -156,7 +157,7 @@ def check_registered_name(kind: str, value: str, known: Iterable[str]) -> None:
 IDENTIFIER_COLUMNS = ("record_id", "officer_id", "case_number")
 
 
-def install_keys(con: duckdb.DuckDBPyConnection, table: str, out: str) -> None:
+def install_keys(con: duckdb.DuckDBPyConnection, table: str, out: str) -> StageTable:
     """Create TEMP table ``out``: ``row_number``, and for each identifier column C of
     ``table`` ``C_key`` (its canonical key) and ``C_mixed`` (mixed-script)."""
     cols = ", ".join(IDENTIFIER_COLUMNS)
@@ -168,6 +169,6 @@ def install_keys(con: duckdb.DuckDBPyConnection, table: str, out: str) -> None:
     view = f"{out}_arrow"
     con.register(view, pa.table(arrays))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT * FROM {view}")
+        return materialize(con, out, f"SELECT * FROM {view}")
     finally:
         con.unregister(view)

@@ -57,6 +57,7 @@ from taxgate.errors import BadInput
 from taxgate.persons import PERSONS_SQL, successors_sql
 from taxgate.review_reasons import require_review
 from taxgate.settings import Policy
+from taxgate.stage_table import StageTable, materialize
 
 # First-name levels at which another person at the address is a namesake of the
 # request however far behind it scores (``policy.namesake_first_levels``): the name as
@@ -102,14 +103,14 @@ def _gammas(comparison: str, labels: tuple[str, ...]) -> list[int]:
 def decide(
     con: duckdb.DuckDBPyConnection,
     *,
-    requests: str,
-    pairs: str,
+    requests: StageTable,
+    pairs: StageTable,
     periods: list[int],
     policy: Policy,
     safeguards_current: bool,
     out: str,
-) -> None:
-    """Create ``out`` (row_number, outcome, tin, match_probability, evidence) for every
+) -> StageTable:
+    """Table ``out`` (row_number, outcome, tin, match_probability, evidence) for every
     row of ``requests`` from the scored ``pairs`` (:func:`taxgate.matching.duckdb.score`).
     ``safeguards_current``: the requesting agency's safeguards status (R7)."""
 
@@ -119,22 +120,24 @@ def decide(
     competitors_outcome = "REVIEW" if policy.review_competitors else "NOT_CONFIRMED"
     strong = ", ".join(str(g) for g in _gammas("first_name", policy.namesake_first_levels))
     same_zip = min(_gammas("address", ("same ZIP",)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(pairs, policy)}")
+    req, prs = requests.name, pairs.name
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(prs, policy)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "
-                + PERSONS_SQL.format(pairs=pairs, successors="_successors"))
+                + PERSONS_SQL.format(pairs=prs, successors="_successors"))
     con.execute("CREATE OR REPLACE TEMP TABLE _candidates AS "
-                + _candidates_sql(requests=requests, pairs=pairs, persons="_persons",
+                + _candidates_sql(requests=req, pairs=prs, persons="_persons",
                                   strong=strong))
-    confirmable(con, requests=requests, candidates="_candidates", persons="_persons",
+    confirmable(con, requests=req, candidates="_candidates", persons="_persons",
                 successors="_successors", periods=periods,
                 safeguards_current=safeguards_current, policy=policy, out="_checks")
     why = _review_reasons_sql(t_low, t_high, bits)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS "
-                + _decided_sql(requests=requests, candidates="_candidates", checks="_checks",
+    decided = materialize(
+        con, out, _decided_sql(requests=req, candidates="_candidates", checks="_checks",
                                t_low=t_low, t_high=t_high, bits=bits, same_zip=same_zip,
                                competitors_outcome=competitors_outcome, why=why))
     for table in ("_successors", "_persons", "_candidates", "_checks"):
         con.execute(f"DROP TABLE IF EXISTS {table}")  # free the memory for what follows
+    return decided
 
 
 def _candidates_sql(*, requests: str, pairs: str, persons: str, strong: str) -> str:

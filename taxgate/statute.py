@@ -11,6 +11,7 @@ The address rules use the macros installed by :func:`taxgate.standardize.install
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from taxgate.identifiers import install_keys
 from taxgate.reasons import require
 from taxgate.records import MAX_FIELD_LENGTH, REQUEST_COLUMNS
 from taxgate.settings import Policy
+from taxgate.stage_table import StageTable, materialize
 
 # --- request-level rules -----------------------------------------------------------------
 
@@ -136,18 +138,30 @@ def _date(col: str) -> str:
 # name unknown) beside a single word; a blank field is simply a missing name.
 _MONONYM = (
     "(upper(trim(first_name)) = 'FNU' AND NOT contains(trim(last_name), ' ') "
-    "AND NOT name_is_placeholder(last_name) AND upper(trim(last_name)) <> 'LNU') OR "
+    "AND NOT _s_last_placeholder AND upper(trim(last_name)) <> 'LNU') OR "
     "(upper(trim(last_name)) = 'LNU' AND NOT contains(trim(first_name), ' ') "
-    "AND NOT name_is_placeholder(first_name) AND upper(trim(first_name)) <> 'FNU')"
+    "AND NOT _s_first_placeholder AND upper(trim(first_name)) <> 'FNU')"
 )
 _ANCHOR = f"coalesce({_date('judicial_review_date')}, {_date('removal_order_date')})"
 _STREET_OK = (
-    "NOT addr_is_placeholder(street_address) AND NOT addr_zip_only(street_address) "
-    "AND NOT addr_is_institution(street_address)"
+    "NOT _s_addr_placeholder AND NOT _s_addr_zip_only AND NOT _s_addr_institution"
 )
 _STATE = "upper(trim(state))"
 _STATE_OK = f"({_STATE} IN (SELECT abbr FROM std_state))"
 _CITY_PLACEHOLDER = f"city_is_placeholder(city, {_STATE})"
+
+# Macro calls that several rules make, each evaluated once per record into a column of
+# its own (:func:`evaluate_records` computes them first), which the rules read.
+_SHARED_CALLS = {
+    "_s_street_location": "addr_has_street_location(street_address)",
+    "_s_addr_placeholder": "addr_is_placeholder(street_address)",
+    "_s_addr_zip_only": "addr_zip_only(street_address)",
+    "_s_addr_institution": "addr_is_institution(street_address)",
+    "_s_surname_placeholder": "surname_is_placeholder(last_name)",
+    "_s_first_placeholder": "name_is_placeholder(first_name)",
+    "_s_last_placeholder": "name_is_placeholder(last_name)",
+    "_s_city_placeholder": _CITY_PLACEHOLDER,
+}
 _ZIP_FORMAT_OK = r"regexp_full_match(trim(zip), '\d{5}(-?\d{4})?')"
 _TOO_LONG = " OR ".join(f"length(coalesce({c}, '')) > {MAX_FIELD_LENGTH}" for c in REQUEST_COLUMNS)
 # C0 and C1 control characters and DEL, but tab, LF and CR (RFC 4180 allows line breaks
@@ -158,7 +172,8 @@ _HAS_CONTROL = " OR ".join(
 
 
 def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
-    """Every record rule under ``policy``; ``$created`` is the request's created_at date."""
+    """Every record rule under ``policy``; ``$created``, ``$min_days`` and ``$officer_cap``
+    are parameters of the statement, bound by :func:`record_check_parameters`."""
     return (
         RecordRule("RECORD_ID_MISSING", "contract §2", _no_key("record_id")),
         RecordRule(
@@ -181,8 +196,8 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
         RecordRule(
             "NAME_PLACEHOLDER",
             "R8",
-            "(name_is_placeholder(first_name) AND upper(trim(first_name)) <> 'FNU') OR "
-            "(surname_is_placeholder(last_name) AND upper(trim(last_name)) <> 'LNU') OR "
+            "(_s_first_placeholder AND upper(trim(first_name)) <> 'FNU') OR "
+            "(_s_surname_placeholder AND upper(trim(last_name)) <> 'LNU') OR "
             "name_is_placeholder(concat_ws(' ', first_name, last_name)) OR "
             "name_is_placeholder_words(concat_ws(' ', first_name, last_name)) OR "
             "(upper(trim(first_name)) = 'FNU' AND upper(trim(last_name)) = 'LNU')",
@@ -191,22 +206,22 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
         RecordRule(
             "ADDRESS_PLACEHOLDER",
             "R9, R17",
-            f"addr_is_placeholder(street_address) OR {_CITY_PLACEHOLDER}",
+            "_s_addr_placeholder OR _s_city_placeholder",
         ),
         RecordRule(
             "ADDRESS_ZIP_ONLY",
             "R9, R17",
-            "NOT addr_is_placeholder(street_address) AND addr_zip_only(street_address)",
+            "NOT _s_addr_placeholder AND _s_addr_zip_only",
         ),
         RecordRule(
             "ADDRESS_INSTITUTION",
             "R9",
-            "NOT addr_is_placeholder(street_address) AND addr_is_institution(street_address)",
+            "NOT _s_addr_placeholder AND _s_addr_institution",
         ),
         RecordRule(
             "ADDRESS_INCOMPLETE",
             "R9",
-            f"({_STREET_OK} AND NOT coalesce(addr_has_street_location(street_address), false))"
+            f"({_STREET_OK} AND NOT coalesce(_s_street_location, false))"
             f" OR {_blank('city')} OR {_blank('state')} OR {_blank('zip')}",
         ),
         RecordRule(
@@ -229,7 +244,7 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
         RecordRule(
             "CITY_NOT_IN_STATE",
             "R9",
-            f"NOT {_blank('city')} AND {_STATE_OK} AND NOT {_CITY_PLACEHOLDER} "
+            f"NOT {_blank('city')} AND {_STATE_OK} AND NOT _s_city_placeholder "
             f"AND NOT city_in_state(city, {_STATE})",
         ),
         RecordRule(
@@ -277,51 +292,57 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
     )
 
 
-# Macro calls that several rules make, each evaluated once per record: a rule names the
-# call as written here and evaluate_records reads it from a column computed beforehand.
-_SHARED_CALLS = (
-    "addr_has_street_location(street_address)",
-    "addr_is_placeholder(street_address)",
-    "addr_zip_only(street_address)",
-    "addr_is_institution(street_address)",
-    "surname_is_placeholder(last_name)",  # before the call it contains
-    "name_is_placeholder(first_name)",
-    "name_is_placeholder(last_name)",
-    _CITY_PLACEHOLDER,
-)
+def _codes(selected: Iterable[RecordRule]) -> str:
+    """The codes of the ``selected`` rules a record violates, in order, as a DuckDB list."""
+    items = ", ".join(
+        f"CASE WHEN coalesce(({r.violated}), false) THEN '{r.code}' END" for r in selected
+    )
+    return f"list_filter([{items}], x -> x IS NOT NULL)"
+
+
+def record_checks_sql(records: StageTable, keys: StageTable, policy: Policy) -> str:
+    """The SELECT of :func:`evaluate_records` (row_number, rejections, holds) over
+    ``records`` joined to their identifier ``keys``, the shared macro calls computed
+    once per record first. Built whole; :func:`record_check_parameters` binds it."""
+    rules = record_rules(policy)
+    for r in rules:
+        require(r.code)
+    rejects = [r for r in rules if not r.holds_for_review]
+    holds = [r for r in rules if r.holds_for_review]
+    shared = ", ".join(f"{call} AS {column}" for column, call in _SHARED_CALLS.items())
+    return (
+        f"SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds "
+        f"FROM (SELECT *, {shared} FROM {records.name} JOIN {keys.name} USING (row_number))"
+    )
+
+
+def record_check_parameters(created: str, policy: Policy) -> dict[str, object]:
+    """The values the rules name: ``$created`` (the request's created_at date,
+    YYYY-MM-DD), ``$min_days`` (R15) and ``$officer_cap`` (R5)."""
+    return {
+        "created": dt.date.fromisoformat(created),
+        "min_days": int(policy.min_days_after_removal_order),
+        "officer_cap": int(policy.officer_record_cap),
+    }
 
 
 def evaluate_records(
-    con: duckdb.DuckDBPyConnection, table: str, out: str, *, created: str, policy: Policy
-) -> None:
-    """Create table ``out`` (row_number, rejections VARCHAR[], holds VARCHAR[]) from ``table``.
+    con: duckdb.DuckDBPyConnection, records: StageTable, out: str, *, created: str,
+    policy: Policy,
+) -> StageTable:
+    """Table ``out`` (row_number, rejections VARCHAR[], holds VARCHAR[]) of ``records``.
 
     ``created`` is the request's created_at date (YYYY-MM-DD). Every violated rule's
     code is listed, in the order of :func:`record_rules`. Identifiers are compared by
     their canonical keys (:mod:`taxgate.identifiers`), computed once into ``out_ids``.
     """
-    rules = record_rules(policy)
-    for r in rules:
-        require(r.code)
+    keys = install_keys(con, records.name, f"{out}_ids")
+    return materialize(con, out, record_checks_sql(records, keys, policy),
+                       record_check_parameters(created, policy))
 
-    def _codes(selected: Iterable[RecordRule]) -> str:
-        items = ", ".join(
-            f"CASE WHEN coalesce(({r.violated}), false) THEN '{r.code}' END" for r in selected
-        )
-        return f"list_filter([{items}], x -> x IS NOT NULL)"
 
-    rejects = [r for r in rules if not r.holds_for_review]
-    holds = [r for r in rules if r.holds_for_review]
-    select = f"SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds"
-    for i, call in enumerate(_SHARED_CALLS):
-        select = select.replace(call, f"_shared_{i}")
-    shared = ", ".join(f"{call} AS _shared_{i}" for i, call in enumerate(_SHARED_CALLS))
-    keys = f"{out}_ids"
-    install_keys(con, table, keys)
-    sql = f"{select} FROM (SELECT *, {shared} FROM {table} JOIN {keys} USING (row_number))"
-    sql = (
-        sql.replace("$created", f"DATE '{created}'")
-        .replace("$min_days", str(int(policy.min_days_after_removal_order)))
-        .replace("$officer_cap", str(int(policy.officer_record_cap)))
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS {sql}")
+def lawful_sql(records: StageTable, checks: StageTable) -> str:
+    """The rows of ``records`` that no rule rejects or holds (``checks``: the table
+    :func:`evaluate_records` made of them), as a subquery: only these are matched."""
+    return (f"(SELECT r.* FROM {records.name} r JOIN {checks.name} u USING (row_number) "
+            "WHERE len(u.rejections) = 0 AND len(u.holds) = 0)")

@@ -19,6 +19,7 @@ from world_cache import trained_once
 
 from taxgate import delivery_point, matching, policy, standardize
 from taxgate.settings import Policy
+from taxgate.stage_table import table_of
 from taxgate.synth import generate_taxpayers, write_taxpayers
 
 pytestmark = pytest.mark.xdist_group("delivery")  # the module's world is built on one worker
@@ -231,12 +232,13 @@ def outcomes(world, requests: list[tuple]) -> dict[str, tuple[str, str | None]]:
                 + standardize.standardized_select_sql("raw_req", side="request"))
     n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
     model_json = con.execute("SELECT j FROM model").fetchone()[0]
-    matching.score(con, requests="req", filings="filings", model_json=model_json,
-                   prior=0.5 / n, out="pairs")
-    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=Policy(),
-                  safeguards_current=True, out="decided")
-    rows = con.execute("SELECT r.record_id, d.outcome, d.tin, d.evidence FROM decided d "
-                       "JOIN req r USING (row_number)").fetchall()
+    req = table_of(con, "req")
+    pairs = matching.score(con, requests=req, filings="filings", model_json=model_json,
+                           prior=0.5 / n, out="pairs")
+    decided = policy.decide(con, requests=req, pairs=pairs, periods=PERIODS, policy=Policy(),
+                            safeguards_current=True, out="decided")
+    rows = con.execute(f"SELECT r.record_id, d.outcome, d.tin, d.evidence FROM {decided.name} d "
+                       f"JOIN {req.name} r USING (row_number)").fetchall()
     assert all(e is None or "weights" in json.loads(e) for _, _, _, e in rows)
     return {rid: (o, t) for rid, o, t, _ in rows}
 

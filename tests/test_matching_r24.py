@@ -17,6 +17,7 @@ from world_cache import trained_once
 
 from taxgate import matching, policy, standardize
 from taxgate.settings import Policy
+from taxgate.stage_table import table_of
 from taxgate.synth import generate_taxpayers, write_taxpayers
 
 pytestmark = pytest.mark.xdist_group("r24")  # the module's world is built on one worker
@@ -152,12 +153,13 @@ def decide(con: duckdb.DuckDBPyConnection, requests: list[tuple],
     con.execute(f"CREATE OR REPLACE TABLE req AS {select}")
     n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
     model_json = con.execute("SELECT j FROM model").fetchone()[0]
-    matching.score(con, requests="req", filings="filings", model_json=model_json,
-                   prior=0.5 / n, out="pairs")
-    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=pol or Policy(),
-                  safeguards_current=True, out="decided")
-    rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.match_probability, d.evidence
-                          FROM decided d JOIN req r USING (row_number)""").fetchall()
+    req = table_of(con, "req")
+    pairs = matching.score(con, requests=req, filings="filings", model_json=model_json,
+                           prior=0.5 / n, out="pairs")
+    decided = policy.decide(con, requests=req, pairs=pairs, periods=PERIODS,
+                            policy=pol or Policy(), safeguards_current=True, out="decided")
+    rows = con.execute(f"""SELECT r.record_id, d.outcome, d.tin, d.match_probability, d.evidence
+                           FROM {decided.name} d JOIN {req.name} r USING (row_number)""").fetchall()
     return {rid: {"outcome": o, "tin": t, "p": p, "evidence": json.loads(e) if e else None}
             for rid, o, t, p, e in rows}
 
@@ -378,10 +380,11 @@ def test_scoring_in_chunks_gives_the_same_pairs(con):
     tables = {}
     for size in (1, 2, 200_000):
         out = f"pairs_{size}"
-        matching.score(con, requests="req", filings="filings", model_json=model_json,
-                       prior=0.5 / n, out=out, chunk_records=size)
+        pairs = matching.score(con, requests=table_of(con, "req"), filings="filings",
+                               model_json=model_json, prior=0.5 / n, out=out,
+                               chunk_records=size)
         tables[size] = con.execute(
-            f"SELECT row_number, filing_id, round(match_weight, 9), evidence FROM {out} "
+            f"SELECT row_number, filing_id, round(match_weight, 9), evidence FROM {pairs.name} "
             "ORDER BY ALL").fetchall()
     assert len(tables[200_000]) > 5
     assert tables[1] == tables[2] == tables[200_000]

@@ -17,6 +17,7 @@ from world_cache import trained_once
 
 from taxgate import matching, policy, standardize
 from taxgate.settings import Policy
+from taxgate.stage_table import table_of
 
 pytestmark = pytest.mark.xdist_group("names")  # the module's world is built on one worker
 
@@ -65,13 +66,13 @@ def decide(world, requests: list[tuple], pol: Policy | None = None) -> dict[str,
                 + standardize.standardized_select_sql("raw_req", side="request"))
     n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
     model_json = con.execute("SELECT j FROM model").fetchone()[0]
-    matching.score(con, requests="req", filings="filings", model_json=model_json,
-                   prior=0.5 / n, out="pairs",
-                   names=matching.NameRules.of(pol))
-    policy.decide(con, requests="req", pairs="pairs", periods=PERIODS, policy=pol,
-                  safeguards_current=True, out="decided")
-    rows = con.execute("""SELECT r.record_id, d.outcome, d.tin, d.evidence
-                          FROM decided d JOIN req r USING (row_number)""").fetchall()
+    req = table_of(con, "req")
+    pairs = matching.score(con, requests=req, filings="filings", model_json=model_json,
+                           prior=0.5 / n, out="pairs", names=matching.NameRules.of(pol))
+    decided = policy.decide(con, requests=req, pairs=pairs, periods=PERIODS, policy=pol,
+                            safeguards_current=True, out="decided")
+    rows = con.execute(f"""SELECT r.record_id, d.outcome, d.tin, d.evidence
+                           FROM {decided.name} d JOIN {req.name} r USING (row_number)""").fetchall()
     return {rid: {"outcome": o, "tin": t, "evidence": json.loads(e) if e else None}
             for rid, o, t, e in rows}
 

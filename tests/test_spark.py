@@ -78,6 +78,7 @@ def test_spark_pairs_equal_duckdb(world: dict[str, Path]) -> None:
     import duckdb
 
     from taxgate import matching, standardize
+    from taxgate.stage_table import table_of
     from taxgate.store import open_store
 
     store = open_store(Settings(store=str(world["base"]), key_hex="ab" * 32))
@@ -89,11 +90,13 @@ def test_spark_pairs_equal_duckdb(world: dict[str, Path]) -> None:
             "CREATE OR REPLACE TEMP TABLE _t_req AS SELECT row_number() OVER () AS row_number, "
             "* EXCLUDE (filing_id) FROM filings USING SAMPLE 200 ROWS (reservoir, 5)"
         )
-        kwargs = {"requests": "_t_req", "filings": "filings", "model_json": model_json,
-                  "prior": 1e-4}
-        matching.scorer("duckdb")(con, out="_t_duck", **kwargs)
-        matching.scorer("spark", "local[2]", spark_partitions=PARTITIONS)(
+        kwargs = {"requests": table_of(con, "_t_req"), "filings": "filings",
+                  "model_json": model_json, "prior": 1e-4}
+        duck = matching.scorer("duckdb")(con, out="_t_duck", **kwargs)
+        spark = matching.scorer("spark", "local[2]", spark_partitions=PARTITIONS)(
             con, out="_t_spark", **kwargs)
+        assert (duck.name, spark.name) == ("_t_duck", "_t_spark")
+        assert duck.columns == spark.columns
         counts = con.execute("SELECT (SELECT count(*) FROM _t_duck), "
                              "(SELECT count(*) FROM _t_spark)").fetchone()
         assert counts[0] > 200 and counts[0] == counts[1]

@@ -9,6 +9,7 @@ from taxgate import standardize, statute
 from taxgate.errors import RequestRefused
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
+from taxgate.stage_table import table_of
 
 CREATED = "2026-11-20"
 GOOD = dict(
@@ -44,10 +45,11 @@ def reasons(*overrides: dict, policy: Policy | None = None) -> list[tuple[list[s
             f"INSERT INTO req VALUES (?, {', '.join('?' for _ in REQUEST_COLUMNS)})",
             [i, *(rec[c] for c in REQUEST_COLUMNS)],
         )
-    statute.evaluate_records(con, "req", "out", created=CREATED, policy=policy or Policy())
+    out = statute.evaluate_records(con, table_of(con, "req"), "out", created=CREATED,
+                                   policy=policy or Policy())
     return [
-        (list(r), list(h))
-        for r, h in con.execute("SELECT rejections, holds FROM out ORDER BY row_number").fetchall()
+        (list(r), list(h)) for r, h in
+        con.execute(f"SELECT rejections, holds FROM {out.name} ORDER BY row_number").fetchall()
     ]
 
 

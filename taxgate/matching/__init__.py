@@ -12,16 +12,17 @@ from typing import Any
 from taxgate.matching.duckdb import score, train
 from taxgate.matching.model import NameRules, check_model
 from taxgate.matching.phases import splink_phases
+from taxgate.stage_table import StageTable
 
 __all__ = ["NameRules", "check_model", "score", "scorer", "splink_phases", "train"]
 
 
 def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str = "4g",
-           spark_partitions: int = 8) -> Callable[..., None]:
+           spark_partitions: int = 8) -> Callable[..., StageTable]:
     """The ``score`` function of an engine: DuckDB's, or Spark's bound to a master (and
     its driver memory and local partitions).
 
-    Both take the same arguments and leave the same ``out`` table in the DuckDB
+    Both take the same arguments and return the same ``out`` table of the DuckDB
     connection, so what follows (policy, ledger, response) never knows which ran.
     """
     if engine == "duckdb":
@@ -29,9 +30,9 @@ def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str
     if engine == "spark":
         from taxgate.matching import spark  # pyspark is imported here and only here
 
-        def _score(con: Any, **kwargs: Any) -> None:
-            spark.score(con, master=spark_master, driver_memory=spark_driver_memory,
-                        partitions=spark_partitions, **kwargs)
+        def _score(con: Any, **kwargs: Any) -> StageTable:
+            return spark.score(con, master=spark_master, driver_memory=spark_driver_memory,
+                               partitions=spark_partitions, **kwargs)
 
         return _score
     raise ValueError(f"unknown matching engine {engine!r}")

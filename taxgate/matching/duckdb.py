@@ -17,6 +17,7 @@ from splink import DuckDBAPI, Linker
 from taxgate.matching import model
 from taxgate.matching.name_keys import NICKS_BY_SOUND, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
+from taxgate.stage_table import StageTable, table_of
 
 if TYPE_CHECKING:
     from taxgate.progress import Progress
@@ -174,7 +175,7 @@ def train(
 def score(
     con: duckdb.DuckDBPyConnection,
     *,
-    requests: str,
+    requests: StageTable,
     filings: str,
     model_json: str,
     prior: float,
@@ -182,8 +183,8 @@ def score(
     chunk_records: int = 200_000,
     progress: Progress | None = None,
     names: model.NameRules = DEFAULT_NAME_RULES,
-) -> None:
-    """Score request rows against filings; create ``out`` with one row per candidate pair:
+) -> StageTable:
+    """Score request rows against filings; return table ``out``, one row per candidate pair:
     row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
     dob_disagrees, name_compatible, first_name_level and address_level (Splink's gammas,
     which the decisions read), evidence (JSON: the pair's match weight, and per
@@ -204,11 +205,12 @@ def score(
     tf: dict[str, str] = {}
     try:
         tf = term_frequencies(con, filings)
-        chunks = _candidate_chunks(con, spec, requests, filings, chunk_records)
+        chunks = _candidate_chunks(con, spec, requests.name, filings, chunk_records)
         for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
             _score_chunk(con, spec, tf, chunk, out, names)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
+        return table_of(con, out)
     finally:
         for view in ("_tg_left", "_tg_right", "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")

@@ -41,6 +41,7 @@ import sqlglot.expressions as exp
 
 from taxgate.matching import duckdb as ddb
 from taxgate.matching import model
+from taxgate.stage_table import StageTable, table_of
 
 _STATE: dict[str, Any] = {}  # the process's SparkSession and its master
 
@@ -161,7 +162,7 @@ def spark_spec(spec: dict[str, Any]) -> dict[str, Any]:
 def score(
     con: duckdb.DuckDBPyConnection,
     *,
-    requests: str,
+    requests: StageTable,
     filings: str,
     model_json: str,
     prior: float,
@@ -172,7 +173,7 @@ def score(
     chunk_records: int = 0,
     progress: Any = None,
     names: model.NameRules = ddb.DEFAULT_NAME_RULES,
-) -> None:
+) -> StageTable:
     """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
     request at once (Spark spreads it over its executors, so ``chunk_records`` is not
     used), with the same term frequencies (from the filings, computed in DuckDB)."""
@@ -185,18 +186,20 @@ def score(
     spec["retain_matching_columns"] = True
     spark_model = spark_spec(spec)
     spark = session(master, driver_memory, partitions)
-    ddb._input_view(con, "_tg_left", requests, "row_number",
+    ddb._input_view(con, "_tg_spark_left", requests.name, "row_number",
                     names=names)
-    ddb._input_view(con, "_tg_right", f"({ddb.variants_sql(filings)})", "filing_id",
+    ddb._input_view(con, "_tg_spark_right", f"({ddb.variants_sql(filings)})", "filing_id",
                     names=names)
+    tf_tables: dict[str, str] = {}
     try:
-        left_df = _frame(spark, con, "_tg_left")
-        right_df = _frame(spark, con, "_tg_right")
+        left_df = _frame(spark, con, "_tg_spark_left")
+        right_df = _frame(spark, con, "_tg_spark_right")
         db = SparkAPI(spark_session=spark, break_lineage_method="persist")
         left = db.register(left_df, table_name="tg_requests")
         right = db.register(right_df, table_name="tg_filings")
         linker = Linker([left, right], spark_model, log_level=logging.ERROR)
-        for col, table in ddb.term_frequencies(con, filings).items():
+        tf_tables = ddb.term_frequencies(con, filings)
+        for col, table in tf_tables.items():
             tf = db.register(_frame(spark, con, table), table_name=f"tg_tf_{col}")
             linker.table_management.register_term_frequency_lookup(tf, col)
         comparisons = [c["output_column_name"] for c in spec["comparisons"]]
@@ -215,19 +218,20 @@ def score(
         con.execute("CREATE OR REPLACE TEMP TABLE _tg_spark_pairs AS "
                     "SELECT * FROM _tg_spark_pairs_in")
         con.unregister("_tg_spark_pairs_in")
-        ddb.finish_pairs(con, "_tg_spark_pairs", requests, filings, comparisons, out)
+        ddb.finish_pairs(con, "_tg_spark_pairs", requests.name, filings, comparisons, out)
         con.execute("DROP TABLE IF EXISTS _tg_spark_pairs")
         left_df.unpersist()
         right_df.unpersist()
         for name in ("tg_requests", "tg_filings", *(f"tg_tf_{c}" for c in model.TF_COLUMNS)):
             spark.catalog.dropTempView(name)
         if progress is not None:
-            progress.advance(ddb._count(con, requests))
+            progress.advance(ddb._count(con, requests.name))
+        return table_of(con, out)
     finally:
-        for view in ("_tg_left", "_tg_right"):
+        for view in ("_tg_spark_left", "_tg_spark_right"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for col in model.TF_COLUMNS:
-            con.execute(f"DROP TABLE IF EXISTS _tg_tf_{col}")
+        for table in tf_tables.values():
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _frame(spark: Any, con: duckdb.DuckDBPyConnection, view: str) -> Any:

@@ -13,8 +13,15 @@ from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, 
 from taxgate.pipeline.delivery import Sender
 from taxgate.pipeline.refusal import refuse
 from taxgate.settings import Settings
+from taxgate.stage_table import StageTable, materialize, table_of
 from taxgate.store import open_store
 from taxgate.store.base import Store
+
+# The tables one request's stages make in the matching connection, each named here and
+# handed on as the StageTable its stage returns (pipeline/answer.py still reads the
+# records and the decisions by these names).
+_RECORDS, _CHECKS, _LAWFUL = "_tg_req", "_tg_rules", "_tg_lawful"
+_PAIRS, _DECIDED, _DECISIONS = "_tg_pairs", "_tg_decided", "_tg_decisions"
 
 
 def process(
@@ -53,34 +60,35 @@ def _process(
         admitted = _admit(sub)
         if isinstance(admitted, ProcessResult):
             return admitted
-        con, manifest = admitted
+        con, manifest, records = admitted
     faults.crash_point("after-intake")
     assert pkg.manifest is not None
-    _check_records(sub, con, manifest, progress)
+    checks, lawful = _check_records(sub, con, manifest, records, progress)
     model = store.current_model()
     model_version = model[0] if model else None
-    _match(sub, con, model, progress)
+    pairs = _match(sub, con, model, records, lawful, progress)
     with timings.stage("decisions", progress):
-        policy.decide(
+        decided = policy.decide(
             con,
-            requests="_tg_lawful",
-            pairs="_tg_pairs",
+            requests=lawful,
+            pairs=pairs,
             periods=list(manifest.raw["taxable_periods"]),
             policy=settings.policy,
             safeguards_current=store.safeguards_current(manifest.raw["requesting_agency"]),
-            out="_tg_decided",
+            out=_DECIDED,
         )
-        con.execute("DROP TABLE IF EXISTS _tg_pairs")  # the evidence kept is in _tg_decided
-        decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
+        pairs.drop(con)  # the evidence kept is in the decided table
+        decisions = _assemble(con, records, checks, decided,
+                              manifest.raw["request_id"], model_version, settings)
     faults.crash_point("after-matching")
-    return answer(sub, decisions, con, model_version, progress)
+    return answer(sub, decisions.relation(con), con, model_version, progress)
 
 
 def _admit(
     sub: Submission,
-) -> ProcessResult | tuple[duckdb.DuckDBPyConnection, intake.Manifest]:
+) -> ProcessResult | tuple[duckdb.DuckDBPyConnection, intake.Manifest, StageTable]:
     """The package's whole-request checks: the answer already given (replayed or
-    REQUEST_ID_REUSED), a refusal, or the matching connection holding its records."""
+    REQUEST_ID_REUSED), a refusal, or the matching connection and its records table."""
     store, pkg = sub.store, sub.pkg
     sender = _sender(store, pkg)
     stored = store.find_request(pkg.request_id) if pkg.request_id else None
@@ -90,59 +98,57 @@ def _admit(
         raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
     con = store.matching_connection()
     try:
-        manifest = _verify_request(sub.settings, store, pkg, con, sub.received_at)
+        manifest, records = _verify_request(sub.settings, store, pkg, con, sub.received_at)
     except RequestRefused as refusal:
         return refuse(sub, refusal, sender=sender, con=con)
-    return con, manifest
+    return con, manifest, records
 
 
 def _check_records(
     sub: Submission, con: duckdb.DuckDBPyConnection, manifest: intake.Manifest,
-    progress: Progress,
-) -> None:
-    """The statutory checks of every record (``_tg_rules``), then the lawful records
-    standardized for matching (``_tg_lawful``)."""
+    records: StageTable, progress: Progress,
+) -> tuple[StageTable, StageTable]:
+    """The statutory checks of every record, then the lawful records standardized for
+    matching: (checks, lawful)."""
     created = manifest.created.date().isoformat()
     with sub.timings.stage("statutory checks", progress):
         standardize.install(con)
-        statute.evaluate_records(
-            con, "_tg_req", "_tg_rules", created=created, policy=sub.settings.policy
+        checks = statute.evaluate_records(
+            con, records, _CHECKS, created=created, policy=sub.settings.policy
         )
     with sub.timings.stage("standardization", progress):
         select = standardize.standardized_select_sql(
-            "(SELECT r.* FROM _tg_req r JOIN _tg_rules u USING (row_number) "
-            "WHERE len(u.rejections) = 0 AND len(u.holds) = 0)",
-            side="request",
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_lawful AS {select}")
+            statute.lawful_sql(records, checks), side="request")
+        lawful = materialize(con, _LAWFUL, select)
+    return checks, lawful
 
 
 def _match(
     sub: Submission, con: duckdb.DuckDBPyConnection, model: tuple[str, str] | None,
-    progress: Progress,
-) -> None:
-    """Score the lawful records against the filings (``_tg_pairs``), timing Splink's
-    candidate generation and scoring as stages of their own."""
+    records: StageTable, lawful: StageTable, progress: Progress,
+) -> StageTable:
+    """Score the lawful records against the filings: the scored pairs, Splink's
+    candidate generation and scoring timed as stages of their own."""
     settings, timings = sub.settings, sub.timings
-    sizes = con.execute("SELECT (SELECT count(*) FROM _tg_req), (SELECT count(*) FROM _tg_lawful)"
-                        ).fetchone()
-    total, lawful = (int(sizes[0]), int(sizes[1])) if sizes else (0, 0)
+    sizes = con.execute(f"SELECT (SELECT count(*) FROM {records.name}), "
+                        f"(SELECT count(*) FROM {lawful.name})").fetchone()
+    total, to_match = (int(sizes[0]), int(sizes[1])) if sizes else (0, 0)
     with timings.stage("matching", progress, total):
-        progress.advance(total - lawful)  # rejected and held records need no matching
+        progress.advance(total - to_match)  # rejected and held records need no matching
         if model is None:
             raise StoreError("the store holds no trained model: run `taxgate load` first")
         matching.check_model(model[1])
         row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
         prior = 0.5 / max(int(row[0] if row else 0), 1)
         with matching.splink_phases() as phases:
-            matching.scorer(settings.engine, settings.spark_master, settings.spark_driver_memory,
-                            settings.spark_partitions)(
+            pairs = matching.scorer(settings.engine, settings.spark_master,
+                                    settings.spark_driver_memory, settings.spark_partitions)(
                 con,
-                requests="_tg_lawful",
+                requests=lawful,
                 filings="filings",
                 model_json=model[1],
                 prior=prior,
-                out="_tg_pairs",
+                out=_PAIRS,
                 chunk_records=settings.match_chunk_records,
                 progress=progress,
                 names=matching.NameRules.of(settings.policy),
@@ -152,6 +158,7 @@ def _match(
     blocking = min(phases.get("candidate generation", 0.0), both)
     timings.stages["candidate generation"] = blocking
     timings.stages["scoring"] = both - blocking
+    return pairs
 
 
 def _sender(store: Store, pkg: intake.Package) -> Sender:
@@ -164,8 +171,9 @@ def _sender(store: Store, pkg: intake.Package) -> Sender:
 def _verify_request(
     settings: Settings, store: Store, pkg: intake.Package, con: duckdb.DuckDBPyConnection,
     received_at: str,
-) -> intake.Manifest:
-    """Every whole-request rule, in order; raises RequestRefused on the first failure."""
+) -> tuple[intake.Manifest, StageTable]:
+    """Every whole-request rule, in order; raises RequestRefused on the first failure.
+    The manifest, and the records table."""
     if pkg.problem is not None:
         raise pkg.problem
     manifest = pkg.manifest
@@ -175,7 +183,7 @@ def _verify_request(
         manifest, store.officials(manifest.raw["requesting_agency"]), received.date())
     intake.check_fresh(manifest, received, settings.policy)
     intake.check_records_digest(pkg)
-    count = intake.load_records(con, pkg.records_path, "_tg_req")
+    count = intake.load_records(con, pkg.records_path, _RECORDS)
     if count != manifest.raw["record_count"]:
         raise RequestRefused("RECORD_COUNT_MISMATCH", "record_count does not match the file")
     p = settings.policy
@@ -185,16 +193,23 @@ def _verify_request(
     statute.check_criminal_statute(manifest.raw["criminal_statute"], p)
     statute.check_taxable_periods(manifest.raw["taxable_periods"], manifest.created.year, p)
     statute.check_reason(manifest.raw["reason"], p)
-    return manifest
+    return manifest, table_of(con, _RECORDS)
 
 
 def _assemble(
-    con: duckdb.DuckDBPyConnection, request_id: str, model_version: str | None, settings: Settings
-) -> duckdb.DuckDBPyRelation:
+    con: duckdb.DuckDBPyConnection, records: StageTable, checks: StageTable,
+    decided: StageTable, request_id: str, model_version: str | None, settings: Settings,
+) -> StageTable:
     """One decision row per submitted record, in file order."""
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _tg_decisions AS
+    return materialize(con, _DECISIONS, _decisions_sql(records, checks, decided),
+                       [request_id, model_version, settings.policy.version()])
+
+
+def _decisions_sql(records: StageTable, checks: StageTable, decided: StageTable) -> str:
+    """The decision of every row of ``records``: its rejections or holds (``checks``),
+    else the policy's outcome (``decided``). Parameters: request_id, model_version and
+    policy_version."""
+    return f"""
         SELECT ? AS request_id, r.row_number, coalesce(r.record_id, '') AS record_id,
                CASE WHEN len(u.rejections) > 0 THEN 'REJECTED'
                     WHEN len(u.holds) > 0 THEN 'REVIEW'
@@ -209,11 +224,8 @@ def _assemble(
                     THEN CAST(json_object('review_reasons', u.holds) AS VARCHAR)
                     ELSE CAST(d.evidence AS VARCHAR) END AS evidence,
                ? AS model_version, ? AS policy_version
-        FROM _tg_req r
-        JOIN _tg_rules u USING (row_number)
-        LEFT JOIN _tg_decided d USING (row_number)
+        FROM {records.name} r
+        JOIN {checks.name} u USING (row_number)
+        LEFT JOIN {decided.name} d USING (row_number)
         ORDER BY r.row_number
-        """,
-        [request_id, model_version, settings.policy.version()],
-    )
-    return con.table("_tg_decisions")
+        """

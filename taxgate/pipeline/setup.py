@@ -13,6 +13,7 @@ from taxgate.canonical import sha256_hex
 from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
 from taxgate.settings import Settings
+from taxgate.stage_table import materialize, table_of
 from taxgate.store import open_store
 from taxgate.store.base import Official
 from taxgate.store.duck import new_connection
@@ -57,20 +58,21 @@ def load(settings: Settings, path: Path, progress: Progress | None = None) -> Lo
         work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
         standardize.install(work)
         with timings.stage("read", progress):
-            rows = filings_io.stage_filings(work, path, "_tg_raw_filings")
+            raw_name = "_tg_raw_filings"
+            rows = filings_io.stage_filings(work, path, raw_name)
+            raw = table_of(work, raw_name)
         with timings.stage("standardize", progress, rows):
             # each distinct name and address once (most filings repeat their taxpayer's)
-            work.execute("CREATE OR REPLACE TEMP TABLE _tg_std_names AS "
-                         + standardize.standardized_names_sql("_tg_raw_filings"))
-            work.execute("CREATE OR REPLACE TEMP TABLE _tg_std_addresses AS "
-                         + standardize.standardized_addresses_sql("_tg_raw_filings"))
+            names = materialize(work, "_tg_std_names",
+                                standardize.standardized_names_sql(raw.name))
+            addresses = materialize(work, "_tg_std_addresses",
+                                    standardize.standardized_addresses_sql(raw.name))
         with timings.stage("store", progress, rows):
             # every filing with its standardized name and address, streamed into the
             # store (which numbers the rows on from its highest filing_id)
             load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
             select = standardize.join_standardized_sql(
-                "_tg_raw_filings", "_tg_std_names", "_tg_std_addresses",
-                head=f"'{load_id}' AS load_id, ")
+                raw.name, names.name, addresses.name, head=f"'{load_id}' AS load_id, ")
             reader = work.execute(select).fetch_record_batch(100_000)
 
             def batches() -> Iterator:
