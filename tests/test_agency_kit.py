@@ -207,3 +207,29 @@ def test_create_refuses_a_malformed_records_file_and_leaves_nothing(world, tmp_p
     again = create(world, world["paths"].request_dir / "records.csv", world["root"] / "response",
                    "ICE-KIT-5")
     assert again.code == 2 and "not an empty folder" in again.stderr
+
+
+def test_r37_check_shows_a_hostile_record_id_as_visible_text(tmp_path):
+    """A record id holding terminal escapes is printed escaped (R37), with its code."""
+    from taxgate.canonical import private_key_pem
+
+    key = tmp_path / "key.pem"
+    key.write_bytes(private_key_pem(new_signing_key()))
+    records = tmp_path / "records.csv"
+    records.write_text(
+        "record_id,first_name,last_name,street_address,city,state,zip,removal_order_date,"
+        "case_number,officer_id\n"
+        "\"R1\x1b]0;owned\x07\",MARIA,GARCIA,1420 W Adams St,Phoenix,AZ,85007,2024-05-14,"
+        "ERO-1,ERO100001\n", encoding="utf-8")
+    nowhere = str(tmp_path / "no-store-here")
+    made = taxgate("package", "create", "--records", str(records), "--key", str(key),
+                   "--request-id", "ICE-KIT-6", "--agency", "DHS-ICE", "--official", "o1",
+                   "--legal-authority", "26 U.S.C. 6103(i)(2)",
+                   "--criminal-statute", "8 U.S.C. 1253(a)(1)", "--taxable-periods", "2025",
+                   "--reason", "Each person has a final order of removal and is investigated",
+                   "--out", str(tmp_path / "req"), store=nowhere)
+    assert made.code == 0, made.stderr
+    run = taxgate("package", "check", str(tmp_path / "req"), store=nowhere)
+    assert run.code == 2 and "FIELD_CONTROL_CHARACTER" in run.stdout
+    assert "\x1b" not in run.stdout + run.stderr and "\\x1b]0;owned\\x07" in run.stdout
+    assert not Path(nowhere).exists()
