@@ -8,6 +8,7 @@ an agency can receive is documented with the requirement behind it.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -141,6 +142,18 @@ def require(code: str) -> str:
     return code
 
 
+# The contract sections a requirement cites, as the integration guide's sections: the
+# page is for agencies, who read the project's documents.
+_GUIDE = {"§1": "[filings](integration.md#the-taxpayer-filings)",
+          "§2": "[package](integration.md#the-request-package)",
+          "§3": "[response](integration.md#the-response)"}
+
+
+def _requirement_cell(text: str) -> str:
+    return re.sub(r"contract (§\d)(?:, (§\d))?",
+                  lambda m: ", ".join(_GUIDE[s] for s in m.groups() if s), text)
+
+
 def render_markdown() -> str:
     """The reason-code reference page, as committed in docs/reason-codes.md."""
     lines = [
@@ -157,7 +170,8 @@ def render_markdown() -> str:
         "|---|---|---|---|",
     ]
     for r in _REASONS:
-        lines.append(f"| `{r.code}` | {r.scope.value} | {r.requirements} | {r.meaning} |")
+        lines.append(f"| `{r.code}` | {r.scope.value} | {_requirement_cell(r.requirements)} "
+                     f"| {r.meaning} |")
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from taxgate import pipeline
-from taxgate.cli import audit, service
+from taxgate.cli import agency, audit, service
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -45,6 +45,7 @@ app.add_typer(audit.ledger_app, name="ledger")
 app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
 service.register(app)
+agency.register(app)
 
 
 @app.command()
