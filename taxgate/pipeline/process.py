@@ -73,7 +73,7 @@ def _process(
         con.execute("DROP TABLE IF EXISTS _tg_pairs")  # the evidence kept is in _tg_decided
         decisions = _assemble(con, manifest.raw["request_id"], model_version, settings)
     faults.crash_point("after-matching")
-    return answer(sub, decisions, con, model_version, progress)
+    return answer(sub, decisions, con.table("_tg_req"), model_version, progress)
 
 
 def _admit(
@@ -92,7 +92,7 @@ def _admit(
     try:
         manifest = _verify_request(sub.settings, store, pkg, con, sub.received_at)
     except RequestRefused as refusal:
-        return refuse(sub, refusal, sender=sender, con=con)
+        return refuse(sub, refusal, sender=sender)
     return con, manifest
 
 
