@@ -2,8 +2,8 @@
 ledger events -> one store commit -> the files, written atomically.
 
 Every answer takes this path: the first answer to a request (:mod:`.answer`), a refusal
-(:mod:`.refusal`), a replay of a stored answer, the follow-up response of a released
-REVIEW record and the writing out of a stored follow-up (:mod:`taxgate.service.review`).
+(:mod:`.refusal`), a replay of a stored answer (:mod:`.answer`), and on the review desk
+the follow-up response of a released REVIEW record and the writing out of a stored one.
 A route only describes its answer in a :class:`Publication`; :func:`publish` runs the
 steps in their fixed order, so that every disclosure is accounted for in the same commit
 that stores the answer (R27, R28) and a crash at any step leaves nothing half-written:
