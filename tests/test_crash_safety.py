@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from e2e import prepare_store, results, taxgate
+from e2e import copy_request, prepare_store, resign, results, taxgate
 
 from taxgate import ledger
 from taxgate.canonical import new_data_key
@@ -175,3 +175,129 @@ def test_two_runs_of_one_request_at_once_on_postgres_disclose_once(base, pg_serv
     assert disclosures_and_verify(settings) == confirmed
     with psycopg.connect(pg_server.url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- every route through the one publish step (R27, R28) ---------------------------------
+# A refusal, a replay and a release commit through the same step as the first answer, so
+# the same crash points stand around their commits: killed just before, nothing of the
+# answer is stored or logged; just after, it is stored and logged once, and the files
+# are fetched again without a second entry for it.
+
+COMMIT_POINTS = ("before-commit", "after-commit")
+REFUSED_ID = "ICE-2026-REFUSED"
+_RELEASE = """
+import sys
+from taxgate.service import review
+from taxgate.service.auth import Principal
+from taxgate.settings import Settings
+from taxgate.store import open_store
+settings = Settings.from_env(sys.argv[1])
+with open_store(settings) as s:
+    review.release(s, settings, Principal("remy", "releaser"), sys.argv[2], int(sys.argv[3]))
+"""
+
+
+def logged(settings: Settings, event_type: str, request_id: str) -> int:
+    """How many ``event_type`` entries the ledger holds for ``request_id`` (it verifies)."""
+    with open_store(settings) as st:
+        report = ledger.verify(st.ledger_entries(), st.signing_key().public_key())
+        assert report.ok, report.problem
+        return sum(1 for e in st.ledger_entries()
+                   if e.event_type == event_type and e.request_id == request_id)
+
+
+@pytest.fixture(scope="module")
+def answered(base, tmp_path_factory):
+    """A store that answered the request (REVIEW records on the desk)."""
+    paths, store = base
+    root = tmp_path_factory.mktemp("answered")
+    s = clone(store, root / "store")
+    run = taxgate("process", str(paths.request_dir), "--out", str(root / "out"), store=s)
+    assert run.code == 0, run.stderr
+    return Path(s)
+
+
+@pytest.mark.parametrize("point", COMMIT_POINTS)
+def test_r28_a_refusal_killed_at_its_commit_is_logged_once_and_fetched_again(
+    base, tmp_path, point
+):
+    paths, store = base
+    s = clone(store, tmp_path / "store")
+    req = copy_request(paths.request_dir, tmp_path / "request")
+    resign(req, paths.private_key, request_id=REFUSED_ID, legal_authority="no such authority")
+    out = tmp_path / "out"
+    crashed = taxgate("process", str(req), "--out", str(out), store=s,
+                      env={"TAXGATE_CRASH_AT": point})
+    assert crashed.code == -signal.SIGKILL
+    assert not (out / "response.json").exists()
+    settings = Settings(store=s)
+    with open_store(settings) as st:
+        stored = st.find_request(REFUSED_ID)
+    kept = point == "after-commit"
+    assert (stored is not None, logged(settings, "REQUEST_REFUSED", REFUSED_ID)) == (kept, kept)
+    again = taxgate("process", str(req), "--out", str(out), store=s)
+    assert again.code == 2, again.stderr
+    assert ("replayed" in again.stdout + again.stderr) == kept
+    rows = results(out)
+    assert rows and {(r["outcome"], r["reasons"]) for r in rows} == {
+        ("REJECTED", "LEGAL_AUTHORITY_NOT_ALLOWED")}
+    assert logged(settings, "REQUEST_REFUSED", REFUSED_ID) == 1
+
+
+@pytest.mark.parametrize("point", COMMIT_POINTS)
+def test_r28_a_replay_killed_at_its_commit_discloses_nothing_new(
+    base, reference, answered, tmp_path, point
+):
+    paths, _ = base
+    expected_bytes, confirmed, _ = reference
+    s = clone(answered, tmp_path / "store")
+    out = tmp_path / "out"
+    crashed = taxgate("process", str(paths.request_dir), "--out", str(out), store=s,
+                      env={"TAXGATE_CRASH_AT": point})
+    assert crashed.code == -signal.SIGKILL
+    assert not (out / "response.json").exists()
+    settings = Settings(store=s)
+    replays = int(point == "after-commit")
+    assert logged(settings, "REQUEST_REPLAYED", REQUEST_ID) == replays
+    again = taxgate("process", str(paths.request_dir), "--out", str(out), store=s)
+    assert again.code == 0 and "replayed" in again.stdout, again.stderr
+    assert (out / "results.csv").read_bytes() == expected_bytes
+    assert logged(settings, "REQUEST_REPLAYED", REQUEST_ID) == replays + 1
+    assert disclosures_and_verify(settings) == confirmed
+
+
+@pytest.mark.parametrize("point", COMMIT_POINTS)
+def test_r28_a_release_killed_at_its_commit_is_decided_and_answered_once(
+    answered, tmp_path, point
+):
+    import os
+
+    from taxgate.service import review
+    from taxgate.service.auth import Principal
+    from taxgate.service.errors import Conflict
+
+    s = clone(answered, tmp_path / "store")
+    settings = Settings(store=s)
+    with open_store(settings) as st:
+        row = st.review_items(REQUEST_ID)[0].row_number
+        review.propose(st, Principal("rita", "reviewer"), REQUEST_ID, row, "NOT_CONFIRMED",
+                       "the filings name another person at this address")
+    env = {**os.environ, "TAXGATE_CRASH_AT": point,
+           "PYTHONPATH": str(Path(__file__).parents[1])}
+    crashed = subprocess.run([sys.executable, "-c", _RELEASE, s, REQUEST_ID, str(row)],
+                             env=env, capture_output=True, timeout=120)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    released = point == "after-commit"
+    with open_store(settings) as st:
+        assert len(st.follow_ups(REQUEST_ID)) == released
+    assert logged(settings, "REVIEW_DECIDED", REQUEST_ID) == released
+    with open_store(settings) as st:
+        if released:
+            with pytest.raises(Conflict, match="already released"):
+                review.release(st, settings, Principal("remy", "releaser"), REQUEST_ID, row)
+        else:
+            review.release(st, settings, Principal("remy", "releaser"), REQUEST_ID, row)
+        (fu,) = st.follow_ups(REQUEST_ID)
+    review.write_follow_up(fu, tmp_path / "follow-up")
+    assert [r["outcome"] for r in results(tmp_path / "follow-up")] == ["NOT_CONFIRMED"]
+    assert logged(settings, "REVIEW_DECIDED", REQUEST_ID) == 1

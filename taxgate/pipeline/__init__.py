@@ -4,6 +4,8 @@ Shells (CLI, HTTP API, web pages) call these functions and nothing deeper; each
 turns :class:`taxgate.errors.TaxgateError` into an exit code or an HTTP status in
 one place. ``setup`` holds init/officials/load, ``process`` the main job,
 ``answer`` how a request is answered or replayed, ``refusal`` how it is refused,
+``publish`` the one step every answer leaves by (results, signed response, ledger
+events, one commit, files),
 ``delivery`` who sent it and what may be given to it again, and ``capture`` how its
 REVIEW records are held for the desk.
 """

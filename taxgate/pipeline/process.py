@@ -81,7 +81,7 @@ def _process(
         decisions = _assemble(con, records, checks, decided,
                               manifest.raw["request_id"], model_version, settings)
     faults.crash_point("after-matching")
-    return answer(sub, decisions.relation(con), con, model_version, progress)
+    return answer(sub, decisions.relation(con), records.relation(con), model_version, progress)
 
 
 def _admit(
@@ -100,7 +100,7 @@ def _admit(
     try:
         manifest, records = _verify_request(sub.settings, store, pkg, con, sub.received_at)
     except RequestRefused as refusal:
-        return refuse(sub, refusal, sender=sender, con=con)
+        return refuse(sub, refusal, sender=sender)
     return con, manifest, records
 
 

@@ -23,21 +23,22 @@ from __future__ import annotations
 
 import hmac
 import json
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taxgate import integrity, response, review_reasons
+from taxgate import integrity, review_reasons
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import BadInput
 from taxgate.ledger_events import FtiViewed, ReviewDecided, ReviewProposed
 from taxgate.pipeline import disclosure_event
 from taxgate.pipeline.capture import review_label
+from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
 from taxgate.service.auth import Principal
 from taxgate.service.errors import Conflict, NotAllowed, NotFound
 from taxgate.settings import Settings
-from taxgate.store.base import FollowUp, ReviewDecision, ReviewItem, Store
+from taxgate.store.base import FollowUp, LedgerEvent, ReviewDecision, ReviewItem, Store
 from taxgate.store.common import iso_now
 
 FINAL = ("CONFIRMED", "NOT_CONFIRMED")
@@ -263,33 +264,39 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
     if stored is None:
         raise NotFound("no such request")
     seq = len(store.follow_ups(request_id)) + 1
-    now = iso_now()
-    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
-        path = Path(tmp) / "results.csv"
-        n = response.write_results_csv(path, [(item.record_id, shown.outcome, "")])
-        results_csv = path.read_text(encoding="utf-8")
-        digest = response.results_digest(path)
-    resp = response.build_response(
-        request_id=request_id, received_at=stored.received_at, completed_at=now,
-        counts={shown.outcome: 1}, policy_version=settings.policy.version(),
-        model_version=decision["model_version"], records_sha256=digest, record_count=n,
-        signing_key=store.signing_key(), follow_up_of=request_id, follow_up_seq=seq)
+    policy_version = settings.policy.version()
     manifest, record = sealed["manifest"], sealed["record"]
-    events = [ReviewDecided(
-        request_id=request_id, record_id=item.record_id, row_number=row_number,
-        outcome=shown.outcome, reason=shown.reason,
-        proposed_by=shown.proposed_by, proposed_at=shown.proposed_at,
-        released_by=principal.name, released_at=now, follow_up_seq=seq,
-        results_sha256=digest).to_event()]
-    if shown.outcome == "CONFIRMED":
-        events.append(disclosure_event(
-            manifest, record_id=item.record_id, tin=decision["tin"],
-            officer_id=record.get("officer_id"), case_number=record.get("case_number"),
-            disclosed_at=now, match_probability=decision["match_probability"],
-            model_version=decision["model_version"],
-            policy_version=settings.policy.version()))
-    fu = FollowUp(request_id, seq, now, canonical_json(resp).decode("utf-8"), results_csv)
-    if not store.commit_follow_up(fu, [row_number], principal.name, events, shown):
+
+    def events(signed: Signed) -> list[LedgerEvent]:
+        made = [ReviewDecided(
+            request_id=request_id, record_id=item.record_id, row_number=row_number,
+            outcome=shown.outcome, reason=shown.reason,
+            proposed_by=shown.proposed_by, proposed_at=shown.proposed_at,
+            released_by=principal.name, released_at=signed.completed_at, follow_up_seq=seq,
+            results_sha256=signed.digest).to_event()]
+        if shown.outcome == "CONFIRMED":
+            made.append(disclosure_event(
+                manifest, record_id=item.record_id, tin=decision["tin"],
+                officer_id=record.get("officer_id"), case_number=record.get("case_number"),
+                disclosed_at=signed.completed_at, match_probability=decision["match_probability"],
+                model_version=decision["model_version"], policy_version=policy_version))
+        return made
+
+    def commit(signed: Signed, made: Iterable[LedgerEvent]) -> FollowUp | None:
+        fu = FollowUp(request_id, seq, signed.completed_at, signed.response_json,
+                      signed.results_text())
+        return fu if store.commit_follow_up(fu, [row_number], principal.name, list(made),
+                                            shown) else None
+
+    fu = publish(Publication(
+        results=[(item.record_id, shown.outcome, "")],
+        response=ResponseFields(
+            request_id, stored.received_at, {shown.outcome: 1}, policy_version,
+            decision["model_version"], store.signing_key(), follow_up_of=request_id,
+            follow_up_seq=seq, clock=iso_now),
+        commit=Commit(events, commit),
+    ))
+    if fu is None:
         raise Conflict("this REVIEW record was released or proposed again meanwhile; "
                        "reload it")
     return fu
@@ -323,7 +330,5 @@ def follow_ups(store: Store, request_id: str, agency: str | None = None) -> list
 
 
 def write_follow_up(fu: FollowUp, out_dir: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="taxgate-") as tmp:
-        path = Path(tmp) / "results.csv"
-        path.write_text(fu.results_csv, encoding="utf-8")
-        response.publish(out_dir, path, json.loads(fu.response_json))
+    publish(Publication(results=fu.results_csv, response=json.loads(fu.response_json),
+                        files=Files(out_dir)))
