@@ -37,6 +37,7 @@ from taxgate.domain import Official
 from taxgate.errors import BadInput, RequestRefused
 from taxgate.records import RESULT_COLUMNS, Outcome
 from taxgate.settings import Policy
+from taxgate.stage_table import table_of
 
 MAX_RESPONSE_BYTES = 1 << 20
 
@@ -54,6 +55,10 @@ class ManifestFields:
     taxable_periods: list[int]
     reason: str
     created_at: str
+
+
+# The package's records and their rule checks, in a connection of the check's own.
+_RECORDS, _CHECKS = "_tg_agency_records", "_tg_agency_checks"
 
 
 def now_utc() -> str:
@@ -80,7 +85,7 @@ def create_package(records: Path, private_key: bytes, fields: ManifestFields, ou
         shutil.copyfile(records, copy)
         con = duckdb.connect()
         try:  # the gateway's own reader: a file it would refuse is never signed
-            count = intake.load_records(con, copy, "_tg_req")
+            count = intake.load_records(con, copy, _RECORDS)
         finally:
             con.close()
         manifest = {"contract_version": intake.SUPPORTED_CONTRACT_VERSIONS[-1],
@@ -182,7 +187,7 @@ def check_package(directory: Path, policy: Policy, public_key: bytes | None = No
     if pkg.records_path is not None:
         con = duckdb.connect()
         try:
-            result.records = intake.load_records(con, pkg.records_path, "_tg_req")
+            result.records = intake.load_records(con, pkg.records_path, _RECORDS)
         except RequestRefused as refusal:
             refusals.append(refusal)
         else:
@@ -232,11 +237,11 @@ def _findings(con: duckdb.DuckDBPyConnection, created: dt.date,
               policy: Policy) -> list[Finding]:
     """Every record a rule rejects (or holds), with its codes, as the gateway lists them."""
     standardize.install(con)
-    statute.evaluate_records(con, "_tg_req", "_tg_rules", created=created.isoformat(),
-                             policy=policy)
+    checks = statute.evaluate_records(con, table_of(con, _RECORDS), _CHECKS,
+                                      created=created.isoformat(), policy=policy)
     rows = con.execute(
         "SELECT r.row_number, coalesce(r.record_id, ''), u.rejections, u.holds "
-        "FROM _tg_req r JOIN _tg_rules u USING (row_number) "
+        f"FROM {_RECORDS} r JOIN {checks.name} u USING (row_number) "
         "WHERE len(u.rejections) > 0 OR len(u.holds) > 0 ORDER BY r.row_number").fetchall()
     return [Finding(int(row), rid, Outcome.REJECTED if rej else Outcome.REVIEW,
                     tuple(rej or holds)) for row, rid, rej, holds in rows]

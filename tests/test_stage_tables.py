@@ -27,14 +27,10 @@ from taxgate.stage_table import StageTable, materialize, table_of
 PACKAGE = Path(__file__).resolve().parents[1] / "taxgate"
 _NAME = re.compile(r"\b_tg_[a-z0-9_]+")
 
-# Reads by name that remain, each with the step that removes it: the publish step
-# (pipeline/answer.py, pipeline/refusal.py) is rewritten to take the decisions and the
-# records it is handed.
-KNOWN_READS = {
-    ("pipeline/answer.py", "_tg_decisions"),
-    ("pipeline/answer.py", "_tg_req"),
-}
-KNOWN_UNNAMED_ONCE = {"pipeline/answer.py", "pipeline/refusal.py"}
+# Reads by name that remain, each with the step that removes it (none: the publish step
+# takes the decisions and the records it is handed).
+KNOWN_READS: set[tuple[str, str]] = set()
+KNOWN_UNNAMED_ONCE: set[str] = set()
 
 # `?` placeholders rewritten to psycopg's `%s` by the PostgreSQL store's executor (the
 # store's dialect, issue 13 item 7); no stage edits SQL.
