@@ -10,7 +10,7 @@ REVIEW records are held for the desk.
 
 from taxgate.pipeline.common import LoadResult, ProcessResult, Progress, Timings
 from taxgate.pipeline.disclosures import disclosure_event
-from taxgate.pipeline.process import process, process_with_store
+from taxgate.pipeline.process import process
 from taxgate.pipeline.setup import add_official, init, load
 
 __all__ = [
@@ -23,5 +23,4 @@ __all__ = [
     "init",
     "load",
     "process",
-    "process_with_store",
 ]

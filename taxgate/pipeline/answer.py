@@ -14,6 +14,7 @@ import duckdb
 
 from taxgate import faults, response
 from taxgate.canonical import canonical_json, sha256_hex
+from taxgate.domain import LedgerEvent, RequestOutcome, StoredRequest
 from taxgate.ledger_events import DecisionsRecorded, RequestReceived, RequestReplayed
 from taxgate.pipeline.capture import capture
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, now
@@ -21,7 +22,7 @@ from taxgate.pipeline.delivery import REUSED, Sender, delivering, is_replay
 from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.pipeline.refusal import refuse
 from taxgate.records import REQUEST_COLUMNS, Outcome
-from taxgate.store.base import LedgerEvent, RequestOutcome, Store, StoredRequest
+from taxgate.store.base import Store
 
 
 def answer(

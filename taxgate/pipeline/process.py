@@ -13,30 +13,18 @@ from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, 
 from taxgate.pipeline.delivery import Sender
 from taxgate.pipeline.refusal import refuse
 from taxgate.settings import Settings
-from taxgate.store import open_store
 from taxgate.store.base import Store
 
 
 def process(
-    settings: Settings, request_dir: Path, out_dir: Path, progress: Progress | None = None
-) -> ProcessResult:
-    """The main job: a request package in, a signed response package out."""
-    progress = progress or Quiet()
-    store = open_store(settings)
-    try:
-        return _process(settings, store, request_dir, out_dir, progress)
-    finally:
-        store.close()
-
-
-def process_with_store(
     settings: Settings,
     store: Store,
     request_dir: Path,
     out_dir: Path,
     progress: Progress | None = None,
 ) -> ProcessResult:
-    """``process`` on a store the caller already holds open (the server's job worker)."""
+    """The main job on the gateway's open store: a request package in, a signed
+    response package out."""
     return _process(settings, store, request_dir, out_dir, progress or Quiet())
 
 

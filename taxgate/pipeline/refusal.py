@@ -10,12 +10,12 @@ import duckdb
 
 from taxgate import intake, response
 from taxgate.canonical import canonical_json
+from taxgate.domain import LedgerEvent
 from taxgate.errors import RequestRefused
 from taxgate.ledger_events import RequestRefused as RefusedEvent
 from taxgate.pipeline.common import ProcessResult, Submission, now
 from taxgate.pipeline.delivery import Sender, delivering
 from taxgate.records import Outcome
-from taxgate.store.base import LedgerEvent
 
 
 def refuse(
