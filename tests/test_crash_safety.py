@@ -22,8 +22,8 @@ from e2e import prepare_store, results, taxgate
 from taxgate import ledger
 from taxgate.canonical import new_data_key
 from taxgate.faults import POINTS
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
-from taxgate.store import open_store
 from taxgate.synth import synth_all
 
 pytestmark = pytest.mark.xdist_group("crash")
@@ -62,13 +62,13 @@ def reference(base, tmp_path_factory):
 
 def review_desk(settings: Settings) -> dict[int, bytes]:
     """What the review desk holds of the request: each REVIEW record's sealed blob, opened."""
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         return {it.row_number: st.unseal_bytes(f"review/{REQUEST_ID}/{it.row_number}", it.sealed)
                 for it in st.review_items(REQUEST_ID)}
 
 
 def disclosures_and_verify(settings: Settings) -> int:
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         report = ledger.verify(st.ledger_entries(), st.signing_key().public_key())
         assert report.ok, report.problem
         return sum(

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxgate.errors import NotFound, StoreBusy
+from taxgate.integrity import REMEDY as LEDGER_REMEDY
 from taxgate.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from taxgate.pipeline import LoadResult, ProcessResult
     from taxgate.progress import Progress
     from taxgate.store.base import Store
+
+__all__ = ["LEDGER_REMEDY", "Gateway"]
 
 
 class Gateway:

@@ -1,11 +1,12 @@
 """The orchestrator: init, load and process, wiring the stages together.
 
-Shells (CLI, HTTP API, web pages) call these functions and nothing deeper; each
-turns :class:`taxgate.errors.TaxgateError` into an exit code or an HTTP status in
-one place. ``setup`` holds init/officials/load, ``process`` the main job,
-``answer`` how a request is answered or replayed, ``refusal`` how it is refused,
-``delivery`` who sent it and what may be given to it again, and ``capture`` how its
-REVIEW records are held for the desk.
+The :class:`~taxgate.gateway.Gateway` calls these functions with its open store; the
+shells (CLI, HTTP API, web pages) call the Gateway, and each turns
+:class:`taxgate.errors.TaxgateError` into an exit code or an HTTP status in one place.
+``setup`` holds init/officials/load, ``process`` the main job, ``answer`` how a request
+is answered or replayed, ``refusal`` how it is refused, ``delivery`` who sent it and
+what may be given to it again, and ``capture`` how its REVIEW records are held for the
+desk.
 """
 
 from taxgate.pipeline.common import LoadResult, ProcessResult, Progress, Timings

@@ -34,7 +34,7 @@ _STATIC = Path(__file__).parent / "static"
 
 
 # every template autoescapes; every value is made visible first (R37)
-_ENV = Environment(loader=PackageLoader("taxgate.web", "templates"),
+TEMPLATES = Environment(loader=PackageLoader("taxgate.web", "templates"),
                    autoescape=select_autoescape(["html"], default=True), finalize=for_html)
 
 
@@ -57,7 +57,7 @@ def _gateway(request: Request) -> Gateway:
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     session = _sessions(request).get(request.cookies.get(COOKIE))
-    html = _ENV.get_template(template).render(
+    html = TEMPLATES.get_template(template).render(
         user=session.principal if session else None, csrf=session.csrf if session else "", **ctx)
     return HTMLResponse(html, status_code=status)
 
