@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
-from taxgate.gateway import LEDGER_REMEDY, Gateway
+from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
 ledger_app = typer.Typer(help="The tamper-evident ledger of every request and disclosure.",
@@ -40,6 +40,8 @@ def ledger_verify(
               f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}…, "
               f"{where} ({found.seconds:.2f} s)")
     if still_open:
+        from taxgate.gateway import LEDGER_REMEDY
+
         err.print("taxgate: an earlier check failed and no incident has been recorded "
                   f"since ({still_open}); {LEDGER_REMEDY}", soft_wrap=True)
 

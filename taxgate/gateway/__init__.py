@@ -21,6 +21,16 @@ The CLI (:mod:`taxgate.cli`), the HTTP API (:mod:`taxgate.api`) and the web page
 (:mod:`taxgate.pipeline`), the accounting (:mod:`taxgate.accounting`) and the store.
 """
 
-from taxgate.gateway.core import LEDGER_REMEDY, Gateway
+from taxgate.gateway.core import Gateway
 
 __all__ = ["LEDGER_REMEDY", "Gateway"]
+
+
+def __getattr__(name: str) -> str:
+    """``LEDGER_REMEDY``: what to do after an integrity failure, read from
+    :mod:`taxgate.integrity` when asked for (a shell starts without the ledger's modules)."""
+    if name == "LEDGER_REMEDY":
+        from taxgate.integrity import REMEDY
+
+        return REMEDY
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxgate.errors import NotFound, StoreBusy
-from taxgate.integrity import REMEDY as LEDGER_REMEDY
 from taxgate.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from taxgate.progress import Progress
     from taxgate.store.base import Store
 
-__all__ = ["LEDGER_REMEDY", "Gateway"]
+__all__ = ["Gateway"]
 
 
 class Gateway:
