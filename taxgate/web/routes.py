@@ -35,7 +35,8 @@ _STATIC = Path(__file__).parent / "static"
 
 # every template autoescapes; every value is made visible first (R37)
 TEMPLATES = Environment(loader=PackageLoader("taxgate.web", "templates"),
-                   autoescape=select_autoescape(["html"], default=True), finalize=for_html)
+                        autoescape=select_autoescape(["html"], default=True),
+                        finalize=for_html)
 
 
 def install_web(app: FastAPI, settings: Settings) -> None:
