@@ -25,9 +25,9 @@ from pathlib import Path
 
 from taxgate import integrity
 from taxgate.canonical import new_data_key
+from taxgate.domain import LedgerEvent
 from taxgate.settings import Settings
 from taxgate.store import open_store
-from taxgate.store.base import LedgerEvent
 
 HERE = Path(__file__).resolve().parents[1]
 

@@ -32,11 +32,9 @@ from pathlib import Path
 
 import httpx
 
-from taxgate import pipeline
 from taxgate.canonical import new_data_key, sha256_file
-from taxgate.service import auth
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
-from taxgate.store import open_store
 from taxgate.synth import synth_all
 
 
@@ -50,10 +48,10 @@ def _world(root: Path) -> tuple[dict[str, str], str, Path]:
     paths = synth_all(root / "synthetic", 2_000, 300, seed=5)
     key = new_data_key()
     settings = Settings(store=str(root / "store"), key_hex=key)
-    pipeline.init(settings)
-    pipeline.load(settings, paths.taxpayers)
-    with open_store(settings) as s:
-        token = auth.issue_credential(s, "DHS-ICE", "bench")
+    with Gateway(settings) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
+        token = gw.issue_credential("DHS-ICE", "bench")
     env = {"TAXGATE_STORE": settings.store, "TAXGATE_KEY": key,
            "TAXGATE_SPOOL": str(root / "spool")}
     return env, token, paths.request_dir

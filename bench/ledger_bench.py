@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from taxgate import ledger  # noqa: E402
 from taxgate.canonical import new_data_key  # noqa: E402
+from taxgate.domain import LedgerEvent  # noqa: E402
 from taxgate.settings import Settings  # noqa: E402
 from taxgate.store import open_store  # noqa: E402
-from taxgate.store.base import LedgerEvent  # noqa: E402
 
 
 def disclosure(i: int) -> LedgerEvent:

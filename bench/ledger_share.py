@@ -26,27 +26,26 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from ledger_bench import store_settings  # noqa: E402
 
-from taxgate import pipeline  # noqa: E402
 from taxgate.canonical import load_public_key_pem  # noqa: E402
-from taxgate.store.base import Official  # noqa: E402
+from taxgate.domain import Official  # noqa: E402
+from taxgate.gateway import Gateway  # noqa: E402
 from taxgate.synth import synth_all  # noqa: E402
 
 
 def run(engine: str, paths, work: Path) -> dict[str, float]:  # noqa: ANN001
-    with store_settings(engine) as settings:
-        pipeline.init(settings)
-        pipeline.load(settings, paths.taxpayers)
+    with store_settings(engine) as settings, Gateway(settings) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
         key = load_public_key_pem(paths.public_key.read_text())
         from taxgate.canonical import public_key_pem
 
-        pipeline.add_official(
-            settings,
+        gw.add_official(
             Official(
                 "ice-director", "DHS-ICE", "Director", public_key_pem(key), dt.date(2026, 1, 1)
             ),
             "bench",
         )
-        result = pipeline.process(settings, paths.request_dir, work / f"out-{engine}")
+        result = gw.process(paths.request_dir, work / f"out-{engine}")
         stages = dict(result.timings.stages)
         total = sum(stages.values())
         return {

@@ -37,11 +37,11 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from taxgate import pipeline  # noqa: E402
 from taxgate.canonical import public_key_pem  # noqa: E402
+from taxgate.domain import Official  # noqa: E402
 from taxgate.evaluate import Evaluation, evaluate  # noqa: E402
+from taxgate.gateway import Gateway  # noqa: E402
 from taxgate.settings import Settings  # noqa: E402
-from taxgate.store.base import Official  # noqa: E402
 from taxgate.synth import synth_all  # noqa: E402
 
 OUTCOMES = ("CONFIRMED", "NOT_CONFIRMED", "REVIEW", "REJECTED")
@@ -53,17 +53,17 @@ def run_taxgate(paths, work: Path) -> tuple[Path, dict[str, float], dict[str, fl
 
     store = work / "store"
     settings = Settings(store=str(store), key_hex="11" * 32)
-    pipeline.init(settings)
-    loaded = pipeline.load(settings, paths.taxpayers)
     key = load_pem_public_key(Path(paths.public_key).read_bytes())
-    pipeline.add_official(
-        settings,
-        Official("ice-director", "DHS-ICE", "Director", public_key_pem(key),
-                 dt.date(2026, 1, 1)),
-        "bench",
-    )
     out = work / "response"
-    result = pipeline.process(settings, paths.request_dir, out)
+    with Gateway(settings) as gw:
+        gw.init()
+        loaded = gw.load(paths.taxpayers)
+        gw.add_official(
+            Official("ice-director", "DHS-ICE", "Director", public_key_pem(key),
+                     dt.date(2026, 1, 1)),
+            "bench",
+        )
+        result = gw.process(paths.request_dir, out)
     if result.exit_code != 0:
         raise SystemExit(f"process refused the request: {result.message}")
     return out / "results.csv", loaded.timings.stages, result.timings.stages

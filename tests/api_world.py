@@ -17,12 +17,10 @@ import httpx
 import pytest
 from world_cache import trained_once
 
-from taxgate import pipeline
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
-from taxgate.service import auth
+from taxgate.domain import Official
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
-from taxgate.store import open_store
-from taxgate.store.base import Official
 from taxgate.synth import synth_all
 
 PASSWORD = "correct horse battery staple"
@@ -57,19 +55,19 @@ def build_world(root: Path, store: str, *, people: int = 2_000, records: int = 3
     paths = synth_all(root / "synthetic", people, records, seed=seed)
     key = new_data_key()
     settings = Settings(store=store, key_hex=key)
-    pipeline.init(settings)
-    pipeline.load(settings, paths.taxpayers)
     pem = public_key_pem(load_public_key_pem(paths.public_key.read_bytes()))
     import datetime as dt
 
-    pipeline.add_official(settings, Official("ice-director", "DHS-ICE", "Director", pem,
-                                             dt.date(2026, 1, 1)), "test")
-    with open_store(settings) as s:
-        token = auth.issue_credential(s, "DHS-ICE", "test")
-        other = auth.issue_credential(s, "DHS-CBP", "test")
+    with Gateway(settings) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
+        gw.add_official(Official("ice-director", "DHS-ICE", "Director", pem,
+                                 dt.date(2026, 1, 1)), "test")
+        token = gw.issue_credential("DHS-ICE", "test")
+        other = gw.issue_credential("DHS-CBP", "test")
         for name, role in USERS.items():
-            auth.add_user(s, name, role, PASSWORD)
-        auth.add_user(s, "iggy", "agency", PASSWORD, agency="DHS-ICE")
+            gw.add_user(name, role, PASSWORD)
+        gw.add_user("iggy", "agency", PASSWORD, agency="DHS-ICE")
     return World(root, settings, key, paths, token, other)
 
 

@@ -391,25 +391,28 @@ class FuzzWorld:
 
 @contextlib.contextmanager
 def held_store(world: FuzzWorld) -> Iterator[Any]:
-    """While open, ``taxgate process`` answers on this one open store instead of opening
-    it for each command (the server's job worker does the same): the command's own
-    parsing, printing and exit codes run unchanged, at a fraction of the cost."""
+    """While open, ``taxgate process`` answers on one Gateway's open store instead of
+    opening the store for each command (the server's job worker does the same): the
+    command's own parsing, printing and exit codes run unchanged, at a fraction of the
+    cost."""
     from taxgate import pipeline
+    from taxgate.gateway import Gateway
     from taxgate.settings import Settings
-    from taxgate.store import open_store
 
-    store = open_store(Settings(store=world.store, key_hex=world.key_hex))
-    real = pipeline.process
+    held = Gateway(Settings(store=world.store, key_hex=world.key_hex))
+    real = Gateway.process
 
-    def process(settings: Any, request_dir: Path, out_dir: Path, progress: Any = None) -> Any:
-        return pipeline.process_with_store(settings, store, request_dir, out_dir, progress)
+    def process(self: Gateway, request_dir: Path, out_dir: Path, progress: Any = None) -> Any:
+        with held.lock() as store:
+            return pipeline.process(self.settings, store, request_dir, out_dir, progress)
 
-    pipeline.process = process  # type: ignore[assignment]
+    Gateway.process = process  # type: ignore[method-assign]
     try:
-        yield store
+        with held.lock() as store:
+            yield store
     finally:
-        pipeline.process = real  # type: ignore[assignment]
-        store.close()
+        Gateway.process = real  # type: ignore[method-assign]
+        held.close()
 
 
 def _other(agency: str) -> str:
@@ -527,24 +530,25 @@ def make_world(root: Path, store: str | None = None, *, people: int = 300,
     """Filings loaded, the model trained, ICE's and CBP's officials registered."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from taxgate import pipeline
+    from taxgate.domain import Official
+    from taxgate.gateway import Gateway
     from taxgate.settings import Settings
-    from taxgate.store.base import Official
     from taxgate.synth import synth_all
 
     paths = synth_all(root / "synthetic", people, n_records, seed=seed)
     key_hex = new_data_key()
     store = store or str(root / "store")
     settings = Settings(store=store, key_hex=key_hex)
-    pipeline.init(settings)
-    pipeline.load(settings, paths.taxpayers)
     ice = load_private_key_pem(paths.private_key.read_bytes())
     cbp = Ed25519PrivateKey.generate()
     (root / "cbp_key.pem").write_bytes(private_key_pem(cbp))
-    for agency, k in (("DHS-ICE", ice), ("DHS-CBP", cbp)):
-        pem = public_key_pem(load_public_key_pem(public_key_pem(k)))
-        pipeline.add_official(settings, Official(AGENCIES[agency], agency, "Director", pem,
-                                                 dt.date(2026, 1, 1)), "fuzz")
+    with Gateway(settings) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
+        for agency, k in (("DHS-ICE", ice), ("DHS-CBP", cbp)):
+            pem = public_key_pem(load_public_key_pem(public_key_pem(k)))
+            gw.add_official(Official(AGENCIES[agency], agency, "Director", pem,
+                                     dt.date(2026, 1, 1)), "fuzz")
     with (paths.request_dir / "records.csv").open(encoding="utf-8", newline="") as f:
         base = list(csv.DictReader(f))
     return FuzzWorld(root, store, key_hex, {"DHS-ICE": ice, "DHS-CBP": cbp}, base)

@@ -15,7 +15,6 @@ import pytest
 from e2e import STORE_ENV, copy_request, resign, results
 from world_cache import trained_once
 
-from taxgate import pipeline
 from taxgate.canonical import (
     new_data_key,
     new_signing_key,
@@ -23,10 +22,10 @@ from taxgate.canonical import (
     public_key_pem,
     verify_object,
 )
+from taxgate.domain import LedgerEntry, Official
+from taxgate.gateway import Gateway
 from taxgate.pipeline.common import ProcessResult
 from taxgate.settings import Settings
-from taxgate.store import open_store
-from taxgate.store.base import LedgerEntry, Official
 from taxgate.synth import synth_all
 from taxgate.synth.workflow import SynthPaths
 
@@ -65,9 +64,10 @@ def world_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     store = _pg_database(pg) if pg else str(root / "store")
     STORE_ENV[store] = {"TAXGATE_KEY": key}
     settings = Settings(store=store, key_hex=key)
-    pipeline.init(settings)
-    with trained_once(tmp_path_factory):
-        pipeline.load(settings, paths.taxpayers)
+    with Gateway(settings) as gw:
+        gw.init()
+        with trained_once(tmp_path_factory):
+            gw.load(paths.taxpayers)
     cbp_key, cbp_pem = key_file(root / "cbp.pem")
     ended_key, ended_pem = key_file(root / "ended.pem")
     for official in (
@@ -77,8 +77,10 @@ def world_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         Official("ice-acting-2021", "DHS-ICE", "Acting Director", ended_pem,
                  dt.date(2021, 1, 1), dt.date(2021, 12, 31)),
     ):
-        pipeline.add_official(settings, official, "test")
-    answered = pipeline.process(settings, paths.request_dir, root / "ice-response")
+        with Gateway(settings) as gw:
+            gw.add_official(official, "test")
+    with Gateway(settings) as gw:
+        answered = gw.process(paths.request_dir, root / "ice-response")
     assert answered.exit_code == 0, answered.message
     yield World(root, paths, settings, cbp_key, ended_key, answered)
     if pg:
@@ -108,16 +110,17 @@ def package(world: World, tmp_path: Path, key: Path | None = None, **changes: ob
 
 
 def run(world: World, req: Path, out: Path, settings: Settings | None = None) -> ProcessResult:
-    return pipeline.process(settings or world.settings, req, out)
+    with Gateway(settings or world.settings) as gw:
+        return gw.process(req, out)
 
 
 def ledger(world: World) -> list[LedgerEntry]:
-    with open_store(world.settings) as st:
+    with Gateway(world.settings) as gw, gw.lock() as st:
         return [e for e in st.ledger_entries() if e.event_type != "CHECKPOINT"]
 
 
 def gateway_key(world: World):  # noqa: ANN201
-    with open_store(world.settings) as st:
+    with Gateway(world.settings) as gw, gw.lock() as st:
         return st.signing_key().public_key()
 
 

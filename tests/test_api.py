@@ -13,7 +13,7 @@ import pytest
 from api_world import ENGINES_PARAMS, Server, fresh_request, shared_world, upload, wait_done
 
 from taxgate.canonical import verify_object
-from taxgate.store import open_store
+from taxgate.gateway import Gateway
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
@@ -32,7 +32,7 @@ def server(world):
 
 
 def _gateway_key(world):
-    with open_store(world.settings) as s:
+    with Gateway(world.settings) as gw, gw.lock() as s:
         return s.signing_key().public_key()
 
 
@@ -149,7 +149,7 @@ def test_restart_mid_job_completes_and_discloses_each_record_once(world, server,
         srv.stop()
     confirmed = [r["record_id"] for r in csv.DictReader(io.StringIO(results))
                  if r["outcome"] == "CONFIRMED"]
-    with open_store(world.settings) as s:
+    with Gateway(world.settings) as gw, gw.lock() as s:
         events = [e for e in s.ledger_entries() if e.request_id == "ICE-API-RESTART"]
     kinds = Counter(e.event_type for e in events)
     assert kinds["REQUEST_RECEIVED"] == 1 and kinds["DECISIONS_RECORDED"] == 1

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from taxgate.errors import BadInput
-from taxgate.service import auth
+from taxgate.gateway import accounts as auth
 from taxgate.web.session import Sessions
 
 

@@ -22,8 +22,8 @@ from e2e import copy_request, prepare_store, resign, results, taxgate
 from taxgate import ledger
 from taxgate.canonical import new_data_key
 from taxgate.faults import POINTS
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
-from taxgate.store import open_store
 from taxgate.synth import synth_all
 
 pytestmark = pytest.mark.xdist_group("crash")
@@ -62,13 +62,13 @@ def reference(base, tmp_path_factory):
 
 def review_desk(settings: Settings) -> dict[int, bytes]:
     """What the review desk holds of the request: each REVIEW record's sealed blob, opened."""
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         return {it.row_number: st.unseal_bytes(f"review/{REQUEST_ID}/{it.row_number}", it.sealed)
                 for it in st.review_items(REQUEST_ID)}
 
 
 def disclosures_and_verify(settings: Settings) -> int:
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         report = ledger.verify(st.ledger_entries(), st.signing_key().public_key())
         assert report.ok, report.problem
         return sum(
@@ -187,19 +187,17 @@ COMMIT_POINTS = ("before-commit", "after-commit")
 REFUSED_ID = "ICE-2026-REFUSED"
 _RELEASE = """
 import sys
-from taxgate.service import review
-from taxgate.service.auth import Principal
+from taxgate.gateway import Gateway
+from taxgate.gateway.accounts import Principal
 from taxgate.settings import Settings
-from taxgate.store import open_store
-settings = Settings.from_env(sys.argv[1])
-with open_store(settings) as s:
-    review.release(s, settings, Principal("remy", "releaser"), sys.argv[2], int(sys.argv[3]))
+with Gateway(Settings.from_env(sys.argv[1])) as gw:
+    gw.release(Principal("remy", "releaser"), sys.argv[2], int(sys.argv[3]))
 """
 
 
 def logged(settings: Settings, event_type: str, request_id: str) -> int:
     """How many ``event_type`` entries the ledger holds for ``request_id`` (it verifies)."""
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         report = ledger.verify(st.ledger_entries(), st.signing_key().public_key())
         assert report.ok, report.problem
         return sum(1 for e in st.ledger_entries()
@@ -231,7 +229,7 @@ def test_r28_a_refusal_killed_at_its_commit_is_logged_once_and_fetched_again(
     assert crashed.code == -signal.SIGKILL
     assert not (out / "response.json").exists()
     settings = Settings(store=s)
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         stored = st.find_request(REFUSED_ID)
     kept = point == "after-commit"
     assert (stored is not None, logged(settings, "REQUEST_REFUSED", REFUSED_ID)) == (kept, kept)
@@ -272,32 +270,31 @@ def test_r28_a_release_killed_at_its_commit_is_decided_and_answered_once(
 ):
     import os
 
-    from taxgate.service import review
-    from taxgate.service.auth import Principal
-    from taxgate.service.errors import Conflict
+    from taxgate.errors import Conflict
+    from taxgate.gateway.accounts import Principal
 
     s = clone(answered, tmp_path / "store")
     settings = Settings(store=s)
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         row = st.review_items(REQUEST_ID)[0].row_number
-        review.propose(st, Principal("rita", "reviewer"), REQUEST_ID, row, "NOT_CONFIRMED",
-                       "the filings name another person at this address")
+        gw.propose(Principal("rita", "reviewer"), REQUEST_ID, row, "NOT_CONFIRMED",
+                   "the filings name another person at this address")
     env = {**os.environ, "TAXGATE_CRASH_AT": point,
            "PYTHONPATH": str(Path(__file__).parents[1])}
     crashed = subprocess.run([sys.executable, "-c", _RELEASE, s, REQUEST_ID, str(row)],
                              env=env, capture_output=True, timeout=120)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     released = point == "after-commit"
-    with open_store(settings) as st:
+    with Gateway(settings) as gw, gw.lock() as st:
         assert len(st.follow_ups(REQUEST_ID)) == released
     assert logged(settings, "REVIEW_DECIDED", REQUEST_ID) == released
-    with open_store(settings) as st:
+    with Gateway(settings) as gw:
         if released:
             with pytest.raises(Conflict, match="already released"):
-                review.release(st, settings, Principal("remy", "releaser"), REQUEST_ID, row)
+                gw.release(Principal("remy", "releaser"), REQUEST_ID, row)
         else:
-            review.release(st, settings, Principal("remy", "releaser"), REQUEST_ID, row)
-        (fu,) = st.follow_ups(REQUEST_ID)
-    review.write_follow_up(fu, tmp_path / "follow-up")
+            gw.release(Principal("remy", "releaser"), REQUEST_ID, row)
+        (fu,) = gw.follow_ups(REQUEST_ID)
+        gw.write_follow_up(fu, tmp_path / "follow-up")
     assert [r["outcome"] for r in results(tmp_path / "follow-up")] == ["NOT_CONFIRMED"]
     assert logged(settings, "REVIEW_DECIDED", REQUEST_ID) == 1

@@ -72,7 +72,7 @@ def test_every_hold_of_the_statute_has_a_review_reason():
 
 
 def test_every_service_setting_is_documented():
-    from taxgate.service.config import SERVICE_ENV
+    from taxgate.settings import SERVICE_ENV
 
     page = (ROOT / "docs/service.md").read_text(encoding="utf-8")
     for name, (var, _) in SERVICE_ENV.items():

@@ -122,18 +122,16 @@ def client(tmp_path_factory: pytest.TempPathFactory):
 
     from fastapi.testclient import TestClient
 
-    from taxgate import pipeline
     from taxgate.api import create_app
     from taxgate.canonical import new_data_key
-    from taxgate.service.auth import issue_credential
+    from taxgate.gateway import Gateway
     from taxgate.settings import ServiceSettings, Settings
-    from taxgate.store import open_store
 
     root = tmp_path_factory.mktemp("errors-http")
     settings = Settings(store=str(root / "store"), key_hex=new_data_key())
-    pipeline.init(settings)
-    with open_store(settings) as s:
-        token = issue_credential(s, "DHS-ICE")
+    with Gateway(settings) as gw:
+        gw.init()
+        token = gw.issue_credential("DHS-ICE")
     app = create_app(replace(settings, service=ServiceSettings(
         spool_dir=root / "spool", max_upload_bytes=10_000)))
     with TestClient(app) as c:

@@ -25,10 +25,9 @@ from hostile_world import (
     world_fixture,  # noqa: F401 - the fixture ``world``
 )
 
+from taxgate.gateway import Gateway
 from taxgate.pipeline.common import ProcessResult
 from taxgate.records import REQUEST_COLUMNS
-from taxgate.service import review
-from taxgate.store import open_store
 
 pytestmark = pytest.mark.xdist_group("hostile")
 OUTCOMES = {"CONFIRMED", "NOT_CONFIRMED", "REJECTED", "REVIEW"}
@@ -166,8 +165,8 @@ def test_r8_contract_s4_fuzz_694_a_manifest_with_a_bom_and_a_review_record_exits
     _assert_each_record_once(out, records)
     rid = response_json(out)["request_id"]
     assert result.counts.get("REVIEW", 0) >= 1
-    with open_store(world.settings) as st:
-        held = [e for e in review.queue(st) if e.request_id == rid]
+    with Gateway(world.settings) as gw:
+        held = [e for e in gw.review_queue() if e.request_id == rid]
     assert len(held) == result.counts["REVIEW"]
 
 

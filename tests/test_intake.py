@@ -16,9 +16,9 @@ from taxgate.canonical import (
     sha256_file,
     sign_object,
 )
+from taxgate.domain import Official
 from taxgate.errors import RequestRefused
 from taxgate.records import REQUEST_COLUMNS
-from taxgate.store.base import Official
 
 HEADER = ",".join(REQUEST_COLUMNS)
 ROW = "r1,Jose,,Garcia,,1980-01-02,,,123 Main St,,Fresno,CA,93701,2025-01-01,,C1,O1"

@@ -30,9 +30,8 @@ from hostile_world import (
     world_fixture,  # noqa: F401 - the fixture ``world``
 )
 
-from taxgate import accounting
 from taxgate.canonical import load_public_key_pem, verify_object
-from taxgate.store import open_store
+from taxgate.gateway import Gateway
 
 pytestmark = pytest.mark.xdist_group("hostile")
 
@@ -72,15 +71,15 @@ def test_r1_contract_s2_cbp_reusing_ice_request_id_is_refused_and_logged(world, 
     assert (p["requesting_agency"], p["signing_official"], p["signer_verified"]) == (
         "DHS-CBP", "cbp-commissioner", True)
     assert p["request_id"] == ICE_ID and new[0].request_id is None  # not ICE's request
-    with open_store(world.settings) as st:
+    with Gateway(world.settings) as gw, gw.lock() as st:
         stored = st.find_request(ICE_ID)
     assert stored is not None and stored.agency == "DHS-ICE" and stored.status == "COMPLETE"
 
 
 def _refused_in_report(world: World) -> dict[str, int]:
     year = dt.datetime.now(dt.UTC).year
-    with open_store(world.settings) as st:
-        rows = accounting.annual_report(st, year).rows
+    with Gateway(world.settings) as gw:
+        rows = gw.annual_report(year).rows
     return {r["requesting_agency"]: int(r["requests_refused"]) for r in rows}
 
 
@@ -341,7 +340,7 @@ def test_contract_s4_unusable_out_exits_2_before_anything_is_committed(world, tm
     _one_line_refusal(taxgate("process", str(req), "--out", str(out), store=world.store),
                       "output folder")
     assert len(ledger(world)) == before
-    with open_store(world.settings) as st:
+    with Gateway(world.settings) as gw, gw.lock() as st:
         assert st.find_request(rid) is None
     fixed = taxgate("process", str(req), "--out", str(tmp_path / "good"), store=world.store)
     assert fixed.code == 0 and "replayed" not in fixed.stdout, fixed.stderr

@@ -246,8 +246,8 @@ def test_r37_refusal_messages_name_no_value(tmp_path: Path, key):
 
 def test_contract_s2_a_stored_answer_is_given_again_only_to_its_agency_for_its_bytes(
         tmp_path, key):
+    from taxgate.domain import StoredRequest
     from taxgate.pipeline.delivery import is_replay
-    from taxgate.store.base import StoredRequest
 
     pkg = intake.read_package(_package(tmp_path, key, f"{HEADER}\n{ROW}\n"))
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from taxgate import ledger
 from taxgate.canonical import new_signing_key
+from taxgate.domain import LedgerEntry, LedgerEvent
 from taxgate.errors import LedgerBroken
-from taxgate.store.base import LedgerEntry, LedgerEvent
 
 NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
 KEY = new_signing_key()

@@ -20,13 +20,12 @@ from store_raw import run_sql
 from taxgate import anchor, integrity, ledger
 from taxgate.accounting import annual_report, disclosures_for_tin
 from taxgate.canonical import new_signing_key
-from taxgate.errors import BadInput, IntegrityError
-from taxgate.service import review
-from taxgate.service.auth import Principal
-from taxgate.service.errors import NotFound
+from taxgate.domain import LedgerEvent
+from taxgate.errors import BadInput, IntegrityError, NotFound
+from taxgate.gateway import review
+from taxgate.gateway.accounts import Principal
 from taxgate.settings import Settings
 from taxgate.store import open_store
-from taxgate.store.base import LedgerEvent
 
 TIN = "123456789"
 
@@ -191,7 +190,7 @@ _APPEND = """
 import sys
 from taxgate.settings import Settings
 from taxgate.store import open_store
-from taxgate.store.base import LedgerEvent
+from taxgate.domain import LedgerEvent
 with open_store(Settings.from_env(sys.argv[1])) as s:
     s.append_events([LedgerEvent("DISCLOSURE", {"record_id": "crash"}, "REQ-2")])
 """

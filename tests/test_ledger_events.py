@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from taxgate import integrity, ledger_events, pipeline
+from taxgate import ledger_events
+from taxgate.domain import Official
+from taxgate.gateway import Gateway
 from taxgate.ledger_events import EVENTS, SignOut, declared, problem
-from taxgate.service import auth
 from taxgate.settings import Settings
-from taxgate.store import open_store
-from taxgate.store.base import Official
 from taxgate.store.common import FTI_FIELDS
 from taxgate.synth import synth_all
 
@@ -91,23 +90,25 @@ def test_r33_every_event_the_commands_write_is_declared(
     """A request answered, replayed and refused, and the administration around it, on each
     engine: every entry written is a declared event with exactly its declared fields."""
     paths = synth_all(tmp_path / "synthetic", 200, 60, seed=31)
-    pipeline.init(store_settings)
-    pipeline.load(store_settings, paths.taxpayers)
-    pipeline.add_official(store_settings, Official(
-        "ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
-        dt.date(2026, 1, 1)), "test")
-    first = pipeline.process(store_settings, paths.request_dir, tmp_path / "out1")
-    assert first.exit_code == 0 and first.counts.get("CONFIRMED"), first.message
-    assert pipeline.process(store_settings, paths.request_dir, tmp_path / "out2").replayed
-    (tmp_path / "empty").mkdir()  # no manifest: refused as a whole
-    assert pipeline.process(store_settings, tmp_path / "empty", tmp_path / "out3").exit_code == 2
-    with open_store(store_settings) as s:
-        s.set_safeguards("DHS-ICE", False, "test", "lapsed in review")
-        auth.add_user(s, "rita", "reviewer", "a long enough password")
-        auth.add_user(s, "rita", "releaser", "another long password")
-        auth.issue_credential(s, "DHS-ICE", "test")
-        integrity.record_incident(s, "olga", "drill")
-        entries = list(s.ledger_entries())
+    with Gateway(store_settings) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
+        gw.add_official(Official(
+            "ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
+            dt.date(2026, 1, 1)), "test")
+        first = gw.process(paths.request_dir, tmp_path / "out1")
+        assert first.exit_code == 0 and first.counts.get("CONFIRMED"), first.message
+        assert gw.process(paths.request_dir, tmp_path / "out2").replayed
+        (tmp_path / "empty").mkdir()  # no manifest: refused as a whole
+        assert gw.process(tmp_path / "empty", tmp_path / "out3").exit_code == 2
+        with gw.lock() as s:
+            s.set_safeguards("DHS-ICE", False, "test", "lapsed in review")
+        gw.add_user("rita", "reviewer", "a long enough password")
+        gw.add_user("rita", "releaser", "another long password")
+        gw.issue_credential("DHS-ICE", "test")
+        gw.record_incident("olga", "drill")
+        with gw.lock() as s:
+            entries = list(s.ledger_entries())
     assert [p for e in entries if (p := problem(e.event_type, list(e.payload)))] == []
     assert {e.event_type for e in entries} >= {
         "OFFICIAL_ADDED", "MODEL_TRAINED", "REQUEST_RECEIVED", "DECISIONS_RECORDED",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from taxgate import pipeline
+from taxgate.domain import Official
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
-from taxgate.store.base import Official
 from taxgate.synth import synth_all
 
 
@@ -32,16 +32,16 @@ class Recorded:
 def test_stages_report_counts_that_reach_their_totals(tmp_path: Path) -> None:
     paths = synth_all(tmp_path / "synthetic", 400, 300, seed=31)
     settings = Settings(store=str(tmp_path / "store"), key_hex="cd" * 32)
-    pipeline.init(settings)
-    pipeline.load(settings, paths.taxpayers)
-    pipeline.add_official(
-        settings,
-        Official("ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
-                 dt.date(2026, 1, 1)),
-        "test",
-    )
     progress = Recorded()
-    result = pipeline.process(settings, paths.request_dir, tmp_path / "out", progress)
+    with Gateway(settings) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
+        gw.add_official(
+            Official("ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
+                     dt.date(2026, 1, 1)),
+            "test",
+        )
+        result = gw.process(paths.request_dir, tmp_path / "out", progress)
     assert result.exit_code == 0, result.message
 
     names = list(progress.stages)

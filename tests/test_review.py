@@ -25,13 +25,12 @@ from api_world import (
 )
 
 from taxgate.canonical import verify_object
-from taxgate.errors import BadInput
+from taxgate.domain import FollowUp
+from taxgate.errors import BadInput, Conflict, NotAllowed
+from taxgate.gateway import Gateway
+from taxgate.gateway.accounts import Principal
+from taxgate.gateway.review import proposal_digest
 from taxgate.ledger_events import problem
-from taxgate.service import review
-from taxgate.service.auth import Principal
-from taxgate.service.errors import Conflict, NotAllowed
-from taxgate.store import open_store
-from taxgate.store.base import FollowUp
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
@@ -58,10 +57,11 @@ def answered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return world, rid, done
 
 
-def _open_with_candidate(s, rid: str):  # noqa: ANN001, ANN202
+def _open_with_candidate(gw: Gateway, rid: str):  # noqa: ANN202
     """An OPEN REVIEW record of ``rid`` that the matcher held with a candidate."""
-    held = set(held_with_candidate(s, rid))
-    return next(e for e in review.queue(s)
+    with gw.lock() as s:
+        held = set(held_with_candidate(s, rid))
+    return next(e for e in gw.review_queue()
                 if e.request_id == rid and e.state == "OPEN" and e.record_id in held)
 
 
@@ -73,34 +73,34 @@ def _cli(world, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]
 
 def test_queue_view_propose_release_and_the_ledger(answered):
     world, rid, done = answered
-    with open_store(world.settings) as s:
-        q = [e for e in review.queue(s) if e.request_id == rid]
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        q = [e for e in gw.review_queue() if e.request_id == rid]
         assert len(q) == done["counts"]["REVIEW"] and {e.state for e in q} == {"OPEN"}
         with pytest.raises(NotAllowed):
-            review.view_item(s, ADA, rid, q[0].row_number)
+            gw.view_item(ADA, rid, q[0].row_number)
         # a record the matcher held (a statute hold, e.g. a one-word name, has no candidate)
-        views = [(e, review.view_item(s, RITA, rid, e.row_number)) for e in q]
+        views = [(e, gw.view_item(RITA, rid, e.row_number)) for e in q]
         first, v = next((e, v) for e, v in views if v.candidates)
         assert v.record["record_id"] == first.record_id
         assert v.candidates and set(v.candidates[0].agreement) >= {"given name", "delivery point"}
         with pytest.raises(BadInput):
-            review.propose(s, RITA, rid, first.row_number, "CONFIRMED", "")
+            gw.propose(RITA, rid, first.row_number, "CONFIRMED", "")
         with pytest.raises(NotAllowed):
-            review.propose(s, REMY, rid, first.row_number, "CONFIRMED", "looks right to me")
-        review.propose(s, RITA, rid, first.row_number, "CONFIRMED",
+            gw.propose(REMY, rid, first.row_number, "CONFIRMED", "looks right to me")
+        gw.propose(RITA, rid, first.row_number, "CONFIRMED",
                        "Same person: name variant, same delivery point and date of birth")
         with pytest.raises(NotAllowed):  # a reviewer cannot release at all
-            review.release(s, world.settings, RITA, rid, first.row_number)
+            gw.release(RITA, rid, first.row_number)
         # the two-person rule also holds for one person holding both roles over time
         with pytest.raises(Conflict):
-            review.release(s, world.settings, Principal("rita", "releaser"), rid,
+            gw.release(Principal("rita", "releaser"), rid,
                            first.row_number)
-        fu = review.release(s, world.settings, REMY, rid, first.row_number)
+        fu = gw.release(REMY, rid, first.row_number)
         with pytest.raises(Conflict):
-            review.release(s, world.settings, Principal("ray", "releaser"), rid,
+            gw.release(Principal("ray", "releaser"), rid,
                            first.row_number)
         with pytest.raises(Conflict):
-            review.propose(s, RITA, rid, first.row_number, "NOT_CONFIRMED", "changed my mind")
+            gw.propose(RITA, rid, first.row_number, "NOT_CONFIRMED", "changed my mind")
         key = s.signing_key().public_key()
         entries = [e for e in s.ledger_entries() if e.request_id == rid]
     resp = json.loads(fu.response_json)
@@ -127,8 +127,8 @@ def test_queue_view_propose_release_and_the_ledger(answered):
 
 def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp_path):
     world, rid, _ = answered
-    with open_store(world.settings) as s:
-        row = _open_with_candidate(s, rid)
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        row = _open_with_candidate(gw, rid)
     listed = _cli(world, "review", "queue")
     assert listed.returncode == 0 and rid in listed.stdout
     p = _cli(world, "review", "propose", rid, str(row.row_number), "--outcome", "NOT_CONFIRMED",
@@ -166,7 +166,7 @@ def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp
     assert seq in {f["seq"] for f in listed_api}
     assert got.status_code == 200 and got.json() == resp
     assert csv_text.splitlines()[1] == f"{row.record_id},NOT_CONFIRMED,"
-    with open_store(world.settings) as s:
+    with Gateway(world.settings) as gw, gw.lock() as s:
         decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
                    and e.request_id == rid and e.payload["row_number"] == row.row_number]
     assert len(decided) == 1 and decided[0]["released_by"] == "ray"
@@ -178,9 +178,9 @@ def test_r23_every_review_record_says_why_on_the_desk_and_never_in_the_response(
     from taxgate.review_reasons import REVIEW_REASONS
 
     world, rid, _ = answered
-    with open_store(world.settings) as s:
-        items = [e for e in review.queue(s, include_released=True) if e.request_id == rid]
-        views = [review.view_item(s, RITA, rid, e.row_number) for e in items]
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        items = [e for e in gw.review_queue(include_released=True) if e.request_id == rid]
+        views = [gw.view_item(RITA, rid, e.row_number) for e in items]
         stored = s.find_request(rid)
         decisions = s.decisions(rid).to_pylist()
     assert views and all(v.held_because for v in views)
@@ -214,8 +214,8 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
     it loaded: a CONFIRMED proposed meanwhile is refused (409), nothing is released, and
     releasing it needs the page loaded again (the review found release unbound)."""
     world, rid, _ = answered
-    with open_store(world.settings) as s:
-        row = _open_with_candidate(s, rid)
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        row = _open_with_candidate(gw, rid)
     srv = Server(world).start()
     try:
         rita, remy = _signed_in(srv, "rita"), _signed_in(srv, "remy")
@@ -244,7 +244,7 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
             assert ok.status_code == 200 and 'id="released"' in ok.text
     finally:
         srv.stop()
-    with open_store(world.settings) as s:
+    with Gateway(world.settings) as gw, gw.lock() as s:
         decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
                    and e.request_id == rid and e.payload["row_number"] == row.row_number]
     assert [(d["outcome"], d["reason"]) for d in decided] == [
@@ -255,18 +255,18 @@ def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
     """The store checks the proposal again in the release's own transaction, so a
     proposal replaced between the releaser's read and the commit is not released."""
     world, rid, _ = answered
-    with open_store(world.settings) as s:
-        row = next(e for e in review.queue(s) if e.request_id == rid)  # not yet released
-        first = review.propose(s, RITA, rid, row.row_number, "NOT_CONFIRMED",
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        row = next(e for e in gw.review_queue() if e.request_id == rid)  # not yet released
+        first = gw.propose(RITA, rid, row.row_number, "NOT_CONFIRMED",
                                "Different person: the given names differ")
-        review.propose(s, RITA, rid, row.row_number, "CONFIRMED", "Same person: nickname")
+        gw.propose(RITA, rid, row.row_number, "CONFIRMED", "Same person: nickname")
         fu = FollowUp(rid, 999, first.proposed_at, "{}", "")
         assert not s.commit_follow_up(fu, [row.row_number], "remy", [], first)
         now = next(d for d in s.review_decisions(rid) if d.row_number == row.row_number)
         assert now.released_by is None and now.outcome == "CONFIRMED"
         with pytest.raises(Conflict, match="proposal changed"):
-            review.release(s, world.settings, REMY, rid, row.row_number,
-                           review.proposal_digest(first))
+            gw.release(REMY, rid, row.row_number,
+                           proposal_digest(first))
     cli = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
-               "--proposal", review.proposal_digest(first), stdin=PASSWORD + "\n")
+               "--proposal", proposal_digest(first), stdin=PASSWORD + "\n")
     assert cli.returncode == 2 and "proposal changed" in cli.stderr

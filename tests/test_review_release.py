@@ -1,7 +1,7 @@
 """A released CONFIRMED passes exactly the checks an automatic one does (R23, R6, R7), and
 every REVIEW carries its reason in words for the desk, never in the response (R23).
 
-A real store, a real request through ``pipeline.process``; three households of a father
+A real store, a real request through ``Gateway.process``; three households of a father
 and son of one name (no DOB in the request), held for review by a policy that keeps
 competitors (``review_competitors``). After the answer, the filings change (a later load):
 a hold on a TIN linked to one household, a move of another; and the agency's safeguards
@@ -22,17 +22,15 @@ from e2e import copy_request, resign
 from jinja2 import Environment, PackageLoader, select_autoescape
 from world_cache import trained_once
 
-from taxgate import pipeline
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
-from taxgate.errors import StoreError
+from taxgate.domain import Official
+from taxgate.errors import Conflict, StoreError
+from taxgate.gateway import Gateway
+from taxgate.gateway.accounts import Principal
+from taxgate.gateway.review import FINAL
 from taxgate.records import REQUEST_COLUMNS, TAXPAYER_COLUMNS
 from taxgate.review_reasons import REVIEW_REASONS
-from taxgate.service import review
-from taxgate.service.auth import Principal
-from taxgate.service.errors import Conflict
 from taxgate.settings import Policy, Settings
-from taxgate.store import open_store
-from taxgate.store.base import Official
 from taxgate.synth import synth_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("release")]  # one world build
@@ -117,31 +115,34 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
              if request.param == "postgres" else str(root / "store"))
     settings = Settings(store=store, key_hex=new_data_key(),
                         policy=Policy(review_competitors=True))
-    pipeline.init(settings)
-    with trained_once(tmp_path_factory):
-        pipeline.load(settings, paths.taxpayers)
     pem = public_key_pem(load_public_key_pem(paths.public_key.read_bytes()))
-    pipeline.add_official(settings, Official("ice-director", "DHS-ICE", "Director", pem,
-                                             dt.date(2026, 1, 1)), "test")
-    result = pipeline.process(settings, _request(paths), root / "response")
-    rid = result.request_id
-    with open_store(settings) as s:
-        rows = {r["record_id"]: r for r in s.decisions(rid).to_pylist()}
-    later = root / "later.csv"
-    _append(later, LATER, header=True)
-    with trained_once(tmp_path_factory):
-        pipeline.load(settings, later)
+    with Gateway(settings) as gw:
+        gw.init()
+        with trained_once(tmp_path_factory):
+            gw.load(paths.taxpayers)
+        gw.add_official(Official("ice-director", "DHS-ICE", "Director", pem,
+                                 dt.date(2026, 1, 1)), "test")
+        result = gw.process(_request(paths), root / "response")
+        rid = result.request_id
+        with gw.lock() as s:
+            rows = {r["record_id"]: r for r in s.decisions(rid).to_pylist()}
+        later = root / "later.csv"
+        _append(later, LATER, header=True)
+        with trained_once(tmp_path_factory):
+            gw.load(later)
     return {"settings": settings, "rid": rid, "rows": rows, "response": root / "response",
             "paths": paths}
 
 
 def _propose_and_release(world: dict[str, Any], record_id: str) -> Any:
     row = world["rows"][record_id]["row_number"]
-    with open_store(world["settings"]) as s:
-        if not any(d.row_number == row for d in s.review_decisions(world["rid"])):
-            review.propose(s, RITA, world["rid"], row, "CONFIRMED",
-                           "Same person by name and delivery point, checked by hand")
-        return review.release(s, world["settings"], REMY, world["rid"], row)
+    with Gateway(world["settings"]) as gw:
+        with gw.lock() as s:
+            proposed = any(d.row_number == row for d in s.review_decisions(world["rid"]))
+        if not proposed:
+            gw.propose(RITA, world["rid"], row, "CONFIRMED",
+                       "Same person by name and delivery point, checked by hand")
+        return gw.release(REMY, world["rid"], row)
 
 
 def test_r23_every_household_is_held_for_review_with_its_reason(world):
@@ -154,13 +155,13 @@ def test_r23_every_household_is_held_for_review_with_its_reason(world):
 
 def test_r7_a_release_waits_for_the_agencys_safeguards(world):
     settings = world["settings"]
-    with open_store(settings) as s:
+    with Gateway(settings) as gw, gw.lock() as s:
         s.set_safeguards("DHS-ICE", False, "ada", "safeguard report overdue")
     try:
         with pytest.raises(Conflict, match=r"safeguards status is not current \(R7\)"):
             _propose_and_release(world, "A")
     finally:
-        with open_store(settings) as s:
+        with Gateway(settings) as gw, gw.lock() as s:
             s.set_safeguards("DHS-ICE", True, "ada", "corrective action plan approved")
     fu = _propose_and_release(world, "A")  # every check passes once they are current
     assert fu.results_csv.splitlines()[1:] == ["A,CONFIRMED,"]
@@ -180,14 +181,14 @@ def test_r23_a_release_is_refused_when_the_address_is_not_the_address_of_record(
 def test_r23_the_desk_shows_why_in_words_and_the_response_never_does(world):
     settings, rid = world["settings"], world["rid"]
     row = world["rows"]["B"]["row_number"]
-    with open_store(settings) as s:
-        view = review.view_item(s, RITA, rid, row)
+    with Gateway(settings) as gw:
+        view = gw.view_item(RITA, rid, row)
     words = REVIEW_REASONS["CANDIDATES_AT_ADDRESS"].words
     assert ("CANDIDATES_AT_ADDRESS", words) in view.held_because
     assert "review_reasons" not in view.evidence
     env = Environment(loader=PackageLoader("taxgate.web", "templates"),
                       autoescape=select_autoescape(["html"]))
-    page = env.get_template("review_item.html").render(v=view, finals=review.FINAL,
+    page = env.get_template("review_item.html").render(v=view, finals=FINAL,
                                                        user=RITA, csrf="x")
     assert "Why it was held" in page and words.split(":")[0] in page
     results = (world["response"] / "results.csv").read_text(encoding="utf-8")
@@ -203,7 +204,7 @@ def test_a_stored_model_of_other_comparison_levels_is_refused(world, tmp_path):
     main job refuses it with a one-line StoreError naming the way out (last here: it
     leaves the store's model changed)."""
     settings, paths = world["settings"], world["paths"]
-    with open_store(settings) as s:
+    with Gateway(settings) as gw, gw.lock() as s:
         current = s.current_model()
         assert current is not None
         spec = json.loads(current[1])
@@ -211,5 +212,6 @@ def test_a_stored_model_of_other_comparison_levels_is_refused(world, tmp_path):
         s.save_model("model-other-version", json.dumps(spec))
     req = copy_request(paths.request_dir, tmp_path / "again")
     resign(req, paths.private_key, request_id="ICE-RELEASE-MODEL")
-    with pytest.raises(StoreError, match=r"comparison levels do not match.*`taxgate load`"):
-        pipeline.process(settings, req, tmp_path / "out")
+    with pytest.raises(StoreError, match=r"comparison levels do not match.*`taxgate load`"), \
+            Gateway(settings) as gw:
+        gw.process(req, tmp_path / "out")

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from api_world import PASSWORD, Server, fresh_request, shared_world, wait_done
 
-from taxgate.service.gate import StoreGate
-from taxgate.service.jobs import FAILED, JobRunner, private_dir
+from taxgate.gateway import Gateway
+from taxgate.gateway.jobs import FAILED, private_dir
 from taxgate.settings import ServiceSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
@@ -149,9 +149,8 @@ def test_a_symlink_in_a_spooled_package_is_refused(world, tmp_path):
     symbolic link (to another package, or any file) fails the job, nothing is stored."""
     req = fresh_request(world, tmp_path, "ICE-SYMLINK-1")
     settings = replace(world.settings, service=ServiceSettings(spool_dir=tmp_path / "spool"))
-    gate = StoreGate(world.settings)
-    try:
-        runner = JobRunner(settings, gate)
+    with Gateway(settings) as gw:
+        runner = gw.jobs
         job_id = runner.new_job_id()
         pkg = private_dir(runner.package_dir(job_id))
         (pkg / "manifest.json").write_bytes((req / "manifest.json").read_bytes())
@@ -160,11 +159,9 @@ def test_a_symlink_in_a_spooled_package_is_refused(world, tmp_path):
         runner.run_one(runner.board[job_id])
         row = runner.board[job_id].row
         assert row.state == FAILED and "symbolic link" in (row.message or "")
-        with gate.use() as store:
+        with gw.lock() as store:
             assert store.find_request("ICE-SYMLINK-1") is None
         assert not pkg.exists()
-    finally:
-        gate.close()
 
 
 def test_a_refused_job_answers_its_own_records_never_the_previous_jobs(world, tmp_path):
@@ -199,7 +196,7 @@ def test_requests_in_flight_are_limited_not_connections():
     (never queued without bound); a finished request frees its place."""
     import asyncio
 
-    from taxgate.service.server import InFlightLimit
+    from taxgate.api.server import InFlightLimit
 
     release = asyncio.Event()
 

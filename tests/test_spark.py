@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from taxgate import pipeline
+from taxgate.domain import Official
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
-from taxgate.store.base import Official
 from taxgate.synth import synth_all
 
 if shutil.which("java") is None:  # `make test` installs it first (make system-deps)
@@ -36,14 +36,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     root = tmp_path_factory.mktemp("spark-world")
     paths = synth_all(root / "synthetic", PEOPLE, RECORDS, seed=23)
     base = Settings(store=str(root / "base"), key_hex="ab" * 32)
-    pipeline.init(base)
-    pipeline.load(base, paths.taxpayers)
-    pipeline.add_official(
-        base,
-        Official("ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
-                 dt.date(2026, 1, 1)),
-        "test",
-    )
+    with Gateway(base) as gw:
+        gw.init()
+        gw.load(paths.taxpayers)
+        gw.add_official(
+            Official("ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
+                     dt.date(2026, 1, 1)),
+            "test",
+        )
     yield {"root": root, "base": root / "base", "request": paths.request_dir}
     from taxgate.matching import spark
 
@@ -56,7 +56,8 @@ def _run(world: dict[str, Path], engine: str) -> list[tuple[str, str, str]]:
     settings = Settings(store=str(store), key_hex="ab" * 32, engine=engine,
                         spark_partitions=PARTITIONS)
     out = world["root"] / f"response-{engine}"
-    result = pipeline.process(settings, world["request"], out)
+    with Gateway(settings) as gw:
+        result = gw.process(world["request"], out)
     assert result.exit_code == 0, result.message
     with (out / "results.csv").open(newline="") as f:
         return [(r["record_id"], r["outcome"], r["reasons"]) for r in csv.DictReader(f)]

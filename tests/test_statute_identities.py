@@ -112,19 +112,21 @@ def test_r2_the_registry_keeps_one_spelling_of_each_agency_and_official(tmp_path
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from taxgate import pipeline
     from taxgate.canonical import new_data_key, public_key_pem
+    from taxgate.domain import Official
     from taxgate.errors import BadInput
+    from taxgate.gateway import Gateway
     from taxgate.settings import Settings
-    from taxgate.store.base import Official
 
     settings = Settings(store=str(tmp_path / "store"), key_hex=new_data_key())
-    pipeline.init(settings)
+    with Gateway(settings) as gw:
+        gw.init()
     pem = public_key_pem(Ed25519PrivateKey.generate().public_key())
 
     def add(official_id: str, agency: str) -> None:
-        pipeline.add_official(settings, Official(official_id, agency, "Director", pem,
-                                                 dt.date(2026, 1, 1)), "test")
+        with Gateway(settings) as gw:
+            gw.add_official(Official(official_id, agency, "Director", pem,
+                                     dt.date(2026, 1, 1)), "test")
 
     add("ice-director", "DHS-ICE")
     add("ice-director", "DHS-ICE")  # the same spelling again is no conflict

@@ -9,10 +9,11 @@ import pytest
 
 from taxgate import ledger
 from taxgate.canonical import new_signing_key, public_key_pem, sign, verify
+from taxgate.domain import DECISION_COLUMNS, LedgerEvent, Official, RequestOutcome
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
 from taxgate.store import open_store
-from taxgate.store.base import DECISION_COLUMNS, LedgerEvent, Official, RequestOutcome, Store
+from taxgate.store.base import Store
 
 TIN = "912345678"
 

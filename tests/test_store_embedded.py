@@ -244,7 +244,7 @@ def test_a_read_while_the_ledger_is_written_fails_instead_of_waiting(tmp_path: P
     """While a request's ledger is written its connection is the writer thread's: an
     event stream that reads the store then gets a clear error, never a hang, and the
     request is not committed."""
-    from taxgate.store.base import LedgerEvent
+    from taxgate.domain import LedgerEvent
 
     s = make(tmp_path)
     with open_store(s) as st:

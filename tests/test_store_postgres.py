@@ -173,7 +173,7 @@ def test_concurrent_appenders_never_fork_the_chain(pg_settings: Settings, tmp_pa
     code = textwrap.dedent(f"""
         from taxgate.settings import Settings
         from taxgate.store import open_store
-        from taxgate.store.base import LedgerEvent
+        from taxgate.domain import LedgerEvent
         s = open_store(Settings(store={pg_settings.store!r}, key_hex={pg_settings.resolve_key()!r}))
         for i in range(30):
             s.append_events([LedgerEvent("REVIEW_DECIDED", {{"n": i}})] * 3)

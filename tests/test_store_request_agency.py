@@ -9,10 +9,10 @@ import pytest
 from store_raw import run_sql
 from test_store import decisions, outcome
 
+from taxgate.domain import LedgerEvent
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
 from taxgate.store import open_store
-from taxgate.store.base import LedgerEvent
 
 
 def test_contract_s2_store_keeps_the_agency_of_answered_and_refused_requests(store):

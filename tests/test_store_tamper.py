@@ -13,9 +13,9 @@ from store_raw import literal, run_sql
 
 from taxgate import ledger
 from taxgate.canonical import new_signing_key
+from taxgate.domain import LedgerEvent
 from taxgate.settings import Settings
 from taxgate.store import open_store
-from taxgate.store.base import LedgerEvent
 from taxgate.store.common import dump_payload
 
 COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"

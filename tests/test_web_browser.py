@@ -22,8 +22,8 @@ from api_world import (
     wait_done,
 )
 
+from taxgate.gateway import Gateway
 from taxgate.ledger_events import problem
-from taxgate.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("service")]
 
@@ -66,7 +66,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
                         ).json()["job_id"]
         assert wait_done(c, job_id)["counts"].get("REVIEW")
     srv.stop()  # the embedded store is one process's at a time
-    with open_store(world.settings) as s:
+    with Gateway(world.settings) as gw, gw.lock() as s:
         held = held_with_candidate(s, rid)
     assert held, "no REVIEW record with a candidate to decide"
     srv.start()
@@ -126,7 +126,7 @@ def test_officers_decide_a_review_record_and_the_agency_gets_the_follow_up(brows
     assert results.splitlines()[1:] == [f"{record_id},NOT_CONFIRMED,"]
     srv.stop()
     try:
-        with open_store(world.settings) as s:
+        with Gateway(world.settings) as gw, gw.lock() as s:
             entries = [e for e in s.ledger_entries()]
     finally:
         srv.start()

@@ -1,16 +1,19 @@
 """The HTTP API for agencies and the app that serves it with the web pages.
 
 ``create_app(settings)`` (:mod:`taxgate.api.app`) builds everything from a
-:class:`~taxgate.settings.Settings`: the one open store, the job worker, the web pages.
+:class:`~taxgate.settings.Settings`: the one :class:`~taxgate.gateway.Gateway` (the store,
+its job worker), the web pages.
 
 - :mod:`taxgate.api.models`: the response models. They hold ids, states, counts per
   outcome and reason codes only: no model here has a field a taxpayer value could go in.
-- :mod:`taxgate.api.access`: the service object the routes reach, and the bearer
-  credential check with its failure limiter and cache.
+- :mod:`taxgate.api.access`: the Gateway the routes reach, and the bearer credential
+  check (:class:`taxgate.gateway.accounts.ApiAccess`).
 - :mod:`taxgate.api.http_errors`: the one place an error becomes an HTTP status (read
   from the tree in :mod:`taxgate.errors`).
-- :mod:`taxgate.api.routes`: the ``/v1`` routes, thin shells over :mod:`taxgate.service`.
+- :mod:`taxgate.api.routes`: the ``/v1`` routes, thin shells over the Gateway.
 - :mod:`taxgate.api.app`: the app itself, its security headers and its lifespan.
+- :mod:`taxgate.api.server`: how ``taxgate serve`` runs uvicorn (header timeouts,
+  connection and in-flight limits).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The app: the API under ``/v1``, the web pages, their security headers, and the job
-worker and store started and closed with the app's lifespan."""
+"""The app: the API under ``/v1``, the web pages, their security headers, and the one
+Gateway whose job worker and store start and close with the app's lifespan."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from taxgate import __version__
-from taxgate.api.access import Service
 from taxgate.api.http_errors import install_errors
 from taxgate.api.routes import api
+from taxgate.gateway import Gateway
+from taxgate.gateway.accounts import ApiAccess
 from taxgate.settings import Settings
-from taxgate.web.routes import WebState
+from taxgate.web.routes import install_web
 from taxgate.web.routes import router as web_router
 
 _HEADERS = {
@@ -32,23 +33,23 @@ _HEADERS = {
 
 def create_app(settings: Settings) -> FastAPI:
     """The whole service: API under /v1, web pages for officers and auditors."""
-    svc = Service(settings)
+    gateway = Gateway(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(svc.jobs.start)
+        await run_in_threadpool(gateway.jobs.start)
         try:
             yield
         finally:
-            await run_in_threadpool(svc.jobs.stop)
-            await run_in_threadpool(svc.gate.close)
+            await run_in_threadpool(gateway.close)  # the job worker, then the store
 
     app = FastAPI(title="taxgate", version=__version__, lifespan=lifespan, docs_url=None,
                   redoc_url=None, description="Confirm-only address verification gateway: "
                   "agencies submit signed request packages and receive signed responses "
                   "(CONFIRMED / NOT_CONFIRMED / REJECTED / REVIEW per record).")
-    app.state.svc = svc
-    app.state.web = WebState(settings)
+    app.state.gateway = gateway
+    app.state.api_access = ApiAccess(gateway)
+    install_web(app, settings)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

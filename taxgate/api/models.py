@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from taxgate.gateway.jobs import JobView
 from taxgate.records import Outcome
-from taxgate.service.jobs import JobView
 
 
 class _Strict(BaseModel):

@@ -1,7 +1,7 @@
 """The ``/v1`` routes for agencies: upload a request package as a job, follow the job,
 fetch its signed response and results, and list and fetch follow-up responses.
 
-Thin shells over :mod:`taxgate.service`; each answers with a model of
+Thin shells over the :class:`~taxgate.gateway.Gateway`; each answers with a model of
 :mod:`taxgate.api.models` or a stored file, and raises errors of :mod:`taxgate.errors`
 (made HTTP in :mod:`taxgate.api.http_errors`).
 """
@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from taxgate import strict_json
-from taxgate.api.access import AgencyDep, Service, ServiceDep
+from taxgate.api.access import AgencyDep, GatewayDep
 from taxgate.api.models import ErrorBody, FollowUpInfo, JobAccepted, JobStatus, status_of
 from taxgate.errors import (
     BadInput,
@@ -30,10 +30,9 @@ from taxgate.errors import (
     TaxgateError,
     TooLarge,
 )
-from taxgate.intake import valid_request_id
+from taxgate.gateway import Gateway
+from taxgate.gateway.jobs import DONE, EXPIRED, JobView, private_dir
 from taxgate.records import Outcome
-from taxgate.service import review
-from taxgate.service.jobs import DONE, EXPIRED, JobView, private_dir
 
 api = APIRouter(prefix="/v1", tags=["agencies"], responses={
     401: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}})
@@ -56,21 +55,21 @@ def _safe_name(name: object) -> str:
 @api.post("/jobs", status_code=202, response_model=JobAccepted, openapi_extra=_UPLOAD_SCHEMA,
           responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody},
                      413: {"model": ErrorBody}})
-async def submit_job(request: Request, agency: AgencyDep, svc: ServiceDep) -> JobAccepted:
+async def submit_job(request: Request, agency: AgencyDep, gw: GatewayDep) -> JobAccepted:
     """Upload a request package (multipart parts `manifest` and `records`); returns a job
     id at once. Processing runs in the background; poll the job's status."""
     from python_multipart.multipart import FormParser, parse_options_header
 
-    limit = svc.settings.service.max_upload_bytes
+    limit = gw.settings.service.max_upload_bytes
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise TooLarge(f"upload exceeds {limit} bytes")
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith("multipart/form-data"):
         raise BadInput("send multipart/form-data with the parts manifest and records")
-    job_id = svc.jobs.new_job_id()
-    job_dir = private_dir(svc.jobs.job_dir(job_id))
-    pkg = private_dir(svc.jobs.package_dir(job_id))
+    job_id = gw.jobs.new_job_id()
+    job_dir = private_dir(gw.jobs.job_dir(job_id))
+    pkg = private_dir(gw.jobs.package_dir(job_id))
     files: dict[Any, Any] = {}
     try:
         mime, params = parse_options_header(ctype)
@@ -92,7 +91,7 @@ async def submit_job(request: Request, agency: AgencyDep, svc: ServiceDep) -> Jo
             f.close()
         if set(files) != {b"manifest", b"records"}:
             raise BadInput("the upload needs exactly the parts manifest and records")
-        return await run_in_threadpool(_accept, svc, job_id, agency, pkg, files)
+        return await run_in_threadpool(_accept, gw, job_id, agency, pkg, files)
     except BaseException as exc:
         shutil.rmtree(job_dir, ignore_errors=True)
         if isinstance(exc, TaxgateError):
@@ -102,7 +101,7 @@ async def submit_job(request: Request, agency: AgencyDep, svc: ServiceDep) -> Jo
         raise
 
 
-def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, Any]
+def _accept(gw: Gateway, job_id: str, agency: str, pkg: Path, files: dict[Any, Any]
             ) -> JobAccepted:
     manifest_path = Path(os.fsdecode(files[b"manifest"].actual_file_name))
     records_path = Path(os.fsdecode(files[b"records"].actual_file_name))
@@ -114,46 +113,45 @@ def _accept(svc: Service, job_id: str, agency: str, pkg: Path, files: dict[Any, 
         raise DuplicateJsonKey("a JSON object in the upload names one key twice") from None
     except (ValueError, RecursionError):  # intake refuses it with a reason code
         manifest = None
-    request_id = None
+    request_id: object = None
     name = "records.csv"
     if isinstance(manifest, dict):
         if manifest.get("requesting_agency") != agency:
             raise NotAllowed("the manifest names another requesting agency")
-        rid = manifest.get("request_id")
-        request_id = rid if valid_request_id(rid) else None
+        request_id = manifest.get("request_id")  # kept by the job when well-formed
         name = _safe_name(manifest.get("records_file"))
     os.replace(manifest_path, pkg / "manifest.json")
     os.replace(records_path, pkg / name)
-    svc.jobs.accept(job_id, agency, request_id)
+    gw.jobs.accept(job_id, agency, request_id)
     return JobAccepted(job_id=job_id, state="QUEUED", status_url=f"/v1/jobs/{job_id}")
 
 
-def _own_job(svc: Service, job_id: str, agency: str) -> JobView:
-    v = svc.jobs.view(job_id, agency)
+def _own_job(gw: Gateway, job_id: str, agency: str) -> JobView:
+    v = gw.jobs.view(job_id, agency)
     if v is None:
         raise NotFound("no such job")
     return v
 
 
 @api.get("/jobs", response_model=list[JobStatus])
-def list_jobs(agency: AgencyDep, svc: ServiceDep) -> list[JobStatus]:
+def list_jobs(agency: AgencyDep, gw: GatewayDep) -> list[JobStatus]:
     """This agency's jobs, oldest first."""
-    return [status_of(v) for v in list(svc.jobs.board.values()) if v.row.agency == agency]
+    return [status_of(v) for v in list(gw.jobs.board.values()) if v.row.agency == agency]
 
 
 @api.get("/jobs/{job_id}", response_model=JobStatus, responses={404: {"model": ErrorBody}})
-def job_status(job_id: str, agency: AgencyDep, svc: ServiceDep) -> JobStatus:
+def job_status(job_id: str, agency: AgencyDep, gw: GatewayDep) -> JobStatus:
     """State and progress of one of this agency's jobs."""
-    return status_of(_own_job(svc, job_id, agency))
+    return status_of(_own_job(gw, job_id, agency))
 
 
-def _response_file(svc: Service, job_id: str, agency: str, name: str) -> Path:
-    v = _own_job(svc, job_id, agency)
+def _response_file(gw: Gateway, job_id: str, agency: str, name: str) -> Path:
+    v = _own_job(gw, job_id, agency)
     if v.row.state == EXPIRED:
         raise NotFound("the response is no longer kept (retention period over)")
     if v.row.state != DONE:
         raise Conflict("the job has not finished")
-    path = svc.jobs.response_dir(job_id) / name
+    path = gw.jobs.response_dir(job_id) / name
     if not path.is_file():
         raise NotFound("the response is no longer kept")
     return path
@@ -165,55 +163,53 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @api.get("/jobs/{job_id}/response.json", responses=_FILE_RESPONSES,
          response_class=FileResponse)
-def job_response(job_id: str, agency: AgencyDep, svc: ServiceDep) -> FileResponse:
+def job_response(job_id: str, agency: AgencyDep, gw: GatewayDep) -> FileResponse:
     """The signed response.json (contract §3)."""
-    return FileResponse(_response_file(svc, job_id, agency, "response.json"),
+    return FileResponse(_response_file(gw, job_id, agency, "response.json"),
                         media_type="application/json")
 
 
 @api.get("/jobs/{job_id}/results.csv", responses=_FILE_RESPONSES,
          response_class=FileResponse)
-def job_results(job_id: str, agency: AgencyDep, svc: ServiceDep) -> FileResponse:
+def job_results(job_id: str, agency: AgencyDep, gw: GatewayDep) -> FileResponse:
     """results.csv: record_id, outcome, reasons (contract §3)."""
-    return FileResponse(_response_file(svc, job_id, agency, "results.csv"),
+    return FileResponse(_response_file(gw, job_id, agency, "results.csv"),
                         media_type="text/csv")
 
 
-def _follow_ups(svc: Service, request_id: str, agency: str) -> list[Any]:
-    with svc.gate.use(timeout=10) as store:
-        return review.follow_ups(store, request_id, agency)
+def _follow_ups(gw: Gateway, request_id: str, agency: str) -> list[Any]:
+    with gw.lock(timeout=10):
+        return gw.follow_ups(request_id, agency)
 
 
 @api.get("/requests/{request_id}/follow-ups", response_model=list[FollowUpInfo],
          responses={404: {"model": ErrorBody}})
-def list_follow_ups(request_id: str, agency: AgencyDep, svc: ServiceDep) -> list[FollowUpInfo]:
+def list_follow_ups(request_id: str, agency: AgencyDep, gw: GatewayDep) -> list[FollowUpInfo]:
     """Follow-up responses for REVIEW records of this agency's request, in order."""
     return [FollowUpInfo(request_id=f.request_id, seq=f.seq, created_at=f.created_at,
                          counts={Outcome(k): v for k, v in
                                  json.loads(f.response_json)["counts"].items()})
-            for f in _follow_ups(svc, request_id, agency)]
+            for f in _follow_ups(gw, request_id, agency)]
 
 
-def _one_follow_up(svc: Service, request_id: str, seq: int, agency: str) -> Any:
-    for f in _follow_ups(svc, request_id, agency):
-        if f.seq == seq:
-            return f
-    raise NotFound("no such follow-up response")
+def _one_follow_up(gw: Gateway, request_id: str, seq: int, agency: str) -> Any:
+    with gw.lock(timeout=10):
+        return gw.follow_up(request_id, seq, agency)
 
 
 @api.get("/requests/{request_id}/follow-ups/{seq}/response.json",
          responses={404: {"model": ErrorBody}})
-def follow_up_response(request_id: str, seq: int, agency: AgencyDep, svc: ServiceDep
+def follow_up_response(request_id: str, seq: int, agency: AgencyDep, gw: GatewayDep
                        ) -> Response:
     """The signed response.json of a follow-up (``follow_up_of``, ``follow_up_seq``)."""
-    f = _one_follow_up(svc, request_id, seq, agency)
+    f = _one_follow_up(gw, request_id, seq, agency)
     return Response(f.response_json.encode("utf-8") + b"\n", media_type="application/json")
 
 
 @api.get("/requests/{request_id}/follow-ups/{seq}/results.csv",
          responses={404: {"model": ErrorBody}}, response_class=PlainTextResponse)
-def follow_up_results(request_id: str, seq: int, agency: AgencyDep, svc: ServiceDep
+def follow_up_results(request_id: str, seq: int, agency: AgencyDep, gw: GatewayDep
                       ) -> PlainTextResponse:
     """results.csv of a follow-up: the released records only."""
-    f = _one_follow_up(svc, request_id, seq, agency)
+    f = _one_follow_up(gw, request_id, seq, agency)
     return PlainTextResponse(f.results_csv, media_type="text/csv")

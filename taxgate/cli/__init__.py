@@ -1,4 +1,4 @@
-"""The command line (contract §4): thin shells over :mod:`taxgate.pipeline`.
+"""The command line (contract §4): thin shells over a :class:`~taxgate.gateway.Gateway`.
 
 ``main.py`` holds the app and the contract's commands; each further group of
 commands lives in its own module here and is registered in ``main.py``, except the

@@ -1,5 +1,5 @@
-"""Shared pieces of the command line: consoles, the --store option, progress bars,
-and the one place where failures become exit codes."""
+"""Shared pieces of the command line: consoles, the --store option, progress bars, the
+Gateway each command holds, and the one place where failures become exit codes."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from taxgate import pipeline
 from taxgate.errors import classify
+from taxgate.gateway import Gateway
 from taxgate.settings import Settings
 from taxgate.untrusted import for_terminal
 
 if TYPE_CHECKING:
-    from taxgate.store.base import Store
+    from taxgate.pipeline import Timings
 
 T = TypeVar("T")
 
@@ -124,22 +124,18 @@ def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
         raise typer.Exit(kind.exit_code) from None
 
 
-def with_store(store: str | None, fn: Callable[[Store], T]) -> T:
-    """``fn`` on the store the ``--store`` option names, opened for it and closed after;
-    failures become exit codes as in :func:`run`."""
-    from taxgate.store import open_store
+def with_gateway(settings: Settings, fn: Callable[[Gateway], T]) -> T:
+    """``fn`` on a Gateway built from ``settings``, closed after; failures become exit
+    codes as in :func:`run`."""
 
     def _do() -> T:
-        s = open_store(settings_for(store))
-        try:
-            return fn(s)
-        finally:
-            s.close()
+        with Gateway(settings) as gw:
+            return fn(gw)
 
     return run(_do)  # type: ignore[no-any-return]
 
 
-def print_timings(t: pipeline.Timings) -> None:
+def print_timings(t: Timings) -> None:
     table = Table(title="time per stage", show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")

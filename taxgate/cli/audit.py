@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, with_store
+from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
+from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
 ledger_app = typer.Typer(help="The tamper-evident ledger of every request and disclosure.",
@@ -28,12 +29,10 @@ def ledger_verify(
     the first entry that was edited, deleted, inserted or reordered, or a store behind
     or beside its anchor (exit 4 when the ledger fails; the failure is recorded and
     process, accounting, report and release refuse until an incident is recorded)."""
-    from taxgate import integrity
+    def _verify(gw: Gateway):  # noqa: ANN202
+        return gw.verify_ledger(anchor), gw.open_failure()
 
-    def _verify(s):  # noqa: ANN001, ANN202
-        return integrity.verify_against_anchor(s, anchor), integrity.open_failure(s)
-
-    found, still_open = with_store(store, _verify)
+    found, still_open = with_gateway(settings_for(store), _verify)
     report = found.report
     where = (f"anchor seq {found.anchor.seq} of {found.anchor.at} reached"
              if found.anchor else "no head anchor yet (one is written now)")
@@ -41,8 +40,10 @@ def ledger_verify(
               f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}…, "
               f"{where} ({found.seconds:.2f} s)")
     if still_open:
+        from taxgate.gateway import LEDGER_REMEDY
+
         err.print("taxgate: an earlier check failed and no incident has been recorded "
-                  f"since ({still_open}); {integrity.REMEDY}", soft_wrap=True)
+                  f"since ({still_open}); {LEDGER_REMEDY}", soft_wrap=True)
 
 
 @ledger_app.command("incident")
@@ -56,9 +57,7 @@ def ledger_incident(
     """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
     failure and the anchor it supersedes) and start the head anchor afresh after it, so
     process, accounting, report and release run again."""
-    from taxgate import integrity
-
-    head = with_store(store, lambda s: integrity.record_incident(s, operator, note))
+    head = with_gateway(settings_for(store), lambda gw: gw.record_incident(operator, note))
     out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
 
 
@@ -68,12 +67,11 @@ def accounting(
 ) -> None:
     """List every disclosure about one taxpayer: date, recipient agency, official,
     officer, legal authority, purpose and request (R27, 26 U.S.C. 6103(p)(3))."""
-    from taxgate.accounting import disclosures_for_tin
     from taxgate.errors import BadInput
 
     if not (tin.isdigit() and len(tin) == 9):
         run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
-    rows = with_store(store, lambda s: disclosures_for_tin(s, tin))
+    rows = with_gateway(settings_for(store), lambda gw: gw.accounting(tin))
     table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
                   "record", "purpose", title=f"{len(rows)} disclosure(s)")
     for d in rows:
@@ -92,10 +90,8 @@ def report_disclosures(
 ) -> None:
     """Write the annual counts of requests, instances and taxpayers disclosed per agency and
     authority, as CSV and as an HTML page with a chart (R29)."""
-    from taxgate.accounting import annual_report, write_report
-
-    report = with_store(store, lambda s: annual_report(s, year))
-    csv_path, html_path = write_report(report, out_dir)
+    report = with_gateway(settings_for(store), lambda gw: gw.annual_report(year))
+    csv_path, html_path = Gateway.write_report(report, out_dir)
     t = report.totals
     out.print(f"{year}: {t['requests']:,} requests, {t['instances_disclosed']:,} instances "
               f"disclosed, {t['taxpayers_disclosed']:,} taxpayers")

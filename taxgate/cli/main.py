@@ -1,4 +1,4 @@
-"""The command line (contract §4): a thin shell over :mod:`taxgate.pipeline`.
+"""The command line (contract §4): a thin shell over a :class:`~taxgate.gateway.Gateway`.
 
 Exit status: 0 success, 2 bad input (one-line reason on stderr), 1 internal failure,
 4 the ledger failed an integrity check (taxgate.errors.IntegrityError; docs/ledger.md).
@@ -16,7 +16,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate import pipeline
 from taxgate.cli import agency, audit, service
 from taxgate.cli._common import (
     RichProgress,
@@ -26,9 +25,10 @@ from taxgate.cli._common import (
     print_timings,
     run,
     settings_for,
-    with_store,
+    with_gateway,
 )
 from taxgate.errors import BadInput
+from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
 app = typer.Typer(
@@ -52,9 +52,8 @@ agency.register(app)
 def init(store: StoreOpt = None) -> None:
     """Create the store, its at-rest key (unless TAXGATE_KEY is set) and the gateway's
     Ed25519 signing key."""
-    settings = settings_for(store)
-    run(pipeline.init, settings)
-    out.print(f"initialized store {shown(settings.store)}")
+    where = with_gateway(settings_for(store), lambda gw: gw.init())
+    out.print(f"initialized store {shown(where)}")
 
 
 @app.command()
@@ -65,7 +64,7 @@ def load(
     """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model."""
     settings = settings_for(store)
     with RichProgress(err) as progress:
-        result = run(pipeline.load, settings, taxpayer_file, progress)
+        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress))
     out.print(
         f"loaded {result.rows:,} filings ({result.total_filings:,} in the store); "
         f"model {result.model_version}"
@@ -103,18 +102,16 @@ def officials_add(
         except OSError:
             raise BadInput(f"public key file {public_key} cannot be read") from None
         key = load_public_key_pem(pem)
-        pipeline.add_official(
-            settings_for(store),
-            Official(
-                official_id=official_id,
-                agency=agency,
-                title=title,
-                public_key_pem=public_key_pem(key),
-                valid_from=start,
-                valid_to=end,
-            ),
-            actor,
+        official = Official(
+            official_id=official_id,
+            agency=agency,
+            title=title,
+            public_key_pem=public_key_pem(key),
+            valid_from=start,
+            valid_to=end,
         )
+        with Gateway(settings_for(store)) as gw:
+            gw.add_official(official, actor)
 
     run(_do)
     out.print(f"registered official {shown(official_id)} for {shown(agency)}")
@@ -124,7 +121,7 @@ def officials_add(
 def officials_list(store: StoreOpt = None) -> None:
     """List registered officials."""
     table = Table("official", "agency", "title", "valid from", "valid to")
-    for o in with_store(store, lambda s: s.officials()):
+    for o in with_gateway(settings_for(store), lambda gw: gw.officials()):
         table.add_row(shown(o.official_id), shown(o.agency), shown(o.title), str(o.valid_from),
                       str(o.valid_to or ""))
     out.print(table)
@@ -148,7 +145,7 @@ def process(
     """The main job: check a signed request, match it, answer with a signed response."""
     settings = run(settings_for, store, engine=engine)
     with RichProgress(err) as progress:
-        result = run(pipeline.process, settings, request_dir, out_dir, progress)
+        result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress))
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
     if result.exit_code != 0:
         err.print(f"taxgate: request refused: {shown(result.message)}", soft_wrap=True)
@@ -165,9 +162,7 @@ def process(
 @app.command("gateway-key")
 def gateway_key(store: StoreOpt = None) -> None:
     """Print the gateway's Ed25519 public key (PEM), which verifies every response.json."""
-    from taxgate.canonical import public_key_pem
-
-    sys.stdout.write(with_store(store, lambda s: public_key_pem(s.signing_key())))
+    sys.stdout.write(with_gateway(settings_for(store), lambda gw: gw.public_key_pem()))
 
 
 def main() -> None:

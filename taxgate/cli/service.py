@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_store
-from taxgate.errors import BadInput
+from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
+from taxgate.errors import BadInput, NotAllowed
+from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
 agencies_app = typer.Typer(help="Agencies' API credentials (salted hashes only).",
@@ -42,9 +43,7 @@ def agencies_credential(
     store: StoreOpt = None,
 ) -> None:
     """Issue a new API credential for an agency (printed once) and revoke its earlier ones."""
-    from taxgate.service.auth import issue_credential
-
-    token = with_store(store, lambda s: issue_credential(s, agency))
+    token = with_gateway(settings_for(store), lambda gw: gw.issue_credential(agency))
     err.print(f"new API credential for {shown(agency)} (shown once; earlier ones are revoked):")
     sys.stdout.write(token + "\n")
 
@@ -61,20 +60,16 @@ def users_add(
 ) -> None:
     """Create a web account (or replace its role and password); the password comes from
     stdin, or is generated with --generate. Logged in the ledger (R33)."""
-    from taxgate.service.auth import add_user
-
     password = secrets.token_urlsafe(18) if generate else _password(username)
-    with_store(store, lambda s: add_user(s, username, role, password, agency=agency))
+    with_gateway(settings_for(store),
+                 lambda gw: gw.add_user(username, role, password, agency=agency))
     out.print(f"user {shown(username)} ({shown(role)}) saved")
     if generate:
         sys.stdout.write(password + "\n")
 
 
-def _principal(s, username: str, password: str):  # noqa: ANN001, ANN202
-    from taxgate.service.auth import check_password
-    from taxgate.service.errors import NotAllowed
-
-    p = check_password(s, username, password)
+def _principal(gw: Gateway, username: str, password: str):  # noqa: ANN202
+    p = gw.check_password(username, password)
     if p is None:
         raise NotAllowed("unknown user or wrong password")
     return p
@@ -86,9 +81,8 @@ def review_queue(
     store: StoreOpt = None,
 ) -> None:
     """List REVIEW records held for disclosure officers and their state."""
-    from taxgate.service import review
-
-    entries = with_store(store, lambda s: review.queue(s, include_released=all_))
+    entries = with_gateway(settings_for(store),
+                           lambda gw: gw.review_queue(include_released=all_))
     table = Table("request", "row", "record", "agency", "state", "proposal", "released by",
                   "proposal digest (for release --proposal)")
     for e in entries:
@@ -109,11 +103,9 @@ def review_propose(
     store: StoreOpt = None,
 ) -> None:
     """Propose the final outcome of a REVIEW record (role reviewer)."""
-    from taxgate.service import review
-
     password = _password(user)
-    with_store(store, lambda s: review.propose(s, _principal(s, user, password), request_id,
-                                                row, outcome, reason))
+    with_gateway(settings_for(store), lambda gw: gw.propose(
+        _principal(gw, user, password), request_id, row, outcome, reason))
     out.print(f"proposed {shown(outcome)} for row {row} of {shown(request_id)}; "
               "another person must release it")
 
@@ -133,17 +125,11 @@ def review_release(
 ) -> None:
     """Release a proposed decision (role releaser, another person): logs it, and the
     follow-up response for the agency is signed."""
-    from taxgate.service import review
-
     password = _password(user)
-
-    def _do(s):  # noqa: ANN001, ANN202
-        return review.release(s, settings_for(store), _principal(s, user, password),
-                              request_id, row, proposal)
-
-    fu = with_store(store, _do)
+    fu = with_gateway(settings_for(store), lambda gw: gw.release(
+        _principal(gw, user, password), request_id, row, proposal))
     if out_dir is not None:
-        review.write_follow_up(fu, out_dir)
+        Gateway.write_follow_up(fu, out_dir)
     out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
 
 
@@ -155,16 +141,8 @@ def review_follow_up(
     store: StoreOpt = None,
 ) -> None:
     """Write a follow-up response (results.csv and signed response.json) to a folder."""
-    from taxgate.service import review
-    from taxgate.service.errors import NotFound
-
-    def _pick(s):  # noqa: ANN001, ANN202
-        for f in review.follow_ups(s, request_id):
-            if f.seq == seq:
-                return f
-        raise NotFound("no such follow-up response")
-
-    review.write_follow_up(with_store(store, _pick), out_dir)
+    fu = with_gateway(settings_for(store), lambda gw: gw.follow_up(request_id, seq))
+    Gateway.write_follow_up(fu, out_dir)
     out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 
 
@@ -175,8 +153,7 @@ def serve(
 ) -> None:
     """Run the HTTP API for agencies and the web pages for officers and auditors
     (header and keep-alive timeouts, connection and request limits: docs/service.md)."""
-    from taxgate.api import create_app
-    from taxgate.service import server
+    from taxgate.api import create_app, server
 
     settings = settings_for(store)
     app = run(create_app, settings)

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from taxgate.canonical import sha256_hex
+from taxgate.domain import LedgerEvent, RequestOutcome, StoredRequest
 from taxgate.ledger_events import DecisionsRecorded, RequestReceived, RequestReplayed
 from taxgate.pipeline.capture import capture
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission
@@ -20,7 +21,7 @@ from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
 from taxgate.pipeline.refusal import refuse
 from taxgate.records import REQUEST_COLUMNS, Outcome
-from taxgate.store.base import LedgerEvent, RequestOutcome, Store, StoredRequest
+from taxgate.store.base import Store
 
 
 def answer(

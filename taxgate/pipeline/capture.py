@@ -2,7 +2,7 @@
 
 Part of answering a request: once its decisions are committed, :func:`capture` seals
 each REVIEW record and the request's accounting fields under the at-rest key, under
-:func:`review_label`; the desk (:mod:`taxgate.service.review`) unseals them there.
+:func:`review_label`; the desk (:mod:`taxgate.gateway.review`) unseals them there.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from taxgate import intake
+from taxgate.domain import StoredRequest
 from taxgate.errors import NotDelivered, RequestRefused
 from taxgate.records import MAX_FIELD_LENGTH
-from taxgate.store.base import StoredRequest
 
 REUSED = RequestRefused(
     "REQUEST_ID_REUSED", "request_id was already used, by another agency or with other bytes")

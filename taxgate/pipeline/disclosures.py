@@ -2,7 +2,7 @@
 
 :func:`make_disclosure` fills in its fields (declared in :mod:`taxgate.ledger_events`);
 :func:`disclosure_event` is what the release of a REVIEW record
-(:mod:`taxgate.service.review`) logs for one record.
+(:mod:`taxgate.gateway.review`) logs for one record.
 :class:`DisclosureTemplate` makes the same events for a request's many confirmations
 without serializing each payload from scratch: the fields every disclosure of a request
 shares are serialized once, and each record fills in its own five. The result is the

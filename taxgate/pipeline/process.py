@@ -14,36 +14,23 @@ from taxgate.pipeline.delivery import Sender
 from taxgate.pipeline.refusal import refuse
 from taxgate.settings import Settings
 from taxgate.stage_table import StageTable, materialize, table_of
-from taxgate.store import open_store
 from taxgate.store.base import Store
 
 # The tables one request's stages make in the matching connection, each named here and
-# handed on as the StageTable its stage returns (pipeline/answer.py still reads the
-# records and the decisions by these names).
+# handed on as the StageTable its stage returns.
 _RECORDS, _CHECKS, _LAWFUL = "_tg_req", "_tg_rules", "_tg_lawful"
 _PAIRS, _DECIDED, _DECISIONS = "_tg_pairs", "_tg_decided", "_tg_decisions"
 
 
 def process(
-    settings: Settings, request_dir: Path, out_dir: Path, progress: Progress | None = None
-) -> ProcessResult:
-    """The main job: a request package in, a signed response package out."""
-    progress = progress or Quiet()
-    store = open_store(settings)
-    try:
-        return _process(settings, store, request_dir, out_dir, progress)
-    finally:
-        store.close()
-
-
-def process_with_store(
     settings: Settings,
     store: Store,
     request_dir: Path,
     out_dir: Path,
     progress: Progress | None = None,
 ) -> ProcessResult:
-    """``process`` on a store the caller already holds open (the server's job worker)."""
+    """The main job on the gateway's open store: a request package in, a signed
+    response package out."""
     return _process(settings, store, request_dir, out_dir, progress or Quiet())
 
 

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 import duckdb
 
 from taxgate import intake
+from taxgate.domain import LedgerEvent
 from taxgate.errors import RequestRefused
 from taxgate.ledger_events import RequestRefused as RefusedEvent
 from taxgate.pipeline.common import ProcessResult, Submission
 from taxgate.pipeline.delivery import Sender
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
 from taxgate.records import Outcome
-from taxgate.store.base import LedgerEvent
 
 
 def refuse(

@@ -10,87 +10,77 @@ from pathlib import Path
 from taxgate import filings as filings_io
 from taxgate import integrity, matching, standardize
 from taxgate.canonical import sha256_hex
+from taxgate.domain import Official
 from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
 from taxgate.settings import Settings
 from taxgate.stage_table import materialize, table_of
-from taxgate.store import open_store
-from taxgate.store.base import Official
+from taxgate.store.base import Store
 from taxgate.store.duck import new_connection
 
 
-def init(settings: Settings) -> Path | str:
-    """Create the store (and its at-rest key and the gateway's signing key)."""
-    store = open_store(settings, create=True)
-    try:
-        store.initialize()
-        integrity.start(store)  # the head anchor, outside the store
-    finally:
-        store.close()
-    return settings.store
+def init(store: Store) -> None:
+    """Create or migrate the store's tables (its at-rest key and the gateway's signing
+    key come with a store opened to be created) and start the head anchor."""
+    store.initialize()
+    integrity.start(store)  # the head anchor, outside the store
 
 
-def add_official(settings: Settings, official: Official, actor: str) -> None:
-    store = open_store(settings)
-    try:
-        known = store.officials()
-        check_registered_name("agency", official.agency, {o.agency for o in known})
-        check_registered_name("official id", official.official_id,
-                              {o.official_id for o in known})
-        store.add_official(official, actor)
-    finally:
-        store.close()
+def add_official(store: Store, official: Official, actor: str) -> None:
+    """Register an official who may sign requests (names checked against those known)."""
+    known = store.officials()
+    check_registered_name("agency", official.agency, {o.agency for o in known})
+    check_registered_name("official id", official.official_id,
+                          {o.official_id for o in known})
+    store.add_official(official, actor)
 
 
-def load(settings: Settings, path: Path, progress: Progress | None = None) -> LoadResult:
+def load(settings: Settings, store: Store, path: Path, progress: Progress | None = None
+         ) -> LoadResult:
     """Load (or add to) taxpayer filings: check, standardize once, store, retrain."""
     progress = progress or Quiet()
     timings = Timings()
-    store = open_store(settings)
-    try:
-        # A scratch connection with the store's limits: memory_limit, threads, and
-        # encrypted spill files in a private temp folder (standardized rows never spill
-        # to disk in the clear).
-        # Half the memory limit: the store's connection writes with the other half.
-        scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
-        work = new_connection(replace(settings, memory_limit=settings.memory_share(0.5)),
-                              temp_dir=Path(scratch.name))
-        work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
-        standardize.install(work)
-        with timings.stage("read", progress):
-            raw_name = "_tg_raw_filings"
-            rows = filings_io.stage_filings(work, path, raw_name)
-            raw = table_of(work, raw_name)
-        with timings.stage("standardize", progress, rows):
-            # each distinct name and address once (most filings repeat their taxpayer's)
-            names = materialize(work, "_tg_std_names",
-                                standardize.standardized_names_sql(raw.name))
-            addresses = materialize(work, "_tg_std_addresses",
-                                    standardize.standardized_addresses_sql(raw.name))
-        with timings.stage("store", progress, rows):
-            # every filing with its standardized name and address, streamed into the
-            # store (which numbers the rows on from its highest filing_id)
-            load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
-            select = standardize.join_standardized_sql(
-                raw.name, names.name, addresses.name, head=f"'{load_id}' AS load_id, ")
-            reader = work.execute(select).fetch_record_batch(100_000)
+    # A scratch connection with the store's limits: memory_limit, threads, and
+    # encrypted spill files in a private temp folder (standardized rows never spill
+    # to disk in the clear).
+    # Half the memory limit: the store's connection writes with the other half.
+    scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
+    work = new_connection(replace(settings, memory_limit=settings.memory_share(0.5)),
+                          temp_dir=Path(scratch.name))
+    work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
+    standardize.install(work)
+    with timings.stage("read", progress):
+        raw_name = "_tg_raw_filings"
+        rows = filings_io.stage_filings(work, path, raw_name)
+        raw = table_of(work, raw_name)
+    with timings.stage("standardize", progress, rows):
+        # each distinct name and address once (most filings repeat their taxpayer's)
+        names = materialize(work, "_tg_std_names",
+                            standardize.standardized_names_sql(raw.name))
+        addresses = materialize(work, "_tg_std_addresses",
+                                standardize.standardized_addresses_sql(raw.name))
+    with timings.stage("store", progress, rows):
+        # every filing with its standardized name and address, streamed into the
+        # store (which numbers the rows on from its highest filing_id)
+        load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
+        select = standardize.join_standardized_sql(
+            raw.name, names.name, addresses.name, head=f"'{load_id}' AS load_id, ")
+        reader = work.execute(select).fetch_record_batch(100_000)
 
-            def batches() -> Iterator:
-                for batch in reader:
-                    progress.advance(batch.num_rows)
-                    yield batch
+        def batches() -> Iterator:
+            for batch in reader:
+                progress.advance(batch.num_rows)
+                yield batch
 
-            store.append_filings(batches())
-        work.close()
-        scratch.cleanup()
-        with timings.stage("train", progress):
-            con = store.matching_connection()
-            standardize.install(con)
-            model_json = matching.train(
-                con, names=matching.NameRules.of(settings.policy))
-            version = "model-" + sha256_hex(model_json.encode())[:12]
-            store.save_model(version, model_json)
-        total = store.filing_count()
-    finally:
-        store.close()
+        store.append_filings(batches())
+    work.close()
+    scratch.cleanup()
+    with timings.stage("train", progress):
+        con = store.matching_connection()
+        standardize.install(con)
+        model_json = matching.train(
+            con, names=matching.NameRules.of(settings.policy))
+        version = "model-" + sha256_hex(model_json.encode())[:12]
+        store.save_model(version, model_json)
+    total = store.filing_count()
     return LoadResult(rows=rows, total_filings=total, model_version=version, timings=timings)

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from taxgate.domain import (
-    DECISION_COLUMNS,
     ApiCredential,
     FollowUp,
     JobRow,
@@ -38,21 +37,7 @@ if TYPE_CHECKING:
 
     from taxgate.settings import Settings
 
-__all__ = [  # the domain records are re-exported beside the interface that keeps them
-    "DECISION_COLUMNS",
-    "ApiCredential",
-    "FollowUp",
-    "JobRow",
-    "LedgerEntry",
-    "LedgerEvent",
-    "Official",
-    "RequestOutcome",
-    "ReviewDecision",
-    "ReviewItem",
-    "Store",
-    "StoredRequest",
-    "UserAccount",
-]
+__all__ = ["Store"]  # the records it keeps are taxgate.domain's
 
 
 class Store(ABC):

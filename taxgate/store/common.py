@@ -26,11 +26,11 @@ from taxgate.canonical import (
     public_key_pem,
     sha256_hex,
 )
+from taxgate.domain import DECISION_COLUMNS, LedgerEntry, LedgerEvent, Official
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.ledger import CHECKPOINT_EVERY, StoredPayload, payload_bytes
 from taxgate.ledger_events import ModelTrained, OfficialAdded, SafeguardsChanged
 from taxgate.settings import Settings
-from taxgate.store.base import DECISION_COLUMNS, LedgerEntry, LedgerEvent, Official
 
 # --- the at-rest key ---------------------------------------------------------------------
 

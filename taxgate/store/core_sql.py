@@ -13,15 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import load_private_key_pem
+from taxgate.domain import LedgerEntry, LedgerEvent, Official, RequestOutcome, StoredRequest
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.store import common
-from taxgate.store.base import (
-    LedgerEntry,
-    LedgerEvent,
-    Official,
-    RequestOutcome,
-    StoredRequest,
-)
 from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx, where_equal
 
 if TYPE_CHECKING:

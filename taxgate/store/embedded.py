@@ -24,14 +24,11 @@ import pyarrow as pa
 
 from taxgate import integrity, ledger
 from taxgate.canonical import new_signing_key, private_key_pem
+from taxgate.domain import LedgerEntry, LedgerEvent
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common
-from taxgate.store.base import (
-    LedgerEntry,
-    LedgerEvent,
-    Store,
-)
+from taxgate.store.base import Store
 from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask

@@ -28,14 +28,11 @@ from taxgate.canonical import (
     new_signing_key,
     private_key_pem,
 )
+from taxgate.domain import LedgerEntry, LedgerEvent
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common, sealed
-from taxgate.store.base import (
-    LedgerEntry,
-    LedgerEvent,
-    Store,
-)
+from taxgate.store.base import Store
 from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin, ledger_head_sql
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange

@@ -15,9 +15,7 @@ from dataclasses import astuple, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from taxgate.canonical import decrypt_bytes, encrypt_bytes
-from taxgate.errors import StoreError
-from taxgate.ledger_events import CredentialIssued, UserAdded, UserChanged
-from taxgate.store.base import (
+from taxgate.domain import (
     ApiCredential,
     FollowUp,
     JobRow,
@@ -26,6 +24,8 @@ from taxgate.store.base import (
     ReviewItem,
     UserAccount,
 )
+from taxgate.errors import StoreError
+from taxgate.ledger_events import CredentialIssued, UserAdded, UserChanged
 
 if TYPE_CHECKING:
     import pyarrow as pa

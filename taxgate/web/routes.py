@@ -3,8 +3,8 @@
 Sign-in with a web account (one role each), the review desk (queue, one record
 beside its candidates, propose, release) and the oversight page. Every POST form
 carries the session's CSRF token; sessions expire when idle; failed sign-ins lock
-the account and slow (never lock) the address (:class:`auth.SignInThrottle`). Routes
-call :mod:`taxgate.service` only.
+the account and slow (never lock) the address (:class:`SignInThrottle`). Routes call
+the app's one :class:`~taxgate.gateway.Gateway` only.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from taxgate.errors import LoginRequired, NotAllowed, TooMany
-from taxgate.ledger_events import OversightViewed, SignIn, SignOut
-from taxgate.service import auth, oversight, review
-from taxgate.service.auth import Principal
+from taxgate.gateway import Gateway
+from taxgate.gateway.accounts import Principal, SignInThrottle
+from taxgate.gateway.oversight import bars
+from taxgate.gateway.review import FINAL
 from taxgate.settings import Settings
 from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
@@ -32,29 +33,32 @@ router = APIRouter(include_in_schema=False)
 _STATIC = Path(__file__).parent / "static"
 
 
-class WebState:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        service = settings.service
-        self.sessions = Sessions(service.session_idle_minutes * 60)
-        self.throttle = auth.SignInThrottle(service.login_failures,
-                                            service.login_address_failures,
-                                            service.login_window_seconds)
-        self.reason_cache: dict[str, Any] = {}
-        # every template autoescapes; every value is made visible first (R37)
-        self.env = Environment(loader=PackageLoader("taxgate.web", "templates"),
-                               autoescape=select_autoescape(["html"], default=True),
-                               finalize=for_html)
+# every template autoescapes; every value is made visible first (R37)
+TEMPLATES = Environment(loader=PackageLoader("taxgate.web", "templates"),
+                        autoescape=select_autoescape(["html"], default=True),
+                        finalize=for_html)
 
 
-def _web(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
+def install_web(app: FastAPI, settings: Settings) -> None:
+    """The web pages' own state on ``app``: sessions and the sign-in throttle."""
+    service = settings.service
+    app.state.sessions = Sessions(service.session_idle_minutes * 60)
+    app.state.throttle = SignInThrottle(service.login_failures,
+                                        service.login_address_failures,
+                                        service.login_window_seconds)
+
+
+def _sessions(request: Request) -> Sessions:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
+def _gateway(request: Request) -> Gateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
 
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    web = _web(request)
-    session = web.sessions.get(request.cookies.get(COOKIE))
-    html = web.env.get_template(template).render(
+    session = _sessions(request).get(request.cookies.get(COOKIE))
+    html = TEMPLATES.get_template(template).render(
         user=session.principal if session else None, csrf=session.csrf if session else "", **ctx)
     return HTMLResponse(html, status_code=status)
 
@@ -69,7 +73,7 @@ def error_page(request: Request, status: int, detail: str, headers: dict[str, st
 
 
 def _session(request: Request) -> Session:
-    s = _web(request).sessions.get(request.cookies.get(COOKIE))
+    s = _sessions(request).get(request.cookies.get(COOKIE))
     if s is None:
         raise LoginRequired("sign in first")
     return s
@@ -89,13 +93,14 @@ def _check_csrf(s: Session, token: str) -> None:
         raise NotAllowed("the form has expired or did not come from this site; reload it")
 
 
-def _store(request: Request) -> Any:
-    return request.app.state.svc.gate.use(timeout=30)
+def _locked(request: Request) -> Any:
+    """The gateway held for this page, or StoreBusy after 30 s (a long job runs)."""
+    return _gateway(request).lock(timeout=30)
 
 
 def _cookie(resp: Response, request: Request, name: str, value: str) -> None:
     resp.set_cookie(name, value, httponly=True, samesite="strict", path="/",
-                    secure=_web(request).settings.service.secure_cookies)
+                    secure=_gateway(request).settings.service.secure_cookies)
 
 
 # --- sign in / out -----------------------------------------------------------------------------
@@ -108,7 +113,7 @@ def style() -> FileResponse:
 
 @router.get("/")
 def home(request: Request) -> Response:
-    s = _web(request).sessions.get(request.cookies.get(COOKIE))
+    s = _sessions(request).get(request.cookies.get(COOKIE))
     if s is None:
         return RedirectResponse("/login", status_code=303)
     target = {"reviewer": "/review", "releaser": "/review", "auditor": "/oversight"}
@@ -119,7 +124,7 @@ def home(request: Request) -> Response:
 def login_form(request: Request) -> Response:
     token = secrets.token_urlsafe(24)
     resp = render(request, "login.html", login_csrf=token, message="")
-    _cookie(resp, request, LOGIN_COOKIE, _web(request).sessions.sign(token))
+    _cookie(resp, request, LOGIN_COOKIE, _sessions(request).sign(token))
     return resp
 
 
@@ -127,49 +132,48 @@ def login_form(request: Request) -> Response:
 async def login(request: Request, username: Annotated[str, Form(max_length=100)],
                 password: Annotated[str, Form(max_length=200)],
                 csrf: Annotated[str, Form(max_length=100)]) -> Response:
-    web = _web(request)
-    expected = web.sessions.unsign(request.cookies.get(LOGIN_COOKIE))
+    sessions, throttle = _sessions(request), request.app.state.throttle
+    expected = sessions.unsign(request.cookies.get(LOGIN_COOKIE))
     if expected is None or not hmac.compare_digest(expected.encode(), csrf.encode()):
         raise NotAllowed("the sign-in form has expired; reload it")
     client = request.client.host if request.client else "unknown"
-    if web.throttle.locked(username):  # this account only; others behind the address go on
+    if throttle.locked(username):  # this account only; others behind the address go on
         await run_in_threadpool(_log_sign_in, request, username, client, "RATE_LIMITED")
         raise TooMany("too many failed sign-ins for this account; wait a few minutes")
-    await asyncio.sleep(web.throttle.delay(client))  # an address with many failures: slowed
+    await asyncio.sleep(throttle.delay(client))  # an address with many failures: slowed
 
     def check() -> Principal | None:
-        with _store(request) as store:
-            return auth.check_password(store, username, password)
+        with _locked(request):
+            return _gateway(request).check_password(username, password)
 
     principal = await run_in_threadpool(check)
     if principal is None:
-        web.throttle.failed(username, client)
+        throttle.failed(username, client)
         await run_in_threadpool(_log_sign_in, request, username, client, "FAILURE")
         return render(request, "login.html", status=401, login_csrf=csrf,
                       message="Unknown user or wrong password.")
-    web.throttle.succeeded(username)
+    throttle.succeeded(username)
     await run_in_threadpool(_log_sign_in, request, principal.name, client, "SUCCESS")
     resp = RedirectResponse("/", status_code=303)
-    _cookie(resp, request, COOKIE, web.sessions.create(principal))
+    _cookie(resp, request, COOKIE, sessions.create(principal))
     resp.delete_cookie(LOGIN_COOKIE, path="/")
     return resp
 
 
 def _log_sign_in(request: Request, username: str, client: str, outcome: str) -> None:
     """R33: every sign-in, success or failure, is an audit event."""
-    with _store(request) as store:
-        store.append_events([SignIn(
-            username=username[:100], outcome=outcome, source=client).to_event()])
+    with _locked(request):
+        _gateway(request).record_sign_in(username, outcome, client)
 
 
 @router.post("/logout")
 def logout(request: Request, s: SessionDep, csrf: Annotated[str, Form(max_length=100)]
            ) -> Response:
     _check_csrf(s, csrf)
-    p = _web(request).sessions.end(request.cookies.get(COOKIE))
+    p = _sessions(request).end(request.cookies.get(COOKIE))
     if p is not None:
-        with _store(request) as store:
-            store.append_events([SignOut(username=p.name).to_event()])
+        with _locked(request):
+            _gateway(request).record_sign_out(p.name)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp
@@ -186,17 +190,17 @@ def account(request: Request, s: SessionDep) -> Response:
 @router.get("/review")
 def review_queue(request: Request, s: SessionDep) -> Response:
     _role(s, "reviewer", "releaser")
-    with _store(request) as store:
-        entries = review.queue(store)
+    with _locked(request):
+        entries = _gateway(request).review_queue()
     return render(request, "review_queue.html", entries=entries)
 
 
 @router.get("/review/item")
 def review_item(request: Request, s: SessionDep, request_id: str, row: int) -> Response:
     p = _role(s, "reviewer", "releaser")
-    with _store(request) as store:
-        view = review.view_item(store, p, request_id, row)
-    return render(request, "review_item.html", v=view, finals=review.FINAL)
+    with _locked(request):
+        view = _gateway(request).view_item(p, request_id, row)
+    return render(request, "review_item.html", v=view, finals=FINAL)
 
 
 @router.post("/review/propose")
@@ -208,8 +212,8 @@ def review_propose(request: Request, s: SessionDep,
                    csrf: Annotated[str, Form(max_length=100)]) -> Response:
     _check_csrf(s, csrf)
     p = _role(s, "reviewer")
-    with _store(request) as store:
-        review.propose(store, p, request_id, row, outcome, reason)
+    with _locked(request):
+        _gateway(request).propose(p, request_id, row, outcome, reason)
     return RedirectResponse("/review", status_code=303)
 
 
@@ -222,9 +226,8 @@ def review_release(request: Request, s: SessionDep,
     """Release the proposal the page showed (its digest in ``proposal``), no other."""
     _check_csrf(s, csrf)
     p = _role(s, "releaser")
-    settings = _web(request).settings
-    with _store(request) as store:
-        fu = review.release(store, settings, p, request_id, row, proposal)
+    with _locked(request):
+        fu = _gateway(request).release(p, request_id, row, proposal)
     return render(request, "released.html", fu=fu)
 
 
@@ -234,17 +237,15 @@ def review_release(request: Request, s: SessionDep,
 @router.get("/oversight")
 def oversight_page(request: Request, s: SessionDep) -> Response:
     _role(s, "auditor")
-    web = _web(request)
-    with _store(request) as store:
-        o = oversight.oversight(store, web.reason_cache)
-        store.append_events([OversightViewed(viewer=s.principal.name).to_event()])
+    with _locked(request):
+        o = _gateway(request).oversight(viewer=s.principal.name)
     charts = [
-        oversight.bars(o.disclosures_per_day, "disclosures per day"),
-        oversight.bars(dict(o.per_official.most_common(20)), "requests per signing official"),
-        oversight.bars(dict(o.per_officer.most_common(20)), "disclosures per named officer"),
-        oversight.bars(dict(o.per_disclosure_officer.most_common(20)),
+        bars(o.disclosures_per_day, "disclosures per day"),
+        bars(dict(o.per_official.most_common(20)), "requests per signing official"),
+        bars(dict(o.per_officer.most_common(20)), "disclosures per named officer"),
+        bars(dict(o.per_disclosure_officer.most_common(20)),
                        "review decisions per disclosure officer"),
-        oversight.bars(dict(o.rejection_reasons.most_common(20)), "rejections per reason code"),
+        bars(dict(o.rejection_reasons.most_common(20)), "rejections per reason code"),
     ]
     return render(request, "oversight.html", o=o, charts=charts)
 

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from taxgate.service.auth import Principal
+from taxgate.gateway.accounts import Principal
 
 COOKIE = "tg_session"
 LOGIN_COOKIE = "tg_login"

@@ -15,7 +15,8 @@ from typing import Any
 
 from taxgate import ledger
 from taxgate import ledger_events as ev
-from taxgate.store.base import LedgerEntry, Store
+from taxgate.domain import LedgerEntry
+from taxgate.store.base import Store
 
 
 @dataclass

@@ -4,7 +4,9 @@ An API secret reads ``tgk_<cred_id>.<secret>``; the store keeps only the credent
 the agency, a random salt and ``scrypt(secret, salt)``. Issuing a new credential for
 an agency revokes its earlier ones (rotation). Web accounts hold one role each
 (least privilege, R36); the same hash protects their passwords. Comparisons are
-constant-time. Nothing here touches a taxpayer.
+constant-time. :class:`ApiAccess` is the HTTP API's check of a bearer credential (limited
+on failure, cached); :class:`SignInThrottle` that of the web pages' sign-ins. Nothing here
+touches a taxpayer.
 """
 
 from __future__ import annotations
@@ -17,11 +19,18 @@ import time
 import unicodedata
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from taxgate.errors import BadInput
+from taxgate.domain import ApiCredential, UserAccount
+from taxgate.errors import BadInput, TooMany, Unauthorized
 from taxgate.identifiers import check_registered_name
-from taxgate.store.base import ApiCredential, Store, UserAccount
+from taxgate.store.base import Store
 from taxgate.store.common import iso_now
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from taxgate.settings import Settings
 
 ROLES = ("reviewer", "releaser", "auditor", "agency")
 # scrypt: 16 MiB, ~50 ms per check; an attacker with the table pays the same per guess
@@ -177,3 +186,53 @@ class SignInThrottle:
 
     def succeeded(self, username: str) -> None:
         self.accounts.clear(account_key(username))
+
+
+_AUTH_CACHE_S = 60.0
+
+
+class _Locked(Protocol):  # what ApiAccess needs of the Gateway
+    settings: Settings
+
+    def lock(self, timeout: float | None = None) -> AbstractContextManager[Store]: ...
+
+
+class ApiAccess:
+    """Agencies' bearer credentials as the HTTP API checks them: looked up in the
+    gateway's store, limited on failure, a live one cached for a minute."""
+
+    def __init__(self, gateway: _Locked) -> None:
+        service = gateway.settings.service
+        self.gateway = gateway
+        self.failures = FailureLimiter(service.api_failures, service.login_window_seconds)
+        self._tokens: dict[str, tuple[str, float]] = {}
+
+    def agency_for(self, token: str, client: str) -> str:
+        """The agency a live API credential belongs to; raises TooMany or Unauthorized."""
+        key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+        hit = self._tokens.get(key)
+        if hit and hit[1] > time.monotonic():
+            return hit[0]
+        cred_id = token[4:].partition(".")[0]
+        with self.gateway.lock(timeout=10) as store:
+            cred = store.api_credential(cred_id) if token else None
+        known = cred is not None and cred.revoked_at is None
+        # an address full of failures is refused unknown credentials only; a live
+        # credential is limited on its own, so one agency's guesser never locks out
+        # another agency behind the same address
+        if self.failures.blocked(f"cred:{cred_id}" if known else f"ip:{client}"):
+            raise TooMany("too many failed authentications; wait and retry")
+        agency = None
+        if cred is not None and known:
+            secret = token.partition(".")[2]
+            if hmac.compare_digest(hash_secret(secret, bytes.fromhex(cred.salt)), cred.hash):
+                agency = cred.agency
+        else:
+            hash_secret(token, b"0" * 16)
+        if agency is None:
+            self.failures.fail(f"ip:{client}", *([f"cred:{cred_id}"] if known else []))
+            raise Unauthorized("missing, unknown or revoked API credential")
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[key] = (agency, time.monotonic() + _AUTH_CACHE_S)
+        return agency

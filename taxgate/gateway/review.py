@@ -30,15 +30,15 @@ from typing import Any
 
 from taxgate import integrity, review_reasons
 from taxgate.canonical import canonical_json, sha256_hex
-from taxgate.errors import BadInput
+from taxgate.domain import FollowUp, LedgerEvent, ReviewDecision, ReviewItem
+from taxgate.errors import BadInput, Conflict, NotAllowed, NotFound
+from taxgate.gateway.accounts import Principal
 from taxgate.ledger_events import FtiViewed, ReviewDecided, ReviewProposed
 from taxgate.pipeline import disclosure_event
 from taxgate.pipeline.capture import review_label
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
-from taxgate.service.auth import Principal
-from taxgate.service.errors import Conflict, NotAllowed, NotFound
 from taxgate.settings import Settings
-from taxgate.store.base import FollowUp, LedgerEvent, ReviewDecision, ReviewItem, Store
+from taxgate.store.base import Store
 from taxgate.store.common import iso_now
 
 FINAL = ("CONFIRMED", "NOT_CONFIRMED")

@@ -1,10 +1,10 @@
 """Jobs: request packages uploaded over HTTP, processed by a worker thread.
 
 A package is spooled to ``<spool>/<job_id>/package/`` (folders 0700, files 0600), its
-job row is stored QUEUED, and the worker runs :func:`taxgate.pipeline.process_with_store`
-on it, writing the response to ``<spool>/<job_id>/response/``. The job's state
-transitions are stored; its progress (stage, records) is kept in memory only, so
-polling never touches the store. On start, every QUEUED or RUNNING job is queued
+job row is stored QUEUED, and the worker runs :meth:`taxgate.gateway.core.Gateway.process`
+on it under the gateway's lock, writing the response to ``<spool>/<job_id>/response/``.
+The job's state transitions are stored; its progress (stage, records) is kept in memory
+only, so polling never touches the store. On start, every QUEUED or RUNNING job is queued
 again: a job killed mid-way is simply processed again, and because a request is
 committed with its ledger events in one transaction (docs/store.md), a job that had
 already committed gets the stored answer replayed — nothing is disclosed twice.
@@ -26,13 +26,20 @@ import threading
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from taxgate import pipeline
-from taxgate.errors import IntegrityError, TaxgateError, classify
-from taxgate.service.gate import StoreBusy, StoreGate
-from taxgate.settings import Settings
-from taxgate.store.base import JobRow
+from taxgate.domain import JobRow
+from taxgate.errors import IntegrityError, StoreBusy, TaxgateError, classify
+from taxgate.intake import valid_request_id
 from taxgate.store.common import iso_now
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from taxgate.pipeline import ProcessResult
+    from taxgate.progress import Progress
+    from taxgate.settings import Settings
+    from taxgate.store.base import Store
 
 QUEUED, RUNNING, DONE, FAILED, EXPIRED = "QUEUED", "RUNNING", "DONE", "FAILED", "EXPIRED"
 UNFINISHED = (QUEUED, RUNNING)
@@ -100,12 +107,21 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+class _Gateway(Protocol):  # what the worker needs of the Gateway
+    settings: Settings
+
+    def lock(self, timeout: float | None = None) -> AbstractContextManager[Store]: ...
+
+    def process(self, request_dir: Path, out_dir: Path, progress: Progress | None = None
+                ) -> ProcessResult: ...
+
+
 class JobRunner:
     """The job board (in memory) and its worker thread."""
 
-    def __init__(self, settings: Settings, gate: StoreGate) -> None:
-        self.settings = settings
-        self.gate = gate
+    def __init__(self, gateway: _Gateway) -> None:
+        self.gateway = gateway
+        self.settings = settings = gateway.settings
         self.spool = private_dir(settings.spool)
         self.board: dict[str, JobView] = {}
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -126,7 +142,7 @@ class JobRunner:
     def start(self) -> None:
         """Load every job (the store's, and spooled ones not stored yet), queue the
         unfinished ones again in submission order, start the worker."""
-        with self.gate.use() as store:
+        with self.gateway.lock() as store:
             rows = {r.job_id: r for r in store.jobs()}
         for marker in self.spool.glob("job-*/job.json"):
             if marker.is_symlink() or marker.parent.is_symlink():
@@ -154,8 +170,10 @@ class JobRunner:
     def new_job_id(self) -> str:
         return "job-" + uuid.uuid4().hex
 
-    def accept(self, job_id: str, agency: str, request_id: str | None) -> JobRow:
-        """Register a spooled package (already in ``package_dir``) and queue it."""
+    def accept(self, job_id: str, agency: str, request_id: object) -> JobRow:
+        """Register a spooled package (already in ``package_dir``) and queue it;
+        ``request_id`` as the manifest gave it (kept when it has a request id's form)."""
+        request_id = request_id if valid_request_id(request_id) else None
         now = iso_now()
         row = JobRow(job_id, agency, request_id, QUEUED, now, now)
         marker = self.job_dir(job_id) / "job.json"  # survives a restart before it is stored
@@ -163,7 +181,7 @@ class JobRunner:
         tmp.write_text(json.dumps(asdict(row)), encoding="utf-8")
         os.replace(tmp, marker)
         try:  # stored now unless the worker holds the store; it stores it when it starts
-            with self.gate.use(timeout=0.2) as store:
+            with self.gateway.lock(timeout=0.2) as store:
                 store.save_job(row)
         except StoreBusy:
             pass
@@ -180,7 +198,7 @@ class JobRunner:
     # --- the worker ----------------------------------------------------------------------
     def _save(self, view: JobView, **changes: object) -> None:
         view.row = replace(view.row, updated_at=iso_now(), **changes)  # type: ignore[arg-type]
-        with self.gate.use() as store:
+        with self.gateway.lock() as store:
             store.save_job(view.row)
 
     def _work(self) -> None:
@@ -207,10 +225,9 @@ class JobRunner:
                 shutil.rmtree(pkg, ignore_errors=True)
                 return
             view.progress.stage_("intake", _record_count(pkg))
-            with self.gate.use() as store:
+            with self.gateway.lock():
                 self._save(view, state=RUNNING)
-                result = pipeline.process_with_store(
-                    self.settings, store, pkg, out, _ProgressAdapter(view.progress))
+                result = self.gateway.process(pkg, out, _ProgressAdapter(view.progress))
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(
                     days=self.settings.service.response_retention_days)
                 view.progress.stage_("done")

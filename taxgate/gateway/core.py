@@ -1,0 +1,294 @@
+"""The Gateway: one object built from settings that owns the store, its lock and every
+use case (setup, process, accounts, the review desk, audit, jobs).
+
+The shells (the CLI, the HTTP API, the web pages) and the tests hold a Gateway and call
+its methods; each method takes the lock, opens the store on first use and delegates to
+the function that does the work (:mod:`taxgate.pipeline`, :mod:`taxgate.accounting`,
+:mod:`taxgate.integrity`, :mod:`taxgate.gateway.review`, ...). The modules behind a
+method are imported when it is first called, so a shell starts without the matching
+engine. The store is closed when the ``with`` block ends (:meth:`Gateway.close`).
+
+The embedded store allows one process (flock) and a DuckDB connection must not be used
+from two threads at once, so every use goes through :meth:`Gateway.lock`: one
+re-entrant lock per Gateway. Callers that must answer quickly (the API, the web pages)
+hold it with a ``timeout`` around their calls; when the job worker holds the store for a
+long job they get :class:`~taxgate.errors.StoreBusy` (HTTP 503, Retry-After).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from taxgate.errors import NotFound, StoreBusy
+from taxgate.settings import Settings
+
+if TYPE_CHECKING:
+    from taxgate.accounting import AnnualReport, Disclosure
+    from taxgate.domain import FollowUp, LedgerEntry, Official, ReviewDecision
+    from taxgate.gateway.accounts import Principal
+    from taxgate.gateway.jobs import JobRunner
+    from taxgate.gateway.oversight import Oversight
+    from taxgate.gateway.review import ItemView, QueueEntry
+    from taxgate.integrity import Verified
+    from taxgate.pipeline import LoadResult, ProcessResult
+    from taxgate.progress import Progress
+    from taxgate.store.base import Store
+
+__all__ = ["Gateway"]
+
+
+class Gateway:
+    """One gateway: ``with Gateway(settings) as gw: gw.process(request_dir, out_dir)``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._store: Store | None = None
+        self._reason_cache: dict[str, Counter[str]] = {}  # oversight: per request, reasons
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the store and its lock ---------------------------------------------------------
+
+    @contextmanager
+    def lock(self, timeout: float | None = None, *, create: bool = False) -> Iterator[Store]:
+        """The open store, held by this thread alone (re-entrant); opened on first use.
+        ``timeout``: seconds to wait for another thread, then StoreBusy."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise StoreBusy("the store is busy with a job; retry shortly")
+        try:
+            if self._store is None:
+                from taxgate.store import open_store
+
+                self._store = open_store(self.settings, create=create)
+            yield self._store
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Stop the job worker if one runs, then close the store (it reopens on next use)."""
+        if "jobs" in self.__dict__:
+            self.jobs.stop()
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    @cached_property
+    def jobs(self) -> JobRunner:
+        """The job board and its worker (request packages uploaded over HTTP)."""
+        from taxgate.gateway.jobs import JobRunner
+
+        return JobRunner(self)
+
+    # --- setup: the store, officials, filings, the main job -----------------------------
+
+    def init(self) -> Path | str:
+        """Create the store (its at-rest key and signing key) or migrate it; start the
+        head anchor. Returns where the store is."""
+        from taxgate import pipeline
+
+        with self.lock(create=True) as store:
+            pipeline.init(store)
+        return self.settings.store
+
+    def add_official(self, official: Official, actor: str = "cli") -> None:
+        """Register an official who may sign requests for an agency (R1, R2)."""
+        from taxgate import pipeline
+
+        with self.lock() as store:
+            pipeline.add_official(store, official, actor)
+
+    def officials(self) -> list[Official]:
+        """The registered officials."""
+        with self.lock() as store:
+            return store.officials()
+
+    def load(self, path: Path, progress: Progress | None = None) -> LoadResult:
+        """Load (or add to) taxpayer filings: check, standardize, store, retrain."""
+        from taxgate import pipeline
+
+        with self.lock() as store:
+            return pipeline.load(self.settings, store, path, progress)
+
+    def process(self, request_dir: Path, out_dir: Path, progress: Progress | None = None
+                ) -> ProcessResult:
+        """The main job: a signed request package in, a signed response package out."""
+        from taxgate import pipeline
+
+        with self.lock() as store:
+            return pipeline.process(self.settings, store, request_dir, out_dir, progress)
+
+    def public_key_pem(self) -> str:
+        """The gateway's Ed25519 public key (PEM), which verifies every response.json."""
+        from taxgate.canonical import public_key_pem
+
+        with self.lock() as store:
+            return public_key_pem(store.signing_key())
+
+    # --- accounts -----------------------------------------------------------------------
+
+    def issue_credential(self, agency: str, actor: str = "cli") -> str:
+        """A new API secret for ``agency`` (returned once); revokes its earlier ones."""
+        from taxgate.gateway import accounts
+
+        with self.lock() as store:
+            return accounts.issue_credential(store, agency, actor)
+
+    def check_api_token(self, token: str) -> str | None:
+        """The agency a presented API secret belongs to, or None."""
+        from taxgate.gateway import accounts
+
+        with self.lock() as store:
+            return accounts.check_api_token(store, token)
+
+    def add_user(self, username: str, role: str, password: str, *,
+                 agency: str | None = None, actor: str = "cli") -> None:
+        """Create a web account (or replace its role and password); logged (R33)."""
+        from taxgate.gateway import accounts
+
+        with self.lock() as store:
+            accounts.add_user(store, username, role, password, agency=agency, actor=actor)
+
+    def check_password(self, username: str, password: str) -> Principal | None:
+        """The person signing in, or None (unknown, disabled or wrong password)."""
+        from taxgate.gateway import accounts
+
+        with self.lock() as store:
+            return accounts.check_password(store, username, password)
+
+    def record_sign_in(self, username: str, outcome: str, source: str) -> None:
+        """R33: log a web sign-in (SUCCESS, FAILURE or RATE_LIMITED)."""
+        from taxgate.ledger_events import SignIn
+
+        with self.lock() as store:
+            store.append_events([SignIn(
+                username=username[:100], outcome=outcome, source=source).to_event()])
+
+    def record_sign_out(self, username: str) -> None:
+        """R33: log a web sign-out."""
+        from taxgate.ledger_events import SignOut
+
+        with self.lock() as store:
+            store.append_events([SignOut(username=username).to_event()])
+
+    # --- the review desk ----------------------------------------------------------------
+
+    def review_queue(self, *, include_released: bool = False) -> list[QueueEntry]:
+        """The REVIEW records and their state (ids only, no taxpayer data)."""
+        from taxgate.gateway import review
+
+        with self.lock() as store:
+            return review.queue(store, include_released=include_released)
+
+    def view_item(self, principal: Principal, request_id: str, row_number: int) -> ItemView:
+        """One REVIEW record beside its candidates; each view is logged (R33)."""
+        from taxgate.gateway import review
+
+        with self.lock() as store:
+            return review.view_item(store, principal, request_id, row_number)
+
+    def propose(self, principal: Principal, request_id: str, row_number: int, outcome: str,
+                reason: str) -> ReviewDecision:
+        """Propose the final outcome of a REVIEW record (role reviewer)."""
+        from taxgate.gateway import review
+
+        with self.lock() as store:
+            return review.propose(store, principal, request_id, row_number, outcome, reason)
+
+    def release(self, principal: Principal, request_id: str, row_number: int,
+                proposal: str | None = None) -> FollowUp:
+        """Release a proposal (role releaser, another person, R23): a signed follow-up."""
+        from taxgate.gateway import review
+
+        with self.lock() as store:
+            return review.release(store, self.settings, principal, request_id, row_number,
+                                  proposal)
+
+    def follow_ups(self, request_id: str, agency: str | None = None) -> list[FollowUp]:
+        """The follow-up responses of a request (only ``agency``'s, when given)."""
+        from taxgate.gateway import review
+
+        with self.lock() as store:
+            return review.follow_ups(store, request_id, agency)
+
+    def follow_up(self, request_id: str, seq: int, agency: str | None = None) -> FollowUp:
+        """Follow-up ``seq`` of a request; NotFound when there is none."""
+        for f in self.follow_ups(request_id, agency):
+            if f.seq == seq:
+                return f
+        raise NotFound("no such follow-up response")
+
+    @staticmethod
+    def write_follow_up(fu: FollowUp, out_dir: Path) -> None:
+        """Write a follow-up's results.csv and signed response.json to ``out_dir``."""
+        from taxgate.gateway import review
+
+        review.write_follow_up(fu, out_dir)
+
+    # --- audit --------------------------------------------------------------------------
+
+    def verify_ledger(self, anchor: Path | None = None) -> Verified:
+        """Walk the hash chain and its checkpoints up to the head anchor (IntegrityError
+        on the first entry edited, deleted, inserted or reordered)."""
+        from taxgate import integrity
+
+        with self.lock() as store:
+            return integrity.verify_against_anchor(store, anchor)
+
+    def open_failure(self) -> str | None:
+        """The integrity failure no incident has been recorded for since, if any (what
+        to do about it: ``LEDGER_REMEDY``)."""
+        from taxgate import integrity
+
+        with self.lock() as store:
+            return integrity.open_failure(store)
+
+    def record_incident(self, operator: str, note: str) -> LedgerEntry:
+        """Log an integrity incident and start the head anchor afresh after it."""
+        from taxgate import integrity
+
+        with self.lock() as store:
+            return integrity.record_incident(store, operator, note)
+
+    def accounting(self, tin: str) -> list[Disclosure]:
+        """Every disclosure about one taxpayer (R27)."""
+        from taxgate import accounting
+
+        with self.lock() as store:
+            return accounting.disclosures_for_tin(store, tin)
+
+    def annual_report(self, year: int) -> AnnualReport:
+        """The year's counts per agency and authority, from the ledger (R29)."""
+        from taxgate import accounting
+
+        with self.lock() as store:
+            return accounting.annual_report(store, year)
+
+    @staticmethod
+    def write_report(report: AnnualReport, out_dir: Path) -> tuple[Path, Path]:
+        """Write an annual report as CSV and HTML; returns both paths."""
+        from taxgate import accounting
+
+        return accounting.write_report(report, out_dir)
+
+    def oversight(self, viewer: str | None = None) -> Oversight:
+        """The auditors' figures from the ledger; a ``viewer`` is logged (OVERSIGHT_VIEWED)."""
+        from taxgate.gateway import oversight
+        from taxgate.ledger_events import OversightViewed
+
+        with self.lock() as store:
+            o = oversight.oversight(store, self._reason_cache)
+            if viewer is not None:
+                store.append_events([OversightViewed(viewer=viewer).to_event()])
+        return o
