@@ -90,7 +90,7 @@ class Policy:
     clear_winner_bits: float = 5.0
     successor_gap_years: int = 2
     namesake_first_levels: tuple[str, ...] = (
-        "exact", "nickname", "listed nickname", "spelling", "nickname variant",
+        "exact", "nickname", "spelling", "listed nickname", "nickname variant",
         "given/family swapped", "cross-language", "initial")
     street_name_max_edits: int = 1
     street_name_min_length_for_edits: int = 6
