@@ -90,8 +90,8 @@ class Policy:
     clear_winner_bits: float = 5.0
     successor_gap_years: int = 2
     namesake_first_levels: tuple[str, ...] = (
-        "exact", "nickname", "spelling", "nickname variant", "given/family swapped",
-        "cross-language", "initial")
+        "exact", "nickname", "spelling", "listed nickname", "nickname variant",
+        "given/family swapped", "cross-language", "initial")
     street_name_max_edits: int = 1
     street_name_min_length_for_edits: int = 6
     established_given_name_min_count: int = 1_000

@@ -84,7 +84,7 @@ def _input_view(
     established, dominance = int(names.established_min_count), float(names.sex_dominance)
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
-        SELECT s.{uid} AS uid, {cols},
+        SELECT s.{uid} AS uid, {cols}, {model.A_BLDG.format(p="s.")} AS a_bldg,
                coalesce(nk.nicks, list_append(ns.nicks, s.n_first), [s.n_first])
                  AS n_first_nicks,
                {spelling_key('s.n_first')} AS n_first_spell,
@@ -117,12 +117,14 @@ def term_frequencies(con: duckdb.DuckDBPyConnection, filings: str) -> dict[str, 
     the filings that give one), computed once per run from the store's filings, so every
     request record is weighed against the same population. Returns column -> table."""
     tables = {}
+    derived = {"a_bldg": model.A_BLDG.format(p="")}
     for col in model.TF_COLUMNS:
         table = f"_tg_tf_{col}"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col}
-            FROM {filings} WHERE {col} IS NOT NULL GROUP BY {col}""")
+            FROM (SELECT {derived.get(col, col)} AS {col} FROM {filings})
+            WHERE {col} IS NOT NULL GROUP BY {col}""")
         tables[col] = table
     return tables
 

@@ -32,6 +32,7 @@ from taxgate.matching.name_levels import (
     COMPOUND_GIVEN,
     DISTINCT_FIRST,
     HYPOCORISM,
+    LISTED_NICKNAME,
     NICKNAME_VARIANT,
     OPPOSITE_SEX_NEAR,
     REORDERED,
@@ -42,12 +43,12 @@ from taxgate.matching.name_levels import (
 from taxgate.settings import Policy
 from taxgate.standardize._data import column
 
-MODEL_FAMILY = "taxgate-person-v6"
-__all__ = ["BLOCKING_RULES", "COMPOUND_GIVEN", "DISTINCT_FIRST", "EM_BLOCKING_RULES",
-           "HYPOCORISM", "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR",
-           "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING", "SWAPPED",
-           "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors", "check_model",
-           "comparisons", "settings"]
+MODEL_FAMILY = "taxgate-person-v7"
+__all__ = ["A_BLDG", "BLOCKING_RULES", "COMPOUND_GIVEN", "DISTINCT_FIRST", "EM_BLOCKING_RULES",
+           "HYPOCORISM", "LISTED_NICKNAME", "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT",
+           "OPPOSITE_SEX_NEAR", "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING",
+           "SWAPPED", "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors",
+           "check_model", "comparisons", "settings"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl(f"n_first_canon_l = n_first_canon_r AND {SAME_PERSON_NAME}", "nickname",
                  m=0.06),
             _lvl(SPELLING, "spelling", m=0.02),
+            _lvl(LISTED_NICKNAME, "listed nickname", m=0.02),
             _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
             _lvl(HYPOCORISM, "hypocorism", m=0.01),
             _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
@@ -192,11 +194,7 @@ def comparisons() -> list[cl.CustomComparison]:
         comparison_levels=[
             _null("a_zip5"),
             _lvl("a_key_l = a_key_r", "same delivery point", m=0.55, tf_col="a_key"),
-            _lvl(
-                "a_number_l = a_number_r AND a_street_l = a_street_r AND a_zip5_l = a_zip5_r",
-                "same building",
-                m=0.08,
-            ),
+            _lvl("a_bldg_l = a_bldg_r", "same building", m=0.08, tf_col="a_bldg"),
             _lvl(
                 "a_number_l = a_number_r AND (a_zip5_l = a_zip5_r OR a_city_l = a_city_r)",
                 "same number and place",
@@ -261,6 +259,7 @@ def check_model(model_json: str) -> None:
 # in the noise studies behind the synthetic generator, kept conservative.
 M_FLOORS: dict[tuple[str, str], float] = {
     ("first_name", "nickname"): 0.03,
+    ("first_name", "listed nickname"): 0.01,
     ("first_name", "spelling"): 0.01,
     ("first_name", "nickname variant"): 0.005,
     ("first_name", "hypocorism"): 0.005,
@@ -333,7 +332,14 @@ BLOCKING_RULES: list[BlockingRuleCreator | dict[str, Any]] = [
     block_on("tin"),
 ]
 
-TF_COLUMNS = ("n_first", "n_last", "n_surname1", "a_key")
+TF_COLUMNS = ("n_first", "n_last", "n_surname1", "a_key", "a_bldg")
+
+# The building of a street address (house number, street and ZIP5, the unit aside):
+# "same building" (one side gives no unit, or another) is weighed by the building's
+# share of the filings, as "same delivery point" is by the address's, so its weight
+# follows the store's size as the prior does, and a crowded building counts for less.
+A_BLDG = ("CASE WHEN {p}a_number IS NOT NULL AND {p}a_street IS NOT NULL AND {p}a_zip5 "
+          "IS NOT NULL THEN concat_ws('|', {p}a_number, {p}a_street, {p}a_zip5) END")
 
 # EM sessions at load, on pairs of filings: within one TIN (a person's own filings
 # teach names, DOB and address variation); same name and DOB (teach TIN, address,

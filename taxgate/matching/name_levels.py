@@ -70,6 +70,15 @@ SWAPPED = (
     "AND NOT (n_surname1_established_l AND n_first_established_r)))"
 )
 
+# One is listed as a nickname of the other, but not as its first reading (KATHY of
+# KATHLEEN, where KATHY is first KATHERINE's; KENNY of KENNETH, an ambiguous nickname;
+# CATHIE, which the table spells KATHY, of CATHLEEN): the name tables' own pair, as
+# direct a tie as the first reading, never between names of opposite sex (R24).
+LISTED_NICKNAME = (
+    "(list_contains(n_first_nicks_l, n_first_r) OR list_contains(n_first_nicks_r, n_first_l)) "
+    f"AND {SAME_PERSON_NAME}"
+)
+
 # Both are nicknames of one third name (MARY and MARIA of MARIAH), and neither of the
 # other: a weaker tie than a direct nickname (BILL of WILLIAM), not enough between two
 # established names.

@@ -17,11 +17,19 @@ may be marked primary (the value ``n_first_canon`` takes):
 
 Anything else stays unresolved (``n_first_canon`` keeps the name as written);
 the full pair list is still available to the matcher.
+
+A second public source, the ``corp-names`` package (MIT; its person-name table
+merges the ``nicknames`` data with two public-domain lists, common_nickname_csv and
+diminutives.db), adds the hypocorisms the first lacks (JEREMY -> JEREMIAH, STAN ->
+STANLEY). Only its "common" nicknames that begin with their full name's first letter
+are taken, never as a first reading (a second opinion adds a listed pair, it does not
+re-resolve a nickname), and never a pair the first source already has.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections import defaultdict
 from importlib import metadata
@@ -63,7 +71,7 @@ def build_rows() -> list[tuple[str, str, str, str]]:
     with (DATA / "name_xlang.csv").open(newline="") as fh:
         full_names = {row["name"] for row in csv.DictReader(fh)}
     source = f"nicknames {metadata.version('nicknames')}"
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = list(_second_source(pairs))
     for nick, canons in sorted(pairs.items()):
         primary = curated.get(nick)
         if primary is None and nick not in canon_size and nick not in full_names:
@@ -75,6 +83,23 @@ def build_rows() -> list[tuple[str, str, str, str]]:
         for canon in sorted(canons):
             src = "curated" if curated.get(nick) == canon and canon_size[canon] == 0 else source
             rows.append((nick, canon, "Y" if canon == primary else "N", src))
+    return sorted(rows)
+
+
+def _second_source(known: dict[str, set[str]]) -> list[tuple[str, str, str, str]]:
+    """(variant, canonical, "N", source) rows of corp-names' common nicknames that share
+    their full name's initial and that ``known`` (the first source's pairs) lacks."""
+    dist = metadata.distribution("corp-names")
+    path = Path(str(dist.locate_file("corp_names/data/nicknames.json")))
+    source = f"corp-names {dist.version}"
+    rows = []
+    for nick, entry in json.loads(path.read_text(encoding="utf-8")).items():
+        canon = (entry.get("canonical") or "").upper()
+        nick = nick.upper()
+        if (entry.get("category") == "common" and nick.isalpha() and canon.isalpha()
+                and nick.isascii() and canon.isascii() and nick[0] == canon[0]
+                and nick != canon and canon not in known.get(nick, set())):
+            rows.append((nick, canon, "N", source))
     return rows
 
 
