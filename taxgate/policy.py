@@ -57,7 +57,7 @@ from taxgate.errors import BadInput
 from taxgate.persons import PERSONS_SQL, successors_sql
 from taxgate.review_reasons import require_review
 from taxgate.settings import Policy
-from taxgate.stage_table import StageTable, materialize
+from taxgate.stage_table import ScoredPairs, StageTable, materialize
 
 # First-name levels at which another person at the address is a namesake of the
 # request however far behind it scores (``policy.namesake_first_levels``): the name as
@@ -82,29 +82,23 @@ _GIVEN_AGREES = "p.first_name_level > 0"
 _PAIR_ORDER = "(p.match_weight, p.tin, p.evidence)"
 
 
-def _gammas(comparison: str, labels: tuple[str, ...]) -> list[int]:
-    """Splink's gamma (level number in the evidence) of the named levels of a comparison."""
-    from taxgate.matching.model import comparisons
-
-    for comp in comparisons():
-        d = comp.get_comparison("duckdb").as_dict()
-        if d["output_column_name"] != comparison:
-            continue
-        levels = [lv for lv in d["comparison_levels"] if not lv.get("is_null_level")]
-        unknown = sorted(set(labels) - {lv["label_for_charts"] for lv in levels})
-        if unknown:
-            raise BadInput(f"the policy names {comparison} levels the model does not have: "
-                           f"{', '.join(unknown)}")
-        top = len(levels) - 1
-        return [top - i for i, lv in enumerate(levels) if lv["label_for_charts"] in labels]
-    raise KeyError(comparison)
+def _gammas(pairs: ScoredPairs, comparison: str, labels: tuple[str, ...]) -> list[int]:
+    """Splink's gamma (level number in the evidence) of the named levels of a comparison,
+    as the matching stage scored ``pairs``."""
+    levels = pairs.levels[comparison]
+    unknown = sorted(set(labels) - set(levels))
+    if unknown:
+        raise BadInput(f"the policy names {comparison} levels the model does not have: "
+                       f"{', '.join(unknown)}")
+    top = len(levels) - 1
+    return [top - i for i, label in enumerate(levels) if label in labels]
 
 
 def decide(
     con: duckdb.DuckDBPyConnection,
     *,
     requests: StageTable,
-    pairs: StageTable,
+    pairs: ScoredPairs,
     periods: list[int],
     policy: Policy,
     safeguards_current: bool,
@@ -118,8 +112,9 @@ def decide(
     t_high = float(policy.confirm_match_probability)
     bits = float(policy.clear_winner_bits)
     competitors_outcome = "REVIEW" if policy.review_competitors else "NOT_CONFIRMED"
-    strong = ", ".join(str(g) for g in _gammas("first_name", policy.namesake_first_levels))
-    same_zip = min(_gammas("address", ("same ZIP",)))
+    strong = ", ".join(str(g) for g in _gammas(pairs, "first_name",
+                                               policy.namesake_first_levels))
+    same_zip = min(_gammas(pairs, "address", ("same ZIP",)))
     req, prs = requests.name, pairs.name
     con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(prs, policy)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "

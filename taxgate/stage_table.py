@@ -10,7 +10,8 @@ return text and executed here, by :func:`materialize`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +38,16 @@ class StageTable:
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
         """Free the table once no stage needs it."""
         con.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+@dataclass(frozen=True)
+class ScoredPairs(StageTable):
+    """The matching stage's candidate pairs, with the comparison levels it scored them
+    with: per comparison (its output column), the labels of its levels from the highest
+    gamma down to 0, so the next stage reads a level by its label, never by a number
+    of its own."""
+
+    levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def table_of(con: duckdb.DuckDBPyConnection, name: str) -> StageTable:

@@ -76,6 +76,7 @@ def test_the_check_runs_on_a_copy_of_the_tree(tmp_path: Path):
 @pytest.mark.parametrize(("module", "line", "broken"), [
     ("ledger.py", "from taxgate import pipeline", "Layers point down"),  # a leaf looks up
     ("statute.py", "from taxgate import intake", "Stages"),  # a stage imports a stage
+    ("policy.py", "from taxgate.matching import model", "Stages"),  # no exception left
     ("pipeline/common.py", "from taxgate.pipeline import answer", "No import cycles"),
     ("pipeline/process.py", "from taxgate import synth", "Tools apart"),
     ("web/routes.py", "from taxgate.store import open_store", "Shells reach the store"),

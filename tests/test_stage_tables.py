@@ -19,10 +19,11 @@ import duckdb
 import pytest
 
 from taxgate import matching, policy, standardize, statute
+from taxgate.errors import BadInput
 from taxgate.matching import duckdb as matching_duckdb
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
-from taxgate.stage_table import StageTable, materialize, table_of
+from taxgate.stage_table import ScoredPairs, StageTable, materialize, table_of
 
 PACKAGE = Path(__file__).resolve().parents[1] / "taxgate"
 _NAME = re.compile(r"\b_tg_[a-z0-9_]+")
@@ -103,20 +104,32 @@ def test_the_replace_scan_finds_an_edit():
 
 
 @pytest.mark.parametrize(
-    ("function", "inputs"),
+    ("function", "inputs", "returns"),
     [
-        (statute.evaluate_records, ("records",)),
-        (matching_duckdb.score, ("requests",)),
-        (policy.decide, ("requests", "pairs")),
+        (statute.evaluate_records, {"records": "StageTable"}, "StageTable"),
+        (matching_duckdb.score, {"requests": "StageTable"}, "ScoredPairs"),
+        (policy.decide, {"requests": "StageTable", "pairs": "ScoredPairs"}, "StageTable"),
     ],
 )
-def test_stages_take_and_return_stage_tables(function, inputs):
+def test_stages_take_and_return_stage_tables(function, inputs, returns):
     """The statute, matching and policy stages take the tables they read as StageTables
-    and return the one they make."""
+    and return the one they make; the matching stage's pairs carry the comparison levels
+    they were scored with, which the policy reads by label (ScoredPairs)."""
     sig = inspect.signature(function)
-    assert sig.return_annotation == "StageTable"
-    for name in inputs:
-        assert sig.parameters[name].annotation == "StageTable", name
+    assert sig.return_annotation == returns
+    for name, kind in inputs.items():
+        assert sig.parameters[name].annotation == kind, name
+
+
+def test_the_policy_reads_levels_from_the_pairs_it_is_handed():
+    """The level numbers the policy reads come with the scored pairs, so the policy needs
+    nothing from the matching stage's model (issue 13: stages never import each other)."""
+    levels = {"first_name": ("exact", "nickname", "else"), "address": ("same ZIP", "else")}
+    pairs = ScoredPairs("p", ("row_number",), levels)
+    assert policy._gammas(pairs, "first_name", ("exact", "else")) == [2, 0]
+    assert policy._gammas(pairs, "address", ("same ZIP",)) == [1]
+    with pytest.raises(BadInput, match="levels the model does not have: typo"):
+        policy._gammas(pairs, "first_name", ("typo",))
 
 
 def test_the_spark_engine_returns_what_the_duckdb_engine_returns():
@@ -125,7 +138,7 @@ def test_the_spark_engine_returns_what_the_duckdb_engine_returns():
     from taxgate.matching import spark
 
     duck, other = inspect.signature(matching.score), inspect.signature(spark.score)
-    assert other.return_annotation == duck.return_annotation == "StageTable"
+    assert other.return_annotation == duck.return_annotation == "ScoredPairs"
     assert other.parameters["requests"].annotation == "StageTable"
 
 

@@ -155,7 +155,8 @@ def render() -> str:
     out += ["", "### Known exceptions", "",
             "Imports the contract still allows by name, each with the step that removes it:",
             ""]
-    out += [f"- `{imp}`: {note[:1].upper()}{note[1:]}" for imp, note in _ignored()]
+    out += [f"- `{imp}`: {note[:1].upper()}{note[1:]}" for imp, note in _ignored()] or [
+        "None: every import keeps the contract."]
     return "\n".join([*out, "", END]) + "\n"
 
 

@@ -12,13 +12,13 @@ from typing import Any
 from taxgate.matching.duckdb import score, train
 from taxgate.matching.model import NameRules, check_model
 from taxgate.matching.phases import splink_phases
-from taxgate.stage_table import StageTable
+from taxgate.stage_table import ScoredPairs
 
 __all__ = ["NameRules", "check_model", "score", "scorer", "splink_phases", "train"]
 
 
 def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str = "4g",
-           spark_partitions: int = 8) -> Callable[..., StageTable]:
+           spark_partitions: int = 8) -> Callable[..., ScoredPairs]:
     """The ``score`` function of an engine: DuckDB's, or Spark's bound to a master (and
     its driver memory and local partitions).
 
@@ -30,7 +30,7 @@ def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str
     if engine == "spark":
         from taxgate.matching import spark  # pyspark is imported here and only here
 
-        def _score(con: Any, **kwargs: Any) -> StageTable:
+        def _score(con: Any, **kwargs: Any) -> ScoredPairs:
             return spark.score(con, master=spark_master, driver_memory=spark_driver_memory,
                                partitions=spark_partitions, **kwargs)
 

@@ -17,7 +17,7 @@ from splink import DuckDBAPI, Linker
 from taxgate.matching import model
 from taxgate.matching.name_keys import NICKS_BY_SOUND, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
-from taxgate.stage_table import StageTable, table_of
+from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
 if TYPE_CHECKING:
     from taxgate.progress import Progress
@@ -185,7 +185,7 @@ def score(
     chunk_records: int = 200_000,
     progress: Progress | None = None,
     names: model.NameRules = DEFAULT_NAME_RULES,
-) -> StageTable:
+) -> ScoredPairs:
     """Score request rows against filings; return table ``out``, one row per candidate pair:
     row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
     dob_disagrees, name_compatible, first_name_level and address_level (Splink's gammas,
@@ -212,7 +212,7 @@ def score(
             _score_chunk(con, spec, tf, chunk, out, names)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
-        return table_of(con, out)
+        return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
     finally:
         for view in ("_tg_left", "_tg_right", "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")

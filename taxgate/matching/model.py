@@ -118,6 +118,18 @@ def _one_edit(a: str, b: str) -> str:
 
 
 
+def level_labels() -> dict[str, tuple[str, ...]]:
+    """Per comparison (its output column), the labels of its levels (null level aside)
+    from the highest gamma down to 0: what a scored pair's evidence numbers mean."""
+    labels = {}
+    for comp in comparisons():
+        d = comp.get_comparison("duckdb").as_dict()
+        labels[d["output_column_name"]] = tuple(
+            lv["label_for_charts"] for lv in d["comparison_levels"]
+            if not lv.get("is_null_level"))
+    return labels
+
+
 def comparisons() -> list[cl.CustomComparison]:
     """Comparisons in order of their evidence; levels most specific first."""
     first = cl.CustomComparison(

@@ -41,7 +41,7 @@ import sqlglot.expressions as exp
 
 from taxgate.matching import duckdb as ddb
 from taxgate.matching import model
-from taxgate.stage_table import StageTable, table_of
+from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
 _STATE: dict[str, Any] = {}  # the process's SparkSession and its master
 
@@ -173,7 +173,7 @@ def score(
     chunk_records: int = 0,
     progress: Any = None,
     names: model.NameRules = ddb.DEFAULT_NAME_RULES,
-) -> StageTable:
+) -> ScoredPairs:
     """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
     request at once (Spark spreads it over its executors, so ``chunk_records`` is not
     used), with the same term frequencies (from the filings, computed in DuckDB)."""
@@ -226,7 +226,7 @@ def score(
             spark.catalog.dropTempView(name)
         if progress is not None:
             progress.advance(ddb._count(con, requests.name))
-        return table_of(con, out)
+        return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
     finally:
         for view in ("_tg_spark_left", "_tg_spark_right"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
