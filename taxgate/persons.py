@@ -19,8 +19,10 @@ from taxgate.settings import Policy
 # their dates of birth nor their full double surnames disagree. Only the candidates
 # that can matter are looked for (PERSONS_SQL, SOFT_LINKS_SQL): those sharing a DOB, an
 # address or a full double surname, or *adjacent* (the SSN begins at most
-# ``policy.successor_gap_years`` years after the ITIN's end, in the state it left),
-# each found by an equality join on the name key and that value. Every ITIN against
+# ``policy.successor_gap_years`` years after the ITIN's end, in the state it left, or in
+# any state as each other's only adjacent partner: ``anywhere``, found from counts per
+# name key and year, so a common name's namesakes are never paired nationwide), each
+# found by an equality join on the name key and that value. Every ITIN against
 # every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates.
 SUCCESSORS_SQL = """
 WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
@@ -54,6 +56,26 @@ shared AS (  -- (side, name key, a DOB, address or full surname the TIN gives)
   UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'a' || unnest(addrs) FROM sides
   UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'f' || unnest(fulls) FROM sides
 ),
+ssn_starts AS (  -- per name key and first year: how many SSNs, and one of them
+  SELECT n_first, n_surname1, fy AS y, count(*) AS n, any_value(tin) AS tin
+  FROM sides WHERE NOT is_itin GROUP BY ALL
+),
+itin_ends AS (  -- per name key and last year: how many ITINs
+  SELECT n_first, n_surname1, ly, count(*) AS n FROM sides WHERE is_itin GROUP BY ALL
+),
+anywhere AS (  -- adjacent in any state, each the other's only adjacent partner
+  SELECT i.itin, i.ssn FROM (
+    SELECT a.tin AS itin, any_value(s.tin) AS ssn, any_value(s.y) AS fy,
+           any_value(a.n_first) AS n_first, any_value(a.n_surname1) AS n_surname1
+    FROM (SELECT tin, n_first, n_surname1, unnest(range(ly + 1, ly + {gap} + 1)) AS y
+          FROM sides WHERE is_itin) a
+    JOIN ssn_starts s USING (n_first, n_surname1, y)
+    GROUP BY a.tin HAVING sum(s.n) = 1
+  ) i
+  JOIN itin_ends e ON e.n_first = i.n_first AND e.n_surname1 = i.n_surname1
+   AND e.ly BETWEEN i.fy - {gap} AND i.fy - 1
+  GROUP BY i.itin, i.ssn HAVING sum(e.n) = 1
+),
 found AS (
   SELECT a.tin AS itin, b.tin AS ssn
   FROM shared a JOIN shared b USING (n_first, n_surname1, v)
@@ -65,13 +87,16 @@ found AS (
   JOIN (SELECT * FROM sides WHERE NOT is_itin) b
     ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
    AND a.last_state = b.first_state AND a.next_year = b.fy
+  UNION
+  SELECT itin, ssn FROM anywhere
 )
 SELECT f.itin, f.ssn,
        len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
        list_has_any(a.addrs, b.addrs) AS shared_address,
        list_has_any(a.fulls, b.fulls) AS same_full_name,
        b.fy - a.ly <= {gap} AND a.last_state = b.first_state AS adjacent,
-       a.last_zip3 = b.first_zip3 AS nearby
+       a.last_zip3 = b.first_zip3 AS nearby,
+       (f.itin, f.ssn) IN (SELECT (itin, ssn) FROM anywhere) AS only_pair_anywhere
 FROM found f JOIN prof a ON a.tin = f.itin JOIN prof b ON b.tin = f.ssn
 WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on it)
   AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
@@ -104,7 +129,9 @@ UNION ALL SELECT t.tin, t.tin FROM touched t
 # Possibly one person: a successor pair with a DOB in common but not unique, or without
 # a DOB on one side but sharing an address or a full double surname, or *adjacent*: the
 # SSN begins within two years of the ITIN's end, in the state the ITIN left, and either
-# near (the same 3-digit ZIP area) or the only such partner of both. Never merged (that
+# near (the same 3-digit ZIP area) or the only such partner of both; or, in any state,
+# the only adjacent partner of both anywhere (the holder moved when switching: one of
+# the last two false confirmations at 10.3M filings, NY to CA). Never merged (that
 # could make father and son of one name one candidate); it can only take a confirmation
 # away: the submitted address must then also be the address of record of the two
 # together, and a hold on either withholds (:func:`taxgate.confirm.confirmable`).
@@ -125,6 +152,8 @@ SELECT DISTINCT s.itin, s.ssn FROM {successors} s
 WHERE s.by_dob OR s.shared_address OR s.same_full_name
 UNION
 SELECT itin, ssn FROM loose WHERE nearby OR only_one
+UNION
+SELECT itin, ssn FROM {successors} WHERE only_pair_anywhere
 """
 
 ADDRESS_OF_RECORD_SQL = """

@@ -9,7 +9,8 @@ A person link is not an address verification. For each lawful request record:
    date of birth (one side never gave it) is only a *possible successor* when it
    shares an address or a double surname, or the SSN begins within two years (the
    policy's ``successor_gap_years``) of the ITIN's end in the state it left, nearby
-   or as the only such partner of either (:mod:`taxgate.persons`): never merged, it can only
+   or as the only such partner of either, or in any state as the only such partner
+   of both anywhere (:mod:`taxgate.persons`): never merged, it can only
    withhold a confirmation (step 4). Only the TINs whose name key the scored pairs
    touch are looked at.
 1. Candidates are persons with a scored pair (any of their filings) and no veto: a

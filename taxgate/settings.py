@@ -50,7 +50,8 @@ POLICY_DOCS: dict[str, str] = {
     "clear_winner_bits": "R23: match-weight bits (log2 odds) by which the best candidate "
     "must beat every other candidate person to be CONFIRMED",
     "successor_gap_years": "R25: most tax years between an ITIN's last filing and a "
-    "same-name SSN's first, in the state the ITIN left, for the two to be possibly one "
+    "same-name SSN's first, in the state the ITIN left (or anywhere, as each other's only "
+    "such partner), for the two to be possibly one "
     "person (which withholds a confirmation of the ITIN's address)",
     "namesake_first_levels": "R23: first-name levels at which another taxpayer at the "
     "address competes with the best however far behind it scores",

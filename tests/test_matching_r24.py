@@ -74,10 +74,18 @@ HAND = [
     _f("900000015", "LORENA", None, "PADILLA", "1984-09-09", "44 Olive St", None, 2023),
     _f("000000016", "LORENA", None, "PADILLA", None, "9 Lemon Ave", None, 2024,
        place=("SAN DIEGO", "CA", "92101")),
-    # the same, but the SSN begins in another state: a namesake, not a successor
+    # the same, but the SSN begins in another state, the only same-name SSN to begin
+    # then anywhere: possibly one person who moved when switching (R25)
     _f("900000017", "TOMAS", None, "ECHEVERRIA", "1981-02-03", "70 Aspen Way", None, 2023),
     _f("000000018", "TOMAS", None, "ECHEVERRIA", None, "5 Bayou Rd", None, 2024,
        place=("HOUSTON", "TX", "77002")),
+    # an ITIN whose name two SSNs in two other states take up the next year: neither is
+    # the only candidate, so neither withholds (namesakes grow with the store)
+    _f("900000020", "RAMIRO", None, "ZUBIZARRETA", "1983-07-08", "3 Cypress Ln", None, 2023),
+    _f("000000021", "RAMIRO", None, "ZUBIZARRETA", None, "8 Bayou Rd", None, 2024,
+       place=("HOUSTON", "TX", "77002")),
+    _f("000000022", "RAMIRO", None, "ZUBIZARRETA", None, "12 Ocean Dr", None, 2024,
+       place=("MIAMI", "FL", "33101")),
     # namesakes in one ZIP, different DOB and address
     # one TIN, two dates of birth on its filings
     _f("000000019", "OCTAVIO", None, "BARRAGAN", "1977-05-05", "18 Laurel St", None, 2023),
@@ -360,8 +368,21 @@ def test_r25_the_successor_gap_is_policy(con):
     assert decide(con, req, Policy(successor_gap_years=0))["old"]["outcome"] == "CONFIRMED"
 
 
-def test_r25_a_namesake_ssn_in_another_state_does_not_withhold(con):
-    out = decide(con, [_req("itin", "TOMAS", "ECHEVERRIA", "70 Aspen Way", dob="1981-02-03")])
+def test_r25_the_only_adjacent_ssn_anywhere_withholds_across_states(con):
+    # an ITIN holder who got an SSN and moved to another state, the SSN's filings without
+    # a DOB: the ITIN's last address is not the person's address of record (at 10.3M
+    # filings one false confirmation was this case, NY to CA); the SSN's address still is
+    out = decide(con, [
+        _req("itin", "TOMAS", "ECHEVERRIA", "70 Aspen Way", dob="1981-02-03"),
+        _req("ssn", "TOMAS", "ECHEVERRIA", "5 Bayou Rd", place=("HOUSTON", "TX", "77002")),
+    ])
+    assert out["itin"]["outcome"] == "NOT_CONFIRMED"
+    assert out["ssn"]["outcome"] == "CONFIRMED"
+
+
+def test_r25_two_adjacent_namesake_ssns_elsewhere_do_not_withhold(con):
+    out = decide(con, [_req("itin", "RAMIRO", "ZUBIZARRETA", "3 Cypress Ln",
+                            dob="1983-07-08")])
     assert out["itin"]["outcome"] == "CONFIRMED"
 
 
