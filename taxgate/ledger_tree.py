@@ -66,12 +66,21 @@ class StoredTree:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._memo: dict[tuple[int, int], bytes] = {}
+        self._tiles: dict[int, list[bytes]] = {}  # the leaves of a tile read for a proof
 
     def _leaves(self, lo: int, hi: int) -> list[bytes]:
-        entries = self._store.ledger_range(lo + 1, hi)
-        if [e.seq for e in entries] != list(range(lo + 1, hi + 1)):
-            raise StoreError(f"the ledger does not hold every entry from seq {lo + 1} to {hi}")
-        return [witness.entry_leaf(e) for e in entries]
+        """Leaves ``[lo, hi)``, within one tile: the tile's entries are read once."""
+        tile = lo >> TILE
+        leaves = self._tiles.get(tile, [])
+        base = tile << TILE
+        if len(leaves) < hi - base:
+            entries = self._store.ledger_range(base + 1, base + (1 << TILE))
+            if [e.seq for e in entries] != list(range(base + 1, base + len(entries) + 1)) \
+                    or len(entries) < hi - base:
+                raise StoreError(f"the ledger does not hold every entry from seq {lo + 1} "
+                                 f"to {hi}")
+            leaves = self._tiles[tile] = [witness.entry_leaf(e) for e in entries]
+        return leaves[lo - base:hi - base]
 
     def _nodes(self, keys: list[tuple[int, int]]) -> list[bytes]:
         found = self._store.ledger_tree_nodes(keys)
