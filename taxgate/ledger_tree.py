@@ -165,11 +165,13 @@ def publish(store: Store, path: Path, now: dt.datetime | None = None
     with its consistency proof from the log's last checkpoint. Returns the checkpoint and
     whether it was appended (False: the ledger has not grown since the last one).
     WitnessMismatch when the ledger does not extend the witnessed checkpoint."""
-    head = store.ledger_head()
-    size, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
-    tree = StoredTree(store)
-    root = tree.root(size)
     with anchor.locked(path, witness.parse_line, "the witness log") as log:
+        # the head is read under the log's lock: a ledger only grows, so a checkpoint
+        # another process published meanwhile is never ahead of this one
+        head = store.ledger_head()
+        size, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
+        tree = StoredTree(store)
+        root = tree.root(size)
         last: witness.TreeHead | None = log.last()
         if last is not None:
             problem = _mismatch(store, tree, last, size)
