@@ -18,7 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,8 +94,9 @@ def parse(raw: bytes) -> AnchorLine | None:
     return AnchorLine(*(obj[k] for k in _FIELDS))
 
 
-def _last_in(fd: int, size: int) -> AnchorLine | None:
-    """The last complete, parseable line of an open file, read backwards a block at a time."""
+def _last_in(fd: int, size: int, parse_line: Callable[[bytes], Any] = parse) -> Any:
+    """The last complete, parseable line of an open file, read backwards a block at a time
+    (``parse_line``: a line's content, None for a line to skip)."""
     end, carry = size, b""
     while end > 0:
         start = max(0, end - _BLOCK)
@@ -107,7 +108,7 @@ def _last_in(fd: int, size: int) -> AnchorLine | None:
             complete = complete[:-1]  # a last line without its newline was torn by a crash
         for raw in reversed(complete):
             if raw.strip():
-                line = parse(raw)
+                line = parse_line(raw)
                 if line is not None:
                     return line
         end = start
@@ -127,15 +128,17 @@ def read_last(path: Path) -> AnchorLine | None:
 
 
 class AnchorLog:
-    """The anchor file, held open and locked (``flock``) by :func:`locked`."""
+    """The anchor file (or another signed JSON Lines file: the witness log), held open and
+    locked (``flock``) by :func:`locked`; ``parse_line`` reads one of its lines."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, parse_line: Callable[[bytes], Any] = parse) -> None:
         self._fd = fd
+        self._parse = parse_line
 
-    def last(self) -> AnchorLine | None:
-        return _last_in(self._fd, os.fstat(self._fd).st_size)
+    def last(self) -> Any:
+        return _last_in(self._fd, os.fstat(self._fd).st_size, self._parse)
 
-    def append(self, line: AnchorLine) -> None:
+    def append(self, line: Any) -> None:
         """Append one line with a single write and fsync it (a newline first when the
         file ends in a line torn by a crash)."""
         size = os.fstat(self._fd).st_size
@@ -147,15 +150,16 @@ class AnchorLog:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[AnchorLog]:
-    """Open (creating, mode 0600) and exclusively lock the anchor file for append;
+def locked(path: Path, parse_line: Callable[[bytes], Any] = parse,
+           what: str = "the head anchor") -> Iterator[AnchorLog]:
+    """Open (creating, mode 0600) and exclusively lock the anchor file (``what``) for append;
     StoreError when it cannot be opened or written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         created = not path.exists()
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StoreError(f"the head anchor {path} cannot be opened: {exc.strerror}") from None
+        raise StoreError(f"{what} {path} cannot be opened: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if created:  # the new file's name must survive a power cut too
@@ -164,8 +168,8 @@ def locked(path: Path) -> Iterator[AnchorLog]:
                 os.fsync(dfd)
             finally:
                 os.close(dfd)
-        yield AnchorLog(fd)
+        yield AnchorLog(fd, parse_line)
     except OSError as exc:
-        raise StoreError(f"the head anchor {path} cannot be written: {exc.strerror}") from None
+        raise StoreError(f"{what} {path} cannot be written: {exc.strerror}") from None
     finally:
         os.close(fd)  # closing releases the lock

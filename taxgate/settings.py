@@ -201,6 +201,7 @@ class Settings:
     key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
     anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
+    witness_file: str = ""  # the overseer's log of signed checkpoints; "": none configured
     service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def __post_init__(self) -> None:
@@ -237,6 +238,15 @@ class Settings:
         if self.anchor_file:
             return Path(self.anchor_file).expanduser()
         return anchor_file_for(self.store)
+
+    @property
+    def witness_path(self) -> Path | None:
+        """The witness log of signed checkpoints (a folder: its ``taxgate-checkpoints.jsonl``);
+        None when none is configured."""
+        if not self.witness_file:
+            return None
+        path = Path(self.witness_file).expanduser()
+        return path / WITNESS_NAME if path.is_dir() else path
 
     def resolve_key(self) -> str | None:
         """The at-rest key: explicit, else TAXGATE_KEY, else the key file, else None."""
@@ -308,6 +318,7 @@ def _build(cls: Any, found: list[tuple[str, str]], values: dict[str, Any],
 
 
 ENGINES = ("duckdb", "spark")
+WITNESS_NAME = "taxgate-checkpoints.jsonl"  # the witness log's name in a witness folder
 _RULES = {"engine": check.one_of(ENGINES), "threads": check.at_least(0),
           "match_chunk_records": check.at_least(1), "spark_partitions": check.at_least(1),
           "ledger_checkpoint_every": check.at_least(1)}
@@ -322,6 +333,7 @@ ENGINE_ENV = {
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
     "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
+    "witness_file": "TAXGATE_WITNESS",  # the overseer's checkpoint log (docs/ledger.md)
 }
 
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them;

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli import agency, audit, service
+from taxgate.cli import agency, audit, service, transparency
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -42,6 +42,7 @@ officials_app = typer.Typer(
 )
 app.add_typer(officials_app, name="officials")
 app.add_typer(audit.ledger_app, name="ledger")
+transparency.register(audit.ledger_app)
 app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
 service.register(app)

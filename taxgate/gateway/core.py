@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from taxgate.pipeline import LoadResult, ProcessResult
     from taxgate.progress import Progress
     from taxgate.store.base import Store
+    from taxgate.witness import TreeHead as WitnessHead
 
 __all__ = ["Gateway"]
 
@@ -260,6 +261,45 @@ class Gateway:
 
         with self.lock() as store:
             return integrity.record_incident(store, operator, note)
+
+    # --- checkpoints for outsiders (taxgate/ledger_tree.py, docs/ledger.md) ---------------
+    def witness_path(self, given: Path | None = None) -> Path:
+        """The witness log: ``given``, else the configured one (BadInput when neither)."""
+        from taxgate.errors import BadInput
+
+        path = given or self.settings.witness_path
+        if path is None:
+            raise BadInput("no witness log: set TAXGATE_WITNESS (a file or folder the "
+                           "overseer controls) or give --witness")
+        return path
+
+    def checkpoint(self, witness: Path | None = None) -> tuple[WitnessHead, bool]:
+        """Sign a checkpoint of the ledger's Merkle tree and append it to the witness log;
+        a ledger that does not extend the last witnessed checkpoint is an integrity
+        failure (recorded in the head anchor, IntegrityError) and nothing is published."""
+        from taxgate import integrity, ledger_tree
+        from taxgate.errors import IntegrityError
+
+        path = self.witness_path(witness)
+        with self.lock() as store:
+            try:
+                return ledger_tree.publish(store, path)
+            except ledger_tree.WitnessMismatch as exc:
+                integrity.record_failure(store, str(exc))
+                raise IntegrityError(f"ledger {exc}; {integrity.REMEDY}") from None
+
+    def prove(self, *, entry: int | None = None, first: int | None = None,
+              size: int | None = None, witness: Path | None = None) -> dict[str, object]:
+        """An inclusion proof of ``entry`` (in the witnessed checkpoint of ``size``, else
+        the last), or a consistency proof from checkpoint ``first`` to ``size`` (else the last)."""
+        from taxgate import ledger_tree
+
+        path = self.witness_path(witness)
+        with self.lock() as store:
+            if entry is not None:
+                return ledger_tree.prove_entry(store, path, entry, size)
+            assert first is not None
+            return ledger_tree.prove_consistency(store, path, first, size)
 
     def accounting(self, tin: str) -> list[Disclosure]:
         """Every disclosure about one taxpayer (R27)."""

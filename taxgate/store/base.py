@@ -154,6 +154,23 @@ class Store(ABC):
     def ledger_entry(self, seq: int) -> LedgerEntry | None:
         """The entry at ``seq``, if the ledger holds one; one indexed read."""
 
+    # --- the ledger's Merkle tree (store/tree_sql.py, taxgate/ledger_tree.py) ----------
+    @abstractmethod
+    def ledger_range(self, first: int, last: int) -> list[LedgerEntry]:
+        """The entries with ``first <= seq <= last``, in order."""
+
+    @abstractmethod
+    def ledger_tree_count(self, level: int) -> int:
+        """How many consecutive Merkle tree nodes of ``level`` are stored."""
+
+    @abstractmethod
+    def ledger_tree_nodes(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored Merkle tree nodes among ``keys`` (level, index)."""
+
+    @abstractmethod
+    def save_ledger_tree(self, nodes: list[tuple[int, int, bytes]]) -> None:
+        """Store Merkle tree nodes (level, index, hash); one already stored is kept."""
+
     # --- the service: credentials, jobs, review (store/service_sql.py) ------------------
     @abstractmethod
     def seal_bytes(self, label: str, data: bytes) -> bytes:

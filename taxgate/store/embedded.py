@@ -35,6 +35,7 @@ from taxgate.store.folder import FolderLock, hold_private_umask, release_private
 from taxgate.store.loading import CountingReader, IdRange
 from taxgate.store.migrations import latest, migrations, statements
 from taxgate.store.service_sql import ServiceTx
+from taxgate.store.tree_sql import TreeTablesMixin
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,7 +44,7 @@ DB_FILE = "taxgate.duckdb"
 LOCK_FILE = "taxgate.lock"
 
 
-class EmbeddedStore(CoreTablesMixin, Store):
+class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
     """The default store. One process at a time; one thread at a time per object."""
 
     def __init__(self, settings: Settings, *, create: bool = False) -> None:

@@ -38,6 +38,7 @@ from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
 from taxgate.store.migrations import latest, migrations
 from taxgate.store.service_sql import ServiceTx
+from taxgate.store.tree_sql import TreeTablesMixin
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,7 +48,7 @@ MIGRATE_LOCK = 0x74617867_6D696772
 _KEY_CHECK = b"taxgate at-rest key check"
 
 
-class PostgresStore(CoreTablesMixin, Store):
+class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
     """A store in one PostgreSQL database. One thread at a time per object."""
 
     _ledger_lock = f"SELECT pg_advisory_xact_lock({LEDGER_LOCK})"  # see core_sql.py
