@@ -16,7 +16,8 @@ from taxgate.canonical import load_private_key_pem
 from taxgate.domain import LedgerEntry, LedgerEvent, Official, RequestOutcome, StoredRequest
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.store import common
-from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx, where_equal
+from taxgate.store.evidence_sql import EvidenceTablesMixin
+from taxgate.store.service_sql import ServiceTx, where_equal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +33,7 @@ def ledger_head_sql(prefix: str) -> str:
             f"WHERE seq = (SELECT max(seq) FROM {prefix}ledger)")
 
 
-class CoreTablesMixin(ServiceTablesMixin):
+class CoreTablesMixin(EvidenceTablesMixin):
     """Signing key, officials, safeguards, loads, the model, requests, the ledger's reads."""
 
     _signing: Ed25519PrivateKey | None
@@ -158,6 +159,7 @@ class CoreTablesMixin(ServiceTablesMixin):
                     outcome.request_id, outcome.package_sha256, "COMPLETE", outcome.received_at,
                     outcome.completed_at, outcome.response_json, outcome.agency]):
                 return False
+            self._keep(tx, outcome.evidence)
             tx.append_decided(outcome.request_id, table, outcome.events)
         return True
 
