@@ -26,9 +26,9 @@ from typing import Any
 from taxgate.domain import StoredRequest
 from taxgate.errors import RequestRefused
 from taxgate.ledger_events import RecheckRun
-from taxgate.pipeline import process as production
 from taxgate.pipeline.common import Quiet, Submission, Timings
 from taxgate.pipeline.keep import kept_package, policy_values
+from taxgate.pipeline.process import decide_records, verify_request
 from taxgate.records import Outcome
 from taxgate.settings import Policy, Settings
 from taxgate.store.base import Store
@@ -115,14 +115,12 @@ def _redecide(store: Store, settings: Settings, stored: StoredRequest,
             return "its package is not kept (purged, or answered before evidence was kept)"
         con = store.matching_connection()
         try:
-            manifest, records = production.verify_request(settings, store, pkg, con,
-                                                          stored.received_at)
+            manifest, records = verify_request(settings, store, pkg, con, stored.received_at)
         except RequestRefused as refused:
             return {int(r["row_number"]): ("REJECTED", (refused.reason,), None)
                     for r in confirmed}
         sub = Submission(settings, store, pkg, pkg.directory, stored.received_at, Timings())
-        table = production.decide_records(sub, con, manifest, records, (version, model_json),
-                                          Quiet())
+        table = decide_records(sub, con, manifest, records, (version, model_json), Quiet())
         rows = con.execute(f"SELECT row_number, outcome, reasons, tin, evidence "
                            f"FROM {table.name}").fetchall()
         for name in (table.name, records.name):
