@@ -176,3 +176,46 @@ def test_r31_notification_letters_one_per_taxpayer_each_recorded(answered, tmp_p
         assert all(r["statute"] == "26 U.S.C. 7431(e)" for r in rows)
         assert "tin" not in event.payload and event.payload["tin_digest"]
         assert not any(t in path.name for t in confirmed)
+
+
+def test_r3_a_refused_request_keeps_its_signed_original_too(answered, tmp_path):
+    world, _, _ = answered
+    from e2e import copy_request, resign
+
+    rid = f"ICE-EVIDENCE-REFUSED-{world.settings.is_postgres}"
+    req = copy_request(world.paths.request_dir, tmp_path / rid)
+    resign(req, world.paths.private_key, request_id=rid, reason="because")
+    with Gateway(world.settings) as gw:
+        result = gw.process(req, tmp_path / "out")
+        e = gw.evidence(rid, "cli")
+    assert result.exit_code == 2
+    assert e.request.status == "REFUSED" and e.manifest and e.manifest["reason"] == "because"
+    assert e.package_matches and e.signature.verified
+    assert {r.reasons for r in e.records} == {"REASON_NOT_SPECIFIC"}
+
+
+def test_r30_r31_an_officers_release_is_rechecked_and_names_its_taxpayer(answered, tmp_path):
+    """A record confirmed by a disclosure officer after REVIEW is re-decided too; the
+    officers who proposed and released it select its taxpayer (R31: a user)."""
+    world, _, _ = answered
+    from api_world import held_with_candidate
+
+    from taxgate.gateway.accounts import Principal
+
+    rid = f"ICE-EVIDENCE-DESK-{world.settings.is_postgres}"
+    desk = dataclasses.replace(world.settings, policy=Policy(review_competitors=True))
+    with Gateway(desk) as gw:
+        gw.process(fresh_request(world, tmp_path, rid), tmp_path / "out")
+        with gw.lock() as store:
+            held = set(held_with_candidate(store, rid))
+            tins = {r["record_id"]: r["tin"] for r in store.decisions(rid).to_pylist()}
+        item = next(e for e in gw.review_queue() if e.request_id == rid and e.record_id in held)
+        gw.propose(Principal("rita", "reviewer"), rid, item.row_number, "CONFIRMED",
+                   "Same person: the name, the delivery point and the date of birth agree")
+        gw.release(Principal("remy", "releaser"), rid, item.row_number)
+        report = gw.recheck(Policy(min_days_after_removal_order=36_500), actor="counsel")
+        by_releaser = gw.affected(Selection(request_ids=(rid,), user="remy"), "counsel")
+    mine = [w for w in report.withdrawn if w.request_id == rid and w.by_officer]
+    assert [(w.record_id, w.reasons) for w in mine] == [
+        (item.record_id, ("REMOVAL_ORDER_TOO_RECENT",))]
+    assert [a.tin for a in by_releaser] == [tins[item.record_id]]

@@ -130,10 +130,11 @@ def recheck(
         rules, since=day, agency=agency, actor=actor))
     out.print(f"{report.policy_version}: {report.requests} request(s), {report.confirmed} "
               f"confirmation(s) re-decided; {len(report.withdrawn)} no longer confirmed")
-    table = Table("request", "agency", "row", "record", "now", "reasons")
+    table = Table("request", "agency", "row", "record", "confirmed by", "now", "reasons")
     for w in report.withdrawn:
         table.add_row(shown(w.request_id), shown(w.agency or ""), str(w.row_number),
-                      shown(w.record_id), w.outcome_now, ";".join(w.reasons))
+                      shown(w.record_id), "officer" if w.by_officer else "gateway",
+                      w.outcome_now, ";".join(w.reasons))
     out.print(table)
     for reason, n in sorted(report.per_reason.items()):
         out.print(f"  {reason}: {n}")

@@ -8,7 +8,9 @@ signature as of the day of receipt (:func:`taxgate.pipeline.process.verify_reque
 then the statutory checks, matching with the model kept under the version that decided
 the request, and the policy (:func:`taxgate.pipeline.process.decide_records`). Each
 record confirmed then is listed when it is not CONFIRMED now, or confirmed for another
-taxpayer, with the reasons the new decision gives. The filings and the agencies'
+taxpayer, with the reasons the new decision gives; a record a disclosure officer
+confirmed after REVIEW is listed unless the rules would still hold the same taxpayer
+for an officer (or confirm it). The filings and the agencies'
 safeguards status are the store's as they stand now.
 
 Nothing in the store changes but one ledger event, RECHECK_RUN, holding the policy's
@@ -49,6 +51,7 @@ class Withdrawn:
     tin: str | None
     outcome_now: str
     reasons: tuple[str, ...]
+    by_officer: bool = False  # confirmed by a disclosure officer's release after REVIEW
 
 
 @dataclass
@@ -68,8 +71,7 @@ def recheck(store: Store, settings: Settings, policy: Policy, *, since: dt.date 
     """Re-decide the confirmations of the chosen requests under ``policy``; log the run."""
     report = RecheckReport(policy.version())
     for stored in _chosen(store, since, agency):
-        confirmed = [r for r in store.decisions(stored.request_id).to_pylist()
-                     if r["outcome"] == CONFIRMED]
+        confirmed = _confirmed(store, stored.request_id)
         if not confirmed:
             continue
         now = _redecide(store, replace(settings, policy=policy), stored, confirmed)
@@ -91,6 +93,16 @@ def recheck(store: Store, settings: Settings, policy: Policy, *, since: dt.date 
         no_longer_confirmed=len(report.withdrawn),
         per_reason=dict(sorted(report.per_reason.items()))).to_event()])
     return report
+
+
+def _confirmed(store: Store, request_id: str) -> list[dict[str, Any]]:
+    """The request's confirmed decision rows: the machine's, and the REVIEW records a
+    disclosure officer released as CONFIRMED (``released``)."""
+    released = {d.row_number for d in store.review_decisions(request_id)
+                if d.released_by and d.outcome == CONFIRMED}
+    return [dict(r, released=int(r["row_number"]) in released)
+            for r in store.decisions(request_id).to_pylist()
+            if r["outcome"] == CONFIRMED or int(r["row_number"]) in released]
 
 
 def _chosen(store: Store, since: dt.date | None, agency: str | None) -> list[StoredRequest]:
@@ -143,7 +155,10 @@ def _compare(stored: StoredRequest, then: dict[str, Any],
     outcome, reasons, tin = now
     if outcome == CONFIRMED and tin == then["tin"]:
         return None
+    if then["released"] and outcome == "REVIEW" and tin == then["tin"]:
+        return None  # held for an officer again, as when one released it
     if outcome == CONFIRMED:
         reasons = (ANOTHER_TAXPAYER,)
     return Withdrawn(stored.request_id, stored.agency, int(then["row_number"]),
-                     then["record_id"] or "", then["tin"], outcome, reasons)
+                     then["record_id"] or "", then["tin"], outcome, reasons,
+                     by_officer=bool(then["released"]))

@@ -120,10 +120,12 @@ class Store(ABC):
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
         events: list[LedgerEvent], decisions: pa.Table, agency: str | None = None,
+        evidence: Iterable[EvidencePart] = (),
     ) -> None:
         """Remember a refused request of ``agency``, its all-REJECTED response and decision
         rows (so a replay can give the same results.csv), and log ``events``; one
-        transaction. If ``request_id`` is already stored, only ``events`` are logged."""
+        transaction. If ``request_id`` is already stored, only ``events`` are logged.
+        ``evidence``: the package's parts, kept with it (R3)."""
 
     @abstractmethod
     def commit_request(self, outcome: RequestOutcome) -> bool:

@@ -10,10 +10,18 @@ which both engines speak; statements use ``?`` placeholders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import load_private_key_pem
-from taxgate.domain import LedgerEntry, LedgerEvent, Official, RequestOutcome, StoredRequest
+from taxgate.domain import (
+    EvidencePart,
+    LedgerEntry,
+    LedgerEvent,
+    Official,
+    RequestOutcome,
+    StoredRequest,
+)
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.store import common
 from taxgate.store.evidence_sql import EvidenceTablesMixin
@@ -142,12 +150,14 @@ class CoreTablesMixin(EvidenceTablesMixin):
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
         events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
+        evidence: Iterable[EvidencePart] = (),
     ) -> None:
         table = common.conform_decisions(
             decisions if decisions is not None else common.empty_decisions(), request_id)
         with self._svc_tx() as tx:
             if self._new_request(tx, [request_id, package_sha256, "REFUSED", received_at,
                                       common.iso_now(), response_json, agency]):
+                self._keep(tx, evidence)
                 tx.append_decided(request_id, table, events)
             else:
                 tx.append(events)
