@@ -2,7 +2,7 @@
 -- records file of every answered request, in parts, and the values of every policy
 -- version; each part sealed (AES-256-GCM under the at-rest key, its label the
 -- associated data). expires_at: when a part may be purged (NULL: kept for good).
-CREATE TABLE evidence (
+CREATE TABLE IF NOT EXISTS evidence (
     kind TEXT NOT NULL,
     ref TEXT NOT NULL,
     part INTEGER NOT NULL,
