@@ -219,3 +219,25 @@ def test_r30_r31_an_officers_release_is_rechecked_and_names_its_taxpayer(answere
     assert [(w.record_id, w.reasons) for w in mine] == [
         (item.record_id, ("REMOVAL_ORDER_TOO_RECENT",))]
     assert [a.tin for a in by_releaser] == [tins[item.record_id]]
+
+
+def test_r30_r31_recheck_affected_and_notify_through_the_cli(answered, tmp_path):
+    world, rid, confirmed = answered
+    policy = tmp_path / "tight.toml"
+    policy.write_text("[policy]\nmin_days_after_removal_order = 36500\n", encoding="utf-8")
+    env, store = world.env(), world.settings.store
+    rc = taxgate("recheck", "--policy", str(policy), "--agency", "DHS-ICE", store=store, env=env)
+    assert rc.code == 0, rc.stderr
+    assert rid in rc.stdout and "REMOVAL_ORDER_TOO_RECENT" in rc.stdout
+    listed = taxgate("affected", "--request", rid, "--out", str(tmp_path / "a.csv"),
+                     store=store, env=env)
+    assert listed.code == 0 and f"{len(confirmed)} taxpayer(s)" in listed.stdout
+    letters = taxgate("notify", "--request", rid, "--out", str(tmp_path / "letters"),
+                      "--issued-by", "counsel", store=store, env=env)
+    assert letters.code == 0 and f"issued {len(confirmed)} letter(s)" in letters.stdout
+    assert len(list((tmp_path / "letters").glob("*.html"))) == len(confirmed)
+    for run in (rc, listed, letters):
+        assert not any(tin in run.stdout + run.stderr for tin in confirmed)
+    bad = taxgate("recheck", "--policy", str(policy), "--since", "yesterday", store=store,
+                  env=env)
+    assert bad.code == 2 and "YYYY-MM-DD" in bad.stderr
