@@ -82,6 +82,21 @@ class RequestOutcome:
     decisions: pa.Table  # columns: see DECISION_COLUMNS
     events: Iterable[LedgerEvent] = field(default_factory=list)  # may be lazy: read once
     agency: str | None = None  # the requesting agency, authenticated by the signature
+    evidence: Iterable[EvidencePart] = ()  # kept with it, sealed (R3, R30); may be lazy
+
+
+@dataclass(frozen=True)
+class EvidencePart:
+    """A part of what is kept as evidence (R3, R30): the signed manifest or a slice of the
+    records file of a request (``ref``: its request_id), or the values of a policy version
+    (``ref``: the version). The store seals ``data`` under the at-rest key; ``expires_at``:
+    when it may be purged (None: kept for good)."""
+
+    kind: str  # "manifest", "records" or "policy"
+    ref: str
+    part: int
+    data: bytes
+    expires_at: str | None = None
 
 
 # Columns of the decisions table (one row per submitted record).

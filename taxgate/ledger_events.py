@@ -12,70 +12,21 @@ and a test keeps the two identical. A leaf: the standard library only.
 from __future__ import annotations
 
 import sys
-from dataclasses import Field, dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 from taxgate.domain import LedgerEvent
+from taxgate.ledger_event_types import (  # the machinery, re-exported here
+    EVENTS,
+    Event,
+    _f,
+    declared,
+    is_tin_field,
+    logged_names,
+    problem,
+)
 
-EVENTS: dict[str, type[Event]] = {}  # TYPE -> its class, in declaration order
-
-
-def _f(meaning: str) -> Any:
-    """A payload field (required, no default) and its one-line meaning."""
-    return field(metadata={"meaning": meaning})
-
-
-def is_tin_field(name: str) -> bool:
-    """Fields the store logs as ``<name>_digest`` (a keyed digest, R34) when not null."""
-    return name == "tin" or name.endswith("_tin")
-
-
-class Event:
-    """The base of every event type. A field named ``request_id`` also files the entry
-    under that request (the entry's own ``request_id``)."""
-
-    TYPE: ClassVar[str]
-    SERVES: ClassVar[str]  # the requirements (R-numbers) the event is kept for
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.TYPE in EVENTS:
-            raise TypeError(f"ledger event type {cls.TYPE} is declared twice")
-        EVENTS[cls.TYPE] = cls
-
-    def payload(self) -> dict[str, Any]:
-        """The payload: every declared field, in declaration order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-
-    def to_event(self, *, filed: bool = True) -> LedgerEvent:
-        """The ledger event. ``filed=False``: not filed under its request (a refusal that
-        was not stored under the request_id it names)."""
-        rid = getattr(self, "request_id", None) if filed else None
-        return LedgerEvent(self.TYPE, self.payload(), rid)
-
-
-def declared(cls: type[Event]) -> tuple[Field[Any], ...]:
-    """The payload fields of an event type, in order."""
-    return fields(cls)  # type: ignore[arg-type]
-
-
-def logged_names(cls: type[Event]) -> list[frozenset[str]]:
-    """Per field, the names it may be logged under (``tin`` or ``tin_digest``)."""
-    return [frozenset({f.name, f"{f.name}_digest"}) if is_tin_field(f.name)
-            else frozenset({f.name}) for f in declared(cls)]
-
-
-def problem(event_type: str, payload_names: list[str]) -> str | None:
-    """Why an entry of ``event_type`` with these payload fields is not a declared event
-    (None: it is): an unknown type, or fields other than the declared ones."""
-    cls = EVENTS.get(event_type)
-    if cls is None:
-        return f"{event_type} is not a declared ledger event"
-    names, alts = set(payload_names), logged_names(cls)
-    if len(names) != len(alts) or not all(len(names & alt) == 1 for alt in alts):
-        return f"{event_type} fields {sorted(names)} are not its declared fields"
-    return None
-
+__all__ = ["EVENTS", "Event", "declared", "is_tin_field", "logged_names", "problem"]
 
 def logged_disclosure(payload: dict[str, Any], request_id: str) -> LedgerEvent:
     """A DISCLOSURE whose payload is already in its logged form (the TIN as its digest),
@@ -313,6 +264,70 @@ class OversightViewed(Event):
     TYPE = "OVERSIGHT_VIEWED"
     SERVES = "R33, R34"
     viewer: str = _f("the auditor")
+
+
+# --- evidence, re-checks and notices (R3, R30, R31) ------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceViewed(Event):
+    """A request's kept evidence was shown (taxgate evidence)."""
+    TYPE = "EVIDENCE_VIEWED"
+    SERVES = "R3, R30, R33"
+    request_id: str = _f("the request whose evidence was shown")
+    viewer: str = _f("who asked for it")
+    role: str = _f("the viewer's role (operator, or a web account's role)")
+    revealed: bool = _f("whether taxpayer values were shown (an auditor's --reveal)")
+    signature_verified: bool = _f("whether the kept signature verified again")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecheckRun(Event):
+    """Past confirmations were re-decided under other rules; nothing else changed."""
+    TYPE = "RECHECK_RUN"
+    SERVES = "R30, R31, R33"
+    actor: str = _f("who ran it")
+    policy_version: str = _f("the version of the policy re-applied")
+    policy_values: dict[str, Any] = _f("every value of that policy")
+    selection: dict[str, str | None] = _f("the requests chosen: since, agency")
+    requests: int = _f("requests re-decided")
+    confirmed: int = _f("confirmed records re-decided")
+    no_longer_confirmed: int = _f("of those, records the rules would not confirm now")
+    per_reason: dict[str, int] = _f("those records per reason")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AffectedListed(Event):
+    """The taxpayers affected by a selection of disclosures were listed (an export)."""
+    TYPE = "AFFECTED_LISTED"
+    SERVES = "R31, R33"
+    actor: str = _f("who listed them")
+    selection: dict[str, Any] = _f("requests, policy or model version, user chosen")
+    taxpayers: int = _f("taxpayers listed")
+    disclosures: int = _f("disclosures about them")
+    output_sha256: str | None = _f("sha256 of the file written; null: none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LetterIssued(Event):
+    """A notification letter (26 U.S.C. 7431(e)) was issued to one taxpayer."""
+    TYPE = "LETTER_ISSUED"
+    SERVES = "R31, R33"
+    letter_id: str = _f("the letter's id, printed on it")
+    tin: str = _f("the taxpayer notified (logged as tin_digest)")
+    disclosures: list[str] = _f("the disclosures it names, as request_id/record_id")
+    html_sha256: str = _f("sha256 of the letter (HTML)")
+    csv_sha256: str = _f("sha256 of its CSV")
+    issued_by: str = _f("who issued it")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidencePurged(Event):
+    """Kept request packages past the policy's retention were deleted."""
+    TYPE = "EVIDENCE_PURGED"
+    SERVES = "R3, R40"
+    request_ids: list[str] = _f("the requests whose kept package was deleted")
+    actor: str = _f("who purged them")
 
 
 # --- the ledger's own integrity (R28, R34) -----------------------------------------------

@@ -67,6 +67,8 @@ POLICY_DOCS: dict[str, str] = {
     "letter or an ending apart (ANDREW/ANDREA) are never nicknames or variants of each other",
     "hypocorism_min_letters": "R23: fewest letters of a full given name a clipped form must "
     "keep (MEL of MELANIE, KEN of KENNY) for the two to agree as a hypocorism",
+    "evidence_retention_days": "R3, R30, R40: days the signed manifest and records file of "
+    "an answered request are kept (sealed) for evidence and re-checks",
 }
 
 
@@ -98,6 +100,7 @@ class Policy:
     established_given_name_min_count: int = 1_000
     given_name_sex_dominance: float = 10.0
     hypocorism_min_letters: int = 3
+    evidence_retention_days: int = 2557
 
     def __post_init__(self) -> None:
         check.check(self)

@@ -20,6 +20,8 @@ from taxgate.synth import synth_all
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "taxgate" / "ledger_events.py"
+# the registry's machinery (the base class whose to_event builds every LedgerEvent)
+MACHINERY = ROOT / "taxgate" / "ledger_event_types.py"
 
 
 def _builders(tree: ast.AST) -> list[tuple[int, str]]:
@@ -39,7 +41,7 @@ def _builders(tree: ast.AST) -> list[tuple[int, str]]:
 def test_no_module_outside_the_registry_builds_an_event_or_spells_its_type():
     offenders = []
     for path in sorted((ROOT / "taxgate").rglob("*.py")):
-        if path != REGISTRY:
+        if path not in (REGISTRY, MACHINERY):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             offenders += [f"{path.relative_to(ROOT)}:{n} {what}" for n, what in _builders(tree)]
     assert offenders == []

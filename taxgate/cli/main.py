@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli import agency, audit, service, transparency
+from taxgate.cli import accountability, agency, audit, service, transparency
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -47,6 +47,7 @@ app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
 service.register(app)
 agency.register(app)
+accountability.register(app)
 
 
 @app.command()

@@ -17,6 +17,7 @@ long job they get :class:`~taxgate.errors.StoreBusy` (HTTP 503, Retry-After).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -32,12 +33,16 @@ if TYPE_CHECKING:
     from taxgate.accounting import AnnualReport, Disclosure
     from taxgate.domain import FollowUp, LedgerEntry, Official, ReviewDecision
     from taxgate.gateway.accounts import Principal
+    from taxgate.gateway.evidence import Evidence
     from taxgate.gateway.jobs import JobRunner
+    from taxgate.gateway.notify import Affected, Selection
     from taxgate.gateway.oversight import Oversight
+    from taxgate.gateway.recheck import RecheckReport
     from taxgate.gateway.review import ItemView, QueueEntry
     from taxgate.integrity import Verified
     from taxgate.pipeline import LoadResult, ProcessResult
     from taxgate.progress import Progress
+    from taxgate.settings import Policy
     from taxgate.store.base import Store
     from taxgate.witness import TreeHead as WitnessHead
 
@@ -332,3 +337,44 @@ class Gateway:
             if viewer is not None:
                 store.append_events([OversightViewed(viewer=viewer).to_event()])
         return o
+
+    # --- evidence, re-checks and notices (R3, R30, R31) ---------------------------------
+
+    def evidence(self, request_id: str, viewer: str, *, reveal: bool = False) -> Evidence:
+        """What was asked, who signed it, what decided each record and why; logged."""
+        from taxgate.gateway import evidence
+
+        with self.lock() as store:
+            return evidence.evidence(store, request_id, viewer=viewer, reveal=reveal)
+
+    def purge_evidence(self, actor: str) -> list[str]:
+        """Delete kept packages past the policy's retention; logged."""
+        from taxgate.gateway import evidence
+
+        with self.lock() as store:
+            return evidence.purge(store, actor)
+
+    def recheck(self, policy: Policy, *, since: dt.date | None = None,
+                agency: str | None = None, actor: str = "cli") -> RecheckReport:
+        """Re-decide past confirmations under ``policy``; changes nothing but its event."""
+        from taxgate.gateway import recheck
+
+        with self.lock() as store:
+            return recheck.recheck(store, self.settings, policy, since=since, agency=agency,
+                                   actor=actor)
+
+    def affected(self, selection: Selection, actor: str, out: Path | None = None
+                 ) -> list[Affected]:
+        """The taxpayers a selection of disclosures affects (R31); logged."""
+        from taxgate.gateway import letters
+
+        with self.lock() as store:
+            return letters.list_affected(store, selection, actor, out)
+
+    def notify(self, selection: Selection, out_dir: Path, issued_by: str,
+               tins: set[str] | None = None) -> list[Path]:
+        """Notification letters (7431(e)) to the taxpayers affected; each one logged."""
+        from taxgate.gateway import letters
+
+        with self.lock() as store:
+            return letters.issue_letters(store, selection, out_dir, issued_by, tins)

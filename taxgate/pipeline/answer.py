@@ -18,6 +18,7 @@ from taxgate.pipeline.capture import capture
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission
 from taxgate.pipeline.delivery import REUSED, Sender, is_replay
 from taxgate.pipeline.disclosures import DisclosureTemplate
+from taxgate.pipeline.keep import package_parts
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
 from taxgate.pipeline.refusal import refuse
 from taxgate.records import REQUEST_COLUMNS, Outcome
@@ -101,6 +102,8 @@ def _commit(
         decisions=decisions.fetch_arrow_table(),
         events=events,
         agency=manifest.raw["requesting_agency"],
+        evidence=package_parts(sub.pkg, manifest.raw["request_id"], sub.received_at,
+                               sub.settings.policy),
     )
     return outcome if sub.store.commit_request(outcome) else None
 

@@ -50,11 +50,25 @@ def _process(
         con, manifest, records = admitted
     faults.crash_point("after-intake")
     assert pkg.manifest is not None
-    checks, lawful = _check_records(sub, con, manifest, records, progress)
     model = store.current_model()
+    decisions = decide_records(sub, con, manifest, records, model, progress)
+    faults.crash_point("after-matching")
     model_version = model[0] if model else None
+    return answer(sub, decisions.relation(con), records.relation(con), model_version, progress)
+
+
+def decide_records(
+    sub: Submission, con: duckdb.DuckDBPyConnection, manifest: intake.Manifest,
+    records: StageTable, model: tuple[str, str] | None, progress: Progress,
+) -> StageTable:
+    """The decision of every record of an admitted request under ``sub.settings``'s
+    policy and ``model`` (version, JSON): the statutory checks, matching and the
+    policy, one row per record in the store's decision columns. The main job's, and a
+    re-check's of a kept request (taxgate.gateway.recheck)."""
+    settings, store = sub.settings, sub.store
+    checks, lawful = _check_records(sub, con, manifest, records, progress)
     pairs = _match(sub, con, model, records, lawful, progress)
-    with timings.stage("decisions", progress):
+    with sub.timings.stage("decisions", progress):
         decided = policy.decide(
             con,
             requests=lawful,
@@ -65,10 +79,8 @@ def _process(
             out=_DECIDED,
         )
         pairs.drop(con)  # the evidence kept is in the decided table
-        decisions = _assemble(con, records, checks, decided,
-                              manifest.raw["request_id"], model_version, settings)
-    faults.crash_point("after-matching")
-    return answer(sub, decisions.relation(con), records.relation(con), model_version, progress)
+        return _assemble(con, records, checks, decided, manifest.raw["request_id"],
+                         model[0] if model else None, settings)
 
 
 def _admit(
@@ -85,7 +97,7 @@ def _admit(
         raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
     con = store.matching_connection()
     try:
-        manifest, records = _verify_request(sub.settings, store, pkg, con, sub.received_at)
+        manifest, records = verify_request(sub.settings, store, pkg, con, sub.received_at)
     except RequestRefused as refusal:
         return refuse(sub, refusal, sender=sender)
     return con, manifest, records
@@ -155,7 +167,7 @@ def _sender(store: Store, pkg: intake.Package) -> Sender:
     return Sender(pkg.requesting_agency, pkg.signing_official, verified)
 
 
-def _verify_request(
+def verify_request(
     settings: Settings, store: Store, pkg: intake.Package, con: duckdb.DuckDBPyConnection,
     received_at: str,
 ) -> tuple[intake.Manifest, StageTable]:

@@ -12,6 +12,7 @@ from taxgate.errors import RequestRefused
 from taxgate.ledger_events import RequestRefused as RefusedEvent
 from taxgate.pipeline.common import ProcessResult, Submission
 from taxgate.pipeline.delivery import Sender
+from taxgate.pipeline.keep import package_parts
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
 from taxgate.records import Outcome
 
@@ -94,6 +95,7 @@ def _file_refusal(
         list(events),
         _refusal_decisions(pkg.request_id, record_ids or [], refusal.reason),
         agency=sender.agency,
+        evidence=package_parts(pkg, pkg.request_id, sub.received_at, sub.settings.policy),
     )
     return True
 

@@ -13,11 +13,12 @@ key file beside the store), and files it creates are readable by their owner onl
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from taxgate.domain import (
     ApiCredential,
+    EvidencePart,
     FollowUp,
     JobRow,
     LedgerEntry,
@@ -119,10 +120,12 @@ class Store(ABC):
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
         events: list[LedgerEvent], decisions: pa.Table, agency: str | None = None,
+        evidence: Iterable[EvidencePart] = (),
     ) -> None:
         """Remember a refused request of ``agency``, its all-REJECTED response and decision
         rows (so a replay can give the same results.csv), and log ``events``; one
-        transaction. If ``request_id`` is already stored, only ``events`` are logged."""
+        transaction. If ``request_id`` is already stored, only ``events`` are logged.
+        ``evidence``: the package's parts, kept with it (R3)."""
 
     @abstractmethod
     def commit_request(self, outcome: RequestOutcome) -> bool:
@@ -230,3 +233,30 @@ class Store(ABC):
 
     @abstractmethod
     def follow_ups(self, request_id: str) -> list[FollowUp]: ...
+
+    # --- the evidence kept (R3, R30; store/evidence_sql.py) ------------------------------
+    @abstractmethod
+    def keep_evidence(self, parts: Iterable[EvidencePart],
+                      events: list[LedgerEvent] | None = None) -> None:
+        """Seal and keep ``parts`` (a part already kept stays) and log ``events``; one
+        transaction. A request's package is kept by :meth:`commit_request`."""
+
+    @abstractmethod
+    def kept_parts(self, kind: str, ref: str) -> Iterator[bytes]:
+        """The parts kept under (kind, ref), opened, in order (none: nothing kept)."""
+
+    @abstractmethod
+    def kept(self, kind: str, ref: str) -> bytes | None: ...
+
+    @abstractmethod
+    def purge_evidence(self, now: str,
+                       events: Callable[[list[str]], list[LedgerEvent]]) -> list[str]:
+        """Delete the parts expired before ``now``; log ``events(refs)``; one transaction."""
+
+    @abstractmethod
+    def model_json(self, version: str) -> str | None:
+        """The model stored under ``version``: every version trained is kept."""
+
+    @abstractmethod
+    def stored_requests(self) -> list[StoredRequest]:
+        """Every stored request, oldest received first."""

@@ -10,13 +10,22 @@ which both engines speak; statements use ``?`` placeholders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import load_private_key_pem
-from taxgate.domain import LedgerEntry, LedgerEvent, Official, RequestOutcome, StoredRequest
+from taxgate.domain import (
+    EvidencePart,
+    LedgerEntry,
+    LedgerEvent,
+    Official,
+    RequestOutcome,
+    StoredRequest,
+)
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.store import common
-from taxgate.store.service_sql import ServiceTablesMixin, ServiceTx, where_equal
+from taxgate.store.evidence_sql import EvidenceTablesMixin
+from taxgate.store.service_sql import ServiceTx, where_equal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,7 +41,7 @@ def ledger_head_sql(prefix: str) -> str:
             f"WHERE seq = (SELECT max(seq) FROM {prefix}ledger)")
 
 
-class CoreTablesMixin(ServiceTablesMixin):
+class CoreTablesMixin(EvidenceTablesMixin):
     """Signing key, officials, safeguards, loads, the model, requests, the ledger's reads."""
 
     _signing: Ed25519PrivateKey | None
@@ -141,12 +150,14 @@ class CoreTablesMixin(ServiceTablesMixin):
     def record_refusal(
         self, request_id: str, package_sha256: str, received_at: str, response_json: str,
         events: list[LedgerEvent], decisions: pa.Table | None = None, agency: str | None = None,
+        evidence: Iterable[EvidencePart] = (),
     ) -> None:
         table = common.conform_decisions(
             decisions if decisions is not None else common.empty_decisions(), request_id)
         with self._svc_tx() as tx:
             if self._new_request(tx, [request_id, package_sha256, "REFUSED", received_at,
                                       common.iso_now(), response_json, agency]):
+                self._keep(tx, evidence)
                 tx.append_decided(request_id, table, events)
             else:
                 tx.append(events)
@@ -158,6 +169,7 @@ class CoreTablesMixin(ServiceTablesMixin):
                     outcome.request_id, outcome.package_sha256, "COMPLETE", outcome.received_at,
                     outcome.completed_at, outcome.response_json, outcome.agency]):
                 return False
+            self._keep(tx, outcome.evidence)
             tx.append_decided(outcome.request_id, table, outcome.events)
         return True
 
