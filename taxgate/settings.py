@@ -66,6 +66,15 @@ POLICY_DOCS: dict[str, str] = {
     "letter or an ending apart (ANDREW/ANDREA) are never nicknames or variants of each other",
     "hypocorism_min_letters": "R23: fewest letters of a full given name a clipped form must "
     "keep (MEL of MELANIE, KEN of KENNY) for the two to agree as a hypocorism",
+    "certification_due_days": "R32: days after a request's last disclosure by which its "
+    "agency must certify that the data was returned or destroyed",
+    "block_overdue_certifications": "R32: refuse new requests from an agency with an "
+    "overdue return/destroy certification (CERTIFICATION_OVERDUE); off by default",
+    "alert_refused_signatures": "R39: refusals whose signature did not verify, within "
+    "alert_window_minutes, that raise an incident alert; 0: never",
+    "alert_window_minutes": "R39: the window refused signatures are counted in",
+    "public_report_min_cell": "R29: instance and taxpayer counts below this (but above 0) "
+    "are suppressed in the public report; 0 or 1: none",
 }
 
 
@@ -97,6 +106,11 @@ class Policy:
     established_given_name_min_count: int = 1_000
     given_name_sex_dominance: float = 10.0
     hypocorism_min_letters: int = 3
+    certification_due_days: int = 90
+    block_overdue_certifications: bool = False
+    alert_refused_signatures: int = 5
+    alert_window_minutes: int = 15
+    public_report_min_cell: int = 3
 
     def __post_init__(self) -> None:
         check.check(self)
@@ -200,6 +214,7 @@ class Settings:
     key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
     anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
+    alert_sink: str = ""  # R39: incident alerts to a JSON Lines file or an http(s) URL; "": none
     service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def __post_init__(self) -> None:
@@ -321,6 +336,7 @@ ENGINE_ENV = {
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
     "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
+    "alert_sink": "TAXGATE_ALERT_SINK",  # incident alerts (docs/alerts.md)
 }
 
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them;

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli import agency, audit, service
+from taxgate.cli import agency, audit, service, statutory
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -46,6 +46,7 @@ app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
 service.register(app)
 agency.register(app)
+statutory.register(app)
 
 
 @app.command()
