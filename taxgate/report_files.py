@@ -50,7 +50,7 @@ def write(doc: Document, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> l
             paths += [_csv(doc, t, out_dir) for t in doc.tables]
         elif fmt == "html":
             paths.append(out_dir / f"{doc.name}.html")
-            paths[-1].write_text(_html(doc), encoding="utf-8")
+            paths[-1].write_text(html_page(doc), encoding="utf-8")
         elif fmt == "json":
             paths.append(out_dir / f"{doc.name}.json")
             paths[-1].write_text(json.dumps(doc.data, indent=2, ensure_ascii=False) + "\n",
@@ -108,7 +108,8 @@ def _table(doc: Document, t: Table) -> str:
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
-def _html(doc: Document) -> str:
+def html_page(doc: Document) -> str:
+    """The document as one self-contained HTML page (no script): for a file or a web page."""
     tables = "\n".join(_table(doc, t) for t in doc.tables)
     chart = (f"<h2>{html.escape(doc.chart_label)}</h2>\n{bar_chart(doc.chart, doc.chart_label)}"
              if doc.chart_label else "")

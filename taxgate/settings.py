@@ -336,7 +336,7 @@ ENGINE_ENV = {
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
     "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
-    "alert_sink": "TAXGATE_ALERT_SINK",  # incident alerts (docs/alerts.md)
+    "alert_sink": "TAXGATE_ALERT_SINK",  # incident alerts (docs/reports.md)
 }
 
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them;
