@@ -65,7 +65,8 @@ def _rows(report: AnnualReport) -> dict[str, dict]:
 def test_r27_r29_refusals_are_attributed_to_the_agency_and_signer_claimed_or_verified(
         world, tmp_path):
     """A refusal is counted for the agency its package named: as verified when the
-    signature proved it, as claimed when it did not; never as "(unknown)"."""
+    signature proved it, as claimed when it did not; never as "(unknown)". The auditors'
+    oversight lists it with that agency and signer, a claimed signer marked so."""
     with Gateway(world.settings) as gw:
         before = gw.annual_report(YEAR)
     _refuse_forged_and_verified(world, tmp_path)
@@ -80,6 +81,11 @@ def test_r27_r29_refusals_are_attributed_to_the_agency_and_signer_claimed_or_ver
     assert signers[("DHS-CBP", "cbp-commissioner", "claimed", "SIGNATURE_INVALID")] >= 1
     assert signers[("DHS-CBP", "cbp-commissioner", "verified",
                     "LEGAL_AUTHORITY_NOT_ALLOWED")] >= 1
+    with Gateway(world.settings) as gw:
+        refused = {(r.agency, r.official, r.refused) for r in gw.oversight().requests
+                   if r.refused}
+    assert ("DHS-CBP", "cbp-commissioner (claimed)", "SIGNATURE_INVALID") in refused
+    assert ("DHS-CBP", "cbp-commissioner", "LEGAL_AUTHORITY_NOT_ALLOWED") in refused
 
 
 def test_r29_jct_report_reconciles_exactly_with_the_ledger(world, tmp_path):
