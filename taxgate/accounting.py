@@ -8,18 +8,17 @@ taxpayers apart. Nothing here writes to the store.
 
 from __future__ import annotations
 
-import csv
-import html
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from taxgate import disclosure_report, report_files
+from taxgate.disclosure_report import AnnualReport, PublicReport
 from taxgate.integrity import guard
 from taxgate.ledger_events import Disclosure as DisclosureEvent
 from taxgate.ledger_events import RequestReceived, RequestRefused
+from taxgate.report_files import Document, Table
 from taxgate.store.base import Store
-from taxgate.untrusted import for_csv_cell, visible
 
 DISCLOSURE = DisclosureEvent.TYPE
 RECEIVED = RequestReceived.TYPE
@@ -71,121 +70,75 @@ def disclosures_for_tin(store: Store, tin: str) -> list[Disclosure]:
     return found
 
 
-@dataclass
-class AnnualReport:
-    """Counts per (agency, legal authority) for one calendar year (R29)."""
-
-    year: int
-    rows: list[dict[str, Any]]
-    by_month: dict[str, int]
-
-    @property
-    def totals(self) -> dict[str, int]:
-        keys = ("requests", "requests_refused", "instances_disclosed", "taxpayers_disclosed")
-        return {k: sum(int(r[k]) for r in self.rows) for k in keys}
-
-
 def annual_report(store: Store, year: int) -> AnnualReport:
-    """Requests received and refused, instances and taxpayers disclosed, per agency and
-    authority, for requests and disclosures dated in ``year`` (UTC)."""
+    """The JCT report of ``year`` (UTC): per agency requests answered and refused (each
+    refusal attributed to the agency and signer its package named, verified or claimed),
+    instances and taxpayers disclosed, purposes (R29(a))."""
     guard(store)  # never report from a ledger that failed its last check
-    prefix = f"{year:04d}-"
-    requests: Counter[tuple[str, str]] = Counter()
-    refused: Counter[tuple[str, str]] = Counter()
-    instances: Counter[tuple[str, str]] = Counter()
-    taxpayers: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-    purposes: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
-    by_month: Counter[str] = Counter()
-    for e in store.ledger_entries():
-        p = e.payload
-        when = str(p.get("disclosed_at") or p.get("received_at") or e.recorded_at)
-        if not when.startswith(prefix):
-            continue
-        # a refusal whose signature did not verify is no agency's request: "(unknown)"
-        agency = p.get("requesting_agency", "") if p.get("signer_verified", True) else ""
-        key = (str(agency or ""), str(p.get("legal_authority", "")))
-        if e.event_type == RECEIVED:
-            requests[key] += 1
-            purposes[key].add(str(p.get("criminal_statute", "")))
-        elif e.event_type == REFUSED:
-            refused[key] += 1
-        elif e.event_type == DISCLOSURE:
-            instances[key] += 1
-            taxpayers[key].add(str(_tin_key(p)))
-            by_month[when[:7]] += 1
-    keys = sorted(set(requests) | set(instances) | set(refused))
-    rows = [{
-        "year": year, "requesting_agency": a or "(unknown)", "legal_authority": auth or "(unknown)",
-        "requests": requests[(a, auth)], "requests_refused": refused[(a, auth)],
-        "instances_disclosed": instances[(a, auth)],
-        "taxpayers_disclosed": len(taxpayers[(a, auth)]),
-        "general_purposes": "; ".join(sorted(x for x in purposes[(a, auth)] if x)),
-    } for a, auth in keys]
-    return AnnualReport(year, rows, dict(sorted(by_month.items())))
+    return disclosure_report.tally(store.ledger_entries(), year)
 
 
-REPORT_COLUMNS = ("year", "requesting_agency", "legal_authority", "requests", "requests_refused",
-                  "instances_disclosed", "taxpayers_disclosed", "general_purposes")
+def public_report(store: Store, year: int, min_cell: int) -> PublicReport:
+    """The public report of ``year`` (R29(b)): aggregate counts per agency, small cells
+    suppressed (:func:`taxgate.disclosure_report.public`)."""
+    return disclosure_report.public(annual_report(store, year), min_cell)
+
+
+REPORT_COLUMNS = disclosure_report.JCT_COLUMNS
+
+
+def _source(seq: int, head_hash: str) -> str:
+    return (f"Computed from the gateway's hash-chained ledger up to entry {seq} "
+            f"(hash {head_hash[:16]}), R27-R29.")
+
+
+def jct_document(report: AnnualReport, name: str = "") -> Document:
+    """The JCT report as a document (R29(a)): the agency table, the refusals per signer."""
+    t = report.totals
+    summary = (f"{_source(report.head_seq, report.head_hash)} Requests answered: "
+               f"{t['requests']:,}; refused: {t['requests_refused']:,} (verified senders) and "
+               f"{t['refusals_claimed']:,} (senders claimed, not proven by a signature); "
+               f"instances disclosed: {t['instances_disclosed']:,}; taxpayers disclosed: "
+               f"{report.distinct_taxpayers:,}.")
+    data = {"report": "jct", "year": report.year, "ledger_head_seq": report.head_seq,
+            "ledger_head_hash": report.head_hash, "rows": report.rows,
+            "refusals": report.refusals, "totals": t,
+            "distinct_taxpayers": report.distinct_taxpayers, "by_month": report.by_month}
+    return Document(
+        name or f"jct-{report.year}",
+        f"Disclosures of return information under 26 U.S.C. 6103, report to the Joint "
+        f"Committee on Taxation, calendar year {report.year}", summary,
+        [Table("By agency", REPORT_COLUMNS, report.rows),
+         Table("Refused requests by agency and signer", disclosure_report.REFUSAL_COLUMNS,
+               report.refusals, "refusals")],
+        data, report.by_month, "Disclosures per month")
+
+
+def public_document(report: PublicReport) -> Document:
+    """The public report as a document (R29(b)): no names but the agencies'."""
+    t, k = report.totals, report.min_cell
+    shown = {c: ("suppressed" if v is None else f"{v:,}") for c, v in t.items()}
+    summary = (f"{_source(report.head_seq, report.head_hash)} Requests answered: "
+               f"{shown['requests']}; refused: {shown['requests_refused']}; instances "
+               f"disclosed: {shown['instances_disclosed']}; taxpayers disclosed (summed over "
+               f"agencies): {shown['taxpayers_disclosed']}. Refusals whose sender no signature "
+               f"proved (attributed to no agency): {report.refusals_unverified:,}. Counts of "
+               f"instances and taxpayers from 1 to {k - 1} are shown as <{k}, with one more "
+               f"cell per column when needed so that none can be worked out from the total.")
+    data = {"report": "public", "year": report.year, "ledger_head_seq": report.head_seq,
+            "ledger_head_hash": report.head_hash, "rows": report.rows, "totals": t,
+            "refusals_unverified": report.refusals_unverified, "min_cell": k}
+    return Document(
+        f"public-{report.year}",
+        f"Disclosures of return information under 26 U.S.C. 6103(p)(3)(C), public report, "
+        f"calendar year {report.year}", summary,
+        [Table("By agency", disclosure_report.PUBLIC_COLUMNS, report.rows)],
+        data, blank=f"<{k}" if k > 1 else "")
 
 
 def write_report(report: AnnualReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write disclosures-YEAR.csv and disclosures-YEAR.html (with a bar chart) to out_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"disclosures-{report.year}.csv"
-    with csv_path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows({k: for_csv_cell(v) for k, v in r.items()} for r in report.rows)
-    html_path = out_dir / f"disclosures-{report.year}.html"
-    html_path.write_text(_html(report), encoding="utf-8")
+    """Write disclosures-YEAR.csv and disclosures-YEAR.html (with a bar chart) to out_dir:
+    the JCT report under its earlier name."""
+    csv_path, _, html_path = report_files.write(
+        jct_document(report, f"disclosures-{report.year}"), out_dir, ("csv", "html"))
     return csv_path, html_path
-
-
-def _h(value: object) -> str:
-    """Agency and authority names come from manifests: visible, then HTML-escaped."""
-    return html.escape(visible(value))
-
-
-def _bar_chart(series: dict[str, int], width: int = 640, bar_h: int = 22) -> str:
-    """An inline SVG bar chart: no script, readable anywhere the page is."""
-    if not series:
-        return "<p>No disclosures in this year.</p>"
-    top = max(series.values()) or 1
-    rows = []
-    for i, (label, value) in enumerate(series.items()):
-        w = int((width - 160) * value / top)
-        y = i * (bar_h + 6)
-        rows.append(
-            f'<text x="0" y="{y + 16}" font-size="13">{_h(label)}</text>'
-            f'<rect x="90" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="#1f4e79">'
-            f"<title>{_h(label)}: {value}</title></rect>"
-            f'<text x="{96 + w}" y="{y + 16}" font-size="13">{value:,}</text>'
-        )
-    height = len(series) * (bar_h + 6)
-    return (f'<svg role="img" aria-label="disclosures per month" width="{width}" '
-            f'height="{height}" xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>')
-
-
-def _html(report: AnnualReport) -> str:
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in REPORT_COLUMNS[1:])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_h(r[c])}</td>" for c in REPORT_COLUMNS[1:])
-        + "</tr>" for r in report.rows
-    )
-    t = report.totals
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Disclosures under 26 U.S.C. 6103 — {report.year}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}}
-th{{background:#eef3f8}}</style></head><body>
-<h1>Disclosures of return information — calendar year {report.year}</h1>
-<p>Computed from the gateway's hash-chained ledger (R27–R29). Requests: {t['requests']:,};
-refused: {t['requests_refused']:,}; instances disclosed: {t['instances_disclosed']:,};
-taxpayers disclosed: {t['taxpayers_disclosed']:,}.</p>
-<h2>By agency and authority</h2>
-<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Disclosures per month</h2>
-{_bar_chart(report.by_month)}
-</body></html>
-"""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from taxgate import anchor, faults, ledger
+from taxgate import alerts, anchor, faults, ledger
 from taxgate.domain import LedgerEntry, LedgerEvent
 from taxgate.errors import BadInput, IntegrityError, StoreError
 from taxgate.ledger_events import IncidentRecorded
@@ -134,6 +134,13 @@ def record_failure(store: Store, problem: str) -> None:
         seq, h = _anchor_of(store, log.last())
         log.append(anchor.signed_line(store.signing_key(), anchor.CHECK_FAILED, seq, h,
                                       _now(), problem))
+    _alert(store, problem)
+
+
+def _alert(store: Store, problem: str) -> None:
+    """R39: a failed check is an incident alert (ids and seqs only)."""
+    alerts.send(store.settings.alert_sink, alerts.Alert(
+        alerts.LEDGER_CHECK_FAILED, f"the ledger failed its integrity check: {problem}"))
 
 
 def after_commit(store: Store, head: LedgerEntry, *, rebase: bool = False) -> None:
@@ -160,6 +167,7 @@ def _publish(store: Store, head: LedgerEntry, rebase: bool) -> None:
         if problem is not None and problem != last.failure:  # found now: keep the anchor
             seq, h = _anchor_of(store, last)
             log.append(anchor.signed_line(key, anchor.CHECK_FAILED, seq, h, _now(), problem))
+            _alert(store, problem)
         elif head.seq > last.seq and (problem is None or problem == last.failure):
             log.append(anchor.signed_line(key, anchor.HEAD, head.seq, head.entry_hash, _now(),
                                           last.failure))

@@ -328,6 +328,17 @@ class EvidencePurged(Event):
     SERVES = "R3, R40"
     request_ids: list[str] = _f("the requests whose kept package was deleted")
     actor: str = _f("who purged them")
+@dataclass(frozen=True, kw_only=True)
+class ReturnCertified(Event):
+    """An agency certified that the data disclosed for a request was returned or destroyed."""
+    TYPE = "RETURN_CERTIFIED"
+    SERVES = "R32, R33"
+    request_id: str = _f("the request whose disclosed data it covers")
+    agency: str = _f("the agency that certified (the request's recipient)")
+    disposition: str = _f("RETURNED or DESTROYED")
+    certified_by: str = _f("the agency's official who signed the certification")
+    certified_on: str = _f("the date on the certification (YYYY-MM-DD)")
+    recorded_by: str = _f("who recorded it at the gateway")
 
 
 # --- the ledger's own integrity (R28, R34) -----------------------------------------------

@@ -199,6 +199,7 @@ def _decided_sql(*, requests: str, candidates: str, checks: str, t_low: float,
                    'runner_up_weight', round(w2, 3),
                    'candidates_at_address', n_at_address,
                    'namesakes_in_zip', zip_namesakes,
+                   'disclosure_hold', best.held,
                    'review_reasons', CASE WHEN outcome = 'REVIEW' THEN {why} END))
                END AS evidence
         FROM decided
@@ -214,14 +215,14 @@ def _ranked_ctes(*, candidates: str, checks: str, t_low: float, bits: float,
           SELECT c.row_number, c.person_id, c.tin, c.p, c.w, c.evidence, c.name_compatible,
                  c.namesake, c.address_level,
                  c.any_dob_agrees AND c.any_dob_disagrees AS dob_conflict,
-                 k.at_address, k.confirmable
+                 k.at_address, k.confirmable, k.held
           FROM {candidates} c
           JOIN {checks} k USING (row_number, person_id)
         ),
         top AS (
           SELECT row_number,
                  arg_max(struct_pack(tin, p, w, evidence, person_id, name_compatible,
-                                    confirmable, dob_conflict), (w, person_id))
+                                    confirmable, dob_conflict, held), (w, person_id))
                    FILTER (WHERE at_address AND (p >= {t_low} OR name_compatible)) AS best
           FROM judged GROUP BY row_number
         ),

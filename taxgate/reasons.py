@@ -60,6 +60,9 @@ _REASONS: tuple[Reason, ...] = (
            "days); a replay of identical bytes is answered from the store instead"),
     Reason("SAFEGUARDS_NOT_CURRENT", Scope.REQUEST, "R7",
            "the requesting agency's 6103(p)(4) safeguards status is lapsed"),
+    Reason("CERTIFICATION_OVERDUE", Scope.REQUEST, "R32",
+           "the agency has not certified the return or destruction of earlier disclosed "
+           "data by its due date (only when block_overdue_certifications is on)"),
     Reason("LEGAL_AUTHORITY_NOT_ALLOWED", Scope.REQUEST, "R12",
            "legal_authority is not on the policy's allow-list"),
     Reason("CRIMINAL_STATUTE_NOT_ALLOWED", Scope.REQUEST, "R12",

@@ -69,6 +69,15 @@ POLICY_DOCS: dict[str, str] = {
     "keep (MEL of MELANIE, KEN of KENNY) for the two to agree as a hypocorism",
     "evidence_retention_days": "R3, R30, R40: days the signed manifest and records file of "
     "an answered request are kept (sealed) for evidence and re-checks",
+    "certification_due_days": "R32: days after a request's last disclosure by which its "
+    "agency must certify that the data was returned or destroyed",
+    "block_overdue_certifications": "R32: refuse new requests from an agency with an "
+    "overdue return/destroy certification (CERTIFICATION_OVERDUE); off by default",
+    "alert_refused_signatures": "R39: refusals whose signature did not verify, within "
+    "alert_window_minutes, that raise an incident alert; 0: never",
+    "alert_window_minutes": "R39: the window refused signatures are counted in",
+    "public_report_min_cell": "R29: instance and taxpayer counts below this (but above 0) "
+    "are suppressed in the public report; 0 or 1: none",
 }
 
 
@@ -101,6 +110,11 @@ class Policy:
     given_name_sex_dominance: float = 10.0
     hypocorism_min_letters: int = 3
     evidence_retention_days: int = 2557
+    certification_due_days: int = 90
+    block_overdue_certifications: bool = False
+    alert_refused_signatures: int = 5
+    alert_window_minutes: int = 15
+    public_report_min_cell: int = 3
 
     def __post_init__(self) -> None:
         check.check(self)
@@ -205,6 +219,7 @@ class Settings:
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
     anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
     witness_file: str = ""  # the overseer's log of signed checkpoints; "": none configured
+    alert_sink: str = ""  # R39: incident alerts to a JSON Lines file or an http(s) URL; "": none
     service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def __post_init__(self) -> None:
@@ -337,6 +352,7 @@ ENGINE_ENV = {
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time
     "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
     "witness_file": "TAXGATE_WITNESS",  # the overseer's checkpoint log (docs/ledger.md)
+    "alert_sink": "TAXGATE_ALERT_SINK",  # incident alerts (docs/reports.md)
 }
 
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them;

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli import accountability, agency, audit, service, transparency
+from taxgate.cli import accountability, agency, audit, service, statutory, transparency
 from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
@@ -48,6 +48,7 @@ app.command("accounting")(audit.accounting)
 service.register(app)
 agency.register(app)
 accountability.register(app)
+statutory.register(app)
 
 
 @app.command()

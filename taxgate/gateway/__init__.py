@@ -6,7 +6,8 @@ method: ``init``, ``add_official``/``officials``, ``load``, ``process``; account
 (``issue_credential``, ``check_api_token``, ``add_user``, ``check_password``); the review
 desk (``review_queue``, ``view_item``, ``propose``, ``release``, ``follow_ups``,
 ``write_follow_up``); audit (``verify_ledger``, ``record_incident``, ``accounting``,
-``annual_report``, ``oversight``); and ``jobs``, the HTTP API's job worker.
+``annual_report``, ``public_report``, ``certifications``, ``certify``, ``oversight``);
+and ``jobs``, the HTTP API's job worker.
 
 ``core``       the Gateway itself: the store, its lock, one method per use case
 ``accounts``   salted hashes of agency API secrets and officers' passwords, roles, the
@@ -15,6 +16,7 @@ desk (``review_queue``, ``view_item``, ``propose``, ``release``, ``follow_ups``,
 ``review``     the REVIEW queue, what an officer may see (logged), two-person decisions,
                follow-up responses
 ``oversight``  the auditors' figures, computed from the ledger
+``incidents``  the incident alerts a processed request raises (R39)
 
 The CLI (:mod:`taxgate.cli`), the HTTP API (:mod:`taxgate.api`) and the web pages
 (:mod:`taxgate.web`) are shells over a Gateway; below it lie the orchestrator

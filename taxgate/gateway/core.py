@@ -30,7 +30,11 @@ from taxgate.errors import NotFound, StoreBusy
 from taxgate.settings import Settings
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from taxgate.accounting import AnnualReport, Disclosure
+    from taxgate.certifications import Due
+    from taxgate.disclosure_report import PublicReport
     from taxgate.domain import FollowUp, LedgerEntry, Official, ReviewDecision
     from taxgate.gateway.accounts import Principal
     from taxgate.gateway.evidence import Evidence
@@ -131,9 +135,12 @@ class Gateway:
                 ) -> ProcessResult:
         """The main job: a signed request package in, a signed response package out."""
         from taxgate import pipeline
+        from taxgate.gateway import incidents
 
         with self.lock() as store:
-            return pipeline.process(self.settings, store, request_dir, out_dir, progress)
+            result = pipeline.process(self.settings, store, request_dir, out_dir, progress)
+            incidents.after_process(self.settings, store, result)  # R39
+            return result
 
     def public_key_pem(self) -> str:
         """The gateway's Ed25519 public key (PEM), which verifies every response.json."""
@@ -319,6 +326,45 @@ class Gateway:
 
         with self.lock() as store:
             return accounting.annual_report(store, year)
+
+    def public_report(self, year: int) -> PublicReport:
+        """The year's public report (R29(b)): aggregate counts per agency, small cells
+        suppressed under the policy's ``public_report_min_cell``."""
+        from taxgate import accounting
+
+        with self.lock() as store:
+            return accounting.public_report(
+                store, year, self.settings.policy.public_report_min_cell)
+
+    def certifications(self, *, overdue_only: bool = False, agency: str | None = None
+                       ) -> list[Due]:
+        """R32: every request that disclosed data, its return/destroy due date and
+        certification (only those overdue today, only ``agency``'s, when asked)."""
+        import datetime as dt
+
+        from taxgate import certifications
+
+        due_days = self.settings.policy.certification_due_days
+        today = dt.datetime.now(dt.UTC).date()
+        with self.lock() as store:
+            rows = certifications.dues(store.ledger_entries(), due_days)
+        return [d for d in rows if (not overdue_only or d.overdue(today))
+                and (agency is None or d.agency == agency)]
+
+    def certify(self, request_id: str, *, disposition: str, certified_by: str,
+                certified_on: date, operator: str) -> Due:
+        """R32: record the agency's certification that a request's disclosed data was
+        returned or destroyed (a RETURN_CERTIFIED ledger entry)."""
+        import datetime as dt
+
+        from taxgate import certifications
+
+        with self.lock() as store:
+            return certifications.record(
+                store, request_id, disposition=disposition, certified_by=certified_by,
+                certified_on=certified_on, recorded_by=operator,
+                today=dt.datetime.now(dt.UTC).date(),
+                due_days=self.settings.policy.certification_due_days)
 
     @staticmethod
     def write_report(report: AnnualReport, out_dir: Path) -> tuple[Path, Path]:

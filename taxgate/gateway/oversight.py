@@ -63,9 +63,11 @@ def _tally(entries: Any) -> tuple[dict[str, RequestRow], Counter[str], Counter[s
         elif e.event_type == ev.DecisionsRecorded.TYPE:
             reqs.setdefault(rid, RequestRow(rid)).counts = dict(p.get("counts") or {})
         elif e.event_type == ev.RequestRefused.TYPE:
-            r = reqs.setdefault(rid, RequestRow(rid))
+            # an unfiled refusal (an unproven sender) is a row of its own, not one for all
+            r = reqs.setdefault(rid or f"#{e.seq}", RequestRow(str(p.get("request_id") or "")))
             r.refused, r.records = str(p.get("reason", "")), int(p.get("record_count") or 0)
             r.received_at = r.received_at or p.get("received_at", "")
+            _sender(r, p)
         elif e.event_type == ev.Disclosure.TYPE:
             per_officer[str(p.get("officer_id"))] += 1
             per_day[str(p.get("disclosed_at", ""))[:10]] += 1
@@ -76,6 +78,16 @@ def _tally(entries: Any) -> tuple[dict[str, RequestRow], Counter[str], Counter[s
         elif e.event_type == ev.FtiViewed.TYPE:
             views[str(p.get("viewer"))] += 1
     return reqs, per_official, per_officer, per_do, views, per_day
+
+
+def _sender(r: RequestRow, p: dict[str, Any]) -> None:
+    """A refused request's agency and signer as its package named them (R27), the signer
+    marked "(claimed)" when no signature proved them."""
+    if not r.agency:
+        r.agency = str(p.get("requesting_agency") or "")
+        official = str(p.get("signing_official") or "")
+        r.official = official if p.get("signer_verified") or not official else (
+            f"{official} (claimed)")
 
 
 def oversight(store: Store, reason_cache: dict[str, Counter[str]] | None = None) -> Oversight:

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import duckdb
 
-from taxgate import faults, intake, integrity, matching, policy, response, standardize, statute
+from taxgate import (
+    certifications,
+    faults,
+    intake,
+    integrity,
+    matching,
+    policy,
+    response,
+    standardize,
+    statute,
+)
 from taxgate.errors import RequestRefused, StoreError
 from taxgate.pipeline.answer import answer, answer_again
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, Timings, now
@@ -188,6 +198,9 @@ def verify_request(
     p = settings.policy
     statute.check_request_size(count, p)
     statute.check_safeguards(store.safeguards_current(manifest.raw["requesting_agency"]))
+    if p.block_overdue_certifications:  # R32, optional
+        certifications.check_none_overdue(store.ledger_entries(), manifest.raw[
+            "requesting_agency"], p.certification_due_days, received.date())
     statute.check_legal_authority(manifest.raw["legal_authority"], p)
     statute.check_criminal_statute(manifest.raw["criminal_statute"], p)
     statute.check_taxable_periods(manifest.raw["taxable_periods"], manifest.created.year, p)
