@@ -85,11 +85,14 @@ class AnnualReport:
         return {k: sum(int(r[k]) for r in self.rows) for k in keys}
 
 
-def annual_report(store: Store, year: int) -> AnnualReport:
+def annual_report(store: Store, year: int, *, agency: str | None = None,
+                  since: str | None = None, until: str | None = None) -> AnnualReport:
     """Requests received and refused, instances and taxpayers disclosed, per agency and
-    authority, for requests and disclosures dated in ``year`` (UTC)."""
+    authority, for requests and disclosures dated in ``year`` (UTC); only ``agency``'s,
+    and only dated from ``since`` to ``until`` (YYYY-MM-DD, both included), when given."""
     guard(store)  # never report from a ledger that failed its last check
     prefix = f"{year:04d}-"
+    first, last = since or "0000-00-00", until or "9999-99-99"
     requests: Counter[tuple[str, str]] = Counter()
     refused: Counter[tuple[str, str]] = Counter()
     instances: Counter[tuple[str, str]] = Counter()
@@ -99,11 +102,13 @@ def annual_report(store: Store, year: int) -> AnnualReport:
     for e in store.ledger_entries():
         p = e.payload
         when = str(p.get("disclosed_at") or p.get("received_at") or e.recorded_at)
-        if not when.startswith(prefix):
+        if not when.startswith(prefix) or not first <= when[:10] <= last:
             continue
         # a refusal whose signature did not verify is no agency's request: "(unknown)"
-        agency = p.get("requesting_agency", "") if p.get("signer_verified", True) else ""
-        key = (str(agency or ""), str(p.get("legal_authority", "")))
+        sender = p.get("requesting_agency", "") if p.get("signer_verified", True) else ""
+        key = (str(sender or ""), str(p.get("legal_authority", "")))
+        if agency is not None and key[0] != agency:
+            continue
         if e.event_type == RECEIVED:
             requests[key] += 1
             purposes[key].add(str(p.get("criminal_statute", "")))

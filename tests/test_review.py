@@ -87,8 +87,8 @@ def test_queue_view_propose_release_and_the_ledger(answered):
             gw.propose(RITA, rid, first.row_number, "CONFIRMED", "")
         with pytest.raises(NotAllowed):
             gw.propose(REMY, rid, first.row_number, "CONFIRMED", "looks right to me")
-        gw.propose(RITA, rid, first.row_number, "CONFIRMED",
-                       "Same person: name variant, same delivery point and date of birth")
+        gw.propose(RITA, rid, first.row_number, "CONFIRMED", "SAME_PERSON_NAME_VARIANT",
+                   "name variant, same delivery point")
         with pytest.raises(NotAllowed):  # a reviewer cannot release at all
             gw.release(RITA, rid, first.row_number)
         # the two-person rule also holds for one person holding both roles over time
@@ -100,7 +100,7 @@ def test_queue_view_propose_release_and_the_ledger(answered):
             gw.release(Principal("ray", "releaser"), rid,
                            first.row_number)
         with pytest.raises(Conflict):
-            gw.propose(RITA, rid, first.row_number, "NOT_CONFIRMED", "changed my mind")
+            gw.propose(RITA, rid, first.row_number, "NOT_CONFIRMED", "DIFFERENT_PERSON_NAME")
         key = s.signing_key().public_key()
         entries = [e for e in s.ledger_entries() if e.request_id == rid]
     resp = json.loads(fu.response_json)
@@ -132,7 +132,8 @@ def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp
     listed = _cli(world, "review", "queue")
     assert listed.returncode == 0 and rid in listed.stdout
     p = _cli(world, "review", "propose", rid, str(row.row_number), "--outcome", "NOT_CONFIRMED",
-             "--reason", "Different person: date of birth differs", "--user", "rita",
+             "--reason", "DIFFERENT_PERSON_IDENTIFIER", "--note", "birth date differs",
+             "--user", "rita",
              stdin=PASSWORD + "\n")
     assert p.returncode == 0, p.stderr
     same = _cli(world, "review", "release", rid, str(row.row_number), "--user", "rita",
@@ -223,14 +224,16 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
             item = f"/review/item?request_id={rid}&row={row.row_number}"
             propose = _form(rita.get(item).text, "propose")
             r = rita.post("/review/propose", data={
-                **propose, "outcome": "NOT_CONFIRMED", "reason": "Different date of birth"})
+                **propose, "outcome": "NOT_CONFIRMED", "reason": "DIFFERENT_PERSON_IDENTIFIER",
+                "note": "Different birth date"})
             assert r.status_code == 303, r.text
             page = remy.get(item).text
-            assert "Different date of birth" in page
+            assert "Different birth date" in page
             seen = _form(page, "release")
             assert len(seen["proposal"]) == 64
             r = rita.post("/review/propose", data={
-                **propose, "outcome": "CONFIRMED", "reason": "Same person after all, I think"})
+                **propose, "outcome": "CONFIRMED", "reason": "SAME_PERSON_NAME_VARIANT",
+                "note": "Same person after all, I think"})
             assert r.status_code == 303
             stale = remy.post("/review/release", data=seen)
             assert stale.status_code == 409, stale.text
@@ -247,8 +250,8 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
     with Gateway(world.settings) as gw, gw.lock() as s:
         decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
                    and e.request_id == rid and e.payload["row_number"] == row.row_number]
-    assert [(d["outcome"], d["reason"]) for d in decided] == [
-        ("CONFIRMED", "Same person after all, I think")]
+    assert [(d["outcome"], d["reason"], d["note"]) for d in decided] == [
+        ("CONFIRMED", "SAME_PERSON_NAME_VARIANT", "Same person after all, I think")]
 
 
 def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
@@ -258,8 +261,8 @@ def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
     with Gateway(world.settings) as gw, gw.lock() as s:
         row = next(e for e in gw.review_queue() if e.request_id == rid)  # not yet released
         first = gw.propose(RITA, rid, row.row_number, "NOT_CONFIRMED",
-                               "Different person: the given names differ")
-        gw.propose(RITA, rid, row.row_number, "CONFIRMED", "Same person: nickname")
+                           "DIFFERENT_PERSON_NAME", "the given names differ")
+        gw.propose(RITA, rid, row.row_number, "CONFIRMED", "SAME_PERSON_NAME_VARIANT")
         fu = FollowUp(rid, 999, first.proposed_at, "{}", "")
         assert not s.commit_follow_up(fu, [row.row_number], "remy", [], first)
         now = next(d for d in s.review_decisions(rid) if d.row_number == row.row_number)

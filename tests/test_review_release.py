@@ -140,8 +140,8 @@ def _propose_and_release(world: dict[str, Any], record_id: str) -> Any:
         with gw.lock() as s:
             proposed = any(d.row_number == row for d in s.review_decisions(world["rid"]))
         if not proposed:
-            gw.propose(RITA, world["rid"], row, "CONFIRMED",
-                       "Same person by name and delivery point, checked by hand")
+            gw.propose(RITA, world["rid"], row, "CONFIRMED", "ONE_CANDIDATE_FITS",
+                       "checked by hand")
         return gw.release(REMY, world["rid"], row)
 
 
