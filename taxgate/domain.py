@@ -179,7 +179,7 @@ class ReviewStep:
     step: int
     action: str
     actor: str
-    at: str
+    acted_at: str
     outcome: str | None
     reason: str | None
     note: str | None

@@ -8,7 +8,7 @@ CREATE TABLE review_history (
     step INTEGER NOT NULL,
     action VARCHAR NOT NULL,
     actor VARCHAR NOT NULL,
-    at VARCHAR NOT NULL,
+    acted_at VARCHAR NOT NULL,
     outcome VARCHAR,
     reason VARCHAR,
     note VARCHAR,

@@ -8,7 +8,7 @@ CREATE TABLE review_history (
     step INTEGER NOT NULL,
     action TEXT NOT NULL,
     actor TEXT NOT NULL,
-    at TEXT NOT NULL,
+    acted_at TEXT NOT NULL,
     outcome TEXT,
     reason TEXT,
     note TEXT,
