@@ -113,7 +113,8 @@ def review_propose(request: Request, s: SessionDep,
     except BadInput as exc:  # the page again, the officer's choice and note kept
         return _item_page(request, s, request_id, row, status=400, error=str(exc),
                           typed={"outcome": outcome, "reason": reason, "note": note})
-    return RedirectResponse(f"/review?{_query(_filters(request))}", status_code=303)
+    query = _query(_filters(request))
+    return RedirectResponse(f"/review?{query}" if query else "/review", status_code=303)
 
 
 @desk_router.post("/review/release")
