@@ -34,7 +34,7 @@ def _filters(request: Request) -> QueueFilter:
         min_age_days=int(age) if age.isdigit() else None,
         held_why=q.get("held_why") if q.get("held_why") in REVIEW_REASONS else None,
         state=q.get("state") if q.get("state") in STATES else None,
-        sort=q.get("sort") if q.get("sort") in (*SORTS, "newest") else "oldest")
+        sort=sort if (sort := q.get("sort", "")) in (*SORTS, "newest") else "oldest")
 
 
 def _query(f: QueueFilter) -> str:
