@@ -9,6 +9,7 @@ back with the officer's choice and note kept, and the reason in words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -97,6 +98,20 @@ def review_item(request: Request, s: SessionDep, request_id: str, row: int) -> R
     return _item_page(request, s, request_id, row)
 
 
+def _refused(request: Request, s: SessionDep, request_id: str, row: int,
+             decide: Callable[[], object], typed: dict[str, str]) -> Response | None:
+    """Run ``decide``; when it is refused as bad input (a reason code missing, a note
+    with a taxpayer value), the record's page again, with what the officer chose and
+    typed kept and the refusal in words (None: it was recorded)."""
+    try:
+        with _locked(request):
+            decide()
+    except BadInput as exc:
+        return _item_page(request, s, request_id, row, status=400, error=str(exc),
+                          typed=typed)
+    return None
+
+
 @desk_router.post("/review/propose")
 def review_propose(request: Request, s: SessionDep,
                    request_id: Annotated[str, Form(max_length=200)],
@@ -107,12 +122,12 @@ def review_propose(request: Request, s: SessionDep,
                    note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     _check_csrf(s, csrf)
     p = _role(s, "reviewer")
-    try:
-        with _locked(request):
-            _gateway(request).propose(p, request_id, row, outcome, reason, note or None)
-    except BadInput as exc:  # the page again, the officer's choice and note kept
-        return _item_page(request, s, request_id, row, status=400, error=str(exc),
-                          typed={"outcome": outcome, "reason": reason, "note": note})
+    refused = _refused(request, s, request_id, row,
+                       lambda: _gateway(request).propose(p, request_id, row, outcome, reason,
+                                                         note or None),
+                       {"outcome": outcome, "reason": reason, "note": note})
+    if refused is not None:
+        return refused
     query = _query(_filters(request))
     return RedirectResponse(f"/review?{query}" if query else "/review", status_code=303)
 
@@ -142,11 +157,11 @@ def review_send_back(request: Request, s: SessionDep,
     """Send the proposal the page showed back to the reviewers, with a reason code."""
     _check_csrf(s, csrf)
     p = _role(s, "releaser")
-    try:
-        with _locked(request):
-            _gateway(request).send_back(p, request_id, row, proposal, reason, note or None)
-    except BadInput as exc:
-        return _item_page(request, s, request_id, row, status=400, error=str(exc),
-                          typed={"send_back_reason": reason, "send_back_note": note})
+    refused = _refused(request, s, request_id, row,
+                       lambda: _gateway(request).send_back(p, request_id, row, proposal,
+                                                           reason, note or None),
+                       {"send_back_reason": reason, "send_back_note": note})
+    if refused is not None:
+        return refused
     return render(request, "released.html", fu=None, action="sent back",
                   request_id=request_id, row=row)
