@@ -70,12 +70,15 @@ def disclosures_for_tin(store: Store, tin: str) -> list[Disclosure]:
     return found
 
 
-def annual_report(store: Store, year: int) -> AnnualReport:
+def annual_report(store: Store, year: int, *, agency: str | None = None,
+                  since: str | None = None, until: str | None = None) -> AnnualReport:
     """The JCT report of ``year`` (UTC): per agency requests answered and refused (each
     refusal attributed to the agency and signer its package named, verified or claimed),
-    instances and taxpayers disclosed, purposes (R29(a))."""
+    instances and taxpayers disclosed, purposes (R29(a)); only ``agency``'s, and only
+    dated from ``since`` to ``until`` (YYYY-MM-DD, both included), when given."""
     guard(store)  # never report from a ledger that failed its last check
-    return disclosure_report.tally(store.ledger_entries(), year)
+    return disclosure_report.tally(store.ledger_entries(), year, agency=agency, since=since,
+                                   until=until)
 
 
 def public_report(store: Store, year: int, min_cell: int) -> PublicReport:

@@ -81,14 +81,20 @@ class _Tally:
             self.by_month[when[:7]] += 1
 
 
-def tally(entries: Iterable[LedgerEntry], year: int) -> AnnualReport:
-    """The JCT report of ``year`` (UTC) from ledger entries, in one pass."""
+def tally(entries: Iterable[LedgerEntry], year: int, *, agency: str | None = None,
+          since: str | None = None, until: str | None = None) -> AnnualReport:
+    """The JCT report of ``year`` (UTC) from ledger entries, in one pass; only ``agency``'s
+    (as the package named it), and only dated from ``since`` to ``until`` (YYYY-MM-DD, both
+    included), when given."""
     prefix, t, last = f"{year:04d}-", _Tally(), None
+    first, final = since or "0000-00-00", until or "9999-99-99"
     for e in entries:
         last = e
         p = e.payload
         when = str(p.get("disclosed_at") or p.get("received_at") or e.recorded_at)
-        if when.startswith(prefix):
+        if not when.startswith(prefix) or not first <= when[:10] <= final:
+            continue
+        if agency is None or str(p.get("requesting_agency") or "") == agency:
             t.add(e, when)
     agencies = sorted(set(t.requests) | set(t.refused) | set(t.claimed) | set(t.instances))
     rows = [{

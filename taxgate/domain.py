@@ -181,6 +181,23 @@ class ReviewDecision:
     released_by: str | None = None
     released_at: str | None = None
     follow_up_seq: int | None = None
+    note: str | None = None  # the officer's screened note beside the reason code
+
+
+@dataclass(frozen=True)
+class ReviewStep:
+    """One step in a REVIEW record's history: PROPOSED, SENT_BACK or RELEASED, by whom,
+    when, and the outcome, reason code and screened note it carried."""
+
+    request_id: str
+    row_number: int
+    step: int
+    action: str
+    actor: str
+    acted_at: str
+    outcome: str | None
+    reason: str | None
+    note: str | None
 
 
 @dataclass(frozen=True)

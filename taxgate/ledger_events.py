@@ -150,9 +150,22 @@ class ReviewProposed(Event):
     record_id: str = _f("the record")
     row_number: int = _f("the record's row in the records file")
     outcome: str = _f("CONFIRMED or NOT_CONFIRMED")
-    reason: str = _f("the reviewer's reason, in words")
+    reason: str = _f("the reviewer's reason code (docs/review-reasons.md)")
+    note: str | None = _f("the reviewer's note, screened of taxpayer values; null: none")
     proposed_by: str = _f("the reviewer")
     proposed_at: str = _f("when (UTC)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewSentBack(Event):
+    """A releaser sent the last proposal (REVIEW_PROPOSED) back instead of releasing it."""
+    TYPE = "REVIEW_SENT_BACK"
+    SERVES = "R23, R33, R36"
+    request_id: str = _f("the request of the record")
+    row_number: int = _f("the record's row in the records file")
+    reason: str = _f("the releaser's reason code (docs/review-reasons.md)")
+    note: str | None = _f("the releaser's note, screened of taxpayer values; null: none")
+    sent_back_by: str = _f("the releaser")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,7 +177,8 @@ class ReviewDecided(Event):
     record_id: str = _f("the record")
     row_number: int = _f("the record's row in the records file")
     outcome: str = _f("CONFIRMED or NOT_CONFIRMED")
-    reason: str = _f("the reviewer's reason, in words")
+    reason: str = _f("the reviewer's reason code (docs/review-reasons.md)")
+    note: str | None = _f("the reviewer's note, screened of taxpayer values; null: none")
     proposed_by: str = _f("the reviewer")
     proposed_at: str = _f("when it was proposed (UTC)")
     released_by: str = _f("the releaser (never the reviewer)")
@@ -256,6 +270,15 @@ class SignOut(Event):
     TYPE = "SIGN_OUT"
     SERVES = "R33"
     username: str = _f("the user")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerExported(Event):
+    """An auditor exported the ledger (JSON Lines with its signed checkpoints)."""
+    TYPE = "LEDGER_EXPORTED"
+    SERVES = "R28, R33"
+    actor: str = _f("who exported it")
+    through_seq: int = _f("the last seq the export holds")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -278,7 +278,7 @@ def test_r28_a_release_killed_at_its_commit_is_decided_and_answered_once(
     with Gateway(settings) as gw, gw.lock() as st:
         row = st.review_items(REQUEST_ID)[0].row_number
         gw.propose(Principal("rita", "reviewer"), REQUEST_ID, row, "NOT_CONFIRMED",
-                   "the filings name another person at this address")
+                   "DIFFERENT_PERSON_NAME", "the filings name another person")
     env = {**os.environ, "TAXGATE_CRASH_AT": point,
            "PYTHONPATH": str(Path(__file__).parents[1])}
     crashed = subprocess.run([sys.executable, "-c", _RELEASE, s, REQUEST_ID, str(row)],

@@ -341,7 +341,7 @@ def test_r28_cli_refuses_with_exit_4_until_an_incident_is_recorded(cli_world, tm
     with open_store(settings) as s:
         row = next(e for e in review.queue(s) if e.state == "OPEN")
     proposed = cli("review", "propose", row.request_id, str(row.row_number), "--outcome",
-                   "NOT_CONFIRMED", "--reason", "Different person: birth year differs",
+                   "NOT_CONFIRMED", "--reason", "DIFFERENT_PERSON_IDENTIFIER",
                    "--user", "rita", stdin="password-of-rita\n")
     assert proposed.returncode == 0, proposed.stderr
     run_sql(settings, f"DELETE FROM ledger WHERE seq > {head_seq(settings) - 3}")

@@ -87,8 +87,8 @@ def test_queue_view_propose_release_and_the_ledger(answered):
             gw.propose(RITA, rid, first.row_number, "CONFIRMED", "")
         with pytest.raises(NotAllowed):
             gw.propose(REMY, rid, first.row_number, "CONFIRMED", "looks right to me")
-        gw.propose(RITA, rid, first.row_number, "CONFIRMED",
-                       "Same person: name variant, same delivery point and date of birth")
+        gw.propose(RITA, rid, first.row_number, "CONFIRMED", "SAME_PERSON_NAME_VARIANT",
+                   "name variant, same delivery point")
         with pytest.raises(NotAllowed):  # a reviewer cannot release at all
             gw.release(RITA, rid, first.row_number)
         # the two-person rule also holds for one person holding both roles over time
@@ -100,7 +100,7 @@ def test_queue_view_propose_release_and_the_ledger(answered):
             gw.release(Principal("ray", "releaser"), rid,
                            first.row_number)
         with pytest.raises(Conflict):
-            gw.propose(RITA, rid, first.row_number, "NOT_CONFIRMED", "changed my mind")
+            gw.propose(RITA, rid, first.row_number, "NOT_CONFIRMED", "DIFFERENT_PERSON_NAME")
         key = s.signing_key().public_key()
         entries = [e for e in s.ledger_entries() if e.request_id == rid]
     resp = json.loads(fu.response_json)
@@ -132,7 +132,8 @@ def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp
     listed = _cli(world, "review", "queue")
     assert listed.returncode == 0 and rid in listed.stdout
     p = _cli(world, "review", "propose", rid, str(row.row_number), "--outcome", "NOT_CONFIRMED",
-             "--reason", "Different person: date of birth differs", "--user", "rita",
+             "--reason", "DIFFERENT_PERSON_IDENTIFIER", "--note", "birth date differs",
+             "--user", "rita",
              stdin=PASSWORD + "\n")
     assert p.returncode == 0, p.stderr
     same = _cli(world, "review", "release", rid, str(row.row_number), "--user", "rita",
@@ -223,14 +224,16 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
             item = f"/review/item?request_id={rid}&row={row.row_number}"
             propose = _form(rita.get(item).text, "propose")
             r = rita.post("/review/propose", data={
-                **propose, "outcome": "NOT_CONFIRMED", "reason": "Different date of birth"})
+                **propose, "outcome": "NOT_CONFIRMED", "reason": "DIFFERENT_PERSON_IDENTIFIER",
+                "note": "Different birth date"})
             assert r.status_code == 303, r.text
             page = remy.get(item).text
-            assert "Different date of birth" in page
+            assert "Different birth date" in page
             seen = _form(page, "release")
             assert len(seen["proposal"]) == 64
             r = rita.post("/review/propose", data={
-                **propose, "outcome": "CONFIRMED", "reason": "Same person after all, I think"})
+                **propose, "outcome": "CONFIRMED", "reason": "SAME_PERSON_NAME_VARIANT",
+                "note": "Same person after all, I think"})
             assert r.status_code == 303
             stale = remy.post("/review/release", data=seen)
             assert stale.status_code == 409, stale.text
@@ -247,8 +250,8 @@ def test_r23_release_binds_the_proposal_the_page_showed(answered):
     with Gateway(world.settings) as gw, gw.lock() as s:
         decided = [e.payload for e in s.ledger_entries() if e.event_type == "REVIEW_DECIDED"
                    and e.request_id == rid and e.payload["row_number"] == row.row_number]
-    assert [(d["outcome"], d["reason"]) for d in decided] == [
-        ("CONFIRMED", "Same person after all, I think")]
+    assert [(d["outcome"], d["reason"], d["note"]) for d in decided] == [
+        ("CONFIRMED", "SAME_PERSON_NAME_VARIANT", "Same person after all, I think")]
 
 
 def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
@@ -258,8 +261,8 @@ def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
     with Gateway(world.settings) as gw, gw.lock() as s:
         row = next(e for e in gw.review_queue() if e.request_id == rid)  # not yet released
         first = gw.propose(RITA, rid, row.row_number, "NOT_CONFIRMED",
-                               "Different person: the given names differ")
-        gw.propose(RITA, rid, row.row_number, "CONFIRMED", "Same person: nickname")
+                           "DIFFERENT_PERSON_NAME", "the given names differ")
+        gw.propose(RITA, rid, row.row_number, "CONFIRMED", "SAME_PERSON_NAME_VARIANT")
         fu = FollowUp(rid, 999, first.proposed_at, "{}", "")
         assert not s.commit_follow_up(fu, [row.row_number], "remy", [], first)
         now = next(d for d in s.review_decisions(rid) if d.row_number == row.row_number)
@@ -270,3 +273,93 @@ def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
     cli = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
                "--proposal", proposal_digest(first), stdin=PASSWORD + "\n")
     assert cli.returncode == 2 and "proposal changed" in cli.stderr
+
+
+def test_r23_r36_send_back_history_and_screened_notes(answered):
+    """A note naming the record's taxpayer is refused and nothing is recorded (R34); a
+    releaser sends a proposal back (REVIEW_SENT_BACK) and the record is open again; the
+    next proposal is released; the history shows each step to the releaser."""
+    world, rid, _ = answered
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        row = _open_with_candidate(gw, rid)
+        n = row.row_number
+        first = gw.view_item(RITA, rid, n)
+        given = str(first.record["first_name"])
+        with pytest.raises(BadInput, match="names a value of the record") as refused:
+            gw.propose(RITA, rid, n, "NOT_CONFIRMED", "DIFFERENT_PERSON_NAME",
+                       f"not {given}, another person")
+        assert given not in str(refused.value)
+        with pytest.raises(BadInput, match="choose a reason code"):
+            gw.propose(RITA, rid, n, "CONFIRMED", "DIFFERENT_PERSON_NAME")
+        assert not [d for d in s.review_decisions(rid) if d.row_number == n]
+        gw.propose(RITA, rid, n, "CONFIRMED", "SAME_PERSON_NAME_VARIANT", "nickname")
+        shown = next(e for e in gw.review_queue() if e.request_id == rid and e.row_number == n)
+        with pytest.raises(Conflict, match="proposal changed"):
+            gw.send_back(REMY, rid, n, "0" * 64, "EVIDENCE_OVERLOOKED")
+        with pytest.raises(Conflict, match="two-person rule"):
+            gw.send_back(Principal("rita", "releaser"), rid, n, shown.proposal_digest,
+                         "EVIDENCE_OVERLOOKED")
+        step = gw.send_back(REMY, rid, n, shown.proposal_digest, "EVIDENCE_OVERLOOKED",
+                            "the birth years differ")
+        assert (step.action, step.actor, step.reason) == ("SENT_BACK", "remy",
+                                                          "EVIDENCE_OVERLOOKED")
+        again = next(e for e in gw.review_queue() if e.request_id == rid and e.row_number == n)
+        assert again.state == "OPEN" and again.outcome is None
+        with pytest.raises(Conflict, match="nothing has been proposed"):
+            gw.release(REMY, rid, n)
+        gw.propose(RITA, rid, n, "NOT_CONFIRMED", "DIFFERENT_PERSON_IDENTIFIER",
+                   "birth years differ")
+        before = gw.view_item(REMY, rid, n)
+        gw.release(REMY, rid, n, before.entry.proposal_digest)
+        after = gw.view_item(REMY, rid, n)
+        entries = [e for e in s.ledger_entries() if e.request_id == rid
+                   and e.payload.get("row_number") == n]
+    assert [(h.action, h.actor, h.reason) for h in after.history] == [
+        ("PROPOSED", "rita", "SAME_PERSON_NAME_VARIANT"),
+        ("SENT_BACK", "remy", "EVIDENCE_OVERLOOKED"),
+        ("PROPOSED", "rita", "DIFFERENT_PERSON_IDENTIFIER"),
+        ("RELEASED", "remy", None)]
+    assert [h.note for h in before.history] == ["nickname", "the birth years differ",
+                                               "birth years differ"]
+    assert before.entry.reason == "DIFFERENT_PERSON_IDENTIFIER"
+    sent = [e.payload for e in entries if e.event_type == "REVIEW_SENT_BACK"]
+    assert sent == [{"request_id": rid, "row_number": n, "reason": "EVIDENCE_OVERLOOKED",
+                     "note": "the birth years differ", "sent_back_by": "remy"}]
+    decided = [e.payload for e in entries if e.event_type == "REVIEW_DECIDED"]
+    assert [(d["reason"], d["note"]) for d in decided] == [
+        ("DIFFERENT_PERSON_IDENTIFIER", "birth years differ")]
+    assert [p for e in entries if (p := problem(e.event_type, list(e.payload)))] == []
+    # the record's values never reached the ledger through a note
+    assert not [e for e in entries if given in json.dumps(e.payload)]
+    # candidates in the same order on every view; the evidence in words, not a dict
+    assert [c.fields for c in first.candidates] == [c.fields for c in after.candidates]
+    assert first.chart.rows and all(isinstance(r.weight, float) and "{" not in r.level
+                                    for r in first.chart.rows)
+    assert {r.field for r in first.chart.rows} >= {"given name", "family name", "address"}
+
+
+def test_r23_the_queue_filters_sorts_counts_and_gives_the_next_record(answered):
+    from taxgate.gateway.desk_queue import QueueFilter, next_for
+
+    world, rid, done = answered
+    with Gateway(world.settings) as gw:
+        mine = gw.review_queue(filters=QueueFilter(request_id=rid), include_released=True)
+        assert len(mine) == done["counts"]["REVIEW"]
+        assert all(e.held_why for e in mine)
+        code = mine[0].held_why[0]
+        held = gw.review_queue(filters=QueueFilter(request_id=rid, held_why=code),
+                               include_released=True)
+        assert held and all(code in e.held_why for e in held)
+        assert gw.review_queue(filters=QueueFilter(agency="DHS-CBP")) == []
+        assert gw.review_queue(filters=QueueFilter(request_id=rid, min_age_days=1)) == []
+        by_request = gw.review_queue(filters=QueueFilter(request_id=rid, sort="request"))
+        assert [e.row_number for e in by_request] == sorted(e.row_number for e in by_request)
+        newest = gw.review_queue(filters=QueueFilter(request_id=rid, sort="newest"))
+        assert [e.captured_at for e in newest] == sorted(
+            (e.captured_at for e in newest), reverse=True)
+    open_ = [e for e in by_request if e.state == "OPEN"]
+    nxt = next_for(RITA, by_request)
+    assert nxt is not None and nxt == open_[0]
+    after = next_for(RITA, by_request, (nxt.request_id, nxt.row_number))
+    assert after is None or (after.state == "OPEN" and after != nxt)
+    assert next_for(ADA, by_request) is None

@@ -17,6 +17,8 @@ from taxgate.api.routes import api
 from taxgate.gateway import Gateway
 from taxgate.gateway.accounts import ApiAccess
 from taxgate.settings import Settings
+from taxgate.web.audit import audit_router
+from taxgate.web.desk import desk_router
 from taxgate.web.routes import install_web
 from taxgate.web.routes import router as web_router
 
@@ -61,4 +63,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_errors(app)
     app.include_router(api)
     app.include_router(web_router)
+    app.include_router(desk_router)
+    app.include_router(audit_router)
     return app

@@ -61,6 +61,36 @@ def ledger_incident(
     out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
 
 
+@ledger_app.command("export")
+def ledger_export(
+    out_file: Annotated[Path, typer.Option("--out", help="The JSON Lines file to write.")],
+    operator: Annotated[str, typer.Option(help="Your user name, recorded in the ledger.")],
+    store: StoreOpt = None,
+) -> None:
+    """Export the whole ledger, its signed checkpoints included, as JSON Lines for an
+    overseer, who checks it with `taxgate ledger verify-export` and the gateway's public
+    key alone (logged: LEDGER_EXPORTED)."""
+    seq, digest = with_gateway(settings_for(store),
+                               lambda gw: gw.export_ledger(out_file, operator))
+    out.print(f"exported seq 1..{seq} (head hash {digest[:16]}…) to {shown(out_file)}")
+
+
+@ledger_app.command("verify-export")
+def ledger_verify_export(
+    export_file: Annotated[Path, typer.Argument(help="A ledger export (JSON Lines).")],
+    public_key: Annotated[Path, typer.Option(
+        "--public-key", help="The gateway's public key (PEM), e.g. from GET /v1/public-key "
+        "or `taxgate` on the gateway's side.")],
+) -> None:
+    """Verify a ledger export offline, with no store: every hash link and checkpoint
+    signature, ending on a signed checkpoint (exit 4 when it fails)."""
+    from taxgate.gateway.export import verify_export
+
+    report = run(verify_export, export_file, public_key)
+    out.print(f"export verified: {report.entries:,} entries, {report.checkpoints:,} signed "
+              f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}…")
+
+
 def accounting(
     tin: Annotated[str, typer.Argument(help="The taxpayer's TIN (9 digits).")],
     store: StoreOpt = None,

@@ -97,15 +97,20 @@ def review_propose(
     request_id: Annotated[str, typer.Argument()],
     row: Annotated[int, typer.Argument(help="The record's row number in the request.")],
     outcome: Annotated[str, typer.Option(help="CONFIRMED or NOT_CONFIRMED.")],
-    reason: Annotated[str, typer.Option(help="Why (required, at least 10 characters).")],
+    reason: Annotated[str, typer.Option(help="A reason code for the outcome "
+                                        "(docs/review-reasons.md, \"Officers' reasons\").")],
     user: Annotated[str, typer.Option("--user", help="Your user name (role reviewer); "
                                       "the password is read from stdin.")],
+    note: Annotated[str | None, typer.Option(help="An optional note, at most 300 "
+                                             "characters, with no taxpayer value (refused "
+                                             "otherwise).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Propose the final outcome of a REVIEW record (role reviewer)."""
+    """Propose the final outcome of a REVIEW record (role reviewer), with a reason code
+    and an optional note screened of taxpayer values."""
     password = _password(user)
     with_gateway(settings_for(store), lambda gw: gw.propose(
-        _principal(gw, user, password), request_id, row, outcome, reason))
+        _principal(gw, user, password), request_id, row, outcome, reason, note))
     out.print(f"proposed {shown(outcome)} for row {row} of {shown(request_id)}; "
               "another person must release it")
 
@@ -131,6 +136,28 @@ def review_release(
     if out_dir is not None:
         Gateway.write_follow_up(fu, out_dir)
     out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
+
+
+@review_app.command("send-back")
+def review_send_back(
+    request_id: Annotated[str, typer.Argument()],
+    row: Annotated[int, typer.Argument(help="The record's row number in the request.")],
+    reason: Annotated[str, typer.Option(help="A send-back reason code "
+                                        "(docs/review-reasons.md).")],
+    user: Annotated[str, typer.Option("--user", help="Your user name (role releaser, not "
+                                      "the proposer); the password is read from stdin.")],
+    proposal: Annotated[str | None, typer.Option(
+        "--proposal", help="The proposal's digest as `review queue` showed it.")] = None,
+    note: Annotated[str | None, typer.Option(help="An optional note, screened of taxpayer "
+                                             "values.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Send a proposal back to the reviewers instead of releasing it (role releaser):
+    the record is open again; logged (REVIEW_SENT_BACK)."""
+    password = _password(user)
+    with_gateway(settings_for(store), lambda gw: gw.send_back(
+        _principal(gw, user, password), request_id, row, proposal, reason, note))
+    out.print(f"sent back row {row} of {shown(request_id)}; it is open for review again")
 
 
 @review_app.command("follow-up")

@@ -35,12 +35,13 @@ if TYPE_CHECKING:
     from taxgate.accounting import AnnualReport, Disclosure
     from taxgate.certifications import Due
     from taxgate.disclosure_report import PublicReport
-    from taxgate.domain import FollowUp, LedgerEntry, Official, ReviewDecision
+    from taxgate.domain import FollowUp, LedgerEntry, Official, ReviewDecision, ReviewStep
     from taxgate.gateway.accounts import Principal
+    from taxgate.gateway.desk_queue import QueueFilter
     from taxgate.gateway.evidence import Evidence
     from taxgate.gateway.jobs import JobRunner
     from taxgate.gateway.notify import Affected, Selection
-    from taxgate.gateway.oversight import Oversight
+    from taxgate.gateway.oversight import Oversight, OversightState
     from taxgate.gateway.recheck import RecheckReport
     from taxgate.gateway.review import ItemView, QueueEntry
     from taxgate.integrity import Verified
@@ -61,6 +62,8 @@ class Gateway:
         self._lock = threading.RLock()
         self._store: Store | None = None
         self._reason_cache: dict[str, Counter[str]] = {}  # oversight: per request, reasons
+        self._held_cache: dict[str, dict[int, tuple[str, ...]]] = {}  # desk: why held
+        self._audit: OversightState | None = None  # oversight: verified so far
 
     def __enter__(self) -> Gateway:
         return self
@@ -197,12 +200,17 @@ class Gateway:
 
     # --- the review desk ----------------------------------------------------------------
 
-    def review_queue(self, *, include_released: bool = False) -> list[QueueEntry]:
-        """The REVIEW records and their state (ids only, no taxpayer data)."""
+    def review_queue(self, *, include_released: bool = False,
+                     filters: QueueFilter | None = None) -> list[QueueEntry]:
+        """The REVIEW records, their state and why held (ids and codes, no taxpayer
+        data), narrowed and sorted by ``filters`` (default: all, oldest first)."""
         from taxgate.gateway import review
+        from taxgate.gateway.desk_queue import QueueFilter
 
         with self.lock() as store:
-            return review.queue(store, include_released=include_released)
+            entries = review.queue(store, include_released=include_released,
+                                   cache=self._held_cache)
+        return (filters or QueueFilter()).apply(entries)
 
     def view_item(self, principal: Principal, request_id: str, row_number: int) -> ItemView:
         """One REVIEW record beside its candidates; each view is logged (R33)."""
@@ -212,12 +220,23 @@ class Gateway:
             return review.view_item(store, principal, request_id, row_number)
 
     def propose(self, principal: Principal, request_id: str, row_number: int, outcome: str,
-                reason: str) -> ReviewDecision:
-        """Propose the final outcome of a REVIEW record (role reviewer)."""
+                reason: str, note: str | None = None) -> ReviewDecision:
+        """Propose the final outcome of a REVIEW record (role reviewer): a reason code of
+        docs/review-reasons.md and an optional note, screened of taxpayer values."""
         from taxgate.gateway import review
 
         with self.lock() as store:
-            return review.propose(store, principal, request_id, row_number, outcome, reason)
+            return review.propose(store, principal, request_id, row_number, outcome, reason,
+                                  note)
+
+    def send_back(self, principal: Principal, request_id: str, row_number: int,
+                  proposal: str | None, reason: str, note: str | None = None) -> ReviewStep:
+        """Send a proposal back to the reviewers (role releaser, another person)."""
+        from taxgate.gateway import review
+
+        with self.lock() as store:
+            return review.send_back(store, principal, request_id, row_number, proposal,
+                                    reason, note)
 
     def release(self, principal: Principal, request_id: str, row_number: int,
                 proposal: str | None = None) -> FollowUp:
@@ -320,12 +339,24 @@ class Gateway:
         with self.lock() as store:
             return accounting.disclosures_for_tin(store, tin)
 
-    def annual_report(self, year: int) -> AnnualReport:
-        """The year's counts per agency and authority, from the ledger (R29)."""
+    def annual_report(self, year: int, *, agency: str | None = None, since: str | None = None,
+                      until: str | None = None) -> AnnualReport:
+        """The year's counts per agency and authority, from the ledger (R29); only one
+        agency's, or only from ``since`` to ``until`` (YYYY-MM-DD), when given."""
         from taxgate import accounting
 
         with self.lock() as store:
-            return accounting.annual_report(store, year)
+            return accounting.annual_report(store, year, agency=agency, since=since,
+                                            until=until)
+
+    def export_ledger(self, out: Path, actor: str) -> tuple[int, str]:
+        """Write the whole ledger, checkpoints included, as JSON Lines to ``out`` (for an
+        overseer: ``taxgate ledger verify-export``); logged (LEDGER_EXPORTED, R33).
+        Returns the last seq and hash exported."""
+        from taxgate.gateway import export
+
+        with self.lock() as store:
+            return export.write_export(store, out, actor)
 
     def public_report(self, year: int) -> PublicReport:
         """The year's public report (R29(b)): aggregate counts per agency, small cells
@@ -379,7 +410,9 @@ class Gateway:
         from taxgate.ledger_events import OversightViewed
 
         with self.lock() as store:
-            o = oversight.oversight(store, self._reason_cache)
+            if self._audit is None:
+                self._audit = oversight.OversightState()
+            o = oversight.oversight(store, self._reason_cache, self._audit)
             if viewer is not None:
                 store.append_events([OversightViewed(viewer=viewer).to_event()])
         return o

@@ -30,10 +30,12 @@ from typing import Any
 
 from taxgate import integrity, review_reasons
 from taxgate.canonical import canonical_json, sha256_hex
-from taxgate.domain import FollowUp, LedgerEvent, ReviewDecision, ReviewItem
+from taxgate.domain import FollowUp, LedgerEvent, ReviewDecision, ReviewItem, ReviewStep
 from taxgate.errors import BadInput, Conflict, NotAllowed, NotFound
+from taxgate.gateway import desk_view
 from taxgate.gateway.accounts import Principal
-from taxgate.ledger_events import FtiViewed, ReviewDecided, ReviewProposed
+from taxgate.gateway.desk_view import Candidate, EvidenceChart
+from taxgate.ledger_events import FtiViewed, ReviewDecided, ReviewProposed, ReviewSentBack
 from taxgate.pipeline import disclosure_event
 from taxgate.pipeline.capture import review_label
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
@@ -42,7 +44,6 @@ from taxgate.store.base import Store
 from taxgate.store.common import iso_now
 
 FINAL = ("CONFIRMED", "NOT_CONFIRMED")
-MIN_REASON_CHARS = 10
 _CHANGED = ("the proposal changed after this page was loaded; nothing was released: "
             "reload the record and review the new proposal")
 
@@ -60,9 +61,11 @@ class QueueEntry:
     outcome: str | None
     proposed_by: str | None
     released_by: str | None
-    reason: str | None = None  # the proposal's reason, shown to the releaser
+    reason: str | None = None  # the proposal's reason code, shown to the releaser
     proposed_at: str | None = None
     proposal_digest: str | None = None  # what a release must name (see release)
+    note: str | None = None  # the proposal's screened note
+    held_why: tuple[str, ...] = ()  # the review reason codes (taxgate.review_reasons)
 
 
 def proposal_digest(d: ReviewDecision) -> str:
@@ -70,10 +73,33 @@ def proposal_digest(d: ReviewDecision) -> str:
     outcome, reason, proposer and time. A new proposal for the record gets another."""
     return sha256_hex(canonical_json({
         "request_id": d.request_id, "row_number": d.row_number, "outcome": d.outcome,
-        "reason": d.reason, "proposed_by": d.proposed_by, "proposed_at": d.proposed_at}))
+        "reason": d.reason, "note": d.note, "proposed_by": d.proposed_by,
+        "proposed_at": d.proposed_at}))
 
 
-def queue(store: Store, *, include_released: bool = False) -> list[QueueEntry]:
+HeldCache = dict[str, dict[int, tuple[str, ...]]]
+
+
+def held_why(store: Store, request_id: str, cache: HeldCache | None = None
+             ) -> dict[int, tuple[str, ...]]:
+    """Per REVIEW row of a request, the codes of why it was held (read once per request
+    when a ``cache`` is given: they never change once the request is answered)."""
+    if cache is not None and request_id in cache:
+        return cache[request_id]
+    rows = store.decisions(request_id).select(["row_number", "outcome", "evidence"])
+    found = {}
+    for r in rows.to_pylist():
+        if r["outcome"] == "REVIEW":
+            ev = json.loads(r["evidence"]) if r["evidence"] else {}
+            found[int(r["row_number"])] = tuple(ev.get("review_reasons") or ())
+    if cache is not None:
+        cache[request_id] = found
+    return found
+
+
+def queue(store: Store, *, include_released: bool = False, cache: HeldCache | None = None
+          ) -> list[QueueEntry]:
+    """Every REVIEW record with its state, proposal and why it was held, oldest first."""
     decided = {(d.request_id, d.row_number): d for d in store.review_decisions()}
     out = []
     for it in store.review_items():
@@ -81,11 +107,12 @@ def queue(store: Store, *, include_released: bool = False) -> list[QueueEntry]:
         state = "OPEN" if d is None else ("RELEASED" if d.released_by else "PROPOSED")
         if state == "RELEASED" and not include_released:
             continue
+        why = held_why(store, it.request_id, cache).get(it.row_number, ())
         out.append(QueueEntry(it.request_id, it.row_number, it.record_id, it.agency,
                               it.captured_at, state, d.outcome if d else None,
                               d.proposed_by if d else None, d.released_by if d else None,
                               d.reason if d else None, d.proposed_at if d else None,
-                              proposal_digest(d) if d else None))
+                              proposal_digest(d) if d else None, d.note if d else None, why))
     return out
 
 
@@ -111,53 +138,24 @@ def _require(principal: Principal, *roles: str) -> None:
 
 # --- what an officer sees ---------------------------------------------------------------
 
-_SHOWN = ("n_first", "n_middle_initial", "n_last", "n_suffix", "dob", "a_number", "a_street",
-          "a_unit", "a_po_box", "a_city", "a_state", "a_zip5")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    label: str
-    fields: dict[str, str]  # standardized name/address of the taxpayer's latest filing
-    agreement: dict[str, str]  # per field: agrees / differs / missing
-    latest_filing: str  # source, tax year, processed date of that filing
-
-
 @dataclass(frozen=True)
 class ItemView:
     entry: QueueEntry
     record: dict[str, Any]  # the request record as the agency sent it
     standardized: dict[str, str]
     candidates: list[Candidate]
-    evidence: dict[str, Any]  # the model's per-field levels and weights for the best match
+    chart: EvidenceChart  # the model's per-field levels and weights, in words
     match_probability: float | None
     reasons: str
     held_because: list[tuple[str, str]]  # (code, words) of taxgate.review_reasons
+    history: list[ReviewStep]
 
 
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, list | tuple):
-        return " ".join(str(x) for x in v)
-    return str(v)
-
-
-def _agreement(req: dict[str, Any], cand: dict[str, Any]) -> dict[str, str]:
-    def cmp(a: Any, b: Any) -> str:
-        if not _text(a) or not _text(b):
-            return "missing"
-        return "agrees" if _text(a) == _text(b) else "differs"
-
-    req_sur, cand_sur = set(req.get("n_surnames") or []), set(cand.get("n_surnames") or [])
-    return {
-        "given name": cmp(req.get("n_first_canon"), cand.get("n_first_canon")),
-        "family name": ("missing" if not req_sur or not cand_sur
-                        else "agrees" if req_sur & cand_sur else "differs"),
-        "date of birth": cmp(req.get("dob"), cand.get("dob")),
-        "delivery point": cmp(req.get("a_key"), cand.get("a_key")),
-        "ZIP": cmp(req.get("a_zip5"), cand.get("a_zip5")),
-    }
+def _viewed(principal: Principal, item: ReviewItem, tin: str | None, what: str
+            ) -> LedgerEvent:
+    return FtiViewed(viewer=principal.name, role=principal.role, request_id=item.request_id,
+                     record_id=item.record_id, row_number=item.row_number, tin=tin,
+                     what=what, viewed_at=iso_now()).to_event()
 
 
 def view_item(store: Store, principal: Principal, request_id: str, row_number: int
@@ -170,63 +168,71 @@ def view_item(store: Store, principal: Principal, request_id: str, row_number: i
     decision = _decision_row(store, request_id, row_number)
     record = sealed["record"]
     std = standardize_rows([record], side="request")[0]
-    con = store.matching_connection()
-    tins: list[str] = [decision["tin"]] if decision["tin"] else []
-    if std.get("a_key"):
-        tins += [r[0] for r in con.execute(
-            "SELECT DISTINCT tin FROM filings WHERE a_key = ? LIMIT 10", [std["a_key"]]
-        ).fetchall() if r[0] not in tins]
-    candidates, events = [], []
-    for i, tin in enumerate(tins):
-        rel = con.execute(
-            "SELECT * FROM filings WHERE tin = ? ORDER BY processed_date DESC, filing_id DESC "
-            "LIMIT 1", [tin])
-        names = [d[0] for d in rel.description]
-        row = rel.fetchone()
-        if row is None:
-            continue
-        f = dict(zip(names, row, strict=True))
-        label = "best match (model)" if i == 0 and decision["tin"] else f"at the address #{i}"
-        candidates.append(Candidate(
-            label, {k: _text(f.get(k)) for k in _SHOWN}, _agreement(std, f),
-            f"{f.get('source')} {f.get('tax_year')}, processed {f.get('processed_date')}"))
-        events.append(FtiViewed(
-            viewer=principal.name, role=principal.role, request_id=request_id,
-            record_id=item.record_id, row_number=row_number, tin=tin,
-            what="standardized name and address of a candidate taxpayer",
-            viewed_at=iso_now()).to_event())
+    found = desk_view.candidates(store.matching_connection(), decision["tin"], std.get("a_key"))
+    shown = [desk_view.candidate(label, std, f) for label, f in found]
+    events = [_viewed(principal, item, f["tin"],
+                      "standardized name and address of a candidate taxpayer")
+              for _, f in found]
     if not events:  # the request record alone was shown: still a view of the case
-        events.append(FtiViewed(
-            viewer=principal.name, role=principal.role, request_id=request_id,
-            record_id=item.record_id, row_number=row_number, tin=None,
-            what="request record, no candidate", viewed_at=iso_now()).to_event())
+        events.append(_viewed(principal, item, None, "request record, no candidate"))
     store.append_events(events)
     entry = next(q for q in queue(store, include_released=True)
-                  if q.request_id == request_id and q.row_number == row_number)
+                 if q.request_id == request_id and q.row_number == row_number)
     evidence = json.loads(decision["evidence"]) if decision["evidence"] else {}
     held_because = review_reasons.words(list(evidence.pop("review_reasons", None) or []))
-    return ItemView(entry, record, {k: _text(std.get(k)) for k in _SHOWN}, candidates,
-                    evidence, decision["match_probability"], decision["reasons"] or "",
-                    held_because)
+    model = store.current_model()
+    chart = desk_view.evidence_chart(
+        evidence, model[1] if model and model[0] == decision["model_version"] else None)
+    return ItemView(entry, record, desk_view.shown(std), shown, chart,
+                    decision["match_probability"], decision["reasons"] or "", held_because,
+                    store.review_history(request_id, row_number))
 
 
 # --- deciding ------------------------------------------------------------------------------
 
 
+def screen(store: Store, request_id: str, row_number: int, applies_to: str, reason: str,
+           note: str | None) -> str | None:
+    """The reason code checked against the documented list for ``applies_to`` (an outcome
+    or SEND_BACK) and the note put through the one screen of every review path
+    (:func:`taxgate.review_reasons.note_problem`), with the names and addresses of the
+    record and its candidates; returns the note to store (None: none). BadInput names
+    what is wrong, never the note's text."""
+    allowed = [r.code for r in review_reasons.decision_reasons(applies_to)]
+    if reason not in allowed:
+        raise BadInput(f"choose a reason code for {applies_to}: {', '.join(allowed)}")
+    text = " ".join((note or "").split())
+    if not text:
+        return None
+    _, sealed = _item(store, request_id, row_number)
+    decision = _decision_row(store, request_id, row_number)
+    std_key = None
+    if sealed["record"].get("street_address"):
+        from taxgate.standardize.one_row import standardize_rows
+
+        std_key = standardize_rows([sealed["record"]], side="request")[0].get("a_key")
+    found = desk_view.candidates(store.matching_connection(), decision["tin"], std_key)
+    problem = review_reasons.note_problem(
+        text, desk_view.taxpayer_values(sealed["record"], [f for _, f in found]))
+    if problem:
+        raise BadInput(f"{problem}; nothing was recorded")
+    return text
+
+
 def propose(store: Store, principal: Principal, request_id: str, row_number: int,
-            outcome: str, reason: str) -> ReviewDecision:
+            outcome: str, reason: str, note: str | None = None) -> ReviewDecision:
+    """Propose ``outcome`` for a REVIEW record with a documented reason code and an
+    optional screened note (role reviewer)."""
     _require(principal, "reviewer")
     if outcome not in FINAL:
         raise BadInput("outcome must be CONFIRMED or NOT_CONFIRMED")
-    reason = " ".join(reason.split())
-    if len(reason) < MIN_REASON_CHARS:
-        raise BadInput(f"a reason of at least {MIN_REASON_CHARS} characters is required")
     item, _ = _item(store, request_id, row_number)
-    decision = ReviewDecision(request_id, row_number, outcome, reason[:2000], principal.name,
-                              iso_now())
+    kept = screen(store, request_id, row_number, outcome, reason, note)
+    decision = ReviewDecision(request_id, row_number, outcome, reason, principal.name,
+                              iso_now(), note=kept)
     event = ReviewProposed(
         request_id=request_id, record_id=item.record_id, row_number=row_number,
-        outcome=outcome, reason=decision.reason, proposed_by=principal.name,
+        outcome=outcome, reason=reason, note=kept, proposed_by=principal.name,
         proposed_at=decision.proposed_at).to_event()
     try:
         store.propose_decision(decision, [event])
@@ -247,16 +253,7 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
     _require(principal, "releaser")
     integrity.guard(store)  # nothing is disclosed on a ledger that failed its last check
     item, sealed = _item(store, request_id, row_number)
-    shown = next((d for d in store.review_decisions(request_id)
-                  if d.row_number == row_number), None)
-    if shown is None:
-        raise Conflict("nothing has been proposed for this record yet")
-    if shown.released_by:
-        raise Conflict("this REVIEW record was already released")
-    if proposal is not None and not hmac.compare_digest(proposal, proposal_digest(shown)):
-        raise Conflict(_CHANGED)
-    if shown.proposed_by == principal.name:
-        raise Conflict("two-person rule: the proposer may not release their own decision")
+    shown = _proposal(store, principal, request_id, row_number, proposal)
     decision = _decision_row(store, request_id, row_number)
     if shown.outcome == "CONFIRMED":
         _check_confirmable(store, settings, decision, sealed)
@@ -270,7 +267,7 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
     def events(signed: Signed) -> list[LedgerEvent]:
         made = [ReviewDecided(
             request_id=request_id, record_id=item.record_id, row_number=row_number,
-            outcome=shown.outcome, reason=shown.reason,
+            outcome=shown.outcome, reason=shown.reason, note=shown.note,
             proposed_by=shown.proposed_by, proposed_at=shown.proposed_at,
             released_by=principal.name, released_at=signed.completed_at, follow_up_seq=seq,
             results_sha256=signed.digest).to_event()]
@@ -300,6 +297,40 @@ def release(store: Store, settings: Settings, principal: Principal, request_id: 
         raise Conflict("this REVIEW record was released or proposed again meanwhile; "
                        "reload it")
     return fu
+
+
+def _proposal(store: Store, principal: Principal, request_id: str, row_number: int,
+              proposal: str | None) -> ReviewDecision:
+    """The proposal a releaser acts on: still open, the one the page showed (its
+    ``proposal`` digest, when given), and not their own (two-person rule)."""
+    shown = next((d for d in store.review_decisions(request_id)
+                  if d.row_number == row_number), None)
+    if shown is None:
+        raise Conflict("nothing has been proposed for this record yet")
+    if shown.released_by:
+        raise Conflict("this REVIEW record was already released")
+    if proposal is not None and not hmac.compare_digest(proposal, proposal_digest(shown)):
+        raise Conflict(_CHANGED)
+    if shown.proposed_by == principal.name:
+        raise Conflict("two-person rule: the proposer may not release their own decision")
+    return shown
+
+
+def send_back(store: Store, principal: Principal, request_id: str, row_number: int,
+              proposal: str | None, reason: str, note: str | None = None) -> ReviewStep:
+    """Send a proposal back instead of releasing it (role releaser, another person): the
+    proposal is withdrawn, the record is OPEN again, and REVIEW_SENT_BACK is logged with
+    the releaser's reason code and screened note. Nothing reaches the agency."""
+    _require(principal, "releaser")
+    _item(store, request_id, row_number)  # NotFound when there is none
+    shown = _proposal(store, principal, request_id, row_number, proposal)
+    kept = screen(store, request_id, row_number, review_reasons.SEND_BACK, reason, note)
+    at = iso_now()
+    event = ReviewSentBack(request_id=request_id, row_number=row_number, reason=reason,
+                           note=kept, sent_back_by=principal.name).to_event()
+    if not store.send_back(shown, principal.name, at, reason, kept, [event]):
+        raise Conflict(_CHANGED)
+    return store.review_history(request_id, row_number)[-1]
 
 
 def _check_confirmable(store: Store, settings: Settings, decision: dict[str, Any],

@@ -27,6 +27,7 @@ from taxgate.domain import (
     RequestOutcome,
     ReviewDecision,
     ReviewItem,
+    ReviewStep,
     StoredRequest,
     UserAccount,
 )
@@ -221,6 +222,18 @@ class Store(ABC):
     @abstractmethod
     def propose_decision(self, decision: ReviewDecision, events: list[LedgerEvent]) -> None:
         """Record (or replace) a proposal not yet released, and log ``events``."""
+
+    @abstractmethod
+    def send_back(self, proposal: ReviewDecision, actor: str, at: str, reason: str,
+                  note: str | None, events: list[LedgerEvent]) -> bool:
+        """In ONE transaction: withdraw ``proposal`` (not released, and still that one),
+        add a SENT_BACK step to the record's history and log ``events``. False (nothing
+        written) when the record's proposal is no longer ``proposal``."""
+
+    @abstractmethod
+    def review_history(self, request_id: str, row_number: int | None = None
+                       ) -> list[ReviewStep]:
+        """The steps of a request's REVIEW records (or one record's), oldest first."""
 
     @abstractmethod
     def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,

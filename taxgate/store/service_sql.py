@@ -22,6 +22,7 @@ from taxgate.domain import (
     LedgerEvent,
     ReviewDecision,
     ReviewItem,
+    ReviewStep,
     UserAccount,
 )
 from taxgate.errors import StoreError
@@ -195,7 +196,46 @@ class ServiceTablesMixin:
             tx.execute(f"DELETE FROM {t} WHERE request_id = ? AND row_number = ?",
                        [decision.request_id, decision.row_number])
             self._insert(tx, "review_decisions", decision)
+            self._step(tx, decision, "PROPOSED", decision.proposed_by, decision.proposed_at,
+                       decision.outcome, decision.reason, decision.note)
             tx.append(events)
+
+    def _step(self, tx: ServiceTx, d: ReviewDecision, action: str, actor: str, at: str,
+              outcome: str | None, reason: str | None, note: str | None) -> None:
+        """Append a step to a REVIEW record's history (in the caller's transaction)."""
+        got = tx.execute(f"SELECT coalesce(max(step), 0) FROM {self._t('review_history')} "
+                         "WHERE request_id = ? AND row_number = ?", [d.request_id, d.row_number])
+        self._insert(tx, "review_history", ReviewStep(
+            d.request_id, d.row_number, int(got[0][0]) + 1, action, actor, at, outcome,
+            reason, note))
+
+    def send_back(self, proposal: ReviewDecision, actor: str, at: str, reason: str,
+                  note: str | None, events: list[LedgerEvent]) -> bool:
+        t = self._t("review_decisions")
+        with self._svc_tx() as tx:
+            got = tx.execute(f"SELECT released_by, outcome, reason, proposed_by, proposed_at "
+                             f"FROM {t} WHERE request_id = ? AND row_number = ?",
+                             [proposal.request_id, proposal.row_number])
+            if not got or got[0][0] is not None or tuple(got[0][1:]) != (
+                    proposal.outcome, proposal.reason, proposal.proposed_by,
+                    proposal.proposed_at):
+                return False
+            tx.execute(f"DELETE FROM {t} WHERE request_id = ? AND row_number = ?",
+                       [proposal.request_id, proposal.row_number])
+            self._step(tx, proposal, "SENT_BACK", actor, at, proposal.outcome, reason, note)
+            tx.append(events)
+        return True
+
+    def review_history(self, request_id: str, row_number: int | None = None
+                       ) -> list[ReviewStep]:
+        sql = (f"SELECT {_cols(ReviewStep)} FROM {self._t('review_history')} "
+               "WHERE request_id = ?")
+        params: list[Any] = [request_id]
+        if row_number is not None:
+            sql += " AND row_number = ?"
+            params.append(row_number)
+        rows = self._svc_rows(sql + " ORDER BY row_number, step", params)
+        return [ReviewStep(r[0], int(r[1]), int(r[2]), *r[3:]) for r in rows]
 
     def commit_follow_up(self, follow_up: FollowUp, rows: list[int], released_by: str,
                          events: list[LedgerEvent],
@@ -221,6 +261,9 @@ class ServiceTablesMixin:
                            "WHERE request_id = ? AND row_number = ?",
                            [released_by, follow_up.created_at, follow_up.seq,
                             follow_up.request_id, row_number])
+                d = ReviewDecision(follow_up.request_id, row_number, "", "", "", "")
+                self._step(tx, d, "RELEASED", released_by, follow_up.created_at, None, None,
+                           None)
             self._insert(tx, "follow_ups", follow_up)
             tx.append(events)
         return True

@@ -1,10 +1,10 @@
 """Server-rendered pages for disclosure officers and auditors (no JavaScript build).
 
-Sign-in with a web account (one role each), the review desk (queue, one record
-beside its candidates, propose, release) and the oversight page. Every POST form
-carries the session's CSRF token; sessions expire when idle; failed sign-ins lock
-the account and slow (never lock) the address (:class:`SignInThrottle`). Routes call
-the app's one :class:`~taxgate.gateway.Gateway` only.
+Sign-in with a web account (one role each) and the helpers every page uses; the review
+desk is :mod:`taxgate.web.desk`, the auditors' pages :mod:`taxgate.web.audit`. Every
+POST form carries the session's CSRF token; sessions expire when idle; failed sign-ins
+lock the account and slow (never lock) the address (:class:`SignInThrottle`). Routes
+call the app's one :class:`~taxgate.gateway.Gateway` only.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from taxgate.errors import LoginRequired, NotAllowed, TooMany
 from taxgate.gateway import Gateway
 from taxgate.gateway.accounts import Principal, SignInThrottle
-from taxgate.gateway.oversight import bars
-from taxgate.gateway.review import FINAL
 from taxgate.settings import Settings
 from taxgate.untrusted import for_html
 from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
@@ -182,71 +180,3 @@ def logout(request: Request, s: SessionDep, csrf: Annotated[str, Form(max_length
 @router.get("/account")
 def account(request: Request, s: SessionDep) -> Response:
     return render(request, "account.html")
-
-
-# --- review desk -------------------------------------------------------------------------------
-
-
-@router.get("/review")
-def review_queue(request: Request, s: SessionDep) -> Response:
-    _role(s, "reviewer", "releaser")
-    with _locked(request):
-        entries = _gateway(request).review_queue()
-    return render(request, "review_queue.html", entries=entries)
-
-
-@router.get("/review/item")
-def review_item(request: Request, s: SessionDep, request_id: str, row: int) -> Response:
-    p = _role(s, "reviewer", "releaser")
-    with _locked(request):
-        view = _gateway(request).view_item(p, request_id, row)
-    return render(request, "review_item.html", v=view, finals=FINAL)
-
-
-@router.post("/review/propose")
-def review_propose(request: Request, s: SessionDep,
-                   request_id: Annotated[str, Form(max_length=200)],
-                   row: Annotated[int, Form()],
-                   outcome: Annotated[str, Form(max_length=20)],
-                   reason: Annotated[str, Form(max_length=2000)],
-                   csrf: Annotated[str, Form(max_length=100)]) -> Response:
-    _check_csrf(s, csrf)
-    p = _role(s, "reviewer")
-    with _locked(request):
-        _gateway(request).propose(p, request_id, row, outcome, reason)
-    return RedirectResponse("/review", status_code=303)
-
-
-@router.post("/review/release")
-def review_release(request: Request, s: SessionDep,
-                   request_id: Annotated[str, Form(max_length=200)],
-                   row: Annotated[int, Form()],
-                   proposal: Annotated[str, Form(max_length=100)],
-                   csrf: Annotated[str, Form(max_length=100)]) -> Response:
-    """Release the proposal the page showed (its digest in ``proposal``), no other."""
-    _check_csrf(s, csrf)
-    p = _role(s, "releaser")
-    with _locked(request):
-        fu = _gateway(request).release(p, request_id, row, proposal)
-    return render(request, "released.html", fu=fu)
-
-
-# --- oversight ---------------------------------------------------------------------------------
-
-
-@router.get("/oversight")
-def oversight_page(request: Request, s: SessionDep) -> Response:
-    _role(s, "auditor")
-    with _locked(request):
-        o = _gateway(request).oversight(viewer=s.principal.name)
-    charts = [
-        bars(o.disclosures_per_day, "disclosures per day"),
-        bars(dict(o.per_official.most_common(20)), "requests per signing official"),
-        bars(dict(o.per_officer.most_common(20)), "disclosures per named officer"),
-        bars(dict(o.per_disclosure_officer.most_common(20)),
-                       "review decisions per disclosure officer"),
-        bars(dict(o.rejection_reasons.most_common(20)), "rejections per reason code"),
-    ]
-    return render(request, "oversight.html", o=o, charts=charts)
-
-
