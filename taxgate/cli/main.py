@@ -1,27 +1,32 @@
 """The command line (contract §4): a thin shell over a :class:`~taxgate.gateway.Gateway`.
 
-Exit status: 0 success, 2 bad input (one-line reason on stderr), 1 internal failure,
-4 the ledger failed an integrity check (taxgate.errors.IntegrityError; docs/ledger.md).
-Domain errors become exit codes here and only here; no traceback is ever printed
-(set TAXGATE_DEBUG=1 to see one on a test machine holding synthetic data only).
+Exit status: taxgate.errors.ExitCode (docs/cli.md): 0 success, 1 internal failure,
+2 bad input (one-line reason on stderr), 3 refused, 4 the ledger failed an integrity
+check, 5 not set up, 6 busy. Domain errors become exit codes in one place
+(taxgate.cli._common.run); no traceback is ever printed (set TAXGATE_DEBUG=1 to see
+one on a test machine holding synthetic data only).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from taxgate.cli import agency, audit, service
+from taxgate.cli import admin, agency, audit, service
 from taxgate.cli._common import (
+    JsonOpt,
     RichProgress,
     StoreOpt,
+    admin_call,
     err,
     out,
+    print_json,
+    print_rows,
     print_timings,
     run,
     settings_for,
@@ -30,6 +35,12 @@ from taxgate.cli._common import (
 from taxgate.errors import BadInput
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
 
 app = typer.Typer(
     help="taxgate: a confirm-only address verification gateway in front of taxpayer records.",
@@ -46,6 +57,22 @@ app.add_typer(audit.report_app, name="report")
 app.command("accounting")(audit.accounting)
 service.register(app)
 agency.register(app)
+admin.register(app, officials_app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from taxgate import __version__
+
+        out.print(f"taxgate {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit."
+)] = False) -> None:
+    """taxgate: a confirm-only address verification gateway in front of taxpayer records."""
 
 
 @app.command()
@@ -59,12 +86,21 @@ def init(store: StoreOpt = None) -> None:
 @app.command()
 def load(
     taxpayer_file: Annotated[Path, typer.Argument(help="CSV or Parquet taxpayer filings.")],
-    store: StoreOpt = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Load a file even if the same file (sha256) was loaded before.")
+    ] = False,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model."""
+    """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model.
+    The same file (by sha256) is loaded once: again only with --force (exit 3 without)."""
     settings = settings_for(store)
     with RichProgress(err) as progress:
-        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress))
+        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress,
+                                                           force=force))
+    if as_json:
+        print_json({"rows": result.rows, "total_filings": result.total_filings,
+                    "model_version": result.model_version, "seconds": result.timings.stages})
+        return
     out.print(
         f"loaded {result.rows:,} filings ({result.total_filings:,} in the store); "
         f"model {result.model_version}"
@@ -118,13 +154,11 @@ def officials_add(
 
 
 @officials_app.command("list")
-def officials_list(store: StoreOpt = None) -> None:
+def officials_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List registered officials."""
-    table = Table("official", "agency", "title", "valid from", "valid to")
-    for o in with_gateway(settings_for(store), lambda gw: gw.officials()):
-        table.add_row(shown(o.official_id), shown(o.agency), shown(o.title), str(o.valid_from),
-                      str(o.valid_to or ""))
-    out.print(table)
+    print_rows(admin_call(settings_for(store), "officials.list"), {
+        "official_id": "official", "agency": "agency", "title": "title",
+        "valid_from": "valid from", "valid_to": "valid to"}, as_json)
 
 
 @app.command()
@@ -133,7 +167,7 @@ def process(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the response package.")],
     store: StoreOpt = None,
     engine: Annotated[
-        str | None,
+        Engine | None,
         typer.Option(
             "--engine",
             envvar="TAXGATE_ENGINE",
@@ -143,7 +177,7 @@ def process(
     ] = None,
 ) -> None:
     """The main job: check a signed request, match it, answer with a signed response."""
-    settings = run(settings_for, store, engine=engine)
+    settings = run(settings_for, store, engine=engine.value if engine else None)
     with RichProgress(err) as progress:
         result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress))
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
@@ -160,9 +194,13 @@ def process(
 
 
 @app.command("gateway-key")
-def gateway_key(store: StoreOpt = None) -> None:
+def gateway_key(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Print the gateway's Ed25519 public key (PEM), which verifies every response.json."""
-    sys.stdout.write(with_gateway(settings_for(store), lambda gw: gw.public_key_pem()))
+    pem = admin_call(settings_for(store), "gateway.key")
+    if as_json:
+        print_json({"public_key_pem": pem})
+    else:
+        sys.stdout.write(pem)
 
 
 def main() -> None:

@@ -28,12 +28,19 @@ from taxgate.canonical import (
     new_signing_key,
     private_key_pem,
 )
-from taxgate.domain import LedgerEntry, LedgerEvent
-from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
+from taxgate.errors import KeyUnavailable, NotSetUp, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common, sealed
 from taxgate.store.base import Store
-from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin, ledger_head_sql
+from taxgate.store.core_sql import (
+    LEDGER_COLS,
+    LOAD_COLS,
+    CoreTablesMixin,
+    ledger_head_sql,
+    refuse_reload,
+    same_file_sql,
+)
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
 from taxgate.store.migrations import latest, migrations
@@ -69,7 +76,7 @@ class PostgresStore(CoreTablesMixin, Store):
                     raise StoreError(
                         f"no taxgate store in {self._where()}: run `taxgate init` first")
                 if self._version() < latest("postgres"):
-                    raise StoreError("the store's schema is out of date: run `taxgate init`")
+                    raise NotSetUp("the store's schema is out of date: run `taxgate init`")
                 self._unlock_key(common.require_key(settings))
             except BaseException:
                 self.close()
@@ -95,7 +102,7 @@ class PostgresStore(CoreTablesMixin, Store):
     def _unlock_key(self, key: str) -> None:
         check = self._meta("key_check")
         if check is None:
-            raise StoreError("the store has no key check: run `taxgate init`")
+            raise NotSetUp("the store has no key check: run `taxgate init`")
         try:
             ok = decrypt_bytes(key, check, b"key-check") == _KEY_CHECK
         except Exception:  # InvalidTag: the wrong key
@@ -242,9 +249,13 @@ class PostgresStore(CoreTablesMixin, Store):
         self._append(cur, events)
 
     # --- filings ----------------------------------------------------------------------------
-    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+    def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
+                       ) -> int:
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+            if origin is not None and not origin.force:
+                cur.execute(same_file_sql("").replace("?", "%s"), [origin.sha256])
+                refuse_reload(cur.fetchall())
             cur.execute("SELECT coalesce(max(max_filing_id), 0) FROM loads")
             row = cur.fetchone()
             ids = IdRange(int(row[0]) if row else 0)
@@ -256,15 +267,16 @@ class PostgresStore(CoreTablesMixin, Store):
             load_id = str(first.column("load_id")[0].as_py())
             total = self._write_sealed(cur, "filing_chunks", load_id,
                                        _prepend(first, chunks), "filings")
-            cur.execute("INSERT INTO loads VALUES (%s, %s, %s, %s, %s)",
-                        [load_id, common.iso_now(), total, ids.low, ids.high])
+            cur.execute(f"INSERT INTO loads ({LOAD_COLS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [load_id, common.iso_now(), total, ids.low, ids.high,
+                         *((origin.sha256, origin.source) if origin else (None, None))])
         return total
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         rows = self._all("SELECT c.load_id, c.chunk_no FROM filing_chunks c JOIN loads l "
                          "USING (load_id) ORDER BY l.min_filing_id, c.chunk_no")
         if not rows:
-            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+            raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
         if self._match is None:
             self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))
             self._match = new_connection(self.settings, temp_dir=self._match_tmp)
