@@ -7,7 +7,6 @@ themselves there (a PostgreSQL store is shared by every process).
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -144,12 +143,13 @@ def serve(
 
     settings = settings_for(store)
     app = run(create_app, settings)
-    hooks = {"credentials": app.state.api_access.forget, "sessions": app.state.sessions.end_user}
-    admin = (contextlib.nullcontext() if settings.is_postgres
-             else run(channel.serving, app.state.gateway, hooks))
+    served: object = app
+    if not settings.is_postgres:  # a PostgreSQL store is shared: commands open it directly
+        gateway, hooks = app.state.gateway, {"credentials": app.state.api_access.forget,
+                                             "sessions": app.state.sessions.end_user}
+        served = channel.AdminAlongside(app, lambda: channel.serving(gateway, hooks))
     err.print(f"taxgate serving {shown(settings.store)} on http://{shown(host)}:{port}")
-    with admin:
-        server.run(app, settings.service, host, port)
+    server.run(served, settings.service, host, port)
 
 
 def register(app: typer.Typer) -> None:

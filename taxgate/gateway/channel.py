@@ -154,6 +154,43 @@ def serving(gateway: Gateway, hooks: Hooks) -> Iterator[Path]:
             os.rmdir(private)
 
 
+class AdminAlongside:
+    """ASGI wrapper: the admin channel opens once the app has started (its store open)
+    and closes as the app begins to stop, before the app closes its store."""
+
+    def __init__(self, app: Any, open_channel: Callable[[], contextlib.AbstractContextManager[Any]]
+                 ) -> None:
+        self.app, self.open_channel = app, open_channel
+        self._open: contextlib.AbstractContextManager[Any] | None = None
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self._open.__exit__(None, None, None)
+            self._open = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def receive_() -> Any:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                self._close()
+            return message
+
+        async def send_(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._open = self.open_channel()
+                self._open.__enter__()
+            await send(message)
+
+        try:
+            await self.app(scope, receive_, send_)
+        finally:
+            self._close()
+
+
 # --- the command's side -----------------------------------------------------------------------
 
 def available(settings: Settings) -> bool:
