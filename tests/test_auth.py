@@ -35,7 +35,8 @@ def test_web_accounts_roles_and_passwords(store):
     with pytest.raises(BadInput) as bad:
         auth.add_user(store, "bad name!", "admin", "short")
     assert "role must be one of" in str(bad.value) and "12 characters" in str(bad.value)
-    auth.add_user(store, "rita", "releaser", "another long password")
+    auth.change_role(store, "rita", "releaser")
+    auth.reset_password(store, "rita", "another long password")
     assert auth.check_password(store, "rita", "another long password").role == "releaser"
     kinds = [e.event_type for e in store.ledger_entries() if e.event_type.startswith("USER_")]
     assert kinds == ["USER_ADDED", "USER_CHANGED"]
