@@ -63,7 +63,7 @@ def test_the_tree_drawn_in_the_docstring_is_the_tree():
     (errors.BadInput("x"), 2, 400, "BadInput"),
     (errors.RequestRefused("MANIFEST_MALFORMED", "x"), 2, 400, "RequestRefused"),
     (errors.NotFound("x"), 2, 404, "NotFound"),
-    (errors.LoginRequired("x"), 2, 403, "LoginRequired"),
+    (errors.LoginRequired("x"), 3, 403, "LoginRequired"),
     (errors.KeyUnavailable("x"), 2, 500, "KeyUnavailable"),
     (errors.StoreBusy("x"), 6, 503, "StoreBusy"),
     (errors.NotSetUp("x"), 5, 500, "NotSetUp"),

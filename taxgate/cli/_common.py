@@ -40,7 +40,8 @@ T = TypeVar("T")
 # Values printed here come from packages, requests and users: the consoles never read
 # markup or emoji codes in them, and each value goes through for_terminal (R37).
 # Not on a terminal (a pipe, a file): no width limit, so a table is never cut or wrapped.
-err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, markup=False, emoji=False,
+              width=None if sys.stderr.isatty() else 100_000)
 out = Console(highlight=False, markup=False, emoji=False,
               width=None if sys.stdout.isatty() else 100_000)
 
