@@ -65,12 +65,15 @@ def ledger_incident(
     note: Annotated[str, typer.Option(help="What happened and what was done: one line, at most "
                                       "200 characters, no taxpayer values (no number of five "
                                       "or more digits).")],
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
     failure and the anchor it supersedes) and start the head anchor afresh after it, so
     process, accounting, report and release run again."""
     head = with_gateway(settings_for(store), lambda gw: gw.record_incident(operator, note))
+    if as_json:
+        print_json({"seq": head.seq, "entry_hash": head.entry_hash})
+        return
     out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
 
 

@@ -175,15 +175,23 @@ def process(
             "(master from TAXGATE_SPARK_MASTER, default local[2]; see docs/scale.md).",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The main job: check a signed request, match it, answer with a signed response."""
     settings = run(settings_for, store, engine=engine.value if engine else None)
     with RichProgress(err) as progress:
         result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress))
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
+    if as_json:
+        print_json({"request_id": result.request_id, "counts": result.counts,
+                    "replayed": result.replayed, "out_dir": str(result.out_dir),
+                    "exit_code": result.exit_code, "message": result.message,
+                    "seconds": None if result.replayed else result.timings.stages})
     if result.exit_code != 0:
         err.print(f"taxgate: request refused: {shown(result.message)}", soft_wrap=True)
         raise typer.Exit(result.exit_code)
+    if as_json:
+        return
     out.print(
         f"request {shown(result.request_id)}: {counts or 'no records'}"
         f"{' (stored response replayed)' if result.replayed else ''}"

@@ -106,7 +106,7 @@ def review_release(
     proposal: Annotated[str | None, typer.Option(
         "--proposal", help="The proposal's digest as `review queue` showed it: the release "
         "is refused if the proposal has changed since.")] = None,
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Release a proposed decision (role releaser, another person): logs it, and the
     follow-up response for the agency is signed."""
@@ -115,6 +115,9 @@ def review_release(
         _principal(gw, user, password), request_id, row, proposal))
     if out_dir is not None:
         Gateway.write_follow_up(fu, out_dir)
+    if as_json:
+        print_json({"request_id": request_id, "follow_up_seq": fu.seq})
+        return
     out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
 
 
