@@ -137,22 +137,33 @@ def with_gateway(settings: Settings, fn: Callable[[Gateway], T]) -> T:
     codes as in :func:`run`."""
 
     def _do() -> T:
-        with Gateway(settings) as gw:
-            return fn(gw)
+        from taxgate.gateway import channel
+
+        try:
+            with Gateway(settings) as gw:
+                return fn(gw)
+        except StoreBusy:
+            if channel.available(settings):
+                raise StoreBusy("the store is held by a running `taxgate serve`: this command "
+                                "needs the store to itself (agencies submit requests through "
+                                "the API); stop the service to run it") from None
+            raise
 
     return run(_do)  # type: ignore[no-any-return]
 
 
-def admin_call(settings: Settings, name: str, **args: Any) -> Any:
-    """Administrative operation ``name`` (taxgate/gateway/admin.py) on the store; when
-    the embedded store is held by a running ``taxgate serve``, run by that service over
-    its admin channel. Failures become exit codes as in :func:`run`."""
+def admin_call(settings: Settings, name: str, here: Callable[[Gateway], Any] | None = None,
+               **args: Any) -> Any:
+    """Administrative operation ``name`` (taxgate/gateway/admin.py) on the store (or
+    ``here``, the same operation with what only this process shows, such as progress);
+    when the embedded store is held by a running ``taxgate serve``, run by that service
+    over its admin channel. Failures become exit codes as in :func:`run`."""
     from taxgate.gateway import admin, channel
 
     def _do() -> Any:
         try:
             with Gateway(settings) as gw:
-                return admin.run(gw, name, args)
+                return here(gw) if here else admin.run(gw, name, args)
         except StoreBusy:
             if not channel.available(settings):
                 raise
@@ -179,11 +190,12 @@ def print_rows(rows: list[dict[str, Any]], columns: dict[str, str], as_json: boo
     out.print(table)
 
 
-def print_timings(t: Timings) -> None:
+def print_timings(t: Timings | dict[str, float]) -> None:
+    stages = t if isinstance(t, dict) else t.stages
     table = Table(title="time per stage", show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")
-    for name, secs in t.stages.items():
+    for name, secs in stages.items():
         table.add_row(name, f"{secs:.2f}")
-    table.add_row("total", f"{sum(t.stages.values()):.2f}")
+    table.add_row("total", f"{sum(stages.values()):.2f}")
     out.print(table)

@@ -3,13 +3,12 @@ accounting of disclosures about one taxpayer, and the annual disclosure report."
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
+from taxgate.accounting import AnnualReport
 from taxgate.cli._common import (
     JsonOpt,
     StoreOpt,
@@ -17,9 +16,9 @@ from taxgate.cli._common import (
     err,
     out,
     print_json,
+    print_rows,
     run,
     settings_for,
-    with_gateway,
 )
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
@@ -70,11 +69,11 @@ def ledger_incident(
     """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
     failure and the anchor it supersedes) and start the head anchor afresh after it, so
     process, accounting, report and release run again."""
-    head = with_gateway(settings_for(store), lambda gw: gw.record_incident(operator, note))
+    head = admin_call(settings_for(store), "ledger.incident", operator=operator, note=note)
     if as_json:
-        print_json({"seq": head.seq, "entry_hash": head.entry_hash})
+        print_json(head)
         return
-    out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
+    out.print(f"incident recorded at seq {head['seq']}; the head anchor starts afresh there")
 
 
 def accounting(
@@ -87,17 +86,12 @@ def accounting(
 
     if not (tin.isdigit() and len(tin) == 9):
         run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
-    rows = with_gateway(settings_for(store), lambda gw: gw.accounting(tin))
-    if as_json:
-        print_json([dataclasses.asdict(d) for d in rows])
-        return
-    table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
-                  "record", "purpose", title=f"{len(rows)} disclosure(s)")
-    for d in rows:
-        table.add_row(*(shown(v) for v in (
-            d.disclosed_at, d.requesting_agency, d.signing_official, d.officer_id,
-            d.legal_authority, d.request_id, d.record_id, d.purpose[:60])))
-    out.print(table)
+    rows = admin_call(settings_for(store), "accounting", tin=tin)
+    print_rows(rows, {"disclosed_at": "disclosed at", "requesting_agency": "agency",
+                      "signing_official": "official", "officer_id": "officer",
+                      "legal_authority": "authority", "request_id": "request",
+                      "record_id": "record", "purpose": "purpose"}, as_json,
+               title=f"{len(rows)} disclosure(s)")
 
 
 @report_app.command("disclosures")
@@ -109,7 +103,7 @@ def report_disclosures(
 ) -> None:
     """Write the annual counts of requests, instances and taxpayers disclosed per agency and
     authority, as CSV and as an HTML page with a chart (R29)."""
-    report = with_gateway(settings_for(store), lambda gw: gw.annual_report(year))
+    report = AnnualReport(**admin_call(settings_for(store), "report.annual", year=year))
     csv_path, html_path = Gateway.write_report(report, out_dir)
     t = report.totals
     if as_json:

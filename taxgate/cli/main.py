@@ -95,17 +95,19 @@ def load(
     The same file (by sha256) is loaded once: again only with --force (exit 3 without)."""
     settings = settings_for(store)
     with RichProgress(err) as progress:
-        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress,
-                                                           force=force))
+        def _here(gw: Gateway) -> dict[str, object]:  # with progress bars
+            r = gw.load(taxpayer_file, progress, force=force)
+            return {"rows": r.rows, "total_filings": r.total_filings,
+                    "model_version": r.model_version, "seconds": r.timings.stages}
+
+        result = admin_call(settings, "load", here=_here, path=str(taxpayer_file.resolve()),
+                            force=force)
     if as_json:
-        print_json({"rows": result.rows, "total_filings": result.total_filings,
-                    "model_version": result.model_version, "seconds": result.timings.stages})
+        print_json(result)
         return
-    out.print(
-        f"loaded {result.rows:,} filings ({result.total_filings:,} in the store); "
-        f"model {result.model_version}"
-    )
-    print_timings(result.timings)
+    out.print(f"loaded {result['rows']:,} filings ({result['total_filings']:,} in the store); "
+              f"model {result['model_version']}")
+    print_timings(result["seconds"])
 
 
 @officials_app.command("add")
@@ -146,8 +148,10 @@ def officials_add(
             valid_from=start,
             valid_to=end,
         )
-        with Gateway(settings_for(store)) as gw:
-            gw.add_official(official, actor)
+        admin_call(settings_for(store), "officials.add", official_id=official.official_id,
+                   agency=official.agency, title=official.title,
+                   public_key_pem=official.public_key_pem, valid_from=str(start),
+                   valid_to=str(end) if end else None, actor=actor)
 
     run(_do)
     out.print(f"registered official {shown(official_id)} for {shown(agency)}")

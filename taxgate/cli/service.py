@@ -1,8 +1,8 @@
 """Commands of the service: the review desk and serve.
 
-``review queue`` runs in a running service when it holds the embedded store (its admin
-channel, taxgate/gateway/channel.py); propose, release and follow-up need the store to
-themselves there (a PostgreSQL store is shared by every process).
+The review commands run in a running service when it holds the embedded store (its
+admin channel, taxgate/gateway/channel.py); a PostgreSQL store is shared by every
+process.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from taxgate.cli._common import (
     print_json,
     run,
     settings_for,
-    with_gateway,
 )
-from taxgate.errors import BadInput, NotAllowed
+from taxgate.domain import FollowUp
+from taxgate.errors import BadInput
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
@@ -48,13 +48,6 @@ def read_password(prompt_name: str) -> str:
     if not line:
         run(lambda: (_ for _ in ()).throw(BadInput("no password on stdin")))
     return line
-
-
-def _principal(gw: Gateway, username: str, password: str):  # noqa: ANN202
-    p = gw.checkread_password(username, password)
-    if p is None:
-        raise NotAllowed("unknown user or wrong password")
-    return p
 
 
 @review_app.command("queue")
@@ -89,8 +82,8 @@ def review_propose(
 ) -> None:
     """Propose the final outcome of a REVIEW record (role reviewer)."""
     password = read_password(user)
-    with_gateway(settings_for(store), lambda gw: gw.propose(
-        _principal(gw, user, password), request_id, row, outcome.value, reason))
+    admin_call(settings_for(store), "review.propose", user=user, password=password,
+               request_id=request_id, row=row, outcome=outcome.value, reason=reason)
     out.print(f"proposed {outcome.value} for row {row} of {shown(request_id)}; "
               "another person must release it")
 
@@ -111,8 +104,9 @@ def review_release(
     """Release a proposed decision (role releaser, another person): logs it, and the
     follow-up response for the agency is signed."""
     password = read_password(user)
-    fu = with_gateway(settings_for(store), lambda gw: gw.release(
-        _principal(gw, user, password), request_id, row, proposal))
+    fu = FollowUp(**admin_call(settings_for(store), "review.release", user=user,
+                               password=password, request_id=request_id, row=row,
+                               proposal=proposal))
     if out_dir is not None:
         Gateway.write_follow_up(fu, out_dir)
     if as_json:
@@ -129,7 +123,8 @@ def review_follow_up(
     store: StoreOpt = None,
 ) -> None:
     """Write a follow-up response (results.csv and signed response.json) to a folder."""
-    fu = with_gateway(settings_for(store), lambda gw: gw.follow_up(request_id, seq))
+    fu = FollowUp(**admin_call(settings_for(store), "review.follow_up", request_id=request_id,
+                               seq=seq))
     Gateway.write_follow_up(fu, out_dir)
     out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 

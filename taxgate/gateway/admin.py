@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from taxgate.errors import BadInput
 
 if TYPE_CHECKING:
+    from taxgate.gateway.accounts import Principal
     from taxgate.gateway.core import Gateway
 
 Op = Callable[..., Any]
@@ -203,6 +204,67 @@ def review_queue(gw: Gateway, include_released: bool = False) -> list[dict[str, 
 @op("gateway.key")
 def gateway_key(gw: Gateway) -> str:
     return gw.public_key_pem()
+
+
+@op("officials.add")
+def officials_add(gw: Gateway, official_id: str, agency: str, title: str, public_key_pem: str,
+                  valid_from: str, valid_to: str | None = None, actor: str = "cli") -> None:
+    from taxgate.domain import Official
+
+    gw.add_official(Official(official_id, agency, title, public_key_pem,
+                             dt.date.fromisoformat(valid_from),
+                             dt.date.fromisoformat(valid_to) if valid_to else None), actor)
+
+
+@op("ledger.incident")
+def ledger_incident(gw: Gateway, operator: str, note: str) -> dict[str, Any]:
+    head = gw.record_incident(operator, note)
+    return {"seq": head.seq, "entry_hash": head.entry_hash}
+
+
+@op("accounting")
+def accounting(gw: Gateway, tin: str) -> list[dict[str, Any]]:
+    return [plain(d) for d in gw.accounting(tin)]
+
+
+@op("report.annual")
+def report_annual(gw: Gateway, year: int) -> dict[str, Any]:
+    r = gw.annual_report(year)
+    return {"year": r.year, "rows": plain(r.rows), "by_month": plain(r.by_month)}
+
+
+@op("load")
+def load(gw: Gateway, path: str, force: bool = False) -> dict[str, Any]:
+    result = gw.load(Path(path), force=force)
+    return {"rows": result.rows, "total_filings": result.total_filings,
+            "model_version": result.model_version, "seconds": result.timings.stages}
+
+
+def _principal(gw: Gateway, user: str, password: str) -> Principal:
+    from taxgate.errors import NotAllowed
+
+    p = gw.check_password(user, password)
+    if p is None:
+        raise NotAllowed("unknown user or wrong password")
+    return p
+
+
+@op("review.propose")
+def review_propose(gw: Gateway, user: str, password: str, request_id: str, row: int,
+                   outcome: str, reason: str) -> None:
+    gw.propose(_principal(gw, user, password), request_id, row, outcome, reason)
+
+
+@op("review.release")
+def review_release(gw: Gateway, user: str, password: str, request_id: str, row: int,
+                   proposal: str | None = None) -> dict[str, Any]:
+    return plain(gw.release(_principal(gw, user, password), request_id, row,  # type: ignore[no-any-return]
+                            proposal))
+
+
+@op("review.follow_up")
+def review_follow_up(gw: Gateway, request_id: str, seq: int) -> dict[str, Any]:
+    return plain(gw.follow_up(request_id, seq))  # type: ignore[no-any-return]
 
 
 def run(gw: Gateway, name: str, args: dict[str, Any]) -> Any:
