@@ -96,3 +96,16 @@ def test_r33_users_and_credentials_are_administered_while_the_service_runs(servi
     queue = _cli(world, "review", "queue", "--json")
     assert queue.returncode == 0 and json.loads(queue.stdout) == []
 
+    lapsed = _cli(world, "agencies", "safeguards", "DHS-ICE", "--set", "lapsed", "--note",
+                  "annual report overdue", "--json")
+    assert lapsed.returncode == 0 and json.loads(lapsed.stdout)["current"] is False
+    agencies = json.loads(_cli(world, "agencies", "list", "--json").stdout)
+    assert [(a["agency"], a["safeguards_current"], a["officials_valid"]) for a in agencies] == [
+        ("DHS-ICE", False, 1)]
+    gone = _cli(world, "officials", "revoke", "ice-director", "--agency", "DHS-ICE")
+    assert gone.returncode == 0, gone.stderr
+    officials = json.loads(_cli(world, "officials", "list", "--json").stdout)
+    assert officials[0]["valid_to"] == str(dt.date.today() - dt.timedelta(days=1))
+    assert _cli(world, "officials", "revoke", "ice-director", "--agency", "DHS-ICE"
+                ).returncode == 3
+

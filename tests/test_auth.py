@@ -81,3 +81,12 @@ def test_sign_in_throttle_locks_the_account_and_only_slows_the_address():
     assert not t.locked("ada")
     time.sleep(0.55)
     assert t.delay("10.0.0.1") == 0.0
+
+
+def test_r36_ending_one_accounts_sessions_leaves_the_others():
+    """A disabled account (or one given a new password or role) loses its sessions."""
+    s = Sessions(idle_seconds=60)
+    rita = [s.create(auth.Principal("rita", "reviewer")) for _ in range(2)]
+    remy = s.create(auth.Principal("remy", "releaser"))
+    assert s.end_user("rita") == 2
+    assert all(s.get(c) is None for c in rita) and s.get(remy).principal.name == "remy"
