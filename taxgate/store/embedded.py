@@ -33,7 +33,7 @@ from taxgate.store.core_sql import LEDGER_COLS, LOAD_COLS, CoreTablesMixin
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
 from taxgate.store.loading import CountingReader, IdRange
-from taxgate.store.migrations import latest, migrations, statements
+from taxgate.store.migrations import applied_through, latest, migrations, statements
 from taxgate.store.service_sql import ServiceTx
 
 if TYPE_CHECKING:
@@ -103,9 +103,9 @@ class EmbeddedStore(CoreTablesMixin, Store):
             "CREATE TABLE IF NOT EXISTS store.schema_migrations "
             "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at VARCHAR NOT NULL)"
         )
-        done = self._version()
+        done = self._applied()
         for mg in migrations("duckdb"):
-            if mg.version <= done:
+            if mg.version in done:
                 continue
             with self._tx():
                 con.execute("USE store")
@@ -174,16 +174,18 @@ class EmbeddedStore(CoreTablesMixin, Store):
             integrity.after_commit(self, head, rebase=rebase)
 
     def _version(self) -> int:
+        return applied_through(self._applied())
+
+    def _applied(self) -> set[int]:
         con = self._connection()
         exists = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' "
             "AND table_name = 'schema_migrations'"
         ).fetchone()
         if not exists or exists[0] == 0:
-            return 0
-        row = con.execute(
-            "SELECT coalesce(max(version), 0) FROM store.schema_migrations").fetchone()
-        return int(row[0]) if row else 0
+            return set()
+        return {int(r[0]) for r in con.execute(
+            "SELECT version FROM store.schema_migrations").fetchall()}
 
     def _meta(self, name: str) -> bytes | None:
         row = self._connection().execute(

@@ -43,7 +43,7 @@ from taxgate.store.core_sql import (
 )
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
-from taxgate.store.migrations import latest, migrations
+from taxgate.store.migrations import applied_through, latest, migrations
 from taxgate.store.service_sql import ServiceTx
 
 if TYPE_CHECKING:
@@ -116,9 +116,9 @@ class PostgresStore(CoreTablesMixin, Store):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK])
             cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
                         "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            done = self._version()
+            done = self._applied()
             for mg in migrations("postgres"):
-                if mg.version > done:
+                if mg.version not in done:
                     cur.execute(mg.sql.encode("utf-8"))  # whole file: function bodies hold ';'
                     cur.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)",
                                 [mg.version, mg.name, common.iso_now()])
@@ -180,9 +180,12 @@ class PostgresStore(CoreTablesMixin, Store):
             raise StoreError(f"store read failed: {type(exc).__name__}") from exc
 
     def _version(self) -> int:
+        return applied_through(self._applied())
+
+    def _applied(self) -> set[int]:
         if self._one("SELECT to_regclass('schema_migrations')")[0] is None:
-            return 0
-        return int(self._one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0])
+            return set()
+        return {int(r[0]) for r in self._all("SELECT version FROM schema_migrations")}
 
     def _meta(self, name: str) -> bytes | None:
         if self._one("SELECT to_regclass('meta')")[0] is None:
