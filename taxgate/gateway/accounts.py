@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from taxgate.domain import ApiCredential, UserAccount
-from taxgate.errors import BadInput, Conflict, NotFound, TooMany, Unauthorized
+from taxgate.errors import BadInput, Conflict, NotFound, StoreBusy, TooMany, Unauthorized
 from taxgate.identifiers import check_registered_name
 from taxgate.store.base import Store
 from taxgate.store.common import iso_now
@@ -253,6 +253,16 @@ class ApiAccess:
         self.failures = FailureLimiter(service.api_failures, service.login_window_seconds)
         self._tokens: dict[str, tuple[str, float]] = {}
 
+    def _revoked(self, cred_id: str) -> bool:
+        """Whether a cached credential was revoked since (by any process sharing the
+        store); while a job holds the store the cache stands (at most a minute)."""
+        try:
+            with self.gateway.lock(timeout=0) as store:
+                cred = store.api_credential(cred_id)
+        except StoreBusy:
+            return False
+        return cred is None or cred.revoked_at is not None
+
     def forget(self) -> None:
         """Drop the cached credentials: after a revocation, the next use is checked."""
         self._tokens.clear()
@@ -260,10 +270,11 @@ class ApiAccess:
     def agency_for(self, token: str, client: str) -> str:
         """The agency a live API credential belongs to; raises TooMany or Unauthorized."""
         key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-        hit = self._tokens.get(key)
-        if hit and hit[1] > time.monotonic():
-            return hit[0]
         cred_id = token[4:].partition(".")[0]
+        hit = self._tokens.get(key)
+        if hit and hit[1] > time.monotonic() and not self._revoked(cred_id):
+            return hit[0]
+        self._tokens.pop(key, None)
         with self.gateway.lock(timeout=10) as store:
             cred = store.api_credential(cred_id) if token else None
         known = cred is not None and cred.revoked_at is None
