@@ -209,3 +209,38 @@ class FollowUp:
     created_at: str
     response_json: str
     results_csv: str
+
+
+@dataclass(frozen=True)
+class LoadRow:
+    """One load of taxpayer filings: when, how many, and the file it came from (its
+    sha256 and name; None for loads stored before they were remembered)."""
+
+    load_id: str
+    loaded_at: str
+    row_count: int
+    min_filing_id: int
+    max_filing_id: int
+    sha256: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class SafeguardsStatus:
+    """An agency's 6103(p)(4) safeguards status as last set (R7)."""
+
+    agency: str
+    current: bool
+    changed_at: str
+    changed_by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class LoadOrigin:
+    """Where a load's filings come from: the file's sha256 and name; ``force`` loads it
+    even when a load of the same digest is stored."""
+
+    sha256: str
+    source: str
+    force: bool = False

@@ -14,16 +14,18 @@ nothing else, through :func:`classify`.
      │    ├── SettingsError    2   400   a setting with a bad value: names it and its source
      │    ├── JSONRefused      2   400   not strict JSON (also a ValueError)
      │    │    └── DuplicateJsonKey 2 400  a JSON object naming one key twice
-     │    ├── NotAllowed       2   403   the signed-in person or agency may not do this
-     │    │    └── LoginRequired 2 403   not signed in: the web pages redirect to /login
+     │    ├── NotAllowed       3   403   the signed-in person or agency may not do this
+     │    │    └── LoginRequired 3 403   not signed in: the web pages redirect to /login
      │    ├── NotFound         2   404   no such job, request, record or follow-up
-     │    ├── Conflict         2   409   the state forbids it: already released, ...
+     │    ├── Conflict         3   409   the state forbids it: already released, exists, ...
      │    └── TooLarge         2   413   an upload over the size limit
-     ├── Unauthorized          1   401   no valid API credential (code UNAUTHORIZED)
-     ├── TooMany               1   429   too many failed attempts (code TOO_MANY_ATTEMPTS)
-     ├── StoreError            1   500   the store is missing, locked, corrupt or unreachable
+     ├── Unauthorized          3   401   no valid API credential (code UNAUTHORIZED)
+     ├── TooMany               6   429   too many failed attempts (code TOO_MANY_ATTEMPTS)
+     ├── StoreError            1   500   the store is corrupt or unreachable
      │    ├── KeyUnavailable   2   500   the at-rest key is missing or wrong
-     │    └── StoreBusy        1   503   the server's store is held by a job; retry
+     │    ├── NotSetUp         5   500   no store there yet, its schema is out of date, or
+     │    │                              no filings loaded: `taxgate init` / `load` first
+     │    └── StoreBusy        6   503   the store is held by a job or another process; retry
      ├── NotDelivered          1   500   committed, but the response files could not be
      │                                   written: says what was committed, how to fetch it
      ├── IntegrityError        4   503   the ledger failed a check: commands that disclose
@@ -33,6 +35,9 @@ nothing else, through :func:`classify`.
           │                              INTERNAL): reported like any unexpected failure
           └── ResponseSchemaError 1 500  a response would hold a field outside the contract
 
+The exit codes are :class:`ExitCode` (docs/cli.md lists them, generated from it): 0, 1
+and 2 are the contract's (§4); the others tell a script what to do next.
+
 Anything else that escapes is an internal failure, reported as InternalError is (exit 1,
 HTTP 500, no message shown). Messages name files, columns, line numbers, settings and
 reason codes, never a value taken from a record. This module imports nothing of taxgate.
@@ -40,11 +45,26 @@ reason codes, never a value taken from a record. This module imports nothing of 
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status of the ``taxgate`` command, declared once."""
+
+    OK = 0  # done
+    INTERNAL = 1  # an internal failure (contract §4): nothing was disclosed
+    BAD_INPUT = 2  # bad input, or a request refused whole (contract §4): fix it, retry
+    REFUSED = 3  # understood, but the state or your role forbids it (exists, revoked, ...)
+    INTEGRITY = 4  # the ledger failed a check: `taxgate ledger incident` (docs/ledger.md)
+    NOT_SET_UP = 5  # no store there, schema out of date, nothing loaded: init / load first
+    BUSY = 6  # the store is held by a job or another process: retry shortly
+
+
 
 class TaxgateError(Exception):
     """Base class: a failure taxgate understands and can explain in one line."""
 
-    exit_code = 1
+    exit_code = ExitCode.INTERNAL
     http_status = 500
     code = "TaxgateError"  # what an API error body says; each subclass: its own name
     shown = True  # False: the message is for logs only; the caller sees "internal failure"
@@ -58,7 +78,7 @@ class TaxgateError(Exception):
 class BadInput(TaxgateError):
     """The input is malformed or not allowed; the one-line message says what."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
     http_status = 400
 
 
@@ -96,6 +116,7 @@ class DuplicateJsonKey(JSONRefused):
 class NotAllowed(BadInput):
     """The caller's role or agency does not allow this."""
 
+    exit_code = ExitCode.REFUSED
     http_status = 403
 
 
@@ -110,8 +131,10 @@ class NotFound(BadInput):
 
 
 class Conflict(BadInput):
-    """The request conflicts with the record's state."""
+    """The request conflicts with the record's state (already there, already released,
+    revoked, a file loaded before, ...)."""
 
+    exit_code = ExitCode.REFUSED
     http_status = 409
 
 
@@ -124,6 +147,7 @@ class TooLarge(BadInput):
 class Unauthorized(TaxgateError):
     """No valid credential."""
 
+    exit_code = ExitCode.REFUSED
     http_status = 401
     code = "UNAUTHORIZED"
 
@@ -131,6 +155,7 @@ class Unauthorized(TaxgateError):
 class TooMany(TaxgateError):
     """Too many failed attempts from this address or for this user."""
 
+    exit_code = ExitCode.BUSY
     http_status = 429
     code = "TOO_MANY_ATTEMPTS"
 
@@ -142,12 +167,20 @@ class StoreError(TaxgateError):
 class KeyUnavailable(StoreError):
     """The key that decrypts the store at rest is missing or wrong."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
+
+
+class NotSetUp(StoreError):
+    """The store is not ready for this command: not created, its schema out of date, or
+    no filings loaded; the message names the command that sets it up."""
+
+    exit_code = ExitCode.NOT_SET_UP
 
 
 class StoreBusy(StoreError):
-    """The store is held by a long-running job; try again shortly."""
+    """The store is held by a long-running job or another process; try again shortly."""
 
+    exit_code = ExitCode.BUSY
     http_status = 503
 
 
@@ -160,7 +193,7 @@ class IntegrityError(TaxgateError):
     """The ledger failed a check (a broken chain, or a store behind or beside its head
     anchor); commands that disclose or account refuse until an incident is recorded."""
 
-    exit_code = 4
+    exit_code = ExitCode.INTEGRITY
     http_status = 503
 
 

@@ -255,6 +255,18 @@ class UserChanged(UserAdded):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccessChanged(Event):
+    """A web account was disabled, enabled or given a new password, or an agency's API
+    credential or an official's authority to sign was revoked."""
+    TYPE = "ACCESS_CHANGED"
+    SERVES = "R2, R33, R36"
+    subject: str = _f("what changed: user, credential or official")
+    target: str = _f("its user name, credential id, or agency/official id")
+    action: str = _f("DISABLED, ENABLED, PASSWORD_RESET or REVOKED")
+    actor: str = _f("who made the change")
+
+
+@dataclass(frozen=True, kw_only=True)
 class SignIn(Event):
     """A sign-in to the web pages, successful or not."""
     TYPE = "SIGN_IN"

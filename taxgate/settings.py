@@ -132,7 +132,19 @@ class Policy:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError([(f"TAXGATE_POLICY (policy file {path.name})",
                                   f"cannot be read: {type(exc).__name__}")]) from exc
-        return cls.from_mapping(data.get("policy", data), f"policy file {path.name}")
+        source = f"policy file {path.name}"
+        table = data.get("policy", data)
+        stray = [(f"{k} ({source})", "is outside the [policy] table: move it under [policy]")
+                 for k in sorted(set(data) - {"policy"})] if "policy" in data else []
+        if not isinstance(table, dict):
+            raise SettingsError([(f"policy ({source})", "must be a table: [policy]"), *stray])
+        try:
+            policy = cls.from_mapping(table, source)
+        except SettingsError as exc:
+            raise SettingsError(exc.problems + stray) from None
+        if stray:
+            raise SettingsError(stray)
+        return policy
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str = "policy") -> Policy:

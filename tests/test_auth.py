@@ -35,7 +35,8 @@ def test_web_accounts_roles_and_passwords(store):
     with pytest.raises(BadInput) as bad:
         auth.add_user(store, "bad name!", "admin", "short")
     assert "role must be one of" in str(bad.value) and "12 characters" in str(bad.value)
-    auth.add_user(store, "rita", "releaser", "another long password")
+    auth.change_role(store, "rita", "releaser")
+    auth.reset_password(store, "rita", "another long password")
     assert auth.check_password(store, "rita", "another long password").role == "releaser"
     kinds = [e.event_type for e in store.ledger_entries() if e.event_type.startswith("USER_")]
     assert kinds == ["USER_ADDED", "USER_CHANGED"]
@@ -80,3 +81,12 @@ def test_sign_in_throttle_locks_the_account_and_only_slows_the_address():
     assert not t.locked("ada")
     time.sleep(0.55)
     assert t.delay("10.0.0.1") == 0.0
+
+
+def test_r36_ending_one_accounts_sessions_leaves_the_others():
+    """A disabled account (or one given a new password or role) loses its sessions."""
+    s = Sessions(idle_seconds=60)
+    rita = [s.create(auth.Principal("rita", "reviewer")) for _ in range(2)]
+    remy = s.create(auth.Principal("remy", "releaser"))
+    assert s.end_user("rita") == 2
+    assert all(s.get(c) is None for c in rita) and s.get(remy).principal.name == "remy"

@@ -326,3 +326,35 @@ def test_r23_review_records_of_a_cli_run_are_held_on_the_review_desk(world):
     assert run.code == 0, run.stderr
     listed = [ln for ln in run.stdout.splitlines() if "ICE-2026-000123" in ln]
     assert review and len(listed) == len(review)
+
+
+def test_the_same_taxpayer_file_is_loaded_once_unless_forced(world):
+    """A second load of the same file (same sha256) would count its filings twice: it is
+    refused (exit 3) before any work, and `loads list` names the one load."""
+    from taxgate.canonical import sha256_file
+    from taxgate.errors import ExitCode
+
+    paths, store, _, _ = world
+    again = taxgate("load", str(paths.taxpayers), store=store)
+    assert again.code == ExitCode.REFUSED and "loaded already" in again.stderr, again.stderr
+    assert again.stderr.count("\n") == 1 and "--force" in again.stderr
+    listed = taxgate("loads", "list", "--json", store=store)
+    assert listed.code == 0, listed.stderr
+    assert [(ld["source"], ld["sha256"]) for ld in json.loads(listed.stdout)] == [
+        (paths.taxpayers.name, sha256_file(paths.taxpayers))]
+
+
+def test_scripts_get_json_full_width_tables_and_the_version(world):
+    """--json prints one JSON document; a table in a pipe is never cut (COLUMNS=30)."""
+    from taxgate import __version__
+
+    _, store, _, _ = world
+    assert taxgate("--version", store=store).stdout == f"taxgate {__version__}\n"
+    officials = json.loads(taxgate("officials", "list", "--json", store=store).stdout)
+    assert [(o["official_id"], o["agency"]) for o in officials] == [("ice-director", "DHS-ICE")]
+    table = taxgate("officials", "list", store=store, env={"COLUMNS": "30"}).stdout
+    assert "ice-director" in table and "2026-01-01" in table and "…" not in table
+    key = json.loads(taxgate("gateway-key", "--json", store=store).stdout)["public_key_pem"]
+    assert key.startswith("-----BEGIN PUBLIC KEY-----")
+    bad = taxgate("process", "x", "--out", "y", "--engine", "sparky", store=store)
+    assert bad.code == 2 and "sparky" in bad.stderr

@@ -45,7 +45,7 @@ def test_every_error_class_of_the_package_is_in_the_one_tree():
     for cls in classes:
         assert cls.__module__ == "taxgate.errors", f"{cls.__qualname__} outside the tree"
         assert issubclass(cls, TaxgateError), cls
-        assert cls.exit_code in (1, 2, 4), cls
+        assert cls.exit_code in set(errors.ExitCode), cls
         assert 400 <= cls.http_status <= 599, cls
         assert re.fullmatch(r"[A-Za-z_]+", cls.code), cls
 
@@ -63,11 +63,14 @@ def test_the_tree_drawn_in_the_docstring_is_the_tree():
     (errors.BadInput("x"), 2, 400, "BadInput"),
     (errors.RequestRefused("MANIFEST_MALFORMED", "x"), 2, 400, "RequestRefused"),
     (errors.NotFound("x"), 2, 404, "NotFound"),
-    (errors.LoginRequired("x"), 2, 403, "LoginRequired"),
+    (errors.LoginRequired("x"), 3, 403, "LoginRequired"),
     (errors.KeyUnavailable("x"), 2, 500, "KeyUnavailable"),
-    (errors.StoreBusy("x"), 1, 503, "StoreBusy"),
-    (errors.Unauthorized("x"), 1, 401, "UNAUTHORIZED"),
-    (errors.TooMany("x"), 1, 429, "TOO_MANY_ATTEMPTS"),
+    (errors.StoreBusy("x"), 6, 503, "StoreBusy"),
+    (errors.NotSetUp("x"), 5, 500, "NotSetUp"),
+    (errors.Conflict("x"), 3, 409, "Conflict"),
+    (errors.NotAllowed("x"), 3, 403, "NotAllowed"),
+    (errors.Unauthorized("x"), 3, 401, "UNAUTHORIZED"),
+    (errors.TooMany("x"), 6, 429, "TOO_MANY_ATTEMPTS"),
     (errors.LedgerBroken("x"), 4, 503, "LedgerBroken"),
     (errors.ResponseSchemaError("x"), 1, 500, "INTERNAL"),
     (KeyError("x"), 1, 500, "INTERNAL"),
@@ -90,9 +93,9 @@ def test_cli_bad_input_is_exit_2_with_one_line(tmp_path: Path):
     assert run.stderr == "taxgate: --valid-from/--valid-to must be YYYY-MM-DD dates\n"
 
 
-def test_cli_a_store_that_is_not_there_is_exit_1_or_2_never_a_traceback(tmp_path: Path):
+def test_cli_a_store_that_is_not_there_is_exit_5_never_a_traceback(tmp_path: Path):
     run = taxgate("officials", "list", store=str(tmp_path / "missing"))
-    assert run.code in (1, 2) and run.stderr.startswith("taxgate: ")
+    assert run.code == errors.ExitCode.NOT_SET_UP and run.stderr.startswith("taxgate: ")
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
 
 
@@ -186,3 +189,14 @@ def test_http_a_manifest_only_intake_refuses_is_accepted_for_intake_to_answer(cl
     deep = b'{"requesting_agency": "DHS-ICE", "n": ' + b"[" * 20 + b"1" * 30 + b"]" * 20 + b"}"
     for manifest in (deep, b'{"requesting_agency": "DHS-ICE", "n": NaN}'):
         assert _upload(client, manifest).status_code == 202
+
+
+def test_every_exit_code_is_documented_and_the_contract_codes_keep_their_meaning():
+    """docs/cli.md has one row per ExitCode; 0, 1 and 2 are the contract's (§4)."""
+    page = (Path(__file__).parents[1] / "docs/cli.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d) \| ([A-Z_]+) \|", page, re.MULTILINE))
+    assert rows == {str(int(c)): c.name for c in errors.ExitCode}
+    assert (errors.ExitCode.OK, errors.ExitCode.INTERNAL, errors.ExitCode.BAD_INPUT) == (0, 1, 2)
+    assert errors.RequestRefused.exit_code == errors.BadInput.exit_code == 2
+    assert errors.InternalError.exit_code == 1
+    assert len(set(errors.ExitCode)) == len(errors.ExitCode.__members__)

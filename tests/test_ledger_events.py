@@ -13,6 +13,7 @@ import pytest
 from taxgate import ledger_events
 from taxgate.domain import Official
 from taxgate.gateway import Gateway
+from taxgate.gateway import accounts as auth
 from taxgate.ledger_events import EVENTS, SignOut, declared, problem
 from taxgate.settings import Settings
 from taxgate.store.common import FTI_FIELDS
@@ -106,7 +107,9 @@ def test_r33_every_event_the_commands_write_is_declared(
         with gw.lock() as s:
             s.set_safeguards("DHS-ICE", False, "test", "lapsed in review")
         gw.add_user("rita", "reviewer", "a long enough password")
-        gw.add_user("rita", "releaser", "another long password")
+        with gw.lock() as s:
+            auth.change_role(s, "rita", "releaser", actor="test")
+            auth.set_disabled(s, "rita", True, "test")
         gw.issue_credential("DHS-ICE", "test")
         gw.record_incident("olga", "drill")
         with gw.lock() as s:
@@ -115,4 +118,5 @@ def test_r33_every_event_the_commands_write_is_declared(
     assert {e.event_type for e in entries} >= {
         "OFFICIAL_ADDED", "MODEL_TRAINED", "REQUEST_RECEIVED", "DECISIONS_RECORDED",
         "DISCLOSURE", "REQUEST_REPLAYED", "REQUEST_REFUSED", "SAFEGUARDS_CHANGED",
-        "USER_ADDED", "USER_CHANGED", "CREDENTIAL_ISSUED", "INCIDENT_RECORDED", "CHECKPOINT"}
+        "USER_ADDED", "USER_CHANGED", "CREDENTIAL_ISSUED", "INCIDENT_RECORDED", "CHECKPOINT",
+        "ACCESS_CHANGED"}

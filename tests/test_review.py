@@ -138,10 +138,10 @@ def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp
     assert p.returncode == 0, p.stderr
     same = _cli(world, "review", "release", rid, str(row.row_number), "--user", "rita",
                 stdin=PASSWORD + "\n")
-    assert same.returncode == 2 and "needs the role releaser" in same.stderr
+    assert same.returncode == 3 and "needs the role releaser" in same.stderr
     wrong = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
                  stdin="not the password\n")
-    assert wrong.returncode == 2
+    assert wrong.returncode == 3
     ok = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
               "--out", str(tmp_path / "fu"), stdin=PASSWORD + "\n")
     assert ok.returncode == 0, ok.stderr

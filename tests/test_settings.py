@@ -121,3 +121,20 @@ def test_cli_a_bad_setting_is_one_line_and_exit_2_on_every_command(tmp_path):
     assert run.code == 2 and not (tmp_path / "s").exists()
     assert run.stderr == ("taxgate: bad setting: match_chunk_records (TAXGATE_MATCH_CHUNK) "
                           "must be at least 1\n")
+
+
+def test_a_policy_file_names_every_bad_key_with_the_file(tmp_path):
+    """A key beside the [policy] table (once silently ignored), an unknown key and a value
+    of the wrong type are each named, with the file, in one line."""
+    toml = tmp_path / "policy.toml"
+    toml.write_text('review_competitors = true\n[policy]\nmax_records_per_request = "many"\n'
+                    "no_such_setting = 1\n[servce]\nx = 1\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as bad:
+        Policy.from_toml(toml)
+    message = str(bad.value)
+    for key in ("review_competitors", "servce", "no_such_setting", "max_records_per_request"):
+        assert f"{key} (policy file policy.toml)" in message, key
+    assert "outside the [policy] table" in message and "\n" not in message
+    toml.write_text("policy = 3\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="must be a table"):
+        Policy.from_toml(toml)

@@ -3,9 +3,11 @@ Gateway each command holds, and the one place where failures become exit codes."
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,10 +26,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from taxgate.errors import classify
+from taxgate.errors import StoreBusy, classify
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
 from taxgate.untrusted import for_terminal
+from taxgate.untrusted import for_terminal as shown
 
 if TYPE_CHECKING:
     from taxgate.pipeline import Timings
@@ -36,8 +39,13 @@ T = TypeVar("T")
 
 # Values printed here come from packages, requests and users: the consoles never read
 # markup or emoji codes in them, and each value goes through for_terminal (R37).
-err = Console(stderr=True, highlight=False, markup=False, emoji=False)
-out = Console(highlight=False, markup=False, emoji=False)
+# Not on a terminal (a pipe, a file): no width limit, so a table is never cut or wrapped.
+err = Console(stderr=True, highlight=False, markup=False, emoji=False,
+              width=None if sys.stderr.isatty() else 100_000)
+out = Console(highlight=False, markup=False, emoji=False,
+              width=None if sys.stdout.isatty() else 100_000)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")]
 
 StoreOpt = Annotated[
     str | None,
@@ -129,17 +137,65 @@ def with_gateway(settings: Settings, fn: Callable[[Gateway], T]) -> T:
     codes as in :func:`run`."""
 
     def _do() -> T:
-        with Gateway(settings) as gw:
-            return fn(gw)
+        from taxgate.gateway import channel
+
+        try:
+            with Gateway(settings) as gw:
+                return fn(gw)
+        except StoreBusy:
+            if channel.available(settings):
+                raise StoreBusy("the store is held by a running `taxgate serve`: this command "
+                                "needs the store to itself (agencies submit requests through "
+                                "the API); stop the service to run it") from None
+            raise
 
     return run(_do)  # type: ignore[no-any-return]
 
 
-def print_timings(t: Timings) -> None:
+def admin_call(settings: Settings, name: str, here: Callable[[Gateway], Any] | None = None,
+               **args: Any) -> Any:
+    """Administrative operation ``name`` (taxgate/gateway/admin.py) on the store (or
+    ``here``, the same operation with what only this process shows, such as progress);
+    when the embedded store is held by a running ``taxgate serve``, run by that service
+    over its admin channel. Failures become exit codes as in :func:`run`."""
+    from taxgate.gateway import admin, channel
+
+    def _do() -> Any:
+        try:
+            with Gateway(settings) as gw:
+                return here(gw) if here else admin.run(gw, name, args)
+        except StoreBusy:
+            if not channel.available(settings):
+                raise
+        return channel.call(settings, name, args)
+
+    return run(_do)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout (keys as the operation gives them)."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_rows(rows: list[dict[str, Any]], columns: dict[str, str], as_json: bool,
+               title: str | None = None) -> None:
+    """``rows`` as JSON, or as a table of ``columns`` (key -> heading); every value
+    passes through for_terminal."""
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(*columns.values(), title=title)
+    for r in rows:
+        table.add_row(*(shown("" if r.get(k) is None else str(r.get(k))) for k in columns))
+    out.print(table)
+
+
+def print_timings(t: Timings | dict[str, float]) -> None:
+    stages = t if isinstance(t, dict) else t.stages
     table = Table(title="time per stage", show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")
-    for name, secs in t.stages.items():
+    for name, secs in stages.items():
         table.add_row(name, f"{secs:.2f}")
-    table.add_row("total", f"{sum(t.stages.values()):.2f}")
+    table.add_row("total", f"{sum(stages.values()):.2f}")
     out.print(table)

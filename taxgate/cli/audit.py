@@ -7,9 +7,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
+from taxgate.accounting import AnnualReport
+from taxgate.cli._common import (
+    JsonOpt,
+    StoreOpt,
+    admin_call,
+    err,
+    out,
+    print_json,
+    print_rows,
+    run,
+    settings_for,
+    with_gateway,
+)
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
@@ -23,22 +34,24 @@ def ledger_verify(
     anchor: Annotated[Path | None, typer.Option(
         "--anchor", help="A head anchor file to check against (default: the configured one, "
         "TAXGATE_ANCHOR or <store>.anchor.jsonl beside the store).")] = None,
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Walk the whole hash chain and the signed checkpoints up to the head anchor; report
     the first entry that was edited, deleted, inserted or reordered, or a store behind
     or beside its anchor (exit 4 when the ledger fails; the failure is recorded and
     process, accounting, report and release refuse until an incident is recorded)."""
-    def _verify(gw: Gateway):  # noqa: ANN202
-        return gw.verify_ledger(anchor), gw.open_failure()
-
-    found, still_open = with_gateway(settings_for(store), _verify)
-    report = found.report
-    where = (f"anchor seq {found.anchor.seq} of {found.anchor.at} reached"
-             if found.anchor else "no head anchor yet (one is written now)")
-    out.print(f"ledger verified: {report.entries:,} entries, {report.checkpoints:,} signed "
-              f"checkpoints, head seq {report.last_seq} hash {report.last_hash[:16]}…, "
-              f"{where} ({found.seconds:.2f} s)")
+    found = admin_call(settings_for(store), "ledger.verify",
+                       anchor=str(anchor.resolve()) if anchor else None)
+    still_open = found["open_failure"]
+    if as_json:
+        print_json(found)
+    else:
+        at = found["anchor"]
+        where = (f"anchor seq {at['seq']} of {at['at']} reached"
+                 if at else "no head anchor yet (one is written now)")
+        out.print(f"ledger verified: {found['entries']:,} entries, {found['checkpoints']:,} "
+                  f"signed checkpoints, head seq {found['last_seq']} hash "
+                  f"{found['last_hash'][:16]}…, {where} ({found['seconds']:.2f} s)")
     if still_open:
         from taxgate.gateway import LEDGER_REMEDY
 
@@ -52,13 +65,16 @@ def ledger_incident(
     note: Annotated[str, typer.Option(help="What happened and what was done: one line, at most "
                                       "200 characters, no taxpayer values (no number of five "
                                       "or more digits).")],
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
     failure and the anchor it supersedes) and start the head anchor afresh after it, so
     process, accounting, report and release run again."""
-    head = with_gateway(settings_for(store), lambda gw: gw.record_incident(operator, note))
-    out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
+    head = admin_call(settings_for(store), "ledger.incident", operator=operator, note=note)
+    if as_json:
+        print_json(head)
+        return
+    out.print(f"incident recorded at seq {head['seq']}; the head anchor starts afresh there")
 
 
 @ledger_app.command("export")
@@ -93,7 +109,7 @@ def ledger_verify_export(
 
 def accounting(
     tin: Annotated[str, typer.Argument(help="The taxpayer's TIN (9 digits).")],
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List every disclosure about one taxpayer: date, recipient agency, official,
     officer, legal authority, purpose and request (R27, 26 U.S.C. 6103(p)(3))."""
@@ -101,14 +117,12 @@ def accounting(
 
     if not (tin.isdigit() and len(tin) == 9):
         run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
-    rows = with_gateway(settings_for(store), lambda gw: gw.accounting(tin))
-    table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
-                  "record", "purpose", title=f"{len(rows)} disclosure(s)")
-    for d in rows:
-        table.add_row(*(shown(v) for v in (
-            d.disclosed_at, d.requesting_agency, d.signing_official, d.officer_id,
-            d.legal_authority, d.request_id, d.record_id, d.purpose[:60])))
-    out.print(table)
+    rows = admin_call(settings_for(store), "accounting", tin=tin)
+    print_rows(rows, {"disclosed_at": "disclosed at", "requesting_agency": "agency",
+                      "signing_official": "official", "officer_id": "officer",
+                      "legal_authority": "authority", "request_id": "request",
+                      "record_id": "record", "purpose": "purpose"}, as_json,
+               title=f"{len(rows)} disclosure(s)")
 
 
 @report_app.command("disclosures")
@@ -116,13 +130,16 @@ def report_disclosures(
     year: Annotated[int, typer.Option(help="Calendar year (UTC).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the CSV and HTML.")] = Path(
         "."),
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Write the annual counts of requests, instances and taxpayers disclosed per agency and
     authority, as CSV and as an HTML page with a chart (R29)."""
-    report = with_gateway(settings_for(store), lambda gw: gw.annual_report(year))
+    report = AnnualReport(**admin_call(settings_for(store), "report.annual", year=year))
     csv_path, html_path = Gateway.write_report(report, out_dir)
     t = report.totals
+    if as_json:
+        print_json({"year": year, "totals": t, "csv": str(csv_path), "html": str(html_path)})
+        return
     out.print(f"{year}: {t['requests']:,} requests, {t['instances_disclosed']:,} instances "
               f"disclosed, {t['taxpayers_disclosed']:,} taxpayers")
     out.print(f"wrote {shown(csv_path)} and {shown(html_path)}")

@@ -1,27 +1,32 @@
 """The command line (contract §4): a thin shell over a :class:`~taxgate.gateway.Gateway`.
 
-Exit status: 0 success, 2 bad input (one-line reason on stderr), 1 internal failure,
-4 the ledger failed an integrity check (taxgate.errors.IntegrityError; docs/ledger.md).
-Domain errors become exit codes here and only here; no traceback is ever printed
-(set TAXGATE_DEBUG=1 to see one on a test machine holding synthetic data only).
+Exit status: taxgate.errors.ExitCode (docs/cli.md): 0 success, 1 internal failure,
+2 bad input (one-line reason on stderr), 3 refused, 4 the ledger failed an integrity
+check, 5 not set up, 6 busy. Domain errors become exit codes in one place
+(taxgate.cli._common.run); no traceback is ever printed (set TAXGATE_DEBUG=1 to see
+one on a test machine holding synthetic data only).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from taxgate.cli import accountability, agency, audit, service, statutory, transparency
+from taxgate.cli import accountability, admin, agency, audit, service, statutory, transparency
 from taxgate.cli._common import (
+    JsonOpt,
     RichProgress,
     StoreOpt,
+    admin_call,
     err,
     out,
+    print_json,
+    print_rows,
     print_timings,
     run,
     settings_for,
@@ -30,6 +35,12 @@ from taxgate.cli._common import (
 from taxgate.errors import BadInput
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
 
 app = typer.Typer(
     help="taxgate: a confirm-only address verification gateway in front of taxpayer records.",
@@ -49,6 +60,22 @@ service.register(app)
 agency.register(app)
 accountability.register(app)
 statutory.register(app)
+admin.register(app, officials_app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from taxgate import __version__
+
+        out.print(f"taxgate {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit."
+)] = False) -> None:
+    """taxgate: a confirm-only address verification gateway in front of taxpayer records."""
 
 
 @app.command()
@@ -62,17 +89,28 @@ def init(store: StoreOpt = None) -> None:
 @app.command()
 def load(
     taxpayer_file: Annotated[Path, typer.Argument(help="CSV or Parquet taxpayer filings.")],
-    store: StoreOpt = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Load a file even if the same file (sha256) was loaded before.")
+    ] = False,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model."""
+    """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model.
+    The same file (by sha256) is loaded once: again only with --force (exit 3 without)."""
     settings = settings_for(store)
     with RichProgress(err) as progress:
-        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress))
-    out.print(
-        f"loaded {result.rows:,} filings ({result.total_filings:,} in the store); "
-        f"model {result.model_version}"
-    )
-    print_timings(result.timings)
+        def _here(gw: Gateway) -> dict[str, object]:  # with progress bars
+            r = gw.load(taxpayer_file, progress, force=force)
+            return {"rows": r.rows, "total_filings": r.total_filings,
+                    "model_version": r.model_version, "seconds": r.timings.stages}
+
+        result = admin_call(settings, "load", here=_here, path=str(taxpayer_file.resolve()),
+                            force=force)
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"loaded {result['rows']:,} filings ({result['total_filings']:,} in the store); "
+              f"model {result['model_version']}")
+    print_timings(result["seconds"])
 
 
 @officials_app.command("add")
@@ -113,21 +151,21 @@ def officials_add(
             valid_from=start,
             valid_to=end,
         )
-        with Gateway(settings_for(store)) as gw:
-            gw.add_official(official, actor)
+        admin_call(settings_for(store), "officials.add", official_id=official.official_id,
+                   agency=official.agency, title=official.title,
+                   public_key_pem=official.public_key_pem, valid_from=str(start),
+                   valid_to=str(end) if end else None, actor=actor)
 
     run(_do)
     out.print(f"registered official {shown(official_id)} for {shown(agency)}")
 
 
 @officials_app.command("list")
-def officials_list(store: StoreOpt = None) -> None:
+def officials_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List registered officials."""
-    table = Table("official", "agency", "title", "valid from", "valid to")
-    for o in with_gateway(settings_for(store), lambda gw: gw.officials()):
-        table.add_row(shown(o.official_id), shown(o.agency), shown(o.title), str(o.valid_from),
-                      str(o.valid_to or ""))
-    out.print(table)
+    print_rows(admin_call(settings_for(store), "officials.list"), {
+        "official_id": "official", "agency": "agency", "title": "title",
+        "valid_from": "valid from", "valid_to": "valid to"}, as_json)
 
 
 @app.command()
@@ -136,7 +174,7 @@ def process(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the response package.")],
     store: StoreOpt = None,
     engine: Annotated[
-        str | None,
+        Engine | None,
         typer.Option(
             "--engine",
             envvar="TAXGATE_ENGINE",
@@ -144,15 +182,23 @@ def process(
             "(master from TAXGATE_SPARK_MASTER, default local[2]; see docs/scale.md).",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The main job: check a signed request, match it, answer with a signed response."""
-    settings = run(settings_for, store, engine=engine)
+    settings = run(settings_for, store, engine=engine.value if engine else None)
     with RichProgress(err) as progress:
         result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress))
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
+    if as_json:
+        print_json({"request_id": result.request_id, "counts": result.counts,
+                    "replayed": result.replayed, "out_dir": str(result.out_dir),
+                    "exit_code": result.exit_code, "message": result.message,
+                    "seconds": None if result.replayed else result.timings.stages})
     if result.exit_code != 0:
         err.print(f"taxgate: request refused: {shown(result.message)}", soft_wrap=True)
         raise typer.Exit(result.exit_code)
+    if as_json:
+        return
     out.print(
         f"request {shown(result.request_id)}: {counts or 'no records'}"
         f"{' (stored response replayed)' if result.replayed else ''}"
@@ -163,9 +209,13 @@ def process(
 
 
 @app.command("gateway-key")
-def gateway_key(store: StoreOpt = None) -> None:
+def gateway_key(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Print the gateway's Ed25519 public key (PEM), which verifies every response.json."""
-    sys.stdout.write(with_gateway(settings_for(store), lambda gw: gw.public_key_pem()))
+    pem = admin_call(settings_for(store), "gateway.key")
+    if as_json:
+        print_json({"public_key_pem": pem})
+    else:
+        sys.stdout.write(pem)
 
 
 def main() -> None:

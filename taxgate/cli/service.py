@@ -1,33 +1,46 @@
-"""Commands of the service: agency credentials, web accounts, the review desk, serve.
+"""Commands of the service: the review desk and serve.
 
-On the embedded store these need the store to themselves: run them while
-``taxgate serve`` is stopped (a PostgreSQL store can be shared).
+The review commands run in a running service when it holds the embedded store (its
+admin channel, taxgate/gateway/channel.py); a PostgreSQL store is shared by every
+process.
 """
 
 from __future__ import annotations
 
-import secrets
 import sys
+from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
-from taxgate.errors import BadInput, NotAllowed
+from taxgate.cli._common import (
+    JsonOpt,
+    StoreOpt,
+    admin_call,
+    err,
+    out,
+    print_json,
+    run,
+    settings_for,
+)
+from taxgate.domain import FollowUp
+from taxgate.errors import BadInput
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
-agencies_app = typer.Typer(help="Agencies' API credentials (salted hashes only).",
-                           no_args_is_help=True)
-users_app = typer.Typer(help="Web accounts of disclosure officers and auditors.",
-                        no_args_is_help=True)
 review_app = typer.Typer(help="The review desk: REVIEW records, two-person decisions, "
                          "follow-up responses (R23, R36).", no_args_is_help=True)
 
 
-def _password(prompt_name: str) -> str:
+class Outcome(StrEnum):
+    CONFIRMED = "CONFIRMED"
+    NOT_CONFIRMED = "NOT_CONFIRMED"
+
+
+def read_password(prompt_name: str) -> str:
     """One line from stdin (never an argument: it would land in shell history)."""
     if sys.stdin.isatty():
         return typer.prompt(f"password for {prompt_name}", hide_input=True)
@@ -37,52 +50,17 @@ def _password(prompt_name: str) -> str:
     return line
 
 
-@agencies_app.command("credential")
-def agencies_credential(
-    agency: Annotated[str, typer.Argument(help="The agency, as in manifests (e.g. DHS-ICE).")],
-    store: StoreOpt = None,
-) -> None:
-    """Issue a new API credential for an agency (printed once) and revoke its earlier ones."""
-    token = with_gateway(settings_for(store), lambda gw: gw.issue_credential(agency))
-    err.print(f"new API credential for {shown(agency)} (shown once; earlier ones are revoked):")
-    sys.stdout.write(token + "\n")
-
-
-@users_app.command("add")
-def users_add(
-    username: Annotated[str, typer.Argument(help="The person's unique user name.")],
-    role: Annotated[str, typer.Option(help="reviewer, releaser, auditor or agency.")],
-    agency: Annotated[str | None, typer.Option(help="For role agency: which agency.")] = None,
-    generate: Annotated[bool, typer.Option(
-        "--generate", help="Generate a password and print it once, instead of reading stdin."
-    )] = False,
-    store: StoreOpt = None,
-) -> None:
-    """Create a web account (or replace its role and password); the password comes from
-    stdin, or is generated with --generate. Logged in the ledger (R33)."""
-    password = secrets.token_urlsafe(18) if generate else _password(username)
-    with_gateway(settings_for(store),
-                 lambda gw: gw.add_user(username, role, password, agency=agency))
-    out.print(f"user {shown(username)} ({shown(role)}) saved")
-    if generate:
-        sys.stdout.write(password + "\n")
-
-
-def _principal(gw: Gateway, username: str, password: str):  # noqa: ANN202
-    p = gw.check_password(username, password)
-    if p is None:
-        raise NotAllowed("unknown user or wrong password")
-    return p
-
-
 @review_app.command("queue")
 def review_queue(
     all_: Annotated[bool, typer.Option("--all", help="Include released records.")] = False,
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List REVIEW records held for disclosure officers and their state."""
-    entries = with_gateway(settings_for(store),
-                           lambda gw: gw.review_queue(include_released=all_))
+    rows = admin_call(settings_for(store), "review.queue", include_released=all_)
+    if as_json:
+        print_json(rows)
+        return
+    entries = [SimpleNamespace(**r) for r in rows]
     table = Table("request", "row", "record", "agency", "state", "proposal", "released by",
                   "proposal digest (for release --proposal)")
     for e in entries:
@@ -96,7 +74,7 @@ def review_queue(
 def review_propose(
     request_id: Annotated[str, typer.Argument()],
     row: Annotated[int, typer.Argument(help="The record's row number in the request.")],
-    outcome: Annotated[str, typer.Option(help="CONFIRMED or NOT_CONFIRMED.")],
+    outcome: Annotated[Outcome, typer.Option(help="The final outcome.")],
     reason: Annotated[str, typer.Option(help="A reason code for the outcome "
                                         "(docs/review-reasons.md, \"Officers' reasons\").")],
     user: Annotated[str, typer.Option("--user", help="Your user name (role reviewer); "
@@ -108,10 +86,11 @@ def review_propose(
 ) -> None:
     """Propose the final outcome of a REVIEW record (role reviewer), with a reason code
     and an optional note screened of taxpayer values."""
-    password = _password(user)
-    with_gateway(settings_for(store), lambda gw: gw.propose(
-        _principal(gw, user, password), request_id, row, outcome, reason, note))
-    out.print(f"proposed {shown(outcome)} for row {row} of {shown(request_id)}; "
+    password = read_password(user)
+    admin_call(settings_for(store), "review.propose", user=user, password=password,
+               request_id=request_id, row=row, outcome=outcome.value, reason=reason,
+               note=note)
+    out.print(f"proposed {outcome.value} for row {row} of {shown(request_id)}; "
               "another person must release it")
 
 
@@ -126,15 +105,19 @@ def review_release(
     proposal: Annotated[str | None, typer.Option(
         "--proposal", help="The proposal's digest as `review queue` showed it: the release "
         "is refused if the proposal has changed since.")] = None,
-    store: StoreOpt = None,
+    store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Release a proposed decision (role releaser, another person): logs it, and the
     follow-up response for the agency is signed."""
-    password = _password(user)
-    fu = with_gateway(settings_for(store), lambda gw: gw.release(
-        _principal(gw, user, password), request_id, row, proposal))
+    password = read_password(user)
+    fu = FollowUp(**admin_call(settings_for(store), "review.release", user=user,
+                               password=password, request_id=request_id, row=row,
+                               proposal=proposal))
     if out_dir is not None:
         Gateway.write_follow_up(fu, out_dir)
+    if as_json:
+        print_json({"request_id": request_id, "follow_up_seq": fu.seq})
+        return
     out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
 
 
@@ -154,9 +137,9 @@ def review_send_back(
 ) -> None:
     """Send a proposal back to the reviewers instead of releasing it (role releaser):
     the record is open again; logged (REVIEW_SENT_BACK)."""
-    password = _password(user)
-    with_gateway(settings_for(store), lambda gw: gw.send_back(
-        _principal(gw, user, password), request_id, row, proposal, reason, note))
+    password = read_password(user)
+    admin_call(settings_for(store), "review.send_back", user=user, password=password,
+               request_id=request_id, row=row, proposal=proposal, reason=reason, note=note)
     out.print(f"sent back row {row} of {shown(request_id)}; it is open for review again")
 
 
@@ -168,7 +151,8 @@ def review_follow_up(
     store: StoreOpt = None,
 ) -> None:
     """Write a follow-up response (results.csv and signed response.json) to a folder."""
-    fu = with_gateway(settings_for(store), lambda gw: gw.follow_up(request_id, seq))
+    fu = FollowUp(**admin_call(settings_for(store), "review.follow_up", request_id=request_id,
+                               seq=seq))
     Gateway.write_follow_up(fu, out_dir)
     out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 
@@ -181,15 +165,19 @@ def serve(
     """Run the HTTP API for agencies and the web pages for officers and auditors
     (header and keep-alive timeouts, connection and request limits: docs/service.md)."""
     from taxgate.api import create_app, server
+    from taxgate.gateway import channel
 
     settings = settings_for(store)
     app = run(create_app, settings)
+    served: object = app
+    if not settings.is_postgres:  # a PostgreSQL store is shared: commands open it directly
+        gateway, hooks = app.state.gateway, {"credentials": app.state.api_access.forget,
+                                             "sessions": app.state.sessions.end_user}
+        served = channel.AdminAlongside(app, lambda: channel.serving(gateway, hooks))
     err.print(f"taxgate serving {shown(settings.store)} on http://{shown(host)}:{port}")
-    server.run(app, settings.service, host, port)
+    server.run(served, settings.service, host, port)
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(agencies_app, name="agencies")
-    app.add_typer(users_app, name="users")
     app.add_typer(review_app, name="review")
     app.command("serve")(serve)

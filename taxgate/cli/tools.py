@@ -9,12 +9,12 @@ and no module of the product imports this one (the import contract in pyproject.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import out, run
+from taxgate.cli._common import out, print_json, run
 from taxgate.untrusted import for_terminal as shown
 
 
@@ -23,7 +23,8 @@ def synth(
     people: Annotated[int, typer.Option(help="Synthetic people (about 5 filings each).")] = 20_000,
     records: Annotated[int, typer.Option(help="Records in the request.")] = 2_000,
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 1,
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    fmt: Annotated[Literal["csv", "parquet"], typer.Option("--format", help="File format.")
+                   ] = "csv",
 ) -> None:
     """Write synthetic filings, an official's key pair, a signed request and its truth file
     (never real data)."""
@@ -47,6 +48,7 @@ def synth(
 def evaluate(
     results_csv: Annotated[Path, typer.Argument(help="A response's results.csv.")],
     truth_csv: Annotated[Path, typer.Argument(help="The synthetic truth file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Score a response's results.csv against a synthetic truth file: false confirmations,
     recall, REVIEW rate, per category."""
@@ -60,6 +62,11 @@ def evaluate(
         return score(results_csv, truth_csv)
 
     ev = run(_do)
+    if as_json:
+        print_json({"false_confirmations": ev.false_confirmations, "recall": ev.recall,
+                    "review_rate": ev.review_rate, "f05": ev.f05,
+                    "by_category": [list(r) for r in ev.by_category]})
+        return
     table = Table("category", "expected", "n", "correct", "CONFIRMED", "NOT_CONFIRMED",
                   "REVIEW", "REJECTED")
     for row in ev.by_category:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from taxgate.domain import ApiCredential, UserAccount
-from taxgate.errors import BadInput, TooMany, Unauthorized
+from taxgate.errors import BadInput, Conflict, NotFound, StoreBusy, TooMany, Unauthorized
 from taxgate.identifiers import check_registered_name
 from taxgate.store.base import Store
 from taxgate.store.common import iso_now
@@ -76,22 +76,68 @@ def check_api_token(store: Store, token: str) -> str | None:
     return cred.agency if _check(secret, cred.salt, cred.hash) else None
 
 
-def add_user(store: Store, username: str, role: str, password: str, *,
-             agency: str | None = None, actor: str = "cli") -> None:
+def _role_problems(role: str, agency: str | None) -> list[str]:
     problems = []
-    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        problems.append("user name: letters, digits, '.', '-', '_' only")
     if role not in ROLES:
         problems.append(f"role must be one of {', '.join(ROLES)}")
     if role == "agency" and not agency:
         problems.append("an agency user needs --agency")
-    if len(password) < 12:
-        problems.append("password must be at least 12 characters")
+    return problems
+
+
+def _password_problems(password: str) -> list[str]:
+    return [] if len(password) >= 12 else ["password must be at least 12 characters"]
+
+
+def _refuse(problems: list[str]) -> None:
     if problems:
         raise BadInput("; ".join(problems))
+
+
+def _salted(password: str) -> dict[str, str | None]:
     salt = secrets.token_bytes(16)
-    store.add_user(UserAccount(username, role, agency if role == "agency" else None, salt.hex(),
-                               hash_secret(password, salt), iso_now()), actor)
+    return {"salt": salt.hex(), "hash": hash_secret(password, salt)}
+
+
+def add_user(store: Store, username: str, role: str, password: str, *,
+             agency: str | None = None, actor: str = "cli") -> None:
+    """A new web account; Conflict when the name is taken (never a silent replace)."""
+    problems = []
+    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        problems.append("user name: letters, digits, '.', '-', '_' only")
+    _refuse(problems + _role_problems(role, agency) + _password_problems(password))
+    hashed = _salted(password)
+    store.add_user(UserAccount(username, role, agency if role == "agency" else None,
+                               str(hashed["salt"]), str(hashed["hash"]), iso_now()), actor)
+
+
+def reset_password(store: Store, username: str, password: str, actor: str = "cli") -> None:
+    """A new password for an existing account (logged as PASSWORD_RESET, R33)."""
+    _refuse(_password_problems(password))
+    store.change_user(username, actor, **_salted(password))
+
+
+def set_disabled(store: Store, username: str, disabled: bool, actor: str = "cli") -> None:
+    """Disable (no sign-in from now on) or enable an account; Conflict when it already is."""
+    user = store.user(username)
+    if user is None:
+        raise NotFound("no such user")
+    if (user.disabled_at is not None) == disabled:
+        raise Conflict(f"user {username} is already {'disabled' if disabled else 'enabled'}")
+    store.change_user(username, actor, disabled_at=iso_now() if disabled else None)
+
+
+def change_role(store: Store, username: str, role: str, agency: str | None = None,
+                actor: str = "cli") -> None:
+    """Give an existing account another role (logged as USER_CHANGED, R33, R36)."""
+    _refuse(_role_problems(role, agency))
+    store.change_user(username, actor, role=role, agency=agency if role == "agency" else None)
+
+
+def revoke_credential(store: Store, cred_id: str, actor: str = "cli") -> None:
+    """Revoke one API credential (the agency's others stay live)."""
+    store.revoke_api_credential(cred_id.removeprefix(_PREFIX).partition(".")[0], iso_now(),
+                                actor)
 
 
 @dataclass(frozen=True)
@@ -207,13 +253,28 @@ class ApiAccess:
         self.failures = FailureLimiter(service.api_failures, service.login_window_seconds)
         self._tokens: dict[str, tuple[str, float]] = {}
 
+    def _revoked(self, cred_id: str) -> bool:
+        """Whether a cached credential was revoked since (by any process sharing the
+        store); while a job holds the store the cache stands (at most a minute)."""
+        try:
+            with self.gateway.lock(timeout=0) as store:
+                cred = store.api_credential(cred_id)
+        except StoreBusy:
+            return False
+        return cred is None or cred.revoked_at is not None
+
+    def forget(self) -> None:
+        """Drop the cached credentials: after a revocation, the next use is checked."""
+        self._tokens.clear()
+
     def agency_for(self, token: str, client: str) -> str:
         """The agency a live API credential belongs to; raises TooMany or Unauthorized."""
         key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
-        hit = self._tokens.get(key)
-        if hit and hit[1] > time.monotonic():
-            return hit[0]
         cred_id = token[4:].partition(".")[0]
+        hit = self._tokens.get(key)
+        if hit and hit[1] > time.monotonic() and not self._revoked(cred_id):
+            return hit[0]
+        self._tokens.pop(key, None)
         with self.gateway.lock(timeout=10) as store:
             cred = store.api_credential(cred_id) if token else None
         known = cred is not None and cred.revoked_at is None

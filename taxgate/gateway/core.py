@@ -127,12 +127,14 @@ class Gateway:
         with self.lock() as store:
             return store.officials()
 
-    def load(self, path: Path, progress: Progress | None = None) -> LoadResult:
-        """Load (or add to) taxpayer filings: check, standardize, store, retrain."""
+    def load(self, path: Path, progress: Progress | None = None, *, force: bool = False
+             ) -> LoadResult:
+        """Load (or add to) taxpayer filings: check, standardize, store, retrain; a file
+        loaded before is refused (Conflict) unless ``force``."""
         from taxgate import pipeline
 
         with self.lock() as store:
-            return pipeline.load(self.settings, store, path, progress)
+            return pipeline.load(self.settings, store, path, progress, force=force)
 
     def process(self, request_dir: Path, out_dir: Path, progress: Progress | None = None
                 ) -> ProcessResult:
@@ -170,7 +172,7 @@ class Gateway:
 
     def add_user(self, username: str, role: str, password: str, *,
                  agency: str | None = None, actor: str = "cli") -> None:
-        """Create a web account (or replace its role and password); logged (R33)."""
+        """Create a web account; logged (R33). Conflict when the name is taken."""
         from taxgate.gateway import accounts
 
         with self.lock() as store:

@@ -17,7 +17,7 @@ from taxgate import (
     standardize,
     statute,
 )
-from taxgate.errors import RequestRefused, StoreError
+from taxgate.errors import NotSetUp, RequestRefused
 from taxgate.pipeline.answer import answer, answer_again
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, Timings, now
 from taxgate.pipeline.delivery import Sender
@@ -104,7 +104,7 @@ def _admit(
     if stored is not None:
         return answer_again(sub, stored, sender)
     if store.filing_count() == 0:
-        raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+        raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
     con = store.matching_connection()
     try:
         manifest, records = verify_request(sub.settings, store, pkg, con, sub.received_at)
@@ -145,7 +145,7 @@ def _match(
     with timings.stage("matching", progress, total):
         progress.advance(total - to_match)  # rejected and held records need no matching
         if model is None:
-            raise StoreError("the store holds no trained model: run `taxgate load` first")
+            raise NotSetUp("the store holds no trained model: run `taxgate load` first")
         matching.check_model(model[1])
         row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
         prior = 0.5 / max(int(row[0] if row else 0), 1)

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from taxgate import filings as filings_io
 from taxgate import integrity, matching, standardize
-from taxgate.canonical import sha256_hex
-from taxgate.domain import Official
+from taxgate.canonical import sha256_file, sha256_hex
+from taxgate.domain import LoadOrigin, Official
 from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
 from taxgate.settings import Settings
 from taxgate.stage_table import materialize, table_of
 from taxgate.store.base import Store
+from taxgate.store.core_sql import refuse_reload
 from taxgate.store.duck import new_connection
 
 
@@ -35,10 +36,15 @@ def add_official(store: Store, official: Official, actor: str) -> None:
     store.add_official(official, actor)
 
 
-def load(settings: Settings, store: Store, path: Path, progress: Progress | None = None
-         ) -> LoadResult:
-    """Load (or add to) taxpayer filings: check, standardize once, store, retrain."""
+def load(settings: Settings, store: Store, path: Path, progress: Progress | None = None,
+         *, force: bool = False) -> LoadResult:
+    """Load (or add to) taxpayer filings: check, standardize once, store, retrain. A file
+    loaded before (the same sha256) is refused (Conflict) unless ``force``."""
     progress = progress or Quiet()
+    origin = _origin(path, force)
+    if origin is not None and not force:  # before any work; checked again as it is written
+        refuse_reload([(ld.load_id, ld.loaded_at) for ld in store.loads()
+                       if ld.sha256 == origin.sha256])
     timings = Timings()
     # A scratch connection with the store's limits: memory_limit, threads, and
     # encrypted spill files in a private temp folder (standardized rows never spill
@@ -72,7 +78,7 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
                 progress.advance(batch.num_rows)
                 yield batch
 
-        store.append_filings(batches())
+        store.append_filings(batches(), origin)
     work.close()
     scratch.cleanup()
     with timings.stage("train", progress):
@@ -84,3 +90,13 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
         store.save_model(version, model_json)
     total = store.filing_count()
     return LoadResult(rows=rows, total_filings=total, model_version=version, timings=timings)
+
+
+
+def _origin(path: Path, force: bool) -> LoadOrigin | None:
+    """The file's digest and name (None when it is not a readable file: the reader
+    says why)."""
+    try:
+        return LoadOrigin(sha256_file(path), path.name, force) if path.is_file() else None
+    except OSError:
+        return None

@@ -12,6 +12,7 @@ key file beside the store), and files it creates are readable by their owner onl
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -23,11 +24,14 @@ from taxgate.domain import (
     JobRow,
     LedgerEntry,
     LedgerEvent,
+    LoadOrigin,
+    LoadRow,
     Official,
     RequestOutcome,
     ReviewDecision,
     ReviewItem,
     ReviewStep,
+    SafeguardsStatus,
     StoredRequest,
     UserAccount,
 )
@@ -90,10 +94,27 @@ class Store(ABC):
     def set_safeguards(self, agency: str, current: bool, actor: str, note: str) -> None:
         """R7: change an agency's safeguards status; logged in the ledger."""
 
+    @abstractmethod
+    def safeguards(self, agency: str | None = None) -> list[SafeguardsStatus]:
+        """R7: the safeguards statuses set so far (an agency never set is current)."""
+
+    @abstractmethod
+    def revoke_official(self, agency: str, official_id: str, last_day: dt.date,
+                        actor: str) -> Official:
+        """End an official's authority: ``valid_to`` becomes ``last_day``; logged
+        (ACCESS_CHANGED). NotFound when not registered, Conflict when already ended."""
+
     # --- taxpayer filings -------------------------------------------------------------
     @abstractmethod
-    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
-        """Add standardized filings (raw contract columns + standardized columns)."""
+    def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
+                       ) -> int:
+        """Add standardized filings (raw contract columns + standardized columns) as one
+        load. With ``origin``, the load remembers its file's digest and name, and a file
+        whose digest a stored load has is refused (Conflict) unless ``origin.force``."""
+
+    @abstractmethod
+    def loads(self) -> list[LoadRow]:
+        """Every load of filings, oldest first."""
 
     @abstractmethod
     def filing_count(self) -> int: ...
@@ -191,8 +212,25 @@ class Store(ABC):
     def api_credential(self, cred_id: str) -> ApiCredential | None: ...
 
     @abstractmethod
+    def api_credentials(self, agency: str | None = None) -> list[ApiCredential]:
+        """Every credential (live and revoked), of one agency when given."""
+
+    @abstractmethod
+    def revoke_api_credential(self, cred_id: str, at: str, actor: str) -> None:
+        """Revoke one credential; logged. NotFound / Conflict (already revoked)."""
+
+    @abstractmethod
     def add_user(self, user: UserAccount, actor: str) -> None:
-        """Create or replace a web account (new password or role); logged (R33)."""
+        """Create a web account; logged (R33). Conflict when the name is taken: an
+        account is never silently replaced."""
+
+    @abstractmethod
+    def users(self) -> list[UserAccount]: ...
+
+    @abstractmethod
+    def change_user(self, username: str, actor: str, **change: str | None) -> None:
+        """Set ``disabled_at``, ``salt`` + ``hash`` (a new password) or ``role`` +
+        ``agency`` of an account; logged (R33). NotFound when there is no such user."""
 
     @abstractmethod
     def user(self, username: str) -> UserAccount | None: ...

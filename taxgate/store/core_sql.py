@@ -10,7 +10,9 @@ which both engines speak; statements use ``?`` placeholders.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import load_private_key_pem
@@ -18,11 +20,14 @@ from taxgate.domain import (
     EvidencePart,
     LedgerEntry,
     LedgerEvent,
+    LoadRow,
     Official,
     RequestOutcome,
+    SafeguardsStatus,
     StoredRequest,
 )
-from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.errors import Conflict, KeyUnavailable, NotFound, NotSetUp
+from taxgate.ledger_events import AccessChanged
 from taxgate.store import common
 from taxgate.store.evidence_sql import EvidenceTablesMixin
 from taxgate.store.service_sql import ServiceTx, where_equal
@@ -33,6 +38,19 @@ if TYPE_CHECKING:
 
 LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
 _OFFICIAL_COLS = "official_id, agency, title, public_key_pem, valid_from, valid_to"
+LOAD_COLS = "load_id, loaded_at, row_count, min_filing_id, max_filing_id, sha256, source"
+
+
+def refuse_reload(found: list[tuple[Any, ...]]) -> None:
+    """Conflict when ``found`` (load_id, loaded_at of loads with the same file digest)
+    is not empty: the same file is loaded once unless forced."""
+    if found:
+        raise Conflict(f"this file was loaded already (load {found[0][0]} at {found[0][1]}); "
+                       "loading it again would count its filings twice: --force to load anyway")
+
+
+def same_file_sql(prefix: str) -> str:
+    return f"SELECT load_id, loaded_at FROM {prefix}loads WHERE sha256 = ? ORDER BY loaded_at"
 
 
 def ledger_head_sql(prefix: str) -> str:
@@ -65,7 +83,7 @@ class CoreTablesMixin(EvidenceTablesMixin):
         if self._signing is None:
             pem = self._meta("signing_key")
             if pem is None:
-                raise StoreError("the store has no signing key: run `taxgate init`")
+                raise NotSetUp("the store has no signing key: run `taxgate init`")
             try:
                 self._signing = load_private_key_pem(
                     pem, passphrase=common.signing_passphrase(self._key_hex()))
@@ -111,7 +129,38 @@ class CoreTablesMixin(EvidenceTablesMixin):
                 [agency, current, common.iso_now(), actor, note])
             tx.append([common.safeguards_event(agency, current, actor, note)])
 
+    def revoke_official(self, agency: str, official_id: str, last_day: dt.date,
+                        actor: str) -> Official:
+        """End an official's authority to sign: ``valid_to`` becomes ``last_day`` (the
+        day before the revocation), so nothing they sign is received from then on."""
+        t = self._t("officials")
+        with self._svc_tx() as tx:
+            got = tx.execute(f"SELECT {_OFFICIAL_COLS} FROM {t} WHERE agency = ? AND "
+                             f"official_id = ?{self._for_update}", [agency, official_id])
+            if not got:
+                raise NotFound("no such official registered for that agency")
+            official = Official(*got[0])
+            if official.valid_to is not None and official.valid_to <= last_day:
+                raise Conflict("that official's authority has already ended "
+                               f"(valid to {official.valid_to})")
+            tx.execute(f"UPDATE {t} SET valid_to = ? WHERE agency = ? AND official_id = ?",
+                       [last_day, agency, official_id])
+            tx.append([AccessChanged(subject="official", target=f"{agency}/{official_id}",
+                                     action="REVOKED", actor=actor).to_event()])
+        return replace(official, valid_to=last_day)
+
+    def safeguards(self, agency: str | None = None) -> list[SafeguardsStatus]:
+        where, params = where_equal("agency", agency)
+        return [SafeguardsStatus(r[0], bool(r[1]), *r[2:]) for r in self._svc_rows(
+            f"SELECT agency, current, changed_at, changed_by, note FROM "
+            f"{self._t('safeguards')}{where} ORDER BY agency", params)]
+
     # filings and the model -----------------------------------------------------------------
+    def loads(self) -> list[LoadRow]:
+        return [LoadRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5], r[6])
+                for r in self._svc_rows(f"SELECT {LOAD_COLS} FROM {self._t('loads')} "
+                                        "ORDER BY min_filing_id")]
+
     def filing_count(self) -> int:
         rows = self._svc_rows(f"SELECT coalesce(sum(row_count), 0) FROM {self._t('loads')}")
         return int(rows[0][0]) if rows else 0

@@ -24,16 +24,16 @@ import pyarrow as pa
 
 from taxgate import integrity, ledger
 from taxgate.canonical import new_signing_key, private_key_pem
-from taxgate.domain import LedgerEntry, LedgerEvent
-from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
+from taxgate.errors import KeyUnavailable, NotSetUp, StoreBusy, StoreError
 from taxgate.settings import Settings
-from taxgate.store import common
+from taxgate.store import common, core_sql
 from taxgate.store.base import Store
-from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin
+from taxgate.store.core_sql import LEDGER_COLS, LOAD_COLS, CoreTablesMixin
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
 from taxgate.store.loading import CountingReader, IdRange
-from taxgate.store.migrations import latest, migrations, statements
+from taxgate.store.migrations import applied_through, latest, migrations, statements
 from taxgate.store.service_sql import ServiceTx
 from taxgate.store.tree_sql import TreeTablesMixin
 
@@ -63,11 +63,11 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
         self._anchor_rebase = False
         if not create:
             if not self.db_path.is_file():
-                raise StoreError(f"no taxgate store at {self.folder}: run `taxgate init` first")
+                raise NotSetUp(f"no taxgate store at {self.folder}: run `taxgate init` first")
             self._open(common.require_key(settings))
             if self._version() < latest("duckdb"):
                 self.close()
-                raise StoreError("the store's schema is out of date: run `taxgate init` to migrate")
+                raise NotSetUp("the store's schema is out of date: run `taxgate init` to migrate")
 
     # --- lifecycle ----------------------------------------------------------------------
     def _open(self, key: str) -> None:
@@ -104,9 +104,9 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             "CREATE TABLE IF NOT EXISTS store.schema_migrations "
             "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at VARCHAR NOT NULL)"
         )
-        done = self._version()
+        done = self._applied()
         for mg in migrations("duckdb"):
-            if mg.version <= done:
+            if mg.version in done:
                 continue
             with self._tx():
                 con.execute("USE store")
@@ -175,16 +175,18 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             integrity.after_commit(self, head, rebase=rebase)
 
     def _version(self) -> int:
+        return applied_through(self._applied())
+
+    def _applied(self) -> set[int]:
         con = self._connection()
         exists = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' "
             "AND table_name = 'schema_migrations'"
         ).fetchone()
         if not exists or exists[0] == 0:
-            return 0
-        row = con.execute(
-            "SELECT coalesce(max(version), 0) FROM store.schema_migrations").fetchone()
-        return int(row[0]) if row else 0
+            return set()
+        return {int(r[0]) for r in con.execute(
+            "SELECT version FROM store.schema_migrations").fetchall()}
 
     def _meta(self, name: str) -> bytes | None:
         row = self._connection().execute(
@@ -263,7 +265,8 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
         self._append(events, ("decisions", table) if table.num_rows else None)
 
     # --- filings ----------------------------------------------------------------------------
-    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+    def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
+                       ) -> int:
         # ``load`` standardizes in a second connection while this one writes: each gets
         # half of the memory limit, so the process stays within it
         half = self.settings.memory_share(0.5)
@@ -271,7 +274,10 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             self._connection().execute(f"SET memory_limit = '{quote_literal(half)}'")
         try:
             with self._tx() as con:
-                return self._append_filings(con, batches)
+                if origin is not None and not origin.force:
+                    core_sql.refuse_reload(con.execute(core_sql.same_file_sql("store.main."),
+                                              [origin.sha256]).fetchall())
+                return self._append_filings(con, batches, origin)
         finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even SET
             with contextlib.suppress(duckdb.Error):
                 con = self._connection()
@@ -280,9 +286,8 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
                     con.execute(
                         f"SET memory_limit = '{quote_literal(self.settings.memory_limit)}'")
 
-    def _append_filings(
-        self, con: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch]
-    ) -> int:
+    def _append_filings(self, con: duckdb.DuckDBPyConnection,
+                        batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None) -> int:
         row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
         ids = IdRange(int(row[0]) if row else 0)
         tagged = (ids.tag(b) for b in batches if b.num_rows)
@@ -303,13 +308,14 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
         finally:
             con.unregister("_taxgate_rest")
         total = first.num_rows + rest.rows_read
-        con.execute("INSERT INTO store.loads VALUES (?, ?, ?, ?, ?)",
-                    [ids.load_id, common.iso_now(), total, ids.low, ids.high])
+        con.execute(f"INSERT INTO store.loads ({LOAD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [ids.load_id, common.iso_now(), total, ids.low, ids.high,
+                     *((origin.sha256, origin.source) if origin else (None, None))])
         return total
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         if not self._has_table("filings"):
-            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+            raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
         con = self._connection()
         con.execute("CREATE OR REPLACE TEMP VIEW filings AS SELECT * FROM store.main.filings")
         return con
@@ -321,8 +327,6 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             f"SELECT {cols} FROM store.decisions WHERE request_id = ? ORDER BY row_number",
             [request_id]).fetch_arrow_table()
         return table.cast(common.DECISION_SCHEMA)
-
-
 
     # --- ledger -----------------------------------------------------------------------------
     def ledger_entries(self, after_seq: int = 0) -> Iterator[LedgerEntry]:
@@ -390,5 +394,5 @@ def _open_error(exc: duckdb.Error) -> StoreError:
     if "encryption key" in msg or "without a key" in msg or "encrypted" in msg:
         return KeyUnavailable("the at-rest key does not open this store (wrong key)")
     if "lock" in msg:
-        return StoreError("store is in use by another process")
+        return StoreBusy("store is in use by another process")
     return StoreError(f"cannot open the store: {type(exc).__name__}")

@@ -7,7 +7,7 @@ import os
 import threading
 from pathlib import Path
 
-from taxgate.errors import StoreError
+from taxgate.errors import StoreBusy
 
 
 class FolderLock:
@@ -23,7 +23,7 @@ class FolderLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StoreError(
+            raise StoreBusy(
                 f"store is in use by another process ({what}); "
                 "the embedded store is opened by one process at a time"
             ) from None

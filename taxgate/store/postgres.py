@@ -28,15 +28,22 @@ from taxgate.canonical import (
     new_signing_key,
     private_key_pem,
 )
-from taxgate.domain import LedgerEntry, LedgerEvent
-from taxgate.errors import KeyUnavailable, StoreError
+from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
+from taxgate.errors import KeyUnavailable, NotSetUp, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common, sealed
 from taxgate.store.base import Store
-from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin, ledger_head_sql
+from taxgate.store.core_sql import (
+    LEDGER_COLS,
+    LOAD_COLS,
+    CoreTablesMixin,
+    ledger_head_sql,
+    refuse_reload,
+    same_file_sql,
+)
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
-from taxgate.store.migrations import latest, migrations
+from taxgate.store.migrations import applied_through, latest, migrations
 from taxgate.store.service_sql import ServiceTx
 from taxgate.store.tree_sql import TreeTablesMixin
 
@@ -70,7 +77,7 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
                     raise StoreError(
                         f"no taxgate store in {self._where()}: run `taxgate init` first")
                 if self._version() < latest("postgres"):
-                    raise StoreError("the store's schema is out of date: run `taxgate init`")
+                    raise NotSetUp("the store's schema is out of date: run `taxgate init`")
                 self._unlock_key(common.require_key(settings))
             except BaseException:
                 self.close()
@@ -96,7 +103,7 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
     def _unlock_key(self, key: str) -> None:
         check = self._meta("key_check")
         if check is None:
-            raise StoreError("the store has no key check: run `taxgate init`")
+            raise NotSetUp("the store has no key check: run `taxgate init`")
         try:
             ok = decrypt_bytes(key, check, b"key-check") == _KEY_CHECK
         except Exception:  # InvalidTag: the wrong key
@@ -110,9 +117,9 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK])
             cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
                         "KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-            done = self._version()
+            done = self._applied()
             for mg in migrations("postgres"):
-                if mg.version > done:
+                if mg.version not in done:
                     cur.execute(mg.sql.encode("utf-8"))  # whole file: function bodies hold ';'
                     cur.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)",
                                 [mg.version, mg.name, common.iso_now()])
@@ -174,9 +181,12 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
             raise StoreError(f"store read failed: {type(exc).__name__}") from exc
 
     def _version(self) -> int:
+        return applied_through(self._applied())
+
+    def _applied(self) -> set[int]:
         if self._one("SELECT to_regclass('schema_migrations')")[0] is None:
-            return 0
-        return int(self._one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0])
+            return set()
+        return {int(r[0]) for r in self._all("SELECT version FROM schema_migrations")}
 
     def _meta(self, name: str) -> bytes | None:
         if self._one("SELECT to_regclass('meta')")[0] is None:
@@ -243,9 +253,13 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
         self._append(cur, events)
 
     # --- filings ----------------------------------------------------------------------------
-    def append_filings(self, batches: Iterator[pa.RecordBatch]) -> int:
+    def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
+                       ) -> int:
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
+            if origin is not None and not origin.force:
+                cur.execute(same_file_sql("").replace("?", "%s"), [origin.sha256])
+                refuse_reload(cur.fetchall())
             cur.execute("SELECT coalesce(max(max_filing_id), 0) FROM loads")
             row = cur.fetchone()
             ids = IdRange(int(row[0]) if row else 0)
@@ -257,15 +271,16 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
             load_id = str(first.column("load_id")[0].as_py())
             total = self._write_sealed(cur, "filing_chunks", load_id,
                                        _prepend(first, chunks), "filings")
-            cur.execute("INSERT INTO loads VALUES (%s, %s, %s, %s, %s)",
-                        [load_id, common.iso_now(), total, ids.low, ids.high])
+            cur.execute(f"INSERT INTO loads ({LOAD_COLS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [load_id, common.iso_now(), total, ids.low, ids.high,
+                         *((origin.sha256, origin.source) if origin else (None, None))])
         return total
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         rows = self._all("SELECT c.load_id, c.chunk_no FROM filing_chunks c JOIN loads l "
                          "USING (load_id) ORDER BY l.min_filing_id, c.chunk_no")
         if not rows:
-            raise StoreError("the store holds no taxpayer filings: run `taxgate load` first")
+            raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
         if self._match is None:
             self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))
             self._match = new_connection(self.settings, temp_dir=self._match_tmp)

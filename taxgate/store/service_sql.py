@@ -25,8 +25,8 @@ from taxgate.domain import (
     ReviewStep,
     UserAccount,
 )
-from taxgate.errors import StoreError
-from taxgate.ledger_events import CredentialIssued, UserAdded, UserChanged
+from taxgate.errors import Conflict, NotFound, StoreError
+from taxgate.ledger_events import AccessChanged, CredentialIssued, UserAdded, UserChanged
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -60,6 +60,24 @@ def _marks(cls: type) -> str:
 def where_equal(column: str, value: str | None) -> tuple[str, list[Any]]:
     """An optional filter: `` WHERE column = ?`` and its parameter, or nothing."""
     return ("", []) if value is None else (f" WHERE {column} = ?", [value])
+
+
+def _access(subject: str, name: str, action: str, actor: str) -> LedgerEvent:
+    return AccessChanged(subject=subject, target=name, action=action, actor=actor).to_event()
+
+
+def _user_change_event(before: UserAccount, actor: str, change: dict[str, str | None]
+                       ) -> LedgerEvent:
+    """USER_CHANGED for a new role, else ACCESS_CHANGED (disabled, enabled, new password)."""
+    if "role" in change:
+        return UserChanged(username=before.username, role=str(change["role"]),
+                           agency=change.get("agency"), previous_role=before.role,
+                           actor=actor).to_event()
+    if "hash" in change:
+        action = "PASSWORD_RESET"
+    else:
+        action = "ENABLED" if change.get("disabled_at") is None else "DISABLED"
+    return _access("user", before.username, action, actor)
 
 
 class ServiceTablesMixin:
@@ -117,15 +135,51 @@ class ServiceTablesMixin:
     def api_credential(self, cred_id: str) -> ApiCredential | None:
         return self._find(ApiCredential, "api_credentials", "cred_id", cred_id)
 
-    def add_user(self, user: UserAccount, actor: str) -> None:
-        before = self.user(user.username)
-        event = (UserAdded if before is None else UserChanged)(
-            username=user.username, role=user.role, agency=user.agency,
-            previous_role=before.role if before else None, actor=actor,
-        ).to_event()
+    def api_credentials(self, agency: str | None = None) -> list[ApiCredential]:
+        where, params = where_equal("agency", agency)
+        rows = self._svc_rows(f"SELECT {_cols(ApiCredential)} FROM "
+                              f"{self._t('api_credentials')}{where} "
+                              "ORDER BY agency, created_at, cred_id", params)
+        return [ApiCredential(*r) for r in rows]
+
+    def revoke_api_credential(self, cred_id: str, at: str, actor: str) -> None:
+        t = self._t("api_credentials")
         with self._svc_tx() as tx:
-            tx.execute(f"DELETE FROM {self._t('users')} WHERE username = ?", [user.username])
+            got = tx.execute(f"SELECT revoked_at FROM {t} WHERE cred_id = ?", [cred_id])
+            if not got:
+                raise NotFound("no API credential with that id")
+            if got[0][0] is not None:
+                raise Conflict("that API credential is already revoked")
+            tx.execute(f"UPDATE {t} SET revoked_at = ? WHERE cred_id = ?", [at, cred_id])
+            tx.append([_access("credential", cred_id, "REVOKED", actor)])
+
+    def add_user(self, user: UserAccount, actor: str) -> None:
+        event = UserAdded(username=user.username, role=user.role, agency=user.agency,
+                          previous_role=None, actor=actor).to_event()
+        with self._svc_tx() as tx:
+            if tx.execute(f"SELECT 1 FROM {self._t('users')} WHERE username = ?",
+                          [user.username]):
+                raise Conflict(f"user {user.username} exists already: `taxgate users reset` "
+                               "gives a new password, `taxgate users role` another role")
             self._insert(tx, "users", user)
+            tx.append([event])
+
+    def users(self) -> list[UserAccount]:
+        rows = self._svc_rows(f"SELECT {_cols(UserAccount)} FROM {self._t('users')} "
+                              "ORDER BY username")
+        return [UserAccount(*r) for r in rows]
+
+    def change_user(self, username: str, actor: str, **change: str | None) -> None:
+        """Set some of a user's columns (``disabled_at``, ``salt`` and ``hash``, ``role``
+        and ``agency``) and log the change; NotFound when there is no such user."""
+        before = self.user(username)
+        if before is None:
+            raise NotFound("no such user")
+        event = _user_change_event(before, actor, change)
+        sets = ", ".join(f"{k} = ?" for k in change)
+        with self._svc_tx() as tx:
+            tx.execute(f"UPDATE {self._t('users')} SET {sets} WHERE username = ?",
+                       [*change.values(), username])
             tx.append([event])
 
     def user(self, username: str) -> UserAccount | None:

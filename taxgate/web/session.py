@@ -77,6 +77,15 @@ class Sessions:
             s = self._by_id.pop(sid, None) if sid else None
         return s.principal if s else None
 
+    def end_user(self, username: str) -> int:
+        """End every session of one account (disabled, or given a new password or role);
+        how many were ended."""
+        with self._lock:
+            ended = [k for k, s in self._by_id.items() if s.principal.name == username]
+            for k in ended:
+                del self._by_id[k]
+        return len(ended)
+
     def _sweep(self) -> None:
         now = time.monotonic()
         self._by_id = {k: s for k, s in self._by_id.items() if now - s.last_seen <= self.idle}

@@ -38,6 +38,15 @@ def migrations(dialect: str) -> list[Migration]:
     return found
 
 
+def applied_through(applied: set[int]) -> int:
+    """The highest N such that migrations 1..N are all applied: a store missing one in
+    the middle is out of date, and that one is applied next, whatever came after it."""
+    n = 0
+    while n + 1 in applied:
+        n += 1
+    return n
+
+
 def latest(dialect: str) -> int:
     return len(migrations(dialect))
 
