@@ -1,7 +1,7 @@
 """The one exception tree of taxgate, and how each class is reported.
 
-Every class knows its CLI exit code, its HTTP status and the ``code`` the API puts in
-an error body (the class name unless set); the CLI (:func:`taxgate.cli._common.run`)
+Every class knows its CLI exit code and its HTTP status (the API's error code for it is
+in the one list of :mod:`taxgate.api.problems`); the CLI (:func:`taxgate.cli._common.run`)
 and the HTTP handler (:func:`taxgate.api.http_errors.error_response`) read these and
 nothing else, through :func:`classify`.
 
@@ -19,8 +19,8 @@ nothing else, through :func:`classify`.
      │    ├── NotFound         2   404   no such job, request, record or follow-up
      │    ├── Conflict         2   409   the state forbids it: already released, ...
      │    └── TooLarge         2   413   an upload over the size limit
-     ├── Unauthorized          1   401   no valid API credential (code UNAUTHORIZED)
-     ├── TooMany               1   429   too many failed attempts (code TOO_MANY_ATTEMPTS)
+     ├── Unauthorized          1   401   no valid API credential
+     ├── TooMany               1   429   too many failed attempts
      ├── StoreError            1   500   the store is missing, locked, corrupt or unreachable
      │    ├── KeyUnavailable   2   500   the at-rest key is missing or wrong
      │    └── StoreBusy        1   503   the server's store is held by a job; retry
@@ -29,8 +29,8 @@ nothing else, through :func:`classify`.
      ├── IntegrityError        4   503   the ledger failed a check: commands that disclose
      │    │                              or account refuse until an incident is recorded
      │    └── LedgerBroken     4   503   ledger verification found a broken chain
-     └── InternalError         1   500   a check of taxgate's own output failed (code
-          │                              INTERNAL): reported like any unexpected failure
+     └── InternalError         1   500   a check of taxgate's own output failed:
+          │                              reported like any unexpected failure
           └── ResponseSchemaError 1 500  a response would hold a field outside the contract
 
 Anything else that escapes is an internal failure, reported as InternalError is (exit 1,
@@ -46,13 +46,7 @@ class TaxgateError(Exception):
 
     exit_code = 1
     http_status = 500
-    code = "TaxgateError"  # what an API error body says; each subclass: its own name
     shown = True  # False: the message is for logs only; the caller sees "internal failure"
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if "code" not in cls.__dict__ and cls.shown:  # internal ones all say INTERNAL
-            cls.code = cls.__name__
 
 
 class BadInput(TaxgateError):
@@ -125,14 +119,12 @@ class Unauthorized(TaxgateError):
     """No valid credential."""
 
     http_status = 401
-    code = "UNAUTHORIZED"
 
 
 class TooMany(TaxgateError):
     """Too many failed attempts from this address or for this user."""
 
     http_status = 429
-    code = "TOO_MANY_ATTEMPTS"
 
 
 class StoreError(TaxgateError):
@@ -172,7 +164,6 @@ class InternalError(TaxgateError):
     """A check of taxgate's own work failed: a bug, never the caller's fault. Reported
     as an internal failure; the message is not shown."""
 
-    code = "INTERNAL"
     shown = False
 
 

@@ -113,7 +113,7 @@ def test_r28_cli_integrity_error_is_exit_4(tmp_path: Path):
     assert run.stderr.startswith("taxgate: ") and "Traceback" not in run.stderr
 
 
-# --- HTTP: the status and JSON body the tree names -------------------------------------------
+# --- HTTP: the status and problem-details body the tree names --------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -147,37 +147,46 @@ def _upload(client, manifest: bytes):  # noqa: ANN001, ANN202
 def test_http_unauthorized_is_401_with_its_code(client):
     r = client.get("/v1/jobs", headers={"Authorization": "Bearer tg_nope.nope"})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    assert r.json() == {"error": "UNAUTHORIZED",
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {"type": "/problems#UNAUTHORIZED", "title": "Credential required",
+                        "status": 401, "code": "UNAUTHORIZED",
                         "detail": "missing, unknown or revoked API credential"}
 
 
 def test_http_not_found_is_404(client):
     r = client.get("/v1/jobs/job-none")
-    assert (r.status_code, r.json()) == (404, {"error": "NotFound", "detail": "no such job"})
+    assert (r.status_code, r.json()["code"], r.json()["detail"]) == (404, "NOT_FOUND",
+                                                                    "no such job")
 
 
 def test_http_bad_input_is_400(client):
+    r = client.get("/v1/jobs", params={"cursor": "@@"})
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_REQUEST")
+
+
+def test_http_an_upload_not_multipart_is_415(client):
     r = client.post("/v1/jobs", content=b"{}", headers={"content-type": "application/json"})
-    assert (r.status_code, r.json()["error"]) == (400, "BadInput")
+    assert (r.status_code, r.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 def test_http_too_large_is_413(client):
     r = client.post("/v1/jobs", content=b"x" * 20_000,
                     headers={"content-type": "multipart/form-data; boundary=b"})
     assert r.status_code == 413
-    assert r.json() == {"error": "TooLarge", "detail": "upload exceeds 10000 bytes"}
+    assert (r.json()["code"], r.json()["detail"]) == ("PAYLOAD_TOO_LARGE",
+                                                      "upload exceeds 10000 bytes")
 
 
 def test_http_a_repeated_json_key_is_400_duplicate_json_key(client):
     r = _upload(client, b'{"requesting_agency": "DHS-ICE", "requesting_agency": "X"}')
     assert r.status_code == 400
-    assert r.json() == {"error": "DuplicateJsonKey",
-                        "detail": "a JSON object in the upload names one key twice"}
+    assert (r.json()["code"], r.json()["detail"]) == (
+        "DUPLICATE_JSON_KEY", "a JSON object in the upload names one key twice")
 
 
 def test_http_another_agency_is_403(client):
     r = _upload(client, json.dumps({"requesting_agency": "DHS-CBP"}).encode())
-    assert (r.status_code, r.json()["error"]) == (403, "NotAllowed")
+    assert (r.status_code, r.json()["code"]) == (403, "FORBIDDEN")
 
 
 def test_http_a_manifest_only_intake_refuses_is_accepted_for_intake_to_answer(client):
