@@ -188,6 +188,9 @@ def wait_done(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = client.get(f"/v1/jobs/{job_id}")
+        if r.status_code == 503:  # the credential check waited for a long job: retry
+            time.sleep(min(float(r.headers["retry-after"]), 1.0))
+            continue
         assert r.status_code == 200, r.text
         body = r.json()
         if body["state"] in ("DONE", "REFUSED", "FAILED"):
