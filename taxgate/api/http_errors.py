@@ -26,12 +26,13 @@ from taxgate.untrusted import visible
 from taxgate.web.routes import error_page
 
 PROBLEM_JSON = "application/problem+json"
-_API_PATHS = ("/v1/", "/openapi.json", "/readyz", "/healthz", "/metrics")
+_API_PATHS = {"/v1", "/openapi.json", "/readyz", "/healthz", "/metrics", "/problems"}
 
 
 def _is_api(request: Request) -> bool:
+    """Answered with problem details (the rest, the web pages, with an error page)."""
     path = request.url.path
-    return path.startswith(_API_PATHS) or path == "/v1"
+    return path.startswith("/v1/") or path in _API_PATHS
 
 
 def problem_response(problem: Problem, detail: str, headers: dict[str, str] | None = None,
