@@ -148,8 +148,9 @@ def _tamper(req, how: str, world) -> None:  # noqa: ANN001
         m["reason"] += " and more"
         manifest.write_text(json.dumps(m), encoding="utf-8")
     elif how == "CHECKSUM_MISMATCH":  # a record added after signing
+        last = (req / "records.csv").read_text(encoding="utf-8").splitlines()[-1]
         with (req / "records.csv").open("a", encoding="utf-8") as f:
-            f.write(open(req / "records.csv", encoding="utf-8").read().splitlines()[-1] + "\n")
+            f.write(last + "\n")
     elif how == "RECORD_COUNT_MISMATCH":
         resign(req, world.paths.private_key, record_count=301)
     else:  # OFFICIAL_NOT_AUTHORIZED: a signer the registry does not hold

@@ -58,7 +58,7 @@ def error_response(request: Request, exc: Exception) -> Response:
         return error_page(request, kind.http_status, detail, headers, exc)
     problem = problem_of(kind) if kind.shown else PROBLEMS["INTERNAL"]
     extra = {"reason": exc.reason} if isinstance(exc, RequestRefused) else {}
-    return problem_response(problem, detail, **extra)
+    return problem_response(problem, detail, None, **extra)
 
 
 def install_errors(app: FastAPI) -> None:
