@@ -176,6 +176,32 @@ def test_r1_r3_package_refusals_are_answered_at_upload(world, server, tmp_path, 
         assert set(response["counts"]) == {"CONFIRMED", "NOT_CONFIRMED", "REJECTED", "REVIEW"}
 
 
+def test_r1_a_refusal_the_job_may_not_give_is_left_to_the_job(world, server, tmp_path):
+    """R1: what the upload cannot tell exactly as the job will is accepted (202) and
+    the job's answer stands: a created_at in the future (valid later, perhaps), and a
+    request id already answered (the job refuses it as REQUEST_ID_REUSED, not as the
+    checksum mismatch the package also has)."""
+    import datetime as dt
+
+    future = fresh_request(world, tmp_path, "ICE-API-FUTURE")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    resign(future, world.paths.private_key, created_at=later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    taken = fresh_request(world, tmp_path, "ICE-API-TAKEN")
+    with server.client(world.token) as c:
+        r = upload(c, future)
+        assert r.status_code == 202, r.text
+        done = wait_done(c, job_of(r))
+        assert (done["state"], done["message"].split(":")[0]) == ("REFUSED",
+                                                                   "CREATED_AT_INVALID")
+        assert wait_done(c, job_of(upload(c, taken)))["state"] == "DONE"
+        _tamper(taken, "CHECKSUM_MISMATCH", world)
+        r = upload(c, taken)
+        assert r.status_code == 202, r.text
+        done = wait_done(c, job_of(r))
+        assert (done["state"], done["message"].split(":")[0]) == ("REFUSED",
+                                                                   "REQUEST_ID_REUSED")
+
+
 def test_repeated_bad_credentials_are_rate_limited(world, server):
     try:
         with server.client("tgk_dead.beef") as bad:
