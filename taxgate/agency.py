@@ -171,32 +171,65 @@ def check_package(directory: Path, policy: Policy, public_key: bytes | None = No
     key = load_public_key_pem(public_key) if public_key is not None else None
     pkg = intake.read_package(directory, policy.max_records_file_bytes)
     result = PackageCheck(pkg.request_id, key is not None)
-    refusals = result.refusals
+    officials = None
+    if key is not None and pkg.manifest is not None and pkg.problem is None:
+        officials = [Official(pkg.manifest.raw["signing_official"],
+                              pkg.manifest.raw["requesting_agency"], "", public_key_pem(key),
+                              dt.date.min)]
+    con = duckdb.connect()
+    try:
+        result.records, result.refusals = request_refusals(con, pkg, policy, received,
+                                                           officials)
+        if result.records is not None:
+            day = (_created(pkg.manifest) or received).date()
+            result.findings = _findings(con, day, policy)
+    finally:
+        con.close()
+    return result
+
+
+def request_refusals(con: duckdb.DuckDBPyConnection, pkg: intake.Package, policy: Policy,
+                     received: dt.datetime, officials: list[Official] | None = None, *,
+                     safeguards_current: bool | None = None, first_only: bool = False
+                     ) -> tuple[int | None, list[RequestRefused]]:
+    """The refusals of the whole request, in the gateway's order (it answers with the
+    first), that need no taxpayer filings: ``officials`` are the registry's entries the
+    signature is checked against (None: not checked), ``safeguards_current`` the agency's
+    status (None: not checked). The records are read into ``con``; returns their count
+    (None when they cannot be read) and the refusals. ``first_only``: stop at the first."""
+    refusals: list[RequestRefused] = []
     if pkg.problem is not None:
         refusals.append(pkg.problem)
     manifest = pkg.manifest
     created = _created(manifest)
     if manifest is not None and created is not None and pkg.problem is None:
-        if key is not None:
-            official = Official(manifest.raw["signing_official"],
-                                manifest.raw["requesting_agency"], "", public_key_pem(key),
-                                dt.date.min)
-            _collect(refusals, intake.check_signature, manifest, [official])
+        if officials is not None:
+            _collect(refusals, intake.check_signature, manifest, officials, received.date())
         _collect(refusals, intake.check_fresh, manifest, received, policy)
         _collect(refusals, intake.check_records_digest, pkg)
-    if pkg.records_path is not None:
-        con = duckdb.connect()
-        try:
-            result.records = intake.load_records(con, pkg.records_path, _RECORDS)
-        except RequestRefused as refusal:
-            refusals.append(refusal)
-        else:
-            _request_rules(result, manifest, created, policy, pkg.problem is None)
-            day = (created or received).date()
-            result.findings = _findings(con, day, policy)
-        finally:
-            con.close()
-    return result
+    if pkg.records_path is None or (first_only and refusals):
+        return None, refusals
+    try:
+        count = intake.load_records(con, pkg.records_path, _RECORDS)
+    except RequestRefused as refusal:
+        return None, [*refusals, refusal]
+    _request_rules(refusals, count, manifest, created, policy, pkg.problem is None,
+                   safeguards_current)
+    return count, refusals
+
+
+def first_refusal(pkg: intake.Package, policy: Policy, received: dt.datetime,
+                  officials: list[Official], safeguards_current: bool | None
+                  ) -> RequestRefused | None:
+    """The refusal the gateway answers ``pkg`` with, when the rules that need no
+    taxpayer filings refuse it (:func:`request_refusals`); else None."""
+    con = duckdb.connect()
+    try:
+        refusals = request_refusals(con, pkg, policy, received, officials,
+                                    safeguards_current=safeguards_current, first_only=True)[1]
+    finally:
+        con.close()
+    return refusals[0] if refusals else None
 
 
 def _created(manifest: intake.Manifest | None) -> dt.datetime | None:
@@ -214,23 +247,25 @@ def _collect(refusals: list[RequestRefused], rule: Callable[..., object],
         refusals.append(refusal)
 
 
-def _request_rules(result: PackageCheck, manifest: intake.Manifest | None,
-                   created: dt.datetime | None, policy: Policy, usable: bool) -> None:
+def _request_rules(refusals: list[RequestRefused], count: int,
+                   manifest: intake.Manifest | None, created: dt.datetime | None,
+                   policy: Policy, usable: bool, safeguards_current: bool | None) -> None:
     """The request-level rules after the records are read, as the pipeline orders them
-    (the agency's safeguards status is the gateway's to know)."""
-    assert result.records is not None
-    if manifest is not None and usable and result.records != manifest.raw["record_count"]:
-        result.refusals.append(RequestRefused("RECORD_COUNT_MISMATCH",
-                                              "record_count does not match the file"))
-    _collect(result.refusals, statute.check_request_size, result.records, policy)
+    (the agency's safeguards status only when given: it is the gateway's to know)."""
+    if manifest is not None and usable and count != manifest.raw["record_count"]:
+        refusals.append(RequestRefused("RECORD_COUNT_MISMATCH",
+                                       "record_count does not match the file"))
+    _collect(refusals, statute.check_request_size, count, policy)
     if manifest is None or created is None or not usable:
         return
+    if safeguards_current is not None:
+        _collect(refusals, statute.check_safeguards, safeguards_current)
     m = manifest.raw
-    _collect(result.refusals, statute.check_legal_authority, m["legal_authority"], policy)
-    _collect(result.refusals, statute.check_criminal_statute, m["criminal_statute"], policy)
-    _collect(result.refusals, statute.check_taxable_periods, m["taxable_periods"],
+    _collect(refusals, statute.check_legal_authority, m["legal_authority"], policy)
+    _collect(refusals, statute.check_criminal_statute, m["criminal_statute"], policy)
+    _collect(refusals, statute.check_taxable_periods, m["taxable_periods"],
              created.year, policy)
-    _collect(result.refusals, statute.check_reason, m["reason"], policy)
+    _collect(refusals, statute.check_reason, m["reason"], policy)
 
 
 def _findings(con: duckdb.DuckDBPyConnection, created: dt.date,

@@ -1,7 +1,7 @@
 """The one exception tree of taxgate, and how each class is reported.
 
-Every class knows its CLI exit code, its HTTP status and the ``code`` the API puts in
-an error body (the class name unless set); the CLI (:func:`taxgate.cli._common.run`)
+Every class knows its CLI exit code and its HTTP status (the API's error code for it is
+in the one list of :mod:`taxgate.api.problems`); the CLI (:func:`taxgate.cli._common.run`)
 and the HTTP handler (:func:`taxgate.api.http_errors.error_response`) read these and
 nothing else, through :func:`classify`.
 
@@ -19,8 +19,8 @@ nothing else, through :func:`classify`.
      │    ├── NotFound         2   404   no such job, request, record or follow-up
      │    ├── Conflict         3   409   the state forbids it: already released, exists, ...
      │    └── TooLarge         2   413   an upload over the size limit
-     ├── Unauthorized          3   401   no valid API credential (code UNAUTHORIZED)
-     ├── TooMany               6   429   too many failed attempts (code TOO_MANY_ATTEMPTS)
+     ├── Unauthorized          3   401   no valid API credential
+     ├── TooMany               6   429   too many failed attempts
      ├── StoreError            1   500   the store is corrupt or unreachable
      │    ├── KeyUnavailable   2   500   the at-rest key is missing or wrong
      │    ├── NotSetUp         5   500   no store there yet, its schema is out of date, or
@@ -30,9 +30,11 @@ nothing else, through :func:`classify`.
      │                                   written: says what was committed, how to fetch it
      ├── IntegrityError        4   503   the ledger failed a check: commands that disclose
      │    │                              or account refuse until an incident is recorded
-     │    └── LedgerBroken     4   503   ledger verification found a broken chain
-     └── InternalError         1   500   a check of taxgate's own output failed (code
-          │                              INTERNAL): reported like any unexpected failure
+     │    ├── LedgerBroken     4   503   ledger verification found a broken chain
+     │    └── WitnessMismatch  4   503   the ledger does not extend the overseer's last
+     │                                   witnessed checkpoint: nothing is published
+     └── InternalError         1   500   a check of taxgate's own output failed:
+          │                              reported like any unexpected failure
           └── ResponseSchemaError 1 500  a response would hold a field outside the contract
 
 The exit codes are :class:`ExitCode` (docs/cli.md lists them, generated from it): 0, 1
@@ -66,13 +68,7 @@ class TaxgateError(Exception):
 
     exit_code = ExitCode.INTERNAL
     http_status = 500
-    code = "TaxgateError"  # what an API error body says; each subclass: its own name
     shown = True  # False: the message is for logs only; the caller sees "internal failure"
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if "code" not in cls.__dict__ and cls.shown:  # internal ones all say INTERNAL
-            cls.code = cls.__name__
 
 
 class BadInput(TaxgateError):
@@ -149,7 +145,6 @@ class Unauthorized(TaxgateError):
 
     exit_code = ExitCode.REFUSED
     http_status = 401
-    code = "UNAUTHORIZED"
 
 
 class TooMany(TaxgateError):
@@ -157,7 +152,6 @@ class TooMany(TaxgateError):
 
     exit_code = ExitCode.BUSY
     http_status = 429
-    code = "TOO_MANY_ATTEMPTS"
 
 
 class StoreError(TaxgateError):
@@ -201,11 +195,14 @@ class LedgerBroken(IntegrityError):
     """The ledger's hash chain or a checkpoint signature does not verify."""
 
 
+class WitnessMismatch(IntegrityError):
+    """The store's ledger is not an extension of the witness log's last checkpoint."""
+
+
 class InternalError(TaxgateError):
     """A check of taxgate's own work failed: a bug, never the caller's fault. Reported
     as an internal failure; the message is not shown."""
 
-    code = "INTERNAL"
     shown = False
 
 

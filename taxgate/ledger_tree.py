@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from taxgate import anchor, merkle, witness
 from taxgate.domain import LedgerEntry
-from taxgate.errors import BadInput, StoreError
+from taxgate.errors import BadInput, StoreError, WitnessMismatch
 from taxgate.ledger import GENESIS, timestamp
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ class Store(Protocol):
     def ledger_tree_nodes(self, keys: list[tuple[int, int]]
                           ) -> dict[tuple[int, int], bytes]: ...
     def save_ledger_tree(self, nodes: list[tuple[int, int, bytes]]) -> None: ...
-
-
-class WitnessMismatch(Exception):
-    """The store's ledger is not an extension of the witness log's last checkpoint."""
 
 
 def _perfect(size: int, low: int) -> list[tuple[int, int]]:

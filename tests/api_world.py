@@ -177,13 +177,23 @@ def upload(client: httpx.Client, request_dir: Path) -> httpx.Response:
                                               "records": (records.name, f)})
 
 
+def job_of(answer: httpx.Response) -> str:
+    """The job an upload's answer names: 202, or 400 REQUEST_REFUSED (the job holding the
+    signed refusal), both at ``Location``."""
+    assert answer.status_code in (202, 400), answer.text
+    return answer.headers["location"].rsplit("/", 1)[1]
+
+
 def wait_done(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = client.get(f"/v1/jobs/{job_id}")
+        if r.status_code == 503:  # the credential check waited for a long job: retry
+            time.sleep(min(float(r.headers["retry-after"]), 1.0))
+            continue
         assert r.status_code == 200, r.text
         body = r.json()
-        if body["state"] in ("DONE", "FAILED"):
+        if body["state"] in ("DONE", "REFUSED", "FAILED"):
             return body
         time.sleep(0.2)
     raise AssertionError("job did not finish")

@@ -10,7 +10,16 @@ import time
 from collections import Counter
 
 import pytest
-from api_world import ENGINES_PARAMS, Server, fresh_request, shared_world, upload, wait_done
+from api_world import (
+    ENGINES_PARAMS,
+    Server,
+    fresh_request,
+    job_of,
+    shared_world,
+    upload,
+    wait_done,
+)
+from e2e import resign
 
 from taxgate.canonical import verify_object
 from taxgate.gateway import Gateway
@@ -43,6 +52,7 @@ def test_upload_poll_download_a_signed_response(world, server, tmp_path):
         assert r.status_code == 202, r.text
         job = r.json()
         assert job["state"] == "QUEUED" and job["status_url"] == f"/v1/jobs/{job['job_id']}"
+        assert r.headers["location"] == job["status_url"]
         done = wait_done(c, job["job_id"])
         assert done["state"] == "DONE" and done["exit_code"] == 0
         assert done["request_id"] == "ICE-API-0001"
@@ -50,12 +60,16 @@ def test_upload_poll_download_a_signed_response(world, server, tmp_path):
         resp = c.get(f"/v1/jobs/{job['job_id']}/response.json")
         assert resp.status_code == 200
         results = c.get(f"/v1/jobs/{job['job_id']}/results.csv").text
-        listed = c.get("/v1/jobs").json()
+        listed = c.get("/v1/jobs", params={"limit": 1000}).json()["items"]
+        metrics = c.get("/metrics").text
     body = resp.json()
     rows = list(csv.DictReader(io.StringIO(results)))
     assert list(rows[0]) == ["record_id", "outcome", "reasons"] and len(rows) == 300
     assert body["counts"] == done["counts"]
     assert job["job_id"] in {j["job_id"] for j in listed}
+    assert 'taxgate_job_stage_seconds_count{stage="matching"}' not in metrics  # split in two
+    assert 'taxgate_job_stage_seconds_count{stage="scoring"}' in metrics
+    assert 'taxgate_jobs{state="DONE"}' in metrics and "ICE-API-0001" not in metrics
     server.stop()  # the embedded store admits one process: read it with the server down
     try:
         assert verify_object(_gateway_key(world), body)
@@ -67,19 +81,22 @@ def test_upload_poll_download_a_signed_response(world, server, tmp_path):
 
 def test_agencies_see_only_their_own_jobs_and_need_a_credential(world, server, tmp_path):
     req = fresh_request(world, tmp_path, "ICE-API-0002")
+    # credentials are checked against the store: before a job holds it for long
+    with server.client(world.other_token) as other:  # (a good one is then cached)
+        assert other.get("/v1/jobs").status_code == 200
+    with server.client("tgk_0000.nope") as bad:
+        assert bad.get("/v1/jobs").status_code == 401
     with server.client(world.token) as c:
         job_id = upload(c, req).json()["job_id"]
     with server.client(world.other_token) as other:
         assert other.get(f"/v1/jobs/{job_id}").status_code == 404
         assert other.get(f"/v1/jobs/{job_id}/response.json").status_code == 404
-        assert job_id not in {j["job_id"] for j in other.get("/v1/jobs").json()}
+        assert job_id not in {j["job_id"] for j in other.get("/v1/jobs").json()["items"]}
         # an agency cannot submit a package that names another requesting agency
         assert upload(other, req).status_code == 403
     with server.client() as anon:
         r = anon.get(f"/v1/jobs/{job_id}")
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    with server.client("tgk_0000.nope") as bad:
-        assert bad.get("/v1/jobs").status_code == 401
     with server.client(world.token) as c:
         wait_done(c, job_id)
 
@@ -102,19 +119,87 @@ def test_uploads_are_size_limited_and_must_be_multipart(world, server):
                                         "records": ("records.csv", b"x" * 2_100_000)})
         assert big.status_code == 413, big.text
         assert c.post("/v1/jobs", content=b"{}",
-                      headers={"content-type": "application/json"}).status_code == 400
+                      headers={"content-type": "application/json"}).status_code == 415
         one = c.post("/v1/jobs", files={"manifest": ("manifest.json", b"{}")})
         assert one.status_code == 400
 
 
-def test_a_malformed_package_gets_an_all_rejected_response(world, server, tmp_path):
+def test_a_malformed_package_is_refused_at_upload_and_answered_all_rejected(world, server):
+    """R1: a manifest that is not JSON is refused at once (400 REQUEST_REFUSED), and its
+    job, REFUSED, holds the signed all-REJECTED response."""
     with server.client(world.token) as c:
         r = c.post("/v1/jobs", files={"manifest": ("manifest.json", b"not json"),
                                       "records": ("records.csv", b"record_id\n1\n")})
-        assert r.status_code == 202
-        done = wait_done(c, r.json()["job_id"])
-        assert done["state"] == "DONE" and done["exit_code"] == 2
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        body = r.json()
+        assert (body["code"], body["reason"]) == ("REQUEST_REFUSED", "MANIFEST_MALFORMED")
+        assert body["instance"] == r.headers["location"]
+        done = wait_done(c, job_of(r))
+        assert done["state"] == "REFUSED" and done["exit_code"] == 2
         assert set(done["counts"]) <= {"REJECTED"}
+        assert c.get(f"/v1/jobs/{done['job_id']}/response.json").json()[
+            "request_reason"] == "MANIFEST_MALFORMED"
+
+
+def _tamper(req, how: str, world) -> None:  # noqa: ANN001
+    manifest = req / "manifest.json"
+    if how == "SIGNATURE_INVALID":  # a field changed after signing
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        m["reason"] += " and more"
+        manifest.write_text(json.dumps(m), encoding="utf-8")
+    elif how == "CHECKSUM_MISMATCH":  # a record added after signing
+        last = (req / "records.csv").read_text(encoding="utf-8").splitlines()[-1]
+        with (req / "records.csv").open("a", encoding="utf-8") as f:
+            f.write(last + "\n")
+    elif how == "RECORD_COUNT_MISMATCH":
+        resign(req, world.paths.private_key, record_count=301)
+    else:  # OFFICIAL_NOT_AUTHORIZED: a signer the registry does not hold
+        resign(req, world.paths.private_key, signing_official="someone-else")
+
+
+@pytest.mark.parametrize("reason", ["SIGNATURE_INVALID", "CHECKSUM_MISMATCH",
+                                    "RECORD_COUNT_MISMATCH", "OFFICIAL_NOT_AUTHORIZED"])
+def test_r1_r3_package_refusals_are_answered_at_upload(world, server, tmp_path, reason):
+    """R1, R3: a bad signature, an unknown official, a checksum or record count mismatch
+    is answered at upload (400 REQUEST_REFUSED with its reason), and the job that holds
+    its signed all-REJECTED response ends REFUSED (not DONE) with the same reason."""
+    req = fresh_request(world, tmp_path, f"ICE-REF-{reason[:12]}")
+    _tamper(req, reason, world)
+    with server.client(world.token) as c:
+        r = upload(c, req)
+        assert r.status_code == 400, r.text
+        assert (r.json()["code"], r.json()["reason"]) == ("REQUEST_REFUSED", reason)
+        done = wait_done(c, job_of(r))
+        assert done["state"] == "REFUSED" and done["exit_code"] == 2, done
+        response = c.get(f"/v1/jobs/{done['job_id']}/response.json").json()
+        assert response["request_reason"] == reason
+        assert set(response["counts"]) == {"CONFIRMED", "NOT_CONFIRMED", "REJECTED", "REVIEW"}
+
+
+def test_r1_a_refusal_the_job_may_not_give_is_left_to_the_job(world, server, tmp_path):
+    """R1: what the upload cannot tell exactly as the job will is accepted (202) and
+    the job's answer stands: a created_at in the future (valid later, perhaps), and a
+    request id already answered (the job refuses it as REQUEST_ID_REUSED, not as the
+    checksum mismatch the package also has)."""
+    import datetime as dt
+
+    future = fresh_request(world, tmp_path, "ICE-API-FUTURE")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    resign(future, world.paths.private_key, created_at=later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    taken = fresh_request(world, tmp_path, "ICE-API-TAKEN")
+    with server.client(world.token) as c:
+        r = upload(c, future)
+        assert r.status_code == 202, r.text
+        done = wait_done(c, job_of(r))
+        assert (done["state"], done["message"].split(":")[0]) == ("REFUSED",
+                                                                   "CREATED_AT_INVALID")
+        assert wait_done(c, job_of(upload(c, taken)))["state"] == "DONE"
+        _tamper(taken, "CHECKSUM_MISMATCH", world)
+        r = upload(c, taken)
+        assert r.status_code == 202, r.text
+        done = wait_done(c, job_of(r))
+        assert (done["state"], done["message"].split(":")[0]) == ("REFUSED",
+                                                                   "REQUEST_ID_REUSED")
 
 
 def test_repeated_bad_credentials_are_rate_limited(world, server):

@@ -1,5 +1,7 @@
 """Fuzz the API against a running server on both stores: the published OpenAPI schema
-(schemathesis: no request gets a 500, no body carries a taxpayer value, R37), and
+(schemathesis: no request gets a 500, every answer conforms to the document, every error
+is RFC 9457 problem details with a documented code, no body carries a taxpayer value,
+R37), and
 generated request packages uploaded under each agency's credential (Hypothesis,
 ``fuzzkit``): never a 5xx, every accepted job answered to its own agency only."""
 
@@ -14,11 +16,12 @@ from pathlib import Path
 import fuzzkit
 import pytest
 import schemathesis
-from api_world import ENGINES_PARAMS, Server, shared_world, wait_done
+from api_world import ENGINES_PARAMS, Server, job_of, shared_world, wait_done
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from taxgate.api import create_app
+from taxgate.api.problems import PROBLEMS
 from taxgate.settings import ServiceSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
@@ -44,6 +47,15 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     srv.stop()
 
 
+# Every answer must match the document: its status declared, its media type, its body
+# and headers as declared.
+CONFORMANCE = [schemathesis.checks.not_a_server_error,
+               schemathesis.checks.status_code_conformance,
+               schemathesis.checks.content_type_conformance,
+               schemathesis.checks.response_schema_conformance,
+               schemathesis.checks.response_headers_conformance]
+
+
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
@@ -55,6 +67,25 @@ def test_no_server_errors_and_no_taxpayer_values(case, target):
         assert response.status_code < 500, (case.method, case.path, response.text[:300])
         body = response.text
         assert not [v for v in values if v in body], (case.method, case.path)
+        case.validate_response(response, checks=CONFORMANCE)
+        if response.status_code >= 400:
+            assert_problem_details(response)
+
+
+def assert_problem_details(response) -> None:  # noqa: ANN001
+    """RFC 9457: the media type, the five members, a code of the one list."""
+    assert _header(response, "content-type") == "application/problem+json", response.headers
+    problem = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= set(problem), problem
+    assert problem["status"] == response.status_code and problem["code"] in PROBLEMS
+    assert PROBLEMS[problem["code"]].status == response.status_code
+    if response.status_code in (409, 429, 503):
+        assert _header(response, "retry-after").isdigit()
+
+
+def _header(response, name: str) -> str:  # noqa: ANN001
+    value = response.headers[name]  # schemathesis: a list of values; httpx: one string
+    return value[0] if isinstance(value, list) else value
 
 
 # --- generated request packages over the API ---------------------------------------------
@@ -108,10 +139,15 @@ def test_generated_uploads_are_answered_to_their_own_agency_only(uploads, p, tok
     with srv.client(token) as c:
         r = c.post("/v1/jobs", files=parts) if parts else c.post("/v1/jobs")
         assert r.status_code < 500, r.text[:300]
-        if r.status_code != 202:
+        if r.status_code >= 400:
+            assert_problem_details(r)
+        refused = r.status_code == 400 and r.json()["code"] == "REQUEST_REFUSED"
+        if r.status_code != 202 and not refused:
             return
-        job = wait_done(c, r.json()["job_id"])
-        assert job["state"] == "DONE" and job["exit_code"] in (0, 2), job
+        job = wait_done(c, job_of(r))
+        assert (job["state"], job["exit_code"]) in (("DONE", 0), ("REFUSED", 2)), job
+        if refused:  # answered at upload with the reason the job's response gives
+            assert job["state"] == "REFUSED"
         resp = c.get(f"/v1/jobs/{job['job_id']}/response.json")
         results = c.get(f"/v1/jobs/{job['job_id']}/results.csv")
     with srv.client(world.other_token if token == world.token else world.token) as other:

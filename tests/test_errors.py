@@ -16,6 +16,7 @@ from e2e import taxgate
 
 import taxgate as package
 from taxgate import errors
+from taxgate.api.problems import problem_of
 from taxgate.errors import TaxgateError, classify
 
 
@@ -47,7 +48,7 @@ def test_every_error_class_of_the_package_is_in_the_one_tree():
         assert issubclass(cls, TaxgateError), cls
         assert cls.exit_code in set(errors.ExitCode), cls
         assert 400 <= cls.http_status <= 599, cls
-        assert re.fullmatch(r"[A-Za-z_]+", cls.code), cls
+        assert problem_of(cls).status == cls.http_status, cls  # api/problems.py's code
 
 
 def test_the_tree_drawn_in_the_docstring_is_the_tree():
@@ -60,24 +61,24 @@ def test_the_tree_drawn_in_the_docstring_is_the_tree():
 
 
 @pytest.mark.parametrize(("exc", "exit_code", "status", "code"), [
-    (errors.BadInput("x"), 2, 400, "BadInput"),
-    (errors.RequestRefused("MANIFEST_MALFORMED", "x"), 2, 400, "RequestRefused"),
-    (errors.NotFound("x"), 2, 404, "NotFound"),
-    (errors.LoginRequired("x"), 3, 403, "LoginRequired"),
-    (errors.KeyUnavailable("x"), 2, 500, "KeyUnavailable"),
-    (errors.StoreBusy("x"), 6, 503, "StoreBusy"),
-    (errors.NotSetUp("x"), 5, 500, "NotSetUp"),
-    (errors.Conflict("x"), 3, 409, "Conflict"),
-    (errors.NotAllowed("x"), 3, 403, "NotAllowed"),
+    (errors.BadInput("x"), 2, 400, "INVALID_REQUEST"),
+    (errors.RequestRefused("MANIFEST_MALFORMED", "x"), 2, 400, "REQUEST_REFUSED"),
+    (errors.NotFound("x"), 2, 404, "NOT_FOUND"),
+    (errors.LoginRequired("x"), 3, 403, "FORBIDDEN"),
+    (errors.KeyUnavailable("x"), 2, 500, "STORE_UNAVAILABLE"),
+    (errors.StoreBusy("x"), 6, 503, "STORE_BUSY"),
+    (errors.NotSetUp("x"), 5, 500, "STORE_UNAVAILABLE"),
+    (errors.Conflict("x"), 3, 409, "CONFLICT"),
+    (errors.NotAllowed("x"), 3, 403, "FORBIDDEN"),
     (errors.Unauthorized("x"), 3, 401, "UNAUTHORIZED"),
     (errors.TooMany("x"), 6, 429, "TOO_MANY_ATTEMPTS"),
-    (errors.LedgerBroken("x"), 4, 503, "LedgerBroken"),
+    (errors.LedgerBroken("x"), 4, 503, "LEDGER_INTEGRITY"),
     (errors.ResponseSchemaError("x"), 1, 500, "INTERNAL"),
     (KeyError("x"), 1, 500, "INTERNAL"),
 ])
 def test_classify_gives_the_contract_exit_code_and_status(exc, exit_code, status, code):
     kind = classify(exc)
-    assert (kind.exit_code, kind.http_status, kind.code) == (exit_code, status, code)
+    assert (kind.exit_code, kind.http_status, problem_of(kind).code) == (exit_code, status, code)
     assert kind.shown is not (code == "INTERNAL")
 
 
@@ -116,7 +117,7 @@ def test_r28_cli_integrity_error_is_exit_4(tmp_path: Path):
     assert run.stderr.startswith("taxgate: ") and "Traceback" not in run.stderr
 
 
-# --- HTTP: the status and JSON body the tree names -------------------------------------------
+# --- HTTP: the status and problem-details body the tree names --------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -150,37 +151,46 @@ def _upload(client, manifest: bytes):  # noqa: ANN001, ANN202
 def test_http_unauthorized_is_401_with_its_code(client):
     r = client.get("/v1/jobs", headers={"Authorization": "Bearer tg_nope.nope"})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    assert r.json() == {"error": "UNAUTHORIZED",
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {"type": "/problems#UNAUTHORIZED", "title": "Credential required",
+                        "status": 401, "code": "UNAUTHORIZED",
                         "detail": "missing, unknown or revoked API credential"}
 
 
 def test_http_not_found_is_404(client):
     r = client.get("/v1/jobs/job-none")
-    assert (r.status_code, r.json()) == (404, {"error": "NotFound", "detail": "no such job"})
+    assert (r.status_code, r.json()["code"], r.json()["detail"]) == (404, "NOT_FOUND",
+                                                                    "no such job")
 
 
 def test_http_bad_input_is_400(client):
+    r = client.get("/v1/jobs", params={"cursor": "@@"})
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_REQUEST")
+
+
+def test_http_an_upload_not_multipart_is_415(client):
     r = client.post("/v1/jobs", content=b"{}", headers={"content-type": "application/json"})
-    assert (r.status_code, r.json()["error"]) == (400, "BadInput")
+    assert (r.status_code, r.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 def test_http_too_large_is_413(client):
     r = client.post("/v1/jobs", content=b"x" * 20_000,
                     headers={"content-type": "multipart/form-data; boundary=b"})
     assert r.status_code == 413
-    assert r.json() == {"error": "TooLarge", "detail": "upload exceeds 10000 bytes"}
+    assert (r.json()["code"], r.json()["detail"]) == ("PAYLOAD_TOO_LARGE",
+                                                      "upload exceeds 10000 bytes")
 
 
 def test_http_a_repeated_json_key_is_400_duplicate_json_key(client):
     r = _upload(client, b'{"requesting_agency": "DHS-ICE", "requesting_agency": "X"}')
     assert r.status_code == 400
-    assert r.json() == {"error": "DuplicateJsonKey",
-                        "detail": "a JSON object in the upload names one key twice"}
+    assert (r.json()["code"], r.json()["detail"]) == (
+        "DUPLICATE_JSON_KEY", "a JSON object in the upload names one key twice")
 
 
 def test_http_another_agency_is_403(client):
     r = _upload(client, json.dumps({"requesting_agency": "DHS-CBP"}).encode())
-    assert (r.status_code, r.json()["error"]) == (403, "NotAllowed")
+    assert (r.status_code, r.json()["code"]) == (403, "FORBIDDEN")
 
 
 def test_http_a_manifest_only_intake_refuses_is_accepted_for_intake_to_answer(client):

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from api_world import PASSWORD, Server, fresh_request, shared_world, wait_done
+from api_world import PASSWORD, Server, fresh_request, job_of, shared_world, wait_done
 
 from taxgate.gateway import Gateway
 from taxgate.gateway.jobs import FAILED, private_dir
@@ -135,12 +135,12 @@ def test_duplicate_json_keys_in_an_upload_are_refused(world, tmp_path):
     nested = signed.rstrip()[:-1] + ', "extra": {"a": 1, "a": 2}}'
     records = (req / "records.csv").read_bytes()
     with serving(world) as srv, srv.client(world.token) as c:
-        before = {j["job_id"] for j in c.get("/v1/jobs").json()}
+        before = {j["job_id"] for j in c.get("/v1/jobs?limit=1000").json()["items"]}
         for manifest in (doubled, nested):
             r = _upload(c, manifest.encode(), records)
             assert r.status_code == 400, r.text
-            assert r.json()["error"] == "DuplicateJsonKey"
-        assert {j["job_id"] for j in c.get("/v1/jobs").json()} == before
+            assert r.json()["code"] == "DUPLICATE_JSON_KEY"
+        assert {j["job_id"] for j in c.get("/v1/jobs?limit=1000").json()["items"]} == before
     assert not list((world.root / "spool").glob("job-*/package"))
 
 
@@ -184,8 +184,9 @@ def test_a_refused_job_answers_its_own_records_never_the_previous_jobs(world, tm
                     (first / "records.csv").read_bytes())
         assert wait_done(c, r.json()["job_id"])["exit_code"] == 0
         r = _upload(c, json.dumps(manifest).encode(), buf.getvalue().encode())
-        job = wait_done(c, r.json()["job_id"])
-        assert job["state"] == "DONE" and job["exit_code"] == 2, job
+        assert r.status_code == 400 and r.json()["reason"] == "MANIFEST_MALFORMED", r.text
+        job = wait_done(c, job_of(r))
+        assert job["state"] == "REFUSED" and job["exit_code"] == 2, job
         got = c.get(f"/v1/jobs/{job['job_id']}/results.csv").text
     answered = [row["record_id"] for row in csv.DictReader(io.StringIO(got))]
     assert sorted(answered) == [f"OWN-{n}" for n in range(1, 6)], answered[:5]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 
 from taxgate.errors import Unauthorized
 from taxgate.gateway import Gateway
@@ -32,5 +33,9 @@ def agency_auth(request: Request) -> str:
     return access.agency_for(token.strip(), _client(request))
 
 
+# The scheme as the OpenAPI document declares it (``bearer``); the check is agency_auth's.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", bearerFormat="tgk_<id>.<secret>",
+                    description="An agency's API credential, from `taxgate agencies "
+                    "credential AGENCY`.")
 AgencyDep = Annotated[str, Depends(agency_auth)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]

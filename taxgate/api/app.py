@@ -13,6 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from taxgate import __version__
 from taxgate.api.http_errors import install_errors
+from taxgate.api.metrics import Metrics, install_metrics
+from taxgate.api.openapi import install_openapi
+from taxgate.api.ops import ops
 from taxgate.api.routes import api
 from taxgate.gateway import Gateway
 from taxgate.gateway.accounts import ApiAccess
@@ -46,10 +49,10 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(gateway.close)  # the job worker, then the store
 
     app = FastAPI(title="taxgate", version=__version__, lifespan=lifespan, docs_url=None,
-                  redoc_url=None, description="Confirm-only address verification gateway: "
-                  "agencies submit signed request packages and receive signed responses "
-                  "(CONFIRMED / NOT_CONFIRMED / REJECTED / REVIEW per record).")
+                  redoc_url=None)
+    install_openapi(app)  # the integration guide, problem details, the bearer scheme
     app.state.gateway = gateway
+    app.state.metrics = Metrics()
     app.state.api_access = ApiAccess(gateway)
     install_web(app, settings)
 
@@ -60,7 +63,9 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers.setdefault(k, v)
         return response
 
+    install_metrics(app, app.state.metrics)
     install_errors(app)
+    app.include_router(ops)
     app.include_router(api)
     app.include_router(web_router)
     app.include_router(desk_router)

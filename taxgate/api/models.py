@@ -18,9 +18,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorBody(_Strict):
-    error: str
+class ProblemDetails(_Strict):
+    """An error, as RFC 9457 problem details (``application/problem+json``); ``code`` is
+    one of :data:`taxgate.api.problems.PROBLEMS` (docs/problems.md)."""
+
+    type: str
+    title: str
+    status: int
     detail: str
+    code: str
+    reason: str | None = None  # REQUEST_REFUSED: the request's reason code
+    instance: str | None = None  # REQUEST_REFUSED: the job holding the signed refusal
 
 
 class JobAccepted(_Strict):
@@ -31,7 +39,7 @@ class JobAccepted(_Strict):
 
 class JobStatus(_Strict):
     job_id: str
-    state: Literal["QUEUED", "RUNNING", "DONE", "FAILED", "EXPIRED"]
+    state: Literal["QUEUED", "RUNNING", "DONE", "REFUSED", "FAILED", "EXPIRED"]
     request_id: str | None
     stage: str
     records_done: int
@@ -44,11 +52,26 @@ class JobStatus(_Strict):
     expires_at: str | None
 
 
+class JobPage(_Strict):
+    """One page of this agency's jobs, oldest first; ``next_cursor`` fetches the next
+    (null on the last page)."""
+
+    items: list[JobStatus]
+    next_cursor: str | None
+
+
 class FollowUpInfo(_Strict):
     request_id: str
     seq: int
     created_at: str
     counts: dict[Outcome, int]
+
+
+class FollowUpPage(_Strict):
+    """One page of a request's follow-up responses, in order of ``seq``."""
+
+    items: list[FollowUpInfo]
+    next_cursor: str | None
 
 
 def status_of(v: JobView) -> JobStatus:

@@ -1,6 +1,12 @@
 """The ``/v1`` routes for agencies: upload a request package as a job, follow the job,
 fetch its signed response and results, and list and fetch follow-up responses.
 
+Every route needs the agency's bearer credential (the ``bearer`` security scheme of the
+OpenAPI document). Lists are paged by an opaque cursor (``limit``, ``cursor``; the next
+one in ``next_cursor`` and a ``Link: rel="next"`` header). A package the gateway refuses
+as a whole is answered at upload when that needs no taxpayer filings (400
+``REQUEST_REFUSED``, naming the job that holds its signed refusal).
+
 Thin shells over the :class:`~taxgate.gateway.Gateway`; each answers with a model of
 :mod:`taxgate.api.models` or a stored file, and raises errors of :mod:`taxgate.errors`
 (made HTTP in :mod:`taxgate.api.http_errors`).
@@ -14,28 +20,40 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Query, Request, Security
+from fastapi.exceptions import HTTPException
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from taxgate import strict_json
-from taxgate.api.access import AgencyDep, GatewayDep
-from taxgate.api.models import ErrorBody, FollowUpInfo, JobAccepted, JobStatus, status_of
+from taxgate.api.access import BEARER, AgencyDep, GatewayDep
+from taxgate.api.http_errors import problem_response
+from taxgate.api.models import (
+    FollowUpInfo,
+    FollowUpPage,
+    JobAccepted,
+    JobPage,
+    JobStatus,
+    status_of,
+)
+from taxgate.api.paging import LINK_HEADER, Limit, decode_cursor, encode_cursor, next_link
+from taxgate.api.problems import problem_of
 from taxgate.errors import (
     BadInput,
     Conflict,
     DuplicateJsonKey,
     NotAllowed,
     NotFound,
+    RequestRefused,
     TaxgateError,
     TooLarge,
 )
 from taxgate.gateway import Gateway
-from taxgate.gateway.jobs import DONE, EXPIRED, JobView, private_dir
+from taxgate.gateway.jobs import ANSWERED, EXPIRED, FAILED, JobView, private_dir
 from taxgate.records import Outcome
 
-api = APIRouter(prefix="/v1", tags=["agencies"], responses={
-    401: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+api = APIRouter(prefix="/v1", tags=["agencies"], dependencies=[Security(BEARER)],
+                responses={400: {}, 401: {}, 429: {}, 503: {}})
 
 _UPLOAD_SCHEMA = {"requestBody": {"required": True, "content": {"multipart/form-data": {
     "schema": {"type": "object", "required": ["manifest", "records"], "properties": {
@@ -53,11 +71,18 @@ def _safe_name(name: object) -> str:
 
 
 @api.post("/jobs", status_code=202, response_model=JobAccepted, openapi_extra=_UPLOAD_SCHEMA,
-          responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody},
-                     413: {"model": ErrorBody}})
-async def submit_job(request: Request, agency: AgencyDep, gw: GatewayDep) -> JobAccepted:
-    """Upload a request package (multipart parts `manifest` and `records`); returns a job
-    id at once. Processing runs in the background; poll the job's status."""
+          responses={202: {"headers": {"Location": {
+              "description": "the job's status URL", "schema": {"type": "string"}}}},
+              400: {"headers": {"Location": {
+                  "description": "REQUEST_REFUSED: the job holding the signed refusal",
+                  "schema": {"type": "string"}}}}, 403: {}, 413: {}, 415: {}})
+async def submit_job(request: Request, agency: AgencyDep, gw: GatewayDep) -> Response:
+    """Upload a request package (multipart parts `manifest` and `records`). A package
+    refused as a whole by a rule that needs no taxpayer filings (signature, official,
+    checksum, record count, manifest, ...) is answered at once: 400 `REQUEST_REFUSED`
+    with its `reason` code and, as `instance`, the job that holds its signed all-REJECTED
+    response (state REFUSED). Otherwise 202 with the job at `Location`; processing runs
+    in the background: poll the job's status."""
     from python_multipart.multipart import FormParser, parse_options_header
 
     limit = gw.settings.service.max_upload_bytes
@@ -66,7 +91,7 @@ async def submit_job(request: Request, agency: AgencyDep, gw: GatewayDep) -> Job
         raise TooLarge(f"upload exceeds {limit} bytes")
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith("multipart/form-data"):
-        raise BadInput("send multipart/form-data with the parts manifest and records")
+        raise HTTPException(415, "send multipart/form-data with the parts manifest and records")
     job_id = gw.jobs.new_job_id()
     job_dir = private_dir(gw.jobs.job_dir(job_id))
     pkg = private_dir(gw.jobs.package_dir(job_id))
@@ -102,7 +127,7 @@ async def submit_job(request: Request, agency: AgencyDep, gw: GatewayDep) -> Job
 
 
 def _accept(gw: Gateway, job_id: str, agency: str, pkg: Path, files: dict[Any, Any]
-            ) -> JobAccepted:
+            ) -> Response:
     manifest_path = Path(os.fsdecode(files[b"manifest"].actual_file_name))
     records_path = Path(os.fsdecode(files[b"records"].actual_file_name))
     try:  # duplicate keys: refused here (400), never read differently later
@@ -122,8 +147,17 @@ def _accept(gw: Gateway, job_id: str, agency: str, pkg: Path, files: dict[Any, A
         name = _safe_name(manifest.get("records_file"))
     os.replace(manifest_path, pkg / "manifest.json")
     os.replace(records_path, pkg / name)
+    try:  # before the worker may take the package; the job itself decides in any case
+        refusal = gw.jobs.precheck(job_id)
+    except Exception:  # noqa: BLE001 - a check that cannot be made here is the job's
+        refusal = None
     gw.jobs.accept(job_id, agency, request_id)
-    return JobAccepted(job_id=job_id, state="QUEUED", status_url=f"/v1/jobs/{job_id}")
+    url = f"/v1/jobs/{job_id}"
+    if refusal is not None:  # the job still answers and logs it, as REFUSED
+        return problem_response(problem_of(RequestRefused), str(refusal)[:300],
+                                {"Location": url}, reason=refusal.reason, instance=url)
+    accepted = JobAccepted(job_id=job_id, state="QUEUED", status_url=url)
+    return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": url})
 
 
 def _own_job(gw: Gateway, job_id: str, agency: str) -> JobView:
@@ -133,13 +167,20 @@ def _own_job(gw: Gateway, job_id: str, agency: str) -> JobView:
     return v
 
 
-@api.get("/jobs", response_model=list[JobStatus])
-def list_jobs(agency: AgencyDep, gw: GatewayDep) -> list[JobStatus]:
-    """This agency's jobs, oldest first."""
-    return [status_of(v) for v in list(gw.jobs.board.values()) if v.row.agency == agency]
+@api.get("/jobs", response_model=JobPage, responses={200: {"headers": LINK_HEADER}})
+def list_jobs(request: Request, response: Response, agency: AgencyDep, gw: GatewayDep,
+              limit: Limit = 100, cursor: str | None = Query(None, max_length=200)
+              ) -> JobPage:
+    """This agency's jobs, oldest first, a page at a time: pass `next_cursor` as
+    `cursor` for the next page (also in the `Link` header)."""
+    after = decode_cursor(cursor)
+    views, last = gw.jobs.page(agency, after, limit)
+    nxt = encode_cursor(last) if last is not None else None
+    next_link(request, response, nxt, limit)
+    return JobPage(items=[status_of(v) for v in views], next_cursor=nxt)
 
 
-@api.get("/jobs/{job_id}", response_model=JobStatus, responses={404: {"model": ErrorBody}})
+@api.get("/jobs/{job_id}", response_model=JobStatus, responses={404: {}})
 def job_status(job_id: str, agency: AgencyDep, gw: GatewayDep) -> JobStatus:
     """State and progress of one of this agency's jobs."""
     return status_of(_own_job(gw, job_id, agency))
@@ -149,7 +190,9 @@ def _response_file(gw: Gateway, job_id: str, agency: str, name: str) -> Path:
     v = _own_job(gw, job_id, agency)
     if v.row.state == EXPIRED:
         raise NotFound("the response is no longer kept (retention period over)")
-    if v.row.state != DONE:
+    if v.row.state == FAILED:
+        raise NotFound("the job failed: it has no response")
+    if v.row.state not in ANSWERED:
         raise Conflict("the job has not finished")
     path = gw.jobs.response_dir(job_id) / name
     if not path.is_file():
@@ -157,8 +200,7 @@ def _response_file(gw: Gateway, job_id: str, agency: str, name: str) -> Path:
     return path
 
 
-_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody}, 409: {"model": ErrorBody}}
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {404: {}, 409: {}}
 
 
 @api.get("/jobs/{job_id}/response.json", responses=_FILE_RESPONSES,
@@ -182,14 +224,25 @@ def _follow_ups(gw: Gateway, request_id: str, agency: str) -> list[Any]:
         return gw.follow_ups(request_id, agency)
 
 
-@api.get("/requests/{request_id}/follow-ups", response_model=list[FollowUpInfo],
-         responses={404: {"model": ErrorBody}})
-def list_follow_ups(request_id: str, agency: AgencyDep, gw: GatewayDep) -> list[FollowUpInfo]:
-    """Follow-up responses for REVIEW records of this agency's request, in order."""
-    return [FollowUpInfo(request_id=f.request_id, seq=f.seq, created_at=f.created_at,
-                         counts={Outcome(k): v for k, v in
-                                 json.loads(f.response_json)["counts"].items()})
-            for f in _follow_ups(gw, request_id, agency)]
+@api.get("/requests/{request_id}/follow-ups", response_model=FollowUpPage,
+         responses={200: {"headers": LINK_HEADER}, 404: {}})
+def list_follow_ups(request: Request, response: Response, request_id: str, agency: AgencyDep,
+                    gw: GatewayDep, limit: Limit = 100,
+                    cursor: str | None = Query(None, max_length=200)) -> FollowUpPage:
+    """Follow-up responses for REVIEW records of this agency's request, in order of
+    `seq`, a page at a time (as `GET /v1/jobs`)."""
+    after = decode_cursor(cursor)
+    if after is not None and not after.isdigit():
+        raise BadInput("cursor: not one this server gave for these follow-ups")
+    later = [f for f in _follow_ups(gw, request_id, agency)
+             if after is None or f.seq > int(after)]
+    chunk = later[:limit]
+    nxt = encode_cursor(str(chunk[-1].seq)) if len(later) > limit else None
+    next_link(request, response, nxt, limit)
+    return FollowUpPage(items=[FollowUpInfo(
+        request_id=f.request_id, seq=f.seq, created_at=f.created_at,
+        counts={Outcome(k): v for k, v in json.loads(f.response_json)["counts"].items()})
+        for f in chunk], next_cursor=nxt)
 
 
 def _one_follow_up(gw: Gateway, request_id: str, seq: int, agency: str) -> Any:
@@ -198,7 +251,7 @@ def _one_follow_up(gw: Gateway, request_id: str, seq: int, agency: str) -> Any:
 
 
 @api.get("/requests/{request_id}/follow-ups/{seq}/response.json",
-         responses={404: {"model": ErrorBody}})
+         responses={200: {"content": {"application/json": {}}}, 404: {}})
 def follow_up_response(request_id: str, seq: int, agency: AgencyDep, gw: GatewayDep
                        ) -> Response:
     """The signed response.json of a follow-up (``follow_up_of``, ``follow_up_seq``)."""
@@ -207,7 +260,8 @@ def follow_up_response(request_id: str, seq: int, agency: AgencyDep, gw: Gateway
 
 
 @api.get("/requests/{request_id}/follow-ups/{seq}/results.csv",
-         responses={404: {"model": ErrorBody}}, response_class=PlainTextResponse)
+         responses={200: {"content": {"text/csv": {}}}, 404: {}},
+         response_class=PlainTextResponse)
 def follow_up_results(request_id: str, seq: int, agency: AgencyDep, gw: GatewayDep
                       ) -> PlainTextResponse:
     """results.csv of a follow-up: the released records only."""

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from taxgate.api.problems import PROBLEMS
+from taxgate.api.problems import body as problem_body
 from taxgate.settings import ServiceSettings
 
 MAX_HEADER_BYTES = 16 * 1024  # a request head larger than this is answered 400
@@ -99,9 +102,10 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.active >= self.limit:
-            body = b'{"error":"BUSY","detail":"too many requests in progress; retry shortly"}'
+            body = json.dumps(problem_body(PROBLEMS["SERVER_BUSY"], "too many requests in "
+                                           "progress; retry shortly")).encode("utf-8")
             await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/json"), (b"retry-after", b"1"),
+                (b"content-type", b"application/problem+json"), (b"retry-after", b"1"),
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return

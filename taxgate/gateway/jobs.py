@@ -9,9 +9,16 @@ again: a job killed mid-way is simply processed again, and because a request is
 committed with its ledger events in one transaction (docs/store.md), a job that had
 already committed gets the stored answer replayed — nothing is disclosed twice.
 
-Once a job is DONE its package is deleted (R40: request inputs are not kept), the
-REVIEW records it produced are handed to the review desk first, and its response
-stays downloadable for ``response_retention_days``, then is deleted (state EXPIRED).
+A job ends DONE (answered), REFUSED (the request refused as a whole: its signed
+response lists every record REJECTED with the request's reason code) or FAILED. Once
+it ends its package is deleted (R40: request inputs are not kept), the REVIEW records
+it produced are handed to the review desk first, and its response stays downloadable
+for ``response_retention_days``, then is deleted (state EXPIRED).
+
+:meth:`JobRunner.precheck` tells at upload the refusal a package will get when that
+needs no taxpayer filings (the agency kit's own check, :func:`taxgate.agency.request_refusals`,
+with the registry's officials); the job still runs, so the refusal is answered and
+logged by the one publish step like any other.
 """
 
 from __future__ import annotations
@@ -28,8 +35,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from taxgate import intake
 from taxgate.domain import JobRow
-from taxgate.errors import IntegrityError, StoreBusy, TaxgateError, classify
+from taxgate.errors import (
+    BadInput,
+    IntegrityError,
+    RequestRefused,
+    StoreBusy,
+    TaxgateError,
+    classify,
+)
 from taxgate.intake import valid_request_id
 from taxgate.store.common import iso_now
 
@@ -42,7 +57,11 @@ if TYPE_CHECKING:
     from taxgate.store.base import Store
 
 QUEUED, RUNNING, DONE, FAILED, EXPIRED = "QUEUED", "RUNNING", "DONE", "FAILED", "EXPIRED"
+REFUSED = "REFUSED"
 UNFINISHED = (QUEUED, RUNNING)
+ANSWERED = (DONE, REFUSED)  # a signed response is kept (until EXPIRED)
+STATES = (QUEUED, RUNNING, DONE, REFUSED, FAILED, EXPIRED)
+PRECHECK_WAIT_S = 1.0  # an upload waits this long for the registry, else the job decides
 
 
 @dataclass
@@ -127,6 +146,8 @@ class JobRunner:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.running: str | None = None  # the job the worker runs now
+        self.stage_seconds: dict[str, tuple[int, float]] = {}  # stage: (jobs, seconds)
 
     # --- paths -------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
@@ -154,6 +175,8 @@ class JobRunner:
                     continue
                 rows[row.job_id] = row
         for row in sorted(rows.values(), key=lambda r: (r.submitted_at, r.job_id)):
+            if row.state == DONE and row.exit_code == 2:  # refused before REFUSED existed
+                row = replace(row, state=REFUSED)
             self.board[row.job_id] = JobView(row)
             if row.state in UNFINISHED:
                 self._queue.put(row.job_id)
@@ -188,6 +211,46 @@ class JobRunner:
         self.board[job_id] = JobView(row)
         self._queue.put(job_id)
         return row
+
+    def precheck(self, job_id: str, received: dt.datetime | None = None
+                 ) -> RequestRefused | None:
+        """The refusal the spooled package of ``job_id`` will get, told without the
+        taxpayer filings; None when it passes, or when it cannot be told now and exactly
+        as the job will tell it: the registry is busy, the request id is already stored
+        (the job replays or refuses it as reused), the store is not set up or its ledger
+        failed its last check (the job fails), or the only refusal is a created_at
+        in the future (later it may no longer be)."""
+        from taxgate import agency, integrity
+
+        pkg = intake.read_package(self.package_dir(job_id),
+                                  self.settings.policy.max_records_file_bytes)
+        try:
+            with self.gateway.lock(timeout=PRECHECK_WAIT_S) as store:
+                if store.filing_count() == 0 or integrity.open_failure(store) or (
+                        pkg.request_id and store.find_request(pkg.request_id) is not None):
+                    return None
+                sender = pkg.requesting_agency or ""
+                officials = store.officials(sender)
+                safeguards = store.safeguards_current(sender) if sender else None
+        except StoreBusy:
+            return None
+        first = agency.first_refusal(pkg, self.settings.policy,
+                                     received or dt.datetime.now(dt.UTC), officials, safeguards)
+        return None if first is None or first.reason == "CREATED_AT_INVALID" else first
+
+    def page(self, agency: str, after: str | None, limit: int) -> tuple[list[JobView], str | None]:
+        """Up to ``limit`` of ``agency``'s jobs after job ``after`` (None: from the first),
+        oldest first, and the job id to continue after (None on the last page)."""
+        own = [v for v in list(self.board.values()) if v.row.agency == agency]
+        start = 0
+        if after is not None:
+            ids = [v.row.job_id for v in own]
+            if after not in ids:
+                raise BadInput("cursor: not one this server gave for these jobs")
+            start = ids.index(after) + 1
+        chunk = own[start:start + limit]
+        more = start + limit < len(own)
+        return chunk, (chunk[-1].row.job_id if more and chunk else None)
 
     def view(self, job_id: str, agency: str | None = None) -> JobView | None:
         v = self.board.get(job_id)
@@ -226,14 +289,17 @@ class JobRunner:
                 return
             view.progress.stage_("intake", _record_count(pkg))
             with self.gateway.lock():
+                self.running = job_id
                 self._save(view, state=RUNNING)
                 result = self.gateway.process(pkg, out, _ProgressAdapter(view.progress))
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(
                     days=self.settings.service.response_retention_days)
                 view.progress.stage_("done")
                 view.progress.done = sum(result.counts.values())
+                self._timed(result.timings.stages)
                 self._save(
-                    view, state=DONE, request_id=result.request_id, exit_code=result.exit_code,
+                    view, state=DONE if result.exit_code == 0 else REFUSED,
+                    request_id=result.request_id, exit_code=result.exit_code,
                     message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
                     expires_at=expires.isoformat().replace("+00:00", "Z"))
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
@@ -241,7 +307,14 @@ class JobRunner:
             self._fail(view, str(exc) if kind.shown else
                        f"internal failure ({type(exc).__name__}); nothing was disclosed",
                        4 if issubclass(kind, IntegrityError) else 1)  # FAILED: 4 or 1
+        finally:
+            self.running = None
         shutil.rmtree(pkg, ignore_errors=True)  # R40: the request's input is not kept
+
+    def _timed(self, stages: dict[str, float]) -> None:
+        for name, seconds in stages.items():
+            n, total = self.stage_seconds.get(name, (0, 0.0))
+            self.stage_seconds[name] = (n + 1, total + seconds)
 
     def _fail(self, view: JobView, message: str, exit_code: int = 1) -> None:
         view.progress.stage_("failed")
@@ -255,7 +328,7 @@ class JobRunner:
         now = iso_now()
         for view in list(self.board.values()):
             r = view.row
-            if r.state == DONE and r.expires_at and r.expires_at < now:
+            if r.state in ANSWERED and r.expires_at and r.expires_at < now:
                 shutil.rmtree(self.job_dir(r.job_id), ignore_errors=True)
                 with contextlib.suppress(TaxgateError):
                     self._save(view, state=EXPIRED)
