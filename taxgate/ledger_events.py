@@ -295,7 +295,7 @@ class SignIn(Event):
     TYPE = "SIGN_IN"
     SERVES = "R33"
     username: str = _f("the user name tried, cut to 100 characters")
-    outcome: str = _f("SUCCESS, FAILURE or RATE_LIMITED")
+    outcome: str = _f("SUCCESS, FAILURE, SECOND_FACTOR_FAILURE or RATE_LIMITED")
     source: str = _f("the client's address")
 
 
@@ -314,6 +314,57 @@ class OversightViewed(Event):
     SERVES = "R33, R34"
     viewer: str = _f("the auditor")
 
+
+
+# --- access (R4, R33, R36) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiAuthentication(Event):
+    """An agency's API credential was checked: accepted or refused (never its secret)."""
+    TYPE = "API_AUTHENTICATION"
+    SERVES = "R33, R35"
+    cred_id: str | None = _f("the credential's public id as presented; null: none")
+    agency: str | None = _f("the credential's agency; null: unknown")
+    outcome: str = _f("SUCCESS or FAILURE")
+    source: str = _f("the client's address")
+    client_certificate: str | None = _f("the mutual-TLS certificate's subject; null: none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultsDelivery(Event):
+    """A response file was asked for: delivered to a named recipient, or refused (R4)."""
+    TYPE = "RESULTS_DELIVERY"
+    SERVES = "R4, R33"
+    request_id: str | None = _f("the request answered (null: not known yet)")
+    job_id: str | None = _f("the HTTP job; null for a follow-up response")
+    follow_up_seq: int | None = _f("the follow-up response; null for the first response")
+    file: str = _f("response.json or results.csv")
+    recipient: str | None = _f("the person the credential was issued to; null: agency-wide")
+    cred_id: str = _f("the credential's public id")
+    outcome: str = _f("DELIVERED, or NOT_A_NAMED_RECIPIENT (refused)")
+    sha256: str | None = _f("sha256 of the bytes delivered; null when refused")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatorAction(Event):
+    """An administrative command, run by a named operator (docs/cli.md, operator)."""
+    TYPE = "OPERATOR_ACTION"
+    SERVES = "R33, R36"
+    operator: str = _f("who ran it: --operator / TAXGATE_OPERATOR, else os:<login>")
+    command: str = _f("the command, e.g. `users add`")
+    target: str | None = _f("what it acted on: ids, counts or digests only")
+    outcome: str = _f("SUCCESS, or FAILURE (<error class>)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MfaChanged(Event):
+    """A web account's second factor was enrolled, reset, or a recovery code was used."""
+    TYPE = "MFA_CHANGED"
+    SERVES = "R33, R36"
+    username: str = _f("the account")
+    change: str = _f("ENROLLED, RESET or RECOVERY_CODE_USED")
+    actor: str = _f("who made the change")
 
 # --- the ledger's own integrity (R28, R34) -----------------------------------------------
 

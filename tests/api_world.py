@@ -63,12 +63,24 @@ def build_world(root: Path, store: str, *, people: int = 2_000, records: int = 3
         gw.load(paths.taxpayers)
         gw.add_official(Official("ice-director", "DHS-ICE", "Director", pem,
                                  dt.date(2026, 1, 1)), "test")
-        token = gw.issue_credential("DHS-ICE", "test")
+        # R4: results go to a person the request names; the world's requests name their
+        # records' officers, so the agency's token is issued to one of them
+        token = gw.issue_credential("DHS-ICE", "test", holder=first_officer(paths))
         other = gw.issue_credential("DHS-CBP", "test")
         for name, role in USERS.items():
             gw.add_user(name, role, PASSWORD)
         gw.add_user("iggy", "agency", PASSWORD, agency="DHS-ICE")
     return World(root, settings, key, paths, token, other)
+
+
+def first_officer(paths) -> str:  # noqa: ANN001
+    """The officer named on the first record of the world's request."""
+    import csv
+    import json
+
+    manifest = json.loads((paths.request_dir / "manifest.json").read_text(encoding="utf-8"))
+    with (paths.request_dir / manifest["records_file"]).open(encoding="utf-8") as f:
+        return next(r["officer_id"] for r in csv.DictReader(f) if r["officer_id"].strip())
 
 
 _WORLDS: dict[str, World] = {}

@@ -116,8 +116,11 @@ def test_the_architecture_page_is_drawn_from_the_contract():
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
-# Modules still over the limit, each with the step that brings it under (none now).
-LONG_MODULES_ALLOWED: set[str] = set()
+# Modules still over the limit, each with the step that brings it under.
+# ledger_events.py: the access events (R4, R33) took it past 400; split the declarations
+# per area (requests, review, administration, access, integrity) into modules the registry
+# imports, once the branches that add events at the same time are merged.
+LONG_MODULES_ALLOWED: set[str] = {"ledger_events.py"}
 
 # Functions still over the limit, each with the step that splits it (none now).
 LONG_FUNCTIONS_ALLOWED: set[str] = set()

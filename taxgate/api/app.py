@@ -19,6 +19,7 @@ from taxgate.gateway.accounts import ApiAccess
 from taxgate.settings import Settings
 from taxgate.web.routes import install_web
 from taxgate.web.routes import router as web_router
+from taxgate.web.signin import router as signin_router
 
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -61,4 +62,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_errors(app)
     app.include_router(api)
     app.include_router(web_router)
+    app.include_router(signin_router)
     return app

@@ -3,7 +3,10 @@ Gateway each command holds, and the one place where failures become exit codes."
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -24,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from taxgate.errors import classify
+from taxgate.errors import BadInput, IntegrityError, classify
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
 from taxgate.untrusted import for_terminal
@@ -124,15 +127,61 @@ def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
         raise typer.Exit(kind.exit_code) from None
 
 
-def with_gateway(settings: Settings, fn: Callable[[Gateway], T]) -> T:
+def with_gateway(settings: Settings, fn: Callable[[Gateway], T], *,
+                 audit: str | None = None, target: str | None = None) -> T:
     """``fn`` on a Gateway built from ``settings``, closed after; failures become exit
-    codes as in :func:`run`."""
+    codes as in :func:`run`. ``audit``: the command's name, logged with the operator,
+    ``target`` (ids only) and its outcome as an OPERATOR_ACTION (R33)."""
 
     def _do() -> T:
+        actor = operator() if audit else ""
         with Gateway(settings) as gw:
-            return fn(gw)
+            if not audit:
+                return fn(gw)
+            try:
+                result = fn(gw)
+            except Exception as exc:
+                if not isinstance(exc, IntegrityError):  # never write to a failed ledger
+                    with contextlib.suppress(Exception):  # the failure itself is reported
+                        gw.record_operator_action(actor, audit, target,
+                                                  f"FAILURE ({type(exc).__name__})")
+                raise
+            gw.record_operator_action(actor, audit, target, "SUCCESS")
+            return result
 
     return run(_do)  # type: ignore[no-any-return]
+
+
+# --- the operator (R33, R36) ------------------------------------------------------------
+
+_OPERATOR_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+_given_operator: list[str | None] = [None]  # set by the --operator option of `taxgate`
+
+
+def set_operator(name: str | None) -> None:
+    """The operator named by ``--operator`` or TAXGATE_OPERATOR (None: not named)."""
+    _given_operator[0] = name.strip() if name and name.strip() else None
+
+
+def operator() -> str:
+    """Who runs this command, for the ledger: the name given by ``--operator`` or
+    TAXGATE_OPERATOR, else ``os:<login>`` of the process's effective user id (never the
+    USER or LOGNAME variables, which anyone can set). BadInput when the name is not
+    a plain user name or no login can be found."""
+    name = _given_operator[0]
+    if name is not None:
+        if not _OPERATOR_RE.fullmatch(name):
+            raise BadInput("--operator / TAXGATE_OPERATOR: a user name of letters, digits "
+                           "and . _ @ - (at most 100 characters)")
+        return name
+    try:
+        login = pwd.getpwuid(os.geteuid()).pw_name
+    except (KeyError, OSError):
+        login = ""
+    if not _OPERATOR_RE.fullmatch(login):
+        raise BadInput("name the operator: --operator NAME or TAXGATE_OPERATOR "
+                       "(the process's user has no login name)")
+    return f"os:{login}"
 
 
 def print_timings(t: Timings) -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
+from taxgate.cli._common import operator as current_operator
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
@@ -32,7 +33,7 @@ def ledger_verify(
     def _verify(gw: Gateway):  # noqa: ANN202
         return gw.verify_ledger(anchor), gw.open_failure()
 
-    found, still_open = with_gateway(settings_for(store), _verify)
+    found, still_open = with_gateway(settings_for(store), _verify, audit="ledger verify")
     report = found.report
     where = (f"anchor seq {found.anchor.seq} of {found.anchor.at} reached"
              if found.anchor else "no head anchor yet (one is written now)")
@@ -48,16 +49,18 @@ def ledger_verify(
 
 @ledger_app.command("incident")
 def ledger_incident(
-    operator: Annotated[str, typer.Option(help="Your user name, recorded in the ledger.")],
     note: Annotated[str, typer.Option(help="What happened and what was done: one line, at most "
                                       "200 characters, no taxpayer values (no number of five "
                                       "or more digits).")],
+    operator: Annotated[str | None, typer.Option(help="Your user name, recorded in the ledger "
+                                             "(default: the operator of `taxgate`).")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
     failure and the anchor it supersedes) and start the head anchor afresh after it, so
     process, accounting, report and release run again."""
-    head = with_gateway(settings_for(store), lambda gw: gw.record_incident(operator, note))
+    head = with_gateway(settings_for(store), lambda gw: gw.record_incident(
+        operator or current_operator(), note), audit="ledger incident")
     out.print(f"incident recorded at seq {head.seq}; the head anchor starts afresh there")
 
 
@@ -71,7 +74,8 @@ def accounting(
 
     if not (tin.isdigit() and len(tin) == 9):
         run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
-    rows = with_gateway(settings_for(store), lambda gw: gw.accounting(tin))
+    rows = with_gateway(settings_for(store), lambda gw: gw.accounting(tin),
+                        audit="accounting")  # the TIN itself is never logged (R34)
     table = Table("disclosed at", "agency", "official", "officer", "authority", "request",
                   "record", "purpose", title=f"{len(rows)} disclosure(s)")
     for d in rows:
@@ -90,7 +94,8 @@ def report_disclosures(
 ) -> None:
     """Write the annual counts of requests, instances and taxpayers disclosed per agency and
     authority, as CSV and as an HTML page with a chart (R29)."""
-    report = with_gateway(settings_for(store), lambda gw: gw.annual_report(year))
+    report = with_gateway(settings_for(store), lambda gw: gw.annual_report(year),
+                          audit="report disclosures", target=f"year {year}")
     csv_path, html_path = Gateway.write_report(report, out_dir)
     t = report.totals
     out.print(f"{year}: {t['requests']:,} requests, {t['instances_disclosed']:,} instances "

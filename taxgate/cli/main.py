@@ -21,14 +21,15 @@ from taxgate.cli._common import (
     RichProgress,
     StoreOpt,
     err,
+    operator,
     out,
     print_timings,
     run,
+    set_operator,
     settings_for,
     with_gateway,
 )
 from taxgate.errors import BadInput
-from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
 app = typer.Typer(
@@ -48,11 +49,19 @@ service.register(app)
 agency.register(app)
 
 
+@app.callback()
+def _operator(operator: Annotated[str | None, typer.Option(
+        "--operator", envvar="TAXGATE_OPERATOR",
+        help="Your user name, logged with every administrative command (R33); "
+        "default: os:<login> of the account running the command.")] = None) -> None:
+    set_operator(operator)
+
+
 @app.command()
 def init(store: StoreOpt = None) -> None:
     """Create the store, its at-rest key (unless TAXGATE_KEY is set) and the gateway's
     Ed25519 signing key."""
-    where = with_gateway(settings_for(store), lambda gw: gw.init())
+    where = with_gateway(settings_for(store), lambda gw: gw.init(), audit="init")
     out.print(f"initialized store {shown(where)}")
 
 
@@ -64,7 +73,8 @@ def load(
     """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model."""
     settings = settings_for(store)
     with RichProgress(err) as progress:
-        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress))
+        result = with_gateway(settings, lambda gw: gw.load(taxpayer_file, progress),
+                              audit="load")
     out.print(
         f"loaded {result.rows:,} filings ({result.total_filings:,} in the store); "
         f"model {result.model_version}"
@@ -80,9 +90,8 @@ def officials_add(
     public_key: Annotated[Path, typer.Option("--public-key", help="Ed25519 PEM public key.")],
     valid_from: Annotated[str, typer.Option("--valid-from", help="YYYY-MM-DD")],
     valid_to: Annotated[str | None, typer.Option("--valid-to", help="YYYY-MM-DD")] = None,
-    actor: Annotated[
-        str, typer.Option(help="Who registers the official (for the ledger).")
-    ] = "cli",
+    actor: Annotated[str | None, typer.Option(
+        help="Who registers the official (for the ledger); default: the operator.")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Register an official who may sign requests for an agency (R1, R2)."""
@@ -110,8 +119,9 @@ def officials_add(
             valid_from=start,
             valid_to=end,
         )
-        with Gateway(settings_for(store)) as gw:
-            gw.add_official(official, actor)
+        with_gateway(settings_for(store), lambda gw: gw.add_official(
+            official, actor or operator()), audit="officials add",
+            target=f"{official_id} for {agency}")
 
     run(_do)
     out.print(f"registered official {shown(official_id)} for {shown(agency)}")
@@ -145,7 +155,8 @@ def process(
     """The main job: check a signed request, match it, answer with a signed response."""
     settings = run(settings_for, store, engine=engine)
     with RichProgress(err) as progress:
-        result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress))
+        result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress),
+                              audit="process")
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
     if result.exit_code != 0:
         err.print(f"taxgate: request refused: {shown(result.message)}", soft_wrap=True)

@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taxgate.cli._common import StoreOpt, err, out, run, settings_for, with_gateway
+from taxgate.cli._common import (
+    StoreOpt,
+    err,
+    operator,
+    out,
+    run,
+    settings_for,
+    with_gateway,
+)
 from taxgate.errors import BadInput, NotAllowed
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
@@ -40,10 +48,16 @@ def _password(prompt_name: str) -> str:
 @agencies_app.command("credential")
 def agencies_credential(
     agency: Annotated[str, typer.Argument(help="The agency, as in manifests (e.g. DHS-ICE).")],
+    holder: Annotated[str | None, typer.Option(
+        "--holder", help="The person it is issued to, as requests name them (an officer id): "
+        "only a named recipient downloads results (R4).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Issue a new API credential for an agency (printed once) and revoke its earlier ones."""
-    token = with_gateway(settings_for(store), lambda gw: gw.issue_credential(agency))
+    """Issue a new API credential for an agency, or for one person of it (printed once),
+    and revoke the earlier ones of that agency or person."""
+    token = with_gateway(settings_for(store), lambda gw: gw.issue_credential(
+        agency, operator(), holder=holder), audit="agencies credential",
+        target=f"{agency}" + (f" for {holder}" if holder else ""))
     err.print(f"new API credential for {shown(agency)} (shown once; earlier ones are revoked):")
     sys.stdout.write(token + "\n")
 
@@ -61,11 +75,24 @@ def users_add(
     """Create a web account (or replace its role and password); the password comes from
     stdin, or is generated with --generate. Logged in the ledger (R33)."""
     password = secrets.token_urlsafe(18) if generate else _password(username)
-    with_gateway(settings_for(store),
-                 lambda gw: gw.add_user(username, role, password, agency=agency))
+    with_gateway(settings_for(store), lambda gw: gw.add_user(
+        username, role, password, agency=agency, actor=operator()),
+        audit="users add", target=f"{username} ({role})")
     out.print(f"user {shown(username)} ({shown(role)}) saved")
     if generate:
         sys.stdout.write(password + "\n")
+
+
+@users_app.command("reset-mfa")
+def users_reset_mfa(
+    username: Annotated[str, typer.Argument(help="The account whose second factor is lost.")],
+    store: StoreOpt = None,
+) -> None:
+    """Remove an account's second factor (a lost device): it enrols a new one at its next
+    sign-in (R36). Logged in the ledger (MFA_CHANGED, with the operator)."""
+    with_gateway(settings_for(store), lambda gw: gw.reset_mfa(username, operator()),
+                 audit="users reset-mfa", target=username)
+    out.print(f"second factor of {shown(username)} removed; it enrols again at sign-in")
 
 
 def _principal(gw: Gateway, username: str, password: str):  # noqa: ANN202
@@ -105,7 +132,8 @@ def review_propose(
     """Propose the final outcome of a REVIEW record (role reviewer)."""
     password = _password(user)
     with_gateway(settings_for(store), lambda gw: gw.propose(
-        _principal(gw, user, password), request_id, row, outcome, reason))
+        _principal(gw, user, password), request_id, row, outcome, reason),
+        audit="review propose", target=f"{request_id} row {row} by {user}")
     out.print(f"proposed {shown(outcome)} for row {row} of {shown(request_id)}; "
               "another person must release it")
 
@@ -127,7 +155,8 @@ def review_release(
     follow-up response for the agency is signed."""
     password = _password(user)
     fu = with_gateway(settings_for(store), lambda gw: gw.release(
-        _principal(gw, user, password), request_id, row, proposal))
+        _principal(gw, user, password), request_id, row, proposal),
+        audit="review release", target=f"{request_id} row {row} by {user}")
     if out_dir is not None:
         Gateway.write_follow_up(fu, out_dir)
     out.print(f"released: follow-up response {fu.seq} of {shown(request_id)}")
@@ -141,7 +170,8 @@ def review_follow_up(
     store: StoreOpt = None,
 ) -> None:
     """Write a follow-up response (results.csv and signed response.json) to a folder."""
-    fu = with_gateway(settings_for(store), lambda gw: gw.follow_up(request_id, seq))
+    fu = with_gateway(settings_for(store), lambda gw: gw.follow_up(request_id, seq),
+                      audit="review follow-up", target=f"{request_id} follow-up {seq}")
     Gateway.write_follow_up(fu, out_dir)
     out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 

@@ -30,8 +30,8 @@ from taxgate.settings import Settings
 
 if TYPE_CHECKING:
     from taxgate.accounting import AnnualReport, Disclosure
-    from taxgate.domain import FollowUp, LedgerEntry, Official, ReviewDecision
-    from taxgate.gateway.accounts import Principal
+    from taxgate.domain import FollowUp, JobRow, LedgerEntry, Official, ReviewDecision
+    from taxgate.gateway.accounts import ApiCaller, Principal
     from taxgate.gateway.jobs import JobRunner
     from taxgate.gateway.oversight import Oversight
     from taxgate.gateway.review import ItemView, QueueEntry
@@ -138,12 +138,14 @@ class Gateway:
 
     # --- accounts -----------------------------------------------------------------------
 
-    def issue_credential(self, agency: str, actor: str = "cli") -> str:
-        """A new API secret for ``agency`` (returned once); revokes its earlier ones."""
+    def issue_credential(self, agency: str, actor: str = "cli", *,
+                         holder: str | None = None) -> str:
+        """A new API secret for ``agency`` or one person of it (``holder``, R4; returned
+        once); revokes the earlier ones of the agency's own or of that person."""
         from taxgate.gateway import accounts
 
         with self.lock() as store:
-            return accounts.issue_credential(store, agency, actor)
+            return accounts.issue_credential(store, agency, actor, holder)
 
     def check_api_token(self, token: str) -> str | None:
         """The agency a presented API secret belongs to, or None."""
@@ -175,12 +177,76 @@ class Gateway:
             store.append_events([SignIn(
                 username=username[:100], outcome=outcome, source=source).to_event()])
 
+    # the second factor (R36): taxgate.gateway.mfa
+    def mfa_enrolled(self, username: str) -> bool:
+        """Whether the web account has enrolled its second factor."""
+        from taxgate.gateway import mfa
+
+        with self.lock() as store:
+            return mfa.enrolled(store, username)
+
+    @staticmethod
+    def new_mfa_secret() -> str:
+        from taxgate.gateway import mfa
+
+        return mfa.new_secret()
+
+    @staticmethod
+    def mfa_uri(secret: str, username: str) -> str:
+        from taxgate.gateway import mfa
+
+        return mfa.provisioning_uri(secret, username)
+
+    def enrol_mfa(self, username: str, secret: str, code: str) -> list[str]:
+        """Enrol ``secret`` once ``code`` proves it; the recovery codes (shown once)."""
+        from taxgate.gateway import mfa
+
+        with self.lock() as store:
+            return mfa.enrol(store, username, secret, code)
+
+    def check_second_factor(self, username: str, code: str) -> bool:
+        """Whether ``code`` is the account's TOTP code or an unused recovery code."""
+        from taxgate.gateway import mfa
+
+        with self.lock() as store:
+            return mfa.check(store, username, code)
+
+    def reset_mfa(self, username: str, actor: str) -> None:
+        """Remove a web account's second factor (it enrols again at its next sign-in)."""
+        from taxgate.gateway import mfa
+
+        with self.lock() as store:
+            mfa.reset(store, username, actor)
+
     def record_sign_out(self, username: str) -> None:
         """R33: log a web sign-out."""
         from taxgate.ledger_events import SignOut
 
         with self.lock() as store:
             store.append_events([SignOut(username=username).to_event()])
+
+    def record_operator_action(self, operator: str, command: str, target: str | None,
+                               outcome: str) -> None:
+        """R33: log an administrative command with its named operator and outcome."""
+        from taxgate.ledger_events import OperatorAction
+
+        with self.lock() as store:
+            store.append_events([OperatorAction(operator=operator, command=command,
+                                                target=target, outcome=outcome).to_event()])
+
+    def deliver(self, caller: ApiCaller, data: bytes, *, file: str, request_id: str | None,
+                job: JobRow | None = None, follow_up_seq: int | None = None) -> bytes:
+        """``data`` (a response file) if ``caller`` is a named recipient of the request
+        (R4), else NotAllowed; logged either way (RESULTS_DELIVERY)."""
+        from taxgate.gateway import delivery
+
+        with self.lock(timeout=10) as store:
+            recipients = None if job is not None or request_id is None else (
+                delivery.request_recipients(store.jobs(agency=caller.agency), request_id,
+                                            caller.agency))
+            return delivery.deliver(store, caller, data, file=file, request_id=request_id,
+                                    job=job, follow_up_seq=follow_up_seq,
+                                    recipients=recipients)
 
     # --- the review desk ----------------------------------------------------------------
 
