@@ -182,12 +182,17 @@ def serve(
     store: StoreOpt = None,
 ) -> None:
     """Run the HTTP API for agencies and the web pages for officers and auditors
-    (header and keep-alive timeouts, connection and request limits: docs/service.md)."""
+    (header and keep-alive timeouts, connection and request limits: docs/service.md;
+    TLS 1.2+ and mutual TLS with TAXGATE_TLS_CERT, TAXGATE_TLS_KEY, TAXGATE_TLS_CLIENT_CA:
+    docs/access.md)."""
     from taxgate.api import create_app, server
 
     settings = settings_for(store)
     app = run(create_app, settings)
-    err.print(f"taxgate serving {shown(settings.store)} on http://{shown(host)}:{port}")
+    tls = settings.service.tls_cert is not None
+    mutual = " (mutual TLS)" if settings.service.tls_client_ca is not None else ""
+    err.print(f"taxgate serving {shown(settings.store)} on {'https' if tls else 'http'}://"
+              f"{shown(host)}:{port}{mutual}")
     server.run(app, settings.service, host, port)
 
 
