@@ -141,15 +141,23 @@ def with_gateway(settings: Settings, fn: Callable[[Gateway], T], *,
             try:
                 result = fn(gw)
             except Exception as exc:
-                if not isinstance(exc, IntegrityError):  # never write to a failed ledger
-                    with contextlib.suppress(Exception):  # the failure itself is reported
-                        gw.record_operator_action(actor, audit, target,
-                                                  f"FAILURE ({type(exc).__name__})")
+                with contextlib.suppress(Exception):  # the failure itself is reported
+                    _log_action(gw, actor, audit, target, exc)
                 raise
-            gw.record_operator_action(actor, audit, target, "SUCCESS")
+            _log_action(gw, actor, audit, target, None)
             return result
 
     return run(_do)  # type: ignore[no-any-return]
+
+
+def _log_action(gw: Gateway, actor: str, command: str, target: str | None,
+                exc: Exception | None) -> None:
+    """OPERATOR_ACTION, unless the ledger failed a check no incident has followed yet:
+    nothing is written to a ledger under investigation (docs/ledger.md)."""
+    if isinstance(exc, IntegrityError) or gw.open_failure() is not None:
+        return
+    gw.record_operator_action(actor, command, target, "SUCCESS" if exc is None
+                              else f"FAILURE ({type(exc).__name__})")
 
 
 # --- the operator (R33, R36) ------------------------------------------------------------
