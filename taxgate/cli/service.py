@@ -35,6 +35,11 @@ review_app = typer.Typer(help="The review desk: REVIEW records, two-person decis
                          "follow-up responses (R23, R36).", no_args_is_help=True)
 
 
+HolderOpt = Annotated[str | None, typer.Option(
+    "--holder", help="The person it is issued to, as requests name them (an officer id): "
+    "only a named recipient downloads results (R4).")]
+
+
 def _password(prompt_name: str) -> str:
     """One line from stdin (never an argument: it would land in shell history)."""
     if sys.stdin.isatty():
@@ -48,9 +53,7 @@ def _password(prompt_name: str) -> str:
 @agencies_app.command("credential")
 def agencies_credential(
     agency: Annotated[str, typer.Argument(help="The agency, as in manifests (e.g. DHS-ICE).")],
-    holder: Annotated[str | None, typer.Option(
-        "--holder", help="The person it is issued to, as requests name them (an officer id): "
-        "only a named recipient downloads results (R4).")] = None,
+    holder: HolderOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """Issue a new API credential for an agency, or for one person of it (printed once),
