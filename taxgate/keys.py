@@ -31,7 +31,9 @@ ENV_VAR = "TAXGATE_KEY"
 class KeyProvider(Protocol):
     """A source of the at-rest key."""
 
-    where: str  # how an operator would supply the key here, for messages
+    @property
+    def where(self) -> str:
+        """How an operator would supply the key here, for messages."""
 
     def key(self) -> str | None:
         """The key (hex), or None when this source holds none. OSError: unreadable."""
@@ -82,7 +84,10 @@ class GivenKey:
     """A key handed over in code (``Settings.key_hex``: tests, embedding programs)."""
 
     value: str
-    where: str = "pass the key"
+
+    @property
+    def where(self) -> str:
+        return "pass the key"
 
     def key(self) -> str | None:
         return self.value
