@@ -124,6 +124,7 @@ class ApiCredential:
     hash: str
     created_at: str
     revoked_at: str | None = None
+    holder: str | None = None  # the person it was issued to (R4); None: the agency's own
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,17 @@ class UserAccount:
 
 
 @dataclass(frozen=True)
+class UserMfa:
+    """A web account's second factor (R36): its TOTP secret, sealed under the at-rest key,
+    and the salted hashes of its unused recovery codes (JSON)."""
+
+    username: str
+    sealed: bytes
+    recovery_json: str
+    enrolled_at: str
+
+
+@dataclass(frozen=True)
 class JobRow:
     """A request package submitted over HTTP, and where its processing stands."""
 
@@ -153,6 +165,7 @@ class JobRow:
     message: str | None = None
     counts_json: str | None = None
     expires_at: str | None = None
+    recipients: str | None = None  # JSON list: who may download its response (R4)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,24 @@ from taxgate.ledger_event_types import (  # the machinery, re-exported here
     logged_names,
     problem,
 )
+from taxgate.ledger_events_accountability import (  # evidence, notices, access
+    AffectedListed,
+    ApiAuthentication,
+    EvidencePurged,
+    EvidenceViewed,
+    LetterIssued,
+    MfaChanged,
+    OperatorAction,
+    RecheckRun,
+    ResultsDelivery,
+    ReturnCertified,
+)
 
-__all__ = ["EVENTS", "Event", "declared", "is_tin_field", "logged_names", "problem"]
+__all__ = [
+    "EVENTS", "Event", "declared", "is_tin_field", "logged_names", "problem", "AffectedListed",
+    "ApiAuthentication", "EvidencePurged", "EvidenceViewed", "LetterIssued", "MfaChanged",
+    "OperatorAction", "RecheckRun", "ResultsDelivery", "ReturnCertified",
+]
 
 def logged_disclosure(payload: dict[str, Any], request_id: str) -> LedgerEvent:
     """A DISCLOSURE whose payload is already in its logged form (the TIN as its digest),
@@ -272,7 +288,7 @@ class SignIn(Event):
     TYPE = "SIGN_IN"
     SERVES = "R33"
     username: str = _f("the user name tried, cut to 100 characters")
-    outcome: str = _f("SUCCESS, FAILURE or RATE_LIMITED")
+    outcome: str = _f("SUCCESS, FAILURE, SECOND_FACTOR_FAILURE or RATE_LIMITED")
     source: str = _f("the client's address")
 
 
@@ -299,81 +315,6 @@ class OversightViewed(Event):
     TYPE = "OVERSIGHT_VIEWED"
     SERVES = "R33, R34"
     viewer: str = _f("the auditor")
-
-
-# --- evidence, re-checks and notices (R3, R30, R31) ------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvidenceViewed(Event):
-    """A request's kept evidence was shown (taxgate evidence)."""
-    TYPE = "EVIDENCE_VIEWED"
-    SERVES = "R3, R30, R33"
-    request_id: str = _f("the request whose evidence was shown")
-    viewer: str = _f("who asked for it")
-    role: str = _f("the viewer's role (operator, or a web account's role)")
-    revealed: bool = _f("whether taxpayer values were shown (an auditor's --reveal)")
-    signature_verified: bool = _f("whether the kept signature verified again")
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecheckRun(Event):
-    """Past confirmations were re-decided under other rules; nothing else changed."""
-    TYPE = "RECHECK_RUN"
-    SERVES = "R30, R31, R33"
-    actor: str = _f("who ran it")
-    policy_version: str = _f("the version of the policy re-applied")
-    policy_values: dict[str, Any] = _f("every value of that policy")
-    selection: dict[str, str | None] = _f("the requests chosen: since, agency")
-    requests: int = _f("requests re-decided")
-    confirmed: int = _f("confirmed records re-decided")
-    no_longer_confirmed: int = _f("of those, records the rules would not confirm now")
-    per_reason: dict[str, int] = _f("those records per reason")
-
-
-@dataclass(frozen=True, kw_only=True)
-class AffectedListed(Event):
-    """The taxpayers affected by a selection of disclosures were listed (an export)."""
-    TYPE = "AFFECTED_LISTED"
-    SERVES = "R31, R33"
-    actor: str = _f("who listed them")
-    selection: dict[str, Any] = _f("requests, policy or model version, user chosen")
-    taxpayers: int = _f("taxpayers listed")
-    disclosures: int = _f("disclosures about them")
-    output_sha256: str | None = _f("sha256 of the file written; null: none")
-
-
-@dataclass(frozen=True, kw_only=True)
-class LetterIssued(Event):
-    """A notification letter (26 U.S.C. 7431(e)) was issued to one taxpayer."""
-    TYPE = "LETTER_ISSUED"
-    SERVES = "R31, R33"
-    letter_id: str = _f("the letter's id, printed on it")
-    tin: str = _f("the taxpayer notified (logged as tin_digest)")
-    disclosures: list[str] = _f("the disclosures it names, as request_id/record_id")
-    html_sha256: str = _f("sha256 of the letter (HTML)")
-    csv_sha256: str = _f("sha256 of its CSV")
-    issued_by: str = _f("who issued it")
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvidencePurged(Event):
-    """Kept request packages past the policy's retention were deleted."""
-    TYPE = "EVIDENCE_PURGED"
-    SERVES = "R3, R40"
-    request_ids: list[str] = _f("the requests whose kept package was deleted")
-    actor: str = _f("who purged them")
-@dataclass(frozen=True, kw_only=True)
-class ReturnCertified(Event):
-    """An agency certified that the data disclosed for a request was returned or destroyed."""
-    TYPE = "RETURN_CERTIFIED"
-    SERVES = "R32, R33"
-    request_id: str = _f("the request whose disclosed data it covers")
-    agency: str = _f("the agency that certified (the request's recipient)")
-    disposition: str = _f("RETURNED or DESTROYED")
-    certified_by: str = _f("the agency's official who signed the certification")
-    certified_on: str = _f("the date on the certification (YYYY-MM-DD)")
-    recorded_by: str = _f("who recorded it at the gateway")
 
 
 # --- the ledger's own integrity (R28, R34) -----------------------------------------------

@@ -20,11 +20,15 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from taxgate import keys
 from taxgate import settings_check as check
 from taxgate.canonical import canonical_json, sha256_hex
 from taxgate.errors import SettingsError
+
+if TYPE_CHECKING:
+    from taxgate.keys import KeyProvider
 
 POLICY_DOCS: dict[str, str] = {
     "min_days_after_removal_order": "R15: days that must pass after the removal order (or "
@@ -209,6 +213,9 @@ class ServiceSettings:
     api_failures: int = 20  # failed API authentications per address per window before 429
     spool_dir: Path | None = None
     secure_cookies: bool = False  # true behind TLS (R35): cookies marked Secure
+    tls_cert: Path | None = None  # serve TLS 1.2+ with this certificate chain (PEM) (R35)
+    tls_key: Path | None = None  # its private key (PEM); None: in tls_cert
+    tls_client_ca: Path | None = None  # mutual TLS: agencies' certificates from this CA
 
     def __post_init__(self) -> None:
         check.check(self)
@@ -227,7 +234,8 @@ class Settings:
     threads: int = 0  # 0: DuckDB's default (all cores)
     memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
     match_chunk_records: int = 200_000  # request records scored at a time (memory bound)
-    key_hex: str | None = None  # at-rest key; None: TAXGATE_KEY, then the key file
+    key_hex: str | None = None  # at-rest key; None: from the key providers below
+    key_provider: str = "env,file"  # where the at-rest key is looked for, in order (keys.py)
     ledger_checkpoint_every: int = 10_000  # a signed CHECKPOINT at least every N entries
     anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
     witness_file: str = ""  # the overseer's log of signed checkpoints; "": none configured
@@ -277,17 +285,14 @@ class Settings:
             return None
         path = Path(self.witness_file).expanduser()
         return path / WITNESS_NAME if path.is_dir() else path
+    def keys(self) -> KeyProvider:
+        """Where the at-rest key comes from: ``key_hex`` when given, else the providers
+        ``key_provider`` names (TAXGATE_KEY, the key file; :mod:`taxgate.keys`)."""
+        return keys.provider(self.key_provider, self.key_file, self.key_hex)
 
     def resolve_key(self) -> str | None:
-        """The at-rest key: explicit, else TAXGATE_KEY, else the key file, else None."""
-        if self.key_hex:
-            return self.key_hex
-        env = os.environ.get("TAXGATE_KEY")
-        if env:
-            return env.strip()
-        if self.key_file.exists():
-            return self.key_file.read_text(encoding="ascii").strip()
-        return None
+        """The at-rest key from :meth:`keys`, or None when no provider holds one."""
+        return self.keys().key()
 
     @classmethod
     def from_env(cls, store: str | None = None, **overrides: Any) -> Settings:
@@ -351,7 +356,10 @@ ENGINES = ("duckdb", "spark")
 WITNESS_NAME = "taxgate-checkpoints.jsonl"  # the witness log's name in a witness folder
 _RULES = {"engine": check.one_of(ENGINES), "threads": check.at_least(0),
           "match_chunk_records": check.at_least(1), "spark_partitions": check.at_least(1),
-          "ledger_checkpoint_every": check.at_least(1)}
+          "ledger_checkpoint_every": check.at_least(1),
+          "key_provider": lambda v: None if v and all(
+              n.strip() in keys.PROVIDERS for n in v.split(",")) else
+          f"must be a comma-separated list of {', '.join(keys.PROVIDERS)}"}
 
 # Settings an operator may give in the environment (the CLI's options override them).
 ENGINE_ENV = {
@@ -365,6 +373,7 @@ ENGINE_ENV = {
     "anchor_file": "TAXGATE_ANCHOR",  # the ledger's head anchor file (docs/ledger.md)
     "witness_file": "TAXGATE_WITNESS",  # the overseer's checkpoint log (docs/ledger.md)
     "alert_sink": "TAXGATE_ALERT_SINK",  # incident alerts (docs/reports.md)
+    "key_provider": "TAXGATE_KEY_PROVIDER",  # env,file (default), env or file (docs/store.md)
 }
 
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them;
@@ -386,4 +395,8 @@ SERVICE_ENV = {
                         "open connections before the oldest one still sending headers is closed"),
     "max_requests_in_flight": ("TAXGATE_MAX_IN_FLIGHT",
                                "requests handled at once before 503 (Retry-After)"),
+    "tls_cert": ("TAXGATE_TLS_CERT", "serve TLS 1.2+ with this certificate chain (PEM)"),
+    "tls_key": ("TAXGATE_TLS_KEY", "the TLS certificate's private key (PEM)"),
+    "tls_client_ca": ("TAXGATE_TLS_CLIENT_CA", "mutual TLS: require an agency certificate "
+                      "issued by this CA (PEM); its organizationName is the agency"),
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from world_cache import trained_once
 
@@ -63,15 +64,61 @@ def build_world(root: Path, store: str, *, people: int = 2_000, records: int = 3
         gw.load(paths.taxpayers)
         gw.add_official(Official("ice-director", "DHS-ICE", "Director", pem,
                                  dt.date(2026, 1, 1)), "test")
-        token = gw.issue_credential("DHS-ICE", "test")
+        # R4: results go to a person the request names; the world's requests name their
+        # records' officers, so the agency's token is issued to one of them
+        token = gw.issue_credential("DHS-ICE", "test", holder=first_officer(paths))
         other = gw.issue_credential("DHS-CBP", "test")
         for name, role in USERS.items():
             gw.add_user(name, role, PASSWORD)
         gw.add_user("iggy", "agency", PASSWORD, agency="DHS-ICE")
+        for name in [*USERS, "iggy"]:  # R36: every web user has a second factor
+            MFA.setdefault(name, pyotp.random_base32())
+            gw.enrol_mfa(name, MFA[name], pyotp.TOTP(MFA[name]).now())
     return World(root, settings, key, paths, token, other)
 
 
+def first_officer(paths) -> str:  # noqa: ANN001
+    """The officer named on the first record of the world's request."""
+    import csv
+    import json
+
+    manifest = json.loads((paths.request_dir / "manifest.json").read_text(encoding="utf-8"))
+    with (paths.request_dir / manifest["records_file"]).open(encoding="utf-8") as f:
+        return next(r["officer_id"] for r in csv.DictReader(f) if r["officer_id"].strip())
+
+
 _WORLDS: dict[str, World] = {}
+
+MFA: dict[str, str] = {}  # web user -> TOTP secret (the same in every world of a process)
+_LAST_STEP: dict[str, int] = {}
+
+
+def totp_code(user: str) -> str:
+    """A TOTP code for ``user`` not used before: a server accepts each code once (no
+    replay), so a second sign-in within one 30 s step takes the next step's code (one
+    step of drift is allowed), and a third waits for time to move on."""
+    now = int(time.time() // 30)
+    step = max(now, _LAST_STEP.get(user, -1) + 1)
+    if step > now + 1:
+        time.sleep(max(0.0, (step - 1) * 30 - time.time()) + 0.5)
+    _LAST_STEP[user] = step
+    return pyotp.TOTP(MFA[user]).at(step * 30)
+
+
+def sign_in(client: httpx.Client, user: str, password: str = PASSWORD) -> httpx.Response:
+    """Both steps of a web sign-in (password, then the TOTP code); the last answer."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": user, "password": password, "csrf": token},
+                    follow_redirects=False)
+    if r.status_code != 303:
+        return r
+    form = client.get("/login/second-factor")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    return client.post("/login/second-factor", data={"code": totp_code(user), "csrf": token},
+                       follow_redirects=False)
 
 
 def shared_world(engine: str, tmp_path_factory, pg_admin_url: str | None) -> World:  # noqa: ANN001
@@ -125,10 +172,12 @@ class Server:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = world.root / f"server-{self.port}.log"
+        self.scheme = "https" if "TAXGATE_TLS_CERT" in env else "http"
+        self.tls: dict[str, object] = {}  # httpx's verify= and cert= for a TLS server
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> Server:
         env = {**os.environ, **self.world.env(), **self.extra}
@@ -142,7 +191,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/openapi.json", timeout=2,
+                             **self.tls).status_code == 200:  # type: ignore[arg-type]
                     return self
             except httpx.HTTPError:
                 pass
@@ -164,7 +214,8 @@ class Server:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60,
+                            **self.tls)  # type: ignore[arg-type]
 
 
 def upload(client: httpx.Client, request_dir: Path) -> httpx.Response:

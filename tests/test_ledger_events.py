@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "taxgate" / "ledger_events.py"
 # the registry's machinery (the base class whose to_event builds every LedgerEvent)
 MACHINERY = ROOT / "taxgate" / "ledger_event_types.py"
+MORE = ROOT / "taxgate" / "ledger_events_accountability.py"  # declared there, re-exported
 # HTTP problem codes are another vocabulary that happens to share a word with an event
 # type (REQUEST_REFUSED): the problem a refused upload is answered with, not the event.
 OTHER_VOCABULARIES = (ROOT / "taxgate" / "api" / "problems.py",)
@@ -45,7 +46,7 @@ def _builders(tree: ast.AST) -> list[tuple[int, str]]:
 def test_no_module_outside_the_registry_builds_an_event_or_spells_its_type():
     offenders = []
     for path in sorted((ROOT / "taxgate").rglob("*.py")):
-        if path not in (REGISTRY, MACHINERY, *OTHER_VOCABULARIES):
+        if path not in (REGISTRY, MACHINERY, MORE, *OTHER_VOCABULARIES):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             offenders += [f"{path.relative_to(ROOT)}:{n} {what}" for n, what in _builders(tree)]
     assert offenders == []

@@ -20,6 +20,7 @@ from api_world import (
     fresh_request,
     held_with_candidate,
     shared_world,
+    sign_in,
     upload,
     wait_done,
 )
@@ -196,8 +197,7 @@ def test_r23_every_review_record_says_why_on_the_desk_and_never_in_the_response(
 def _signed_in(srv: Server, user: str):  # noqa: ANN202
     """An httpx client signed in to the web pages as ``user``."""
     c = srv.client()
-    token = c.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
-    r = c.post("/login", data={"username": user, "password": PASSWORD, "csrf": token})
+    r = sign_in(c, user)
     assert r.status_code == 303, r.text
     return c
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import re
 import shutil
 from pathlib import Path
 
 import pytest
-from api_world import PASSWORD, World, build_world
+from api_world import World, build_world, sign_in
 from e2e import Run, resign, results, taxgate
 
 from taxgate.untrusted import for_csv_cell, for_html, for_terminal, visible
@@ -185,10 +184,7 @@ def results_of(path: Path) -> list[dict[str, str]]:
 
 
 def _sign_in(client, user: str) -> None:  # noqa: ANN001
-    page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf": token},
-                    follow_redirects=False)
+    r = sign_in(client, user)
     assert r.status_code == 303, r.text
 
 

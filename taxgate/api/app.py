@@ -24,6 +24,7 @@ from taxgate.web.audit import audit_router
 from taxgate.web.desk import desk_router
 from taxgate.web.routes import install_web
 from taxgate.web.routes import router as web_router
+from taxgate.web.signin import router as signin_router
 
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -70,4 +71,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web_router)
     app.include_router(desk_router)
     app.include_router(audit_router)
+    app.include_router(signin_router)
     return app

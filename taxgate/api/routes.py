@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from starlette.concurrency import run_in_threadpool
 
 from taxgate import strict_json
-from taxgate.api.access import BEARER, AgencyDep, GatewayDep
+from taxgate.api.access import BEARER, AgencyDep, CallerDep, GatewayDep
 from taxgate.api.http_errors import problem_response
 from taxgate.api.models import (
     FollowUpInfo,
@@ -49,6 +49,7 @@ from taxgate.errors import (
     TooLarge,
 )
 from taxgate.gateway import Gateway
+from taxgate.gateway.accounts import ApiCaller
 from taxgate.gateway.jobs import ANSWERED, EXPIRED, FAILED, JobView, private_dir
 from taxgate.records import Outcome
 
@@ -186,8 +187,8 @@ def job_status(job_id: str, agency: AgencyDep, gw: GatewayDep) -> JobStatus:
     return status_of(_own_job(gw, job_id, agency))
 
 
-def _response_file(gw: Gateway, job_id: str, agency: str, name: str) -> Path:
-    v = _own_job(gw, job_id, agency)
+def _response_file(gw: Gateway, job_id: str, caller: ApiCaller, name: str) -> bytes:
+    v = _own_job(gw, job_id, caller.agency)
     if v.row.state == EXPIRED:
         raise NotFound("the response is no longer kept (retention period over)")
     if v.row.state == FAILED:
@@ -197,7 +198,8 @@ def _response_file(gw: Gateway, job_id: str, agency: str, name: str) -> Path:
     path = gw.jobs.response_dir(job_id) / name
     if not path.is_file():
         raise NotFound("the response is no longer kept")
-    return path
+    return gw.deliver(caller, path.read_bytes(), file=name, request_id=v.row.request_id,
+                      job=v.row)  # R4: named recipients only, each download logged
 
 
 _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {404: {}, 409: {}}
@@ -205,18 +207,17 @@ _FILE_RESPONSES: dict[int | str, dict[str, Any]] = {404: {}, 409: {}}
 
 @api.get("/jobs/{job_id}/response.json", responses=_FILE_RESPONSES,
          response_class=FileResponse)
-def job_response(job_id: str, agency: AgencyDep, gw: GatewayDep) -> FileResponse:
-    """The signed response.json (contract §3)."""
-    return FileResponse(_response_file(gw, job_id, agency, "response.json"),
-                        media_type="application/json")
+def job_response(job_id: str, caller: CallerDep, gw: GatewayDep) -> Response:
+    """The signed response.json (contract §3), to a named recipient (R4)."""
+    return Response(_response_file(gw, job_id, caller, "response.json"),
+                    media_type="application/json")
 
 
 @api.get("/jobs/{job_id}/results.csv", responses=_FILE_RESPONSES,
          response_class=FileResponse)
-def job_results(job_id: str, agency: AgencyDep, gw: GatewayDep) -> FileResponse:
-    """results.csv: record_id, outcome, reasons (contract §3)."""
-    return FileResponse(_response_file(gw, job_id, agency, "results.csv"),
-                        media_type="text/csv")
+def job_results(job_id: str, caller: CallerDep, gw: GatewayDep) -> Response:
+    """results.csv: record_id, outcome, reasons (contract §3), to a named recipient (R4)."""
+    return Response(_response_file(gw, job_id, caller, "results.csv"), media_type="text/csv")
 
 
 def _follow_ups(gw: Gateway, request_id: str, agency: str) -> list[Any]:
@@ -252,18 +253,21 @@ def _one_follow_up(gw: Gateway, request_id: str, seq: int, agency: str) -> Any:
 
 @api.get("/requests/{request_id}/follow-ups/{seq}/response.json",
          responses={200: {"content": {"application/json": {}}}, 404: {}})
-def follow_up_response(request_id: str, seq: int, agency: AgencyDep, gw: GatewayDep
+def follow_up_response(request_id: str, seq: int, caller: CallerDep, gw: GatewayDep
                        ) -> Response:
     """The signed response.json of a follow-up (``follow_up_of``, ``follow_up_seq``)."""
-    f = _one_follow_up(gw, request_id, seq, agency)
-    return Response(f.response_json.encode("utf-8") + b"\n", media_type="application/json")
+    f = _one_follow_up(gw, request_id, seq, caller.agency)
+    return Response(gw.deliver(caller, f.response_json.encode("utf-8") + b"\n",
+                               file="response.json", request_id=request_id, follow_up_seq=seq),
+                    media_type="application/json")
 
 
 @api.get("/requests/{request_id}/follow-ups/{seq}/results.csv",
          responses={200: {"content": {"text/csv": {}}}, 404: {}},
          response_class=PlainTextResponse)
-def follow_up_results(request_id: str, seq: int, agency: AgencyDep, gw: GatewayDep
-                      ) -> PlainTextResponse:
-    """results.csv of a follow-up: the released records only."""
-    f = _one_follow_up(gw, request_id, seq, agency)
-    return PlainTextResponse(f.results_csv, media_type="text/csv")
+def follow_up_results(request_id: str, seq: int, caller: CallerDep, gw: GatewayDep
+                      ) -> Response:
+    """results.csv of a follow-up: the released records only, to a named recipient (R4)."""
+    f = _one_follow_up(gw, request_id, seq, caller.agency)
+    return Response(gw.deliver(caller, f.results_csv.encode("utf-8"), file="results.csv",
+                               request_id=request_id, follow_up_seq=seq), media_type="text/csv")

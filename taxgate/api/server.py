@@ -16,6 +16,10 @@ else with 503. Here instead:
 
 In production a reverse proxy in front does the same at the edge, per client address
 (docs/service.md has an nginx configuration); these bounds hold without one.
+
+With ``tls_cert`` set the server speaks TLS 1.2 or newer only; with ``tls_client_ca`` too,
+every client must present a certificate that CA issued (mutual TLS, R35), and its subject
+(organizationName: the agency) reaches each request as ``request.state.tls_client``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from typing import Any
 
 import h11
@@ -45,6 +50,10 @@ class GuardedH11Protocol(H11Protocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._waiting_since = 0.0
         super().connection_made(transport)
+        tls = transport.get_extra_info("ssl_object")
+        peer = tls.getpeercert() if tls is not None else None
+        if peer:  # mutual TLS: the verified client certificate, for every request on it
+            self.app_state = {**self.app_state, "tls_client": certificate_subject(peer)}
         self._await_headers()
         if len(self.connections) > self.max_connections:
             waiting = [c for c in self.connections if isinstance(c, GuardedH11Protocol)
@@ -116,8 +125,34 @@ class InFlightLimit:
             self.active -= 1
 
 
+def certificate_subject(peer: dict[str, Any]) -> dict[str, str]:
+    """The subject of a verified peer certificate (``ssl.getpeercert()``): its
+    organizationName (the agency) and commonName (the person or system), when given."""
+    names = {k: v for rdn in peer.get("subject", ()) for k, v in rdn}
+    return {"agency": names.get("organizationName", ""), "name": names.get("commonName", "")}
+
+
+def _tls(settings: ServiceSettings) -> dict[str, Any]:
+    """uvicorn's TLS options (R35): TLS 1.2 or newer; with ``tls_client_ca`` a client
+    certificate issued by that CA is required in the handshake (mutual TLS)."""
+    if settings.tls_cert is None:
+        return {}
+
+    def context(config: Any, default: Any) -> ssl.SSLContext:
+        ctx: ssl.SSLContext = default()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    mutual = settings.tls_client_ca is not None
+    return {"ssl_certfile": str(settings.tls_cert),
+            "ssl_keyfile": str(settings.tls_key) if settings.tls_key else None,
+            "ssl_ca_certs": str(settings.tls_client_ca) if mutual else None,
+            "ssl_cert_reqs": ssl.CERT_REQUIRED if mutual else ssl.CERT_NONE,
+            "ssl_context_factory": context}
+
+
 def run(app: Any, settings: ServiceSettings, host: str, port: int) -> None:
-    """Serve ``app`` with the bounds above (blocks until stopped)."""
+    """Serve ``app`` with the bounds above, over TLS when configured (blocks until stopped)."""
     import uvicorn
 
     uvicorn.run(InFlightLimit(app, settings.max_requests_in_flight), host=host, port=port,
@@ -125,4 +160,4 @@ def run(app: Any, settings: ServiceSettings, host: str, port: int) -> None:
                 server_header=False, limit_concurrency=None,
                 timeout_keep_alive=settings.keep_alive_seconds,
                 h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, **_tls(settings))

@@ -3,8 +3,11 @@ Gateway each command holds, and the one place where failures become exit codes."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pwd
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -26,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from taxgate.errors import StoreBusy, classify
+from taxgate.errors import BadInput, IntegrityError, StoreBusy, classify
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
 from taxgate.untrusted import for_terminal
@@ -132,16 +135,19 @@ def run(fn, *args, **kwargs):  # noqa: ANN001, ANN202
         raise typer.Exit(kind.exit_code) from None
 
 
-def with_gateway(settings: Settings, fn: Callable[[Gateway], T]) -> T:
+def with_gateway(settings: Settings, fn: Callable[[Gateway], T], *,
+                 audit: str | None = None, target: str | None = None) -> T:
     """``fn`` on a Gateway built from ``settings``, closed after; failures become exit
-    codes as in :func:`run`."""
+    codes as in :func:`run`. ``audit``: the command's name, logged with the operator,
+    ``target`` (ids only) and its outcome as an OPERATOR_ACTION (R33)."""
 
     def _do() -> T:
         from taxgate.gateway import channel
 
+        actor = operator() if audit else ""
         try:
             with Gateway(settings) as gw:
-                return fn(gw)
+                return _audited(gw, fn, actor, audit, target)
         except StoreBusy:
             if channel.available(settings):
                 raise StoreBusy("the store is held by a running `taxgate serve`: this command "
@@ -153,23 +159,47 @@ def with_gateway(settings: Settings, fn: Callable[[Gateway], T]) -> T:
 
 
 def admin_call(settings: Settings, name: str, here: Callable[[Gateway], Any] | None = None,
-               **args: Any) -> Any:
+               *, audit: str | None = None, target: str | None = None, **args: Any) -> Any:
     """Administrative operation ``name`` (taxgate/gateway/admin.py) on the store (or
     ``here``, the same operation with what only this process shows, such as progress);
     when the embedded store is held by a running ``taxgate serve``, run by that service
-    over its admin channel. Failures become exit codes as in :func:`run`."""
+    over its admin channel. ``audit``: the command's name, logged with the operator,
+    ``target`` (ids only) and its outcome as an OPERATOR_ACTION (R33), by whichever
+    process runs it. Failures become exit codes as in :func:`run`."""
     from taxgate.gateway import admin, channel
+
+    actor = operator() if audit else ""
 
     def _do() -> Any:
         try:
             with Gateway(settings) as gw:
-                return here(gw) if here else admin.run(gw, name, args)
+                return _audited(gw, lambda g: here(g) if here else admin.run(g, name, args),
+                                actor, audit, target)
         except StoreBusy:
             if not channel.available(settings):
                 raise
-        return channel.call(settings, name, args)
+        result = channel.call(settings, name, args)
+        if audit:
+            channel.call(settings, "operator.action", actor=actor, command=audit,
+                         target=target, outcome="SUCCESS")
+        return result
 
     return run(_do)
+
+
+def _audited(gw: Gateway, fn: Callable[[Gateway], T], actor: str, audit: str | None,
+             target: str | None) -> T:
+    """``fn(gw)``, logged as an OPERATOR_ACTION with its outcome when ``audit`` names it."""
+    if not audit:
+        return fn(gw)
+    try:
+        result = fn(gw)
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # the failure itself is reported
+            _log_action(gw, actor, audit, target, exc)
+        raise
+    _log_action(gw, actor, audit, target, None)
+    return result
 
 
 def print_json(data: Any) -> None:
@@ -188,6 +218,48 @@ def print_rows(rows: list[dict[str, Any]], columns: dict[str, str], as_json: boo
     for r in rows:
         table.add_row(*(shown("" if r.get(k) is None else str(r.get(k))) for k in columns))
     out.print(table)
+
+
+def _log_action(gw: Gateway, actor: str, command: str, target: str | None,
+                exc: Exception | None) -> None:
+    """OPERATOR_ACTION, unless the ledger failed a check no incident has followed yet:
+    nothing is written to a ledger under investigation (docs/ledger.md)."""
+    if isinstance(exc, IntegrityError) or gw.open_failure() is not None:
+        return
+    gw.record_operator_action(actor, command, target, "SUCCESS" if exc is None
+                              else f"FAILURE ({type(exc).__name__})")
+
+
+# --- the operator (R33, R36) ------------------------------------------------------------
+
+_OPERATOR_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+_given_operator: list[str | None] = [None]  # set by the --operator option of `taxgate`
+
+
+def set_operator(name: str | None) -> None:
+    """The operator named by ``--operator`` or TAXGATE_OPERATOR (None: not named)."""
+    _given_operator[0] = name.strip() if name and name.strip() else None
+
+
+def operator() -> str:
+    """Who runs this command, for the ledger: the name given by ``--operator`` or
+    TAXGATE_OPERATOR, else ``os:<login>`` of the process's effective user id (never the
+    USER or LOGNAME variables, which anyone can set). BadInput when the name is not
+    a plain user name or no login can be found."""
+    name = _given_operator[0]
+    if name is not None:
+        if not _OPERATOR_RE.fullmatch(name):
+            raise BadInput("--operator / TAXGATE_OPERATOR: a user name of letters, digits "
+                           "and . _ @ - (at most 100 characters)")
+        return name
+    try:
+        login = pwd.getpwuid(os.geteuid()).pw_name
+    except (KeyError, OSError):
+        login = ""
+    if not _OPERATOR_RE.fullmatch(login):
+        raise BadInput("name the operator: --operator NAME or TAXGATE_OPERATOR "
+                       "(the process's user has no login name)")
+    return f"os:{login}"
 
 
 def print_timings(t: Timings | dict[str, float]) -> None:

@@ -19,6 +19,7 @@ from taxgate.cli._common import (
     StoreOpt,
     admin_call,
     err,
+    operator,
     out,
     print_json,
     print_rows,
@@ -33,7 +34,11 @@ agencies_app = typer.Typer(help="Agencies: their API credentials (salted hashes 
                            "safeguards status (R7).", no_args_is_help=True)
 loads_app = typer.Typer(help="Loads of taxpayer filings.", no_args_is_help=True)
 
-ActorOpt = Annotated[str, typer.Option(help="Who makes the change (for the ledger).")]
+ActorOpt = Annotated[str | None, typer.Option(
+    help="Who makes the change (for the ledger); default: the operator of `taxgate`.")]
+HolderOpt = Annotated[str | None, typer.Option(
+    "--holder", help="The person it is issued to, as requests name them (an officer id): "
+    "only a named recipient downloads results (R4).")]
 
 
 class Role(StrEnum):
@@ -69,14 +74,15 @@ def users_add(
     generate: Annotated[bool, typer.Option(
         "--generate", help="Generate a password and print it once, instead of reading stdin."
     )] = False,
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Create a web account; refused (exit 3) when the name is taken: `users reset` gives
     a new password, `users role` another role. The password comes from stdin, or is
     generated with --generate. Logged in the ledger (R33)."""
     password = secrets.token_urlsafe(18) if generate else read_password(username)
     admin_call(settings_for(store), "users.add", username=username, role=role.value,
-               password=password, agency=agency, actor=actor)
+               password=password, agency=agency, actor=actor or operator(),
+               audit="users add", target=f"{username} ({role.value})")
     _done(as_json, f"user {shown(username)} ({role.value}) added", username=username,
           **({"password": password} if generate else {}))
     if generate and not as_json:
@@ -90,18 +96,20 @@ def users_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @users_app.command("disable")
-def users_disable(username: Annotated[str, typer.Argument()], actor: ActorOpt = "cli",
+def users_disable(username: Annotated[str, typer.Argument()], actor: ActorOpt = None,
                   store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Disable an account: it cannot sign in, and a running service ends its sessions."""
-    admin_call(settings_for(store), "users.disable", username=username, actor=actor)
+    admin_call(settings_for(store), "users.disable", username=username,
+               actor=actor or operator(), audit="users disable", target=username)
     _done(as_json, f"user {shown(username)} disabled", username=username)
 
 
 @users_app.command("enable")
-def users_enable(username: Annotated[str, typer.Argument()], actor: ActorOpt = "cli",
+def users_enable(username: Annotated[str, typer.Argument()], actor: ActorOpt = None,
                  store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """Enable a disabled account again."""
-    admin_call(settings_for(store), "users.enable", username=username, actor=actor)
+    admin_call(settings_for(store), "users.enable", username=username,
+               actor=actor or operator(), audit="users enable", target=username)
     _done(as_json, f"user {shown(username)} enabled", username=username)
 
 
@@ -110,12 +118,12 @@ def users_reset(
     username: Annotated[str, typer.Argument()],
     generate: Annotated[bool, typer.Option(
         "--generate", help="Generate the new password and print it once.")] = False,
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Give an account a new password (stdin, or --generate); its sessions end."""
     password = secrets.token_urlsafe(18) if generate else read_password(username)
     admin_call(settings_for(store), "users.reset", username=username, password=password,
-               actor=actor)
+               actor=actor or operator(), audit="users reset", target=username)
     _done(as_json, f"user {shown(username)}: new password set", username=username,
           **({"password": password} if generate else {}))
     if generate and not as_json:
@@ -127,12 +135,26 @@ def users_role(
     username: Annotated[str, typer.Argument()],
     role: Annotated[Role, typer.Option(help="The new role.")],
     agency: Annotated[str | None, typer.Option(help="For role agency: which agency.")] = None,
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Give an account another role (logged as USER_CHANGED); its sessions end."""
     admin_call(settings_for(store), "users.role", username=username, role=role.value,
-               agency=agency, actor=actor)
+               agency=agency, actor=actor or operator(), audit="users role",
+               target=f"{username} ({role.value})")
     _done(as_json, f"user {shown(username)} is now {role.value}", username=username)
+
+
+@users_app.command("reset-mfa")
+def users_reset_mfa(
+    username: Annotated[str, typer.Argument(help="The account whose second factor is lost.")],
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Remove an account's second factor (a lost device): it enrols a new one at its next
+    sign-in (R36). Logged in the ledger (MFA_CHANGED, with the operator)."""
+    admin_call(settings_for(store), "users.reset_mfa", username=username,
+               actor=actor or operator(), audit="users reset-mfa", target=username)
+    _done(as_json, f"second factor of {shown(username)} removed; it enrols again at sign-in",
+          username=username)
 
 
 # --- agencies -------------------------------------------------------------------------------
@@ -149,10 +171,14 @@ def agencies_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 @agencies_app.command("rotate")
 def agencies_rotate(
     agency: Annotated[str, typer.Argument(help="The agency, as in manifests (e.g. DHS-ICE).")],
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    holder: HolderOpt = None,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Issue a new API credential for an agency (printed once) and revoke its earlier ones."""
-    token = admin_call(settings_for(store), "credentials.rotate", agency=agency, actor=actor)
+    """Issue a new API credential for an agency, or for one person of it (printed once),
+    and revoke the earlier ones of that agency or person."""
+    token = admin_call(settings_for(store), "credentials.rotate", agency=agency,
+                       holder=holder, actor=actor or operator(), audit="agencies rotate",
+                       target=agency + (f" for {holder}" if holder else ""))
     if as_json:
         print_json({"agency": agency, "credential": token})
         return
@@ -177,10 +203,11 @@ def agencies_credentials(
 @agencies_app.command("revoke")
 def agencies_revoke(
     cred_id: Annotated[str, typer.Argument(help="The credential id (`agencies credentials`).")],
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Revoke one API credential now (a running service stops accepting it at once)."""
-    admin_call(settings_for(store), "credentials.revoke", cred_id=cred_id, actor=actor)
+    admin_call(settings_for(store), "credentials.revoke", cred_id=cred_id,
+               actor=actor or operator(), audit="agencies revoke", target=cred_id)
     _done(as_json, f"credential {shown(cred_id)} revoked", cred_id=cred_id)
 
 
@@ -191,7 +218,7 @@ def agencies_safeguards(
         "--set", help="Set the status: current, or lapsed (its requests are refused, R7).")
     ] = None,
     note: Annotated[str | None, typer.Option(help="Why (required with --set).")] = None,
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Show an agency's 6103(p)(4) safeguards status, or set it with --set (R7)."""
     settings = settings_for(store)
@@ -199,7 +226,9 @@ def agencies_safeguards(
         got = admin_call(settings, "safeguards.show", agency=agency)
     else:
         got = admin_call(settings, "safeguards.set", agency=agency,
-                         current=set_ is Safeguards.current, note=note or "", actor=actor)
+                         current=set_ is Safeguards.current, note=note or "",
+                         actor=actor or operator(), audit="agencies safeguards",
+                         target=agency)
     if as_json:
         print_json(got)
         return
@@ -214,12 +243,13 @@ def agencies_safeguards(
 def officials_revoke(
     official_id: Annotated[str, typer.Argument(help="The official's id.")],
     agency: Annotated[str, typer.Option(help="The agency they were registered for.")],
-    actor: ActorOpt = "cli", store: StoreOpt = None, as_json: JsonOpt = False,
+    actor: ActorOpt = None, store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Revoke an official's authority to sign: valid to yesterday, so nothing they signed
     is received from now on (R1, R2); logged."""
     got = admin_call(settings_for(store), "officials.revoke", agency=agency,
-                     official_id=official_id, actor=actor)
+                     official_id=official_id, actor=actor or operator(),
+                     audit="officials revoke", target=f"{official_id} for {agency}")
     _done(as_json, f"official {shown(official_id)} of {shown(agency)} revoked (valid to "
           f"{got['valid_to']})", official=got)
 

@@ -21,6 +21,7 @@ from taxgate.cli._common import (
     settings_for,
     with_gateway,
 )
+from taxgate.cli._common import operator as current_operator
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
 
@@ -41,7 +42,8 @@ def ledger_verify(
     or beside its anchor (exit 4 when the ledger fails; the failure is recorded and
     process, accounting, report and release refuse until an incident is recorded)."""
     found = admin_call(settings_for(store), "ledger.verify",
-                       anchor=str(anchor.resolve()) if anchor else None)
+                       anchor=str(anchor.resolve()) if anchor else None,
+                       audit="ledger verify")
     still_open = found["open_failure"]
     if as_json:
         print_json(found)
@@ -61,16 +63,19 @@ def ledger_verify(
 
 @ledger_app.command("incident")
 def ledger_incident(
-    operator: Annotated[str, typer.Option(help="Your user name, recorded in the ledger.")],
     note: Annotated[str, typer.Option(help="What happened and what was done: one line, at most "
                                       "200 characters, no taxpayer values (no number of five "
                                       "or more digits).")],
+    operator: Annotated[str | None, typer.Option(help="Your user name, recorded in the ledger "
+                                             "(default: the operator of `taxgate`).")] = None,
     store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Record an integrity incident in the ledger (INCIDENT_RECORDED: operator, note, the
     failure and the anchor it supersedes) and start the head anchor afresh after it, so
     process, accounting, report and release run again."""
-    head = admin_call(settings_for(store), "ledger.incident", operator=operator, note=note)
+    head = admin_call(settings_for(store), "ledger.incident",
+                      operator=operator or current_operator(), note=note,
+                      audit="ledger incident")
     if as_json:
         print_json(head)
         return
@@ -117,7 +122,8 @@ def accounting(
 
     if not (tin.isdigit() and len(tin) == 9):
         run(lambda: (_ for _ in ()).throw(BadInput("TIN must be 9 digits")))
-    rows = admin_call(settings_for(store), "accounting", tin=tin)
+    rows = admin_call(settings_for(store), "accounting", tin=tin,
+                      audit="accounting")  # the TIN itself is never logged (R34)
     print_rows(rows, {"disclosed_at": "disclosed at", "requesting_agency": "agency",
                       "signing_official": "official", "officer_id": "officer",
                       "legal_authority": "authority", "request_id": "request",
@@ -134,7 +140,8 @@ def report_disclosures(
 ) -> None:
     """Write the annual counts of requests, instances and taxpayers disclosed per agency and
     authority, as CSV and as an HTML page with a chart (R29)."""
-    report = AnnualReport(**admin_call(settings_for(store), "report.annual", year=year))
+    report = AnnualReport(**admin_call(settings_for(store), "report.annual", year=year,
+                                       audit="report disclosures", target=f"year {year}"))
     csv_path, html_path = Gateway.write_report(report, out_dir)
     t = report.totals
     if as_json:

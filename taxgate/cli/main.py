@@ -24,11 +24,13 @@ from taxgate.cli._common import (
     StoreOpt,
     admin_call,
     err,
+    operator,
     out,
     print_json,
     print_rows,
     print_timings,
     run,
+    set_operator,
     settings_for,
     with_gateway,
 )
@@ -72,17 +74,24 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit."
-)] = False) -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    operator: Annotated[str | None, typer.Option(
+        "--operator", envvar="TAXGATE_OPERATOR",
+        help="Your user name, logged with every administrative command (R33); "
+        "default: os:<login> of the account running the command.")] = None,
+) -> None:
     """taxgate: a confirm-only address verification gateway in front of taxpayer records."""
+    set_operator(operator)
 
 
 @app.command()
 def init(store: StoreOpt = None) -> None:
     """Create the store, its at-rest key (unless TAXGATE_KEY is set) and the gateway's
     Ed25519 signing key."""
-    where = with_gateway(settings_for(store), lambda gw: gw.init())
+    where = with_gateway(settings_for(store), lambda gw: gw.init(), audit="init")
     out.print(f"initialized store {shown(where)}")
 
 
@@ -104,7 +113,7 @@ def load(
                     "model_version": r.model_version, "seconds": r.timings.stages}
 
         result = admin_call(settings, "load", here=_here, path=str(taxpayer_file.resolve()),
-                            force=force)
+                            force=force, audit="load")
     if as_json:
         print_json(result)
         return
@@ -121,9 +130,8 @@ def officials_add(
     public_key: Annotated[Path, typer.Option("--public-key", help="Ed25519 PEM public key.")],
     valid_from: Annotated[str, typer.Option("--valid-from", help="YYYY-MM-DD")],
     valid_to: Annotated[str | None, typer.Option("--valid-to", help="YYYY-MM-DD")] = None,
-    actor: Annotated[
-        str, typer.Option(help="Who registers the official (for the ledger).")
-    ] = "cli",
+    actor: Annotated[str | None, typer.Option(
+        help="Who registers the official (for the ledger); default: the operator.")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Register an official who may sign requests for an agency (R1, R2)."""
@@ -154,7 +162,8 @@ def officials_add(
         admin_call(settings_for(store), "officials.add", official_id=official.official_id,
                    agency=official.agency, title=official.title,
                    public_key_pem=official.public_key_pem, valid_from=str(start),
-                   valid_to=str(end) if end else None, actor=actor)
+                   valid_to=str(end) if end else None, actor=actor or operator(),
+                   audit="officials add", target=f"{official_id} for {agency}")
 
     run(_do)
     out.print(f"registered official {shown(official_id)} for {shown(agency)}")
@@ -187,7 +196,8 @@ def process(
     """The main job: check a signed request, match it, answer with a signed response."""
     settings = run(settings_for, store, engine=engine.value if engine else None)
     with RichProgress(err) as progress:
-        result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress))
+        result = with_gateway(settings, lambda gw: gw.process(request_dir, out_dir, progress),
+                              audit="process")
     counts = ", ".join(f"{k} {v:,}" for k, v in sorted(result.counts.items()))
     if as_json:
         print_json({"request_id": result.request_id, "counts": result.counts,

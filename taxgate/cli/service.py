@@ -89,7 +89,8 @@ def review_propose(
     password = read_password(user)
     admin_call(settings_for(store), "review.propose", user=user, password=password,
                request_id=request_id, row=row, outcome=outcome.value, reason=reason,
-               note=note)
+               note=note, audit="review propose",
+               target=f"{request_id} row {row} by {user}")
     out.print(f"proposed {outcome.value} for row {row} of {shown(request_id)}; "
               "another person must release it")
 
@@ -112,7 +113,8 @@ def review_release(
     password = read_password(user)
     fu = FollowUp(**admin_call(settings_for(store), "review.release", user=user,
                                password=password, request_id=request_id, row=row,
-                               proposal=proposal))
+                               proposal=proposal, audit="review release",
+                               target=f"{request_id} row {row} by {user}"))
     if out_dir is not None:
         Gateway.write_follow_up(fu, out_dir)
     if as_json:
@@ -139,7 +141,8 @@ def review_send_back(
     the record is open again; logged (REVIEW_SENT_BACK)."""
     password = read_password(user)
     admin_call(settings_for(store), "review.send_back", user=user, password=password,
-               request_id=request_id, row=row, proposal=proposal, reason=reason, note=note)
+               request_id=request_id, row=row, proposal=proposal, reason=reason, note=note,
+               audit="review send-back", target=f"{request_id} row {row} by {user}")
     out.print(f"sent back row {row} of {shown(request_id)}; it is open for review again")
 
 
@@ -152,7 +155,8 @@ def review_follow_up(
 ) -> None:
     """Write a follow-up response (results.csv and signed response.json) to a folder."""
     fu = FollowUp(**admin_call(settings_for(store), "review.follow_up", request_id=request_id,
-                               seq=seq))
+                               seq=seq, audit="review follow-up",
+                               target=f"{request_id} follow-up {seq}"))
     Gateway.write_follow_up(fu, out_dir)
     out.print(f"follow-up {seq} of {shown(request_id)} written to {shown(out_dir)}")
 
@@ -163,7 +167,9 @@ def serve(
     store: StoreOpt = None,
 ) -> None:
     """Run the HTTP API for agencies and the web pages for officers and auditors
-    (header and keep-alive timeouts, connection and request limits: docs/service.md)."""
+    (header and keep-alive timeouts, connection and request limits: docs/service.md;
+    TLS 1.2+ and mutual TLS with TAXGATE_TLS_CERT, TAXGATE_TLS_KEY, TAXGATE_TLS_CLIENT_CA:
+    docs/access.md)."""
     from taxgate.api import create_app, server
     from taxgate.gateway import channel
 
@@ -174,7 +180,10 @@ def serve(
         gateway, hooks = app.state.gateway, {"credentials": app.state.api_access.forget,
                                              "sessions": app.state.sessions.end_user}
         served = channel.AdminAlongside(app, lambda: channel.serving(gateway, hooks))
-    err.print(f"taxgate serving {shown(settings.store)} on http://{shown(host)}:{port}")
+    tls = settings.service.tls_cert is not None
+    mutual = " (mutual TLS)" if settings.service.tls_client_ca is not None else ""
+    err.print(f"taxgate serving {shown(settings.store)} on {'https' if tls else 'http'}://"
+              f"{shown(host)}:{port}{mutual}")
     server.run(served, settings.service, host, port)
 
 

@@ -51,16 +51,20 @@ def _check(secret: str, salt_hex: str, want_hex: str) -> bool:
     return hmac.compare_digest(hash_secret(secret, salt), want_hex)
 
 
-def issue_credential(store: Store, agency: str, actor: str = "cli") -> str:
-    """A new API secret for ``agency`` (returned once, never stored); revokes the old ones."""
+def issue_credential(store: Store, agency: str, actor: str, holder: str | None = None) -> str:
+    """A new API secret for ``agency``, or for one person of it (``holder``: an officer id
+    as requests name them, R4); returned once, never stored; revokes the old ones of the
+    agency's own or of that person."""
     if not agency.strip():
         raise BadInput("agency must not be empty")
+    if holder is not None and not (0 < len(holder.strip()) <= 100 and holder.isprintable()):
+        raise BadInput("--holder: the person's id, 1 to 100 printable characters")
     check_registered_name("agency", agency, {o.agency for o in store.officials()})
     cred_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_bytes(16)
-    store.add_api_credential(
-        ApiCredential(cred_id, agency, salt.hex(), hash_secret(secret, salt), iso_now()), actor)
+    store.add_api_credential(ApiCredential(cred_id, agency, salt.hex(), hash_secret(
+        secret, salt), iso_now(), holder=holder.strip() if holder else None), actor)
     return f"{_PREFIX}{cred_id}.{secret}"
 
 
@@ -243,15 +247,27 @@ class _Locked(Protocol):  # what ApiAccess needs of the Gateway
     def lock(self, timeout: float | None = None) -> AbstractContextManager[Store]: ...
 
 
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who an API request comes from: the agency, the credential, and the person it was
+    issued to (None: the agency's own credential)."""
+
+    agency: str
+    cred_id: str
+    holder: str | None = None
+
+
 class ApiAccess:
     """Agencies' bearer credentials as the HTTP API checks them: looked up in the
-    gateway's store, limited on failure, a live one cached for a minute."""
+    gateway's store, limited on failure, a live one cached for a minute. Each check
+    that reaches the store is logged (API_AUTHENTICATION, R33: one success per
+    credential per cache period, every failure until the address is limited)."""
 
     def __init__(self, gateway: _Locked) -> None:
         service = gateway.settings.service
         self.gateway = gateway
         self.failures = FailureLimiter(service.api_failures, service.login_window_seconds)
-        self._tokens: dict[str, tuple[str, float]] = {}
+        self._tokens: dict[str, tuple[ApiCaller, float]] = {}
 
     def _revoked(self, cred_id: str) -> bool:
         """Whether a cached credential was revoked since (by any process sharing the
@@ -267,33 +283,62 @@ class ApiAccess:
         """Drop the cached credentials: after a revocation, the next use is checked."""
         self._tokens.clear()
 
-    def agency_for(self, token: str, client: str) -> str:
+    def agency_for(self, token: str, client: str, certificate: str | None = None) -> str:
         """The agency a live API credential belongs to; raises TooMany or Unauthorized."""
+        return self.caller_for(token, client, certificate).agency
+
+    def caller_for(self, token: str, client: str, certificate: str | None = None
+                   ) -> ApiCaller:
+        """The live credential's caller; raises TooMany or Unauthorized. ``certificate``:
+        the mutual-TLS client certificate's subject, logged with the check."""
         key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
         cred_id = token[4:].partition(".")[0]
         hit = self._tokens.get(key)
         if hit and hit[1] > time.monotonic() and not self._revoked(cred_id):
             return hit[0]
         self._tokens.pop(key, None)
-        with self.gateway.lock(timeout=10) as store:
-            cred = store.api_credential(cred_id) if token else None
+        with self.gateway.lock(timeout=10) as store:  # one hold: look up, check, log
+            caller = self._check(store, token, client, certificate)
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[key] = (caller, time.monotonic() + _AUTH_CACHE_S)
+        return caller
+
+    def _check(self, store: Store, token: str, client: str, certificate: str | None
+               ) -> ApiCaller:
+        cred_id = token[4:].partition(".")[0]
+        cred = store.api_credential(cred_id) if token else None
         known = cred is not None and cred.revoked_at is None
         # an address full of failures is refused unknown credentials only; a live
         # credential is limited on its own, so one agency's guesser never locks out
         # another agency behind the same address
         if self.failures.blocked(f"cred:{cred_id}" if known else f"ip:{client}"):
             raise TooMany("too many failed authentications; wait and retry")
-        agency = None
+        caller = None
         if cred is not None and known:
             secret = token.partition(".")[2]
             if hmac.compare_digest(hash_secret(secret, bytes.fromhex(cred.salt)), cred.hash):
-                agency = cred.agency
+                caller = ApiCaller(cred.agency, cred.cred_id, cred.holder)
         else:
             hash_secret(token, b"0" * 16)
-        if agency is None:
+        _log_api_check(store, cred_id, cred.agency if cred else None,
+                       "SUCCESS" if caller else "FAILURE", client, certificate)
+        if caller is None:
             self.failures.fail(f"ip:{client}", *([f"cred:{cred_id}"] if known else []))
             raise Unauthorized("missing, unknown or revoked API credential")
-        if len(self._tokens) > 10_000:
-            self._tokens.clear()
-        self._tokens[key] = (agency, time.monotonic() + _AUTH_CACHE_S)
-        return agency
+        return caller
+
+
+def _log_api_check(store: Store, cred_id: str, agency: str | None, outcome: str, client: str,
+                   certificate: str | None) -> None:
+    """R33: one API_AUTHENTICATION event (the credential's public id, never its secret)."""
+    from taxgate.ledger_events import ApiAuthentication
+
+    store.append_events([ApiAuthentication(
+        cred_id=cred_id if token_form(cred_id) else None, agency=agency, outcome=outcome,
+        source=client[:100], client_certificate=certificate).to_event()])
+
+
+def token_form(cred_id: str) -> bool:
+    """Whether ``cred_id`` has the form of a credential's public id (16 hex digits)."""
+    return len(cred_id) == 16 and all(c in "0123456789abcdef" for c in cred_id)

@@ -62,12 +62,12 @@ def users_list(gw: Gateway) -> list[dict[str, Any]]:
 
 @op("users.add")
 def users_add(gw: Gateway, username: str, role: str, password: str,
-              agency: str | None = None, actor: str = "cli") -> None:
+              agency: str | None = None, *, actor: str) -> None:
     gw.add_user(username, role, password, agency=agency, actor=actor)
 
 
 @op("users.disable", after="sessions")
-def users_disable(gw: Gateway, username: str, actor: str = "cli") -> None:
+def users_disable(gw: Gateway, username: str, actor: str) -> None:
     from taxgate.gateway import accounts
 
     with gw.lock() as store:
@@ -75,7 +75,7 @@ def users_disable(gw: Gateway, username: str, actor: str = "cli") -> None:
 
 
 @op("users.enable")
-def users_enable(gw: Gateway, username: str, actor: str = "cli") -> None:
+def users_enable(gw: Gateway, username: str, actor: str) -> None:
     from taxgate.gateway import accounts
 
     with gw.lock() as store:
@@ -83,7 +83,7 @@ def users_enable(gw: Gateway, username: str, actor: str = "cli") -> None:
 
 
 @op("users.reset", after="sessions")
-def users_reset(gw: Gateway, username: str, password: str, actor: str = "cli") -> None:
+def users_reset(gw: Gateway, username: str, password: str, actor: str) -> None:
     from taxgate.gateway import accounts
 
     with gw.lock() as store:
@@ -92,11 +92,16 @@ def users_reset(gw: Gateway, username: str, password: str, actor: str = "cli") -
 
 @op("users.role", after="sessions")
 def users_role(gw: Gateway, username: str, role: str, agency: str | None = None,
-               actor: str = "cli") -> None:
+               *, actor: str) -> None:
     from taxgate.gateway import accounts
 
     with gw.lock() as store:
         accounts.change_role(store, username, role, agency, actor)
+
+
+@op("users.reset_mfa", after="sessions")
+def users_reset_mfa(gw: Gateway, username: str, actor: str) -> None:
+    gw.reset_mfa(username, actor)
 
 
 # --- agencies: credentials, safeguards ---------------------------------------------------------
@@ -108,12 +113,13 @@ def credentials_list(gw: Gateway, agency: str | None = None) -> list[dict[str, A
 
 
 @op("credentials.rotate", after="credentials")
-def credentials_rotate(gw: Gateway, agency: str, actor: str = "cli") -> str:
-    return gw.issue_credential(agency, actor)
+def credentials_rotate(gw: Gateway, agency: str, actor: str,
+                       holder: str | None = None) -> str:
+    return gw.issue_credential(agency, actor, holder=holder)
 
 
 @op("credentials.revoke", after="credentials")
-def credentials_revoke(gw: Gateway, cred_id: str, actor: str = "cli") -> None:
+def credentials_revoke(gw: Gateway, cred_id: str, actor: str) -> None:
     from taxgate.gateway import accounts
 
     with gw.lock() as store:
@@ -149,7 +155,7 @@ def safeguards_show(gw: Gateway, agency: str) -> dict[str, Any]:
 
 @op("safeguards.set")
 def safeguards_set(gw: Gateway, agency: str, current: bool, note: str,
-                   actor: str = "cli") -> dict[str, Any]:
+                   actor: str) -> dict[str, Any]:
     from taxgate.identifiers import check_registered_name
 
     if not note.strip():
@@ -172,7 +178,7 @@ def officials_list(gw: Gateway) -> list[dict[str, Any]]:
 
 @op("officials.revoke")
 def officials_revoke(gw: Gateway, agency: str, official_id: str,
-                     actor: str = "cli") -> dict[str, Any]:
+                     actor: str) -> dict[str, Any]:
     last_day = dt.date.today() - dt.timedelta(days=1)
     with gw.lock() as store:
         official = store.revoke_official(agency, official_id, last_day, actor)
@@ -208,7 +214,7 @@ def gateway_key(gw: Gateway) -> str:
 
 @op("officials.add")
 def officials_add(gw: Gateway, official_id: str, agency: str, title: str, public_key_pem: str,
-                  valid_from: str, valid_to: str | None = None, actor: str = "cli") -> None:
+                  valid_from: str, valid_to: str | None = None, *, actor: str) -> None:
     from taxgate.domain import Official
 
     gw.add_official(Official(official_id, agency, title, public_key_pem,
@@ -266,6 +272,15 @@ def review_release(gw: Gateway, user: str, password: str, request_id: str, row: 
                    proposal: str | None = None) -> dict[str, Any]:
     return plain(gw.release(_principal(gw, user, password), request_id, row,  # type: ignore[no-any-return]
                             proposal))
+
+
+@op("operator.action")
+def operator_action(gw: Gateway, actor: str, command: str, target: str | None,
+                    outcome: str) -> None:
+    """An OPERATOR_ACTION for a command this service ran for a command line (R33); none
+    while the ledger has a failure no incident has followed."""
+    if gw.open_failure() is None:
+        gw.record_operator_action(actor, command, target, outcome)
 
 
 @op("review.follow_up")

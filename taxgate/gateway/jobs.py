@@ -45,6 +45,7 @@ from taxgate.errors import (
     TaxgateError,
     classify,
 )
+from taxgate.gateway.delivery import named_recipients
 from taxgate.intake import valid_request_id
 from taxgate.store.common import iso_now
 
@@ -301,7 +302,8 @@ class JobRunner:
                     view, state=DONE if result.exit_code == 0 else REFUSED,
                     request_id=result.request_id, exit_code=result.exit_code,
                     message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
-                    expires_at=expires.isoformat().replace("+00:00", "Z"))
+                    expires_at=expires.isoformat().replace("+00:00", "Z"),
+                    recipients=json.dumps(named_recipients(pkg)))  # R4: who may download
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
             kind = classify(exc)  # messages carry no taxpayer values (errors.py)
             self._fail(view, str(exc) if kind.shown else

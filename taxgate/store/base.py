@@ -34,6 +34,7 @@ from taxgate.domain import (
     SafeguardsStatus,
     StoredRequest,
     UserAccount,
+    UserMfa,
 )
 
 if TYPE_CHECKING:
@@ -234,6 +235,13 @@ class Store(ABC):
 
     @abstractmethod
     def user(self, username: str) -> UserAccount | None: ...
+
+    @abstractmethod
+    def set_mfa(self, mfa: UserMfa | None, username: str, events: list[LedgerEvent]) -> None:
+        """Enrol or replace (None: remove) a web account's second factor, with its events."""
+
+    @abstractmethod
+    def mfa(self, username: str) -> UserMfa | None: ...
 
     @abstractmethod
     def save_job(self, job: JobRow) -> None:

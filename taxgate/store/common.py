@@ -55,22 +55,20 @@ def require_key(settings: Settings) -> str:
     """The key that opens an existing store, or KeyUnavailable saying where it is looked for."""
     key = _resolve(settings)
     if not key:
-        raise KeyUnavailable(
-            f"no at-rest key: set TAXGATE_KEY or provide the key file {settings.key_file}"
-        )
+        raise KeyUnavailable(f"no at-rest key: {settings.keys().where}")
     return checked_key(key)
 
 
 def key_for_new_store(settings: Settings, store_exists: bool) -> str:
-    """The key for ``initialize``: the configured one, else a new one written to the key file."""
+    """The key for ``initialize``: the configured one, else a new one written to the key
+    file (when the key providers include it)."""
     key = _resolve(settings)
     if key:
         return checked_key(key)
     if store_exists:
-        raise KeyUnavailable(
-            "the store exists but its key is missing: set TAXGATE_KEY or restore "
-            f"{settings.key_file}"
-        )
+        raise KeyUnavailable(f"the store exists but its key is missing: {settings.keys().where}")
+    if not settings.keys().can_create():
+        raise KeyUnavailable(f"no at-rest key for the new store: {settings.keys().where}")
     key = new_data_key()
     write_key_file(settings.key_file, key)
     return key

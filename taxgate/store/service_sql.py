@@ -24,6 +24,7 @@ from taxgate.domain import (
     ReviewItem,
     ReviewStep,
     UserAccount,
+    UserMfa,
 )
 from taxgate.errors import Conflict, NotFound, StoreError
 from taxgate.ledger_events import AccessChanged, CredentialIssued, UserAdded, UserChanged
@@ -126,9 +127,10 @@ class ServiceTablesMixin:
     def add_api_credential(self, cred: ApiCredential, actor: str) -> None:
         event = CredentialIssued(agency=cred.agency, cred_id=cred.cred_id, actor=actor,
                                  revokes_others=True).to_event()
-        with self._svc_tx() as tx:
+        with self._svc_tx() as tx:  # the agency's own, or that one person's, earlier ones
             tx.execute(f"UPDATE {self._t('api_credentials')} SET revoked_at = ? "
-                       "WHERE agency = ? AND revoked_at IS NULL", [cred.created_at, cred.agency])
+                       "WHERE agency = ? AND revoked_at IS NULL AND holder IS NOT DISTINCT "
+                       "FROM ?", [cred.created_at, cred.agency, cred.holder])
             self._insert(tx, "api_credentials", cred)
             tx.append([event])
 
@@ -184,6 +186,20 @@ class ServiceTablesMixin:
 
     def user(self, username: str) -> UserAccount | None:
         return self._find(UserAccount, "users", "username", username)
+
+    # second factor (R36) -------------------------------------------------------------------
+    def set_mfa(self, mfa: UserMfa | None, username: str, events: list[LedgerEvent]) -> None:
+        """Enrol (or replace) a web account's second factor; None: remove it (reset)."""
+        with self._svc_tx() as tx:
+            tx.execute(f"DELETE FROM {self._t('user_mfa')} WHERE username = ?", [username])
+            if mfa is not None:
+                self._insert(tx, "user_mfa", mfa)
+            tx.append(events)
+
+    def mfa(self, username: str) -> UserMfa | None:
+        rows = self._svc_rows(f"SELECT {_cols(UserMfa)} FROM {self._t('user_mfa')} "
+                              "WHERE username = ?", [username])
+        return UserMfa(rows[0][0], bytes(rows[0][1]), *rows[0][2:]) if rows else None
 
     # jobs ------------------------------------------------------------------------------------
     def save_job(self, job: JobRow) -> None:

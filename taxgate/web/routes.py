@@ -9,23 +9,20 @@ call the app's one :class:`~taxgate.gateway.Gateway` only.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 
-from taxgate.errors import LoginRequired, NotAllowed, TooMany
+from taxgate.errors import LoginRequired, NotAllowed
 from taxgate.gateway import Gateway
 from taxgate.gateway.accounts import Principal, SignInThrottle
 from taxgate.settings import Settings
 from taxgate.untrusted import for_html
-from taxgate.web.session import COOKIE, LOGIN_COOKIE, Session, Sessions
+from taxgate.web.session import COOKIE, Session, Sessions
 
 router = APIRouter(include_in_schema=False)
 _STATIC = Path(__file__).parent / "static"
@@ -97,8 +94,9 @@ def _locked(request: Request) -> Any:
 
 
 def _cookie(resp: Response, request: Request, name: str, value: str) -> None:
+    service = _gateway(request).settings.service
     resp.set_cookie(name, value, httponly=True, samesite="strict", path="/",
-                    secure=_gateway(request).settings.service.secure_cookies)
+                    secure=service.secure_cookies or service.tls_cert is not None)
 
 
 # --- sign in / out -----------------------------------------------------------------------------
@@ -116,65 +114,6 @@ def home(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     target = {"reviewer": "/review", "releaser": "/review", "auditor": "/oversight"}
     return RedirectResponse(target.get(s.principal.role, "/account"), status_code=303)
-
-
-@router.get("/login")
-def login_form(request: Request) -> Response:
-    token = secrets.token_urlsafe(24)
-    resp = render(request, "login.html", login_csrf=token, message="")
-    _cookie(resp, request, LOGIN_COOKIE, _sessions(request).sign(token))
-    return resp
-
-
-@router.post("/login")
-async def login(request: Request, username: Annotated[str, Form(max_length=100)],
-                password: Annotated[str, Form(max_length=200)],
-                csrf: Annotated[str, Form(max_length=100)]) -> Response:
-    sessions, throttle = _sessions(request), request.app.state.throttle
-    expected = sessions.unsign(request.cookies.get(LOGIN_COOKIE))
-    if expected is None or not hmac.compare_digest(expected.encode(), csrf.encode()):
-        raise NotAllowed("the sign-in form has expired; reload it")
-    client = request.client.host if request.client else "unknown"
-    if throttle.locked(username):  # this account only; others behind the address go on
-        await run_in_threadpool(_log_sign_in, request, username, client, "RATE_LIMITED")
-        raise TooMany("too many failed sign-ins for this account; wait a few minutes")
-    await asyncio.sleep(throttle.delay(client))  # an address with many failures: slowed
-
-    def check() -> Principal | None:
-        with _locked(request):
-            return _gateway(request).check_password(username, password)
-
-    principal = await run_in_threadpool(check)
-    if principal is None:
-        throttle.failed(username, client)
-        await run_in_threadpool(_log_sign_in, request, username, client, "FAILURE")
-        return render(request, "login.html", status=401, login_csrf=csrf,
-                      message="Unknown user or wrong password.")
-    throttle.succeeded(username)
-    await run_in_threadpool(_log_sign_in, request, principal.name, client, "SUCCESS")
-    resp = RedirectResponse("/", status_code=303)
-    _cookie(resp, request, COOKIE, sessions.create(principal))
-    resp.delete_cookie(LOGIN_COOKIE, path="/")
-    return resp
-
-
-def _log_sign_in(request: Request, username: str, client: str, outcome: str) -> None:
-    """R33: every sign-in, success or failure, is an audit event."""
-    with _locked(request):
-        _gateway(request).record_sign_in(username, outcome, client)
-
-
-@router.post("/logout")
-def logout(request: Request, s: SessionDep, csrf: Annotated[str, Form(max_length=100)]
-           ) -> Response:
-    _check_csrf(s, csrf)
-    p = _sessions(request).end(request.cookies.get(COOKIE))
-    if p is not None:
-        with _locked(request):
-            _gateway(request).record_sign_out(p.name)
-    resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(COOKIE, path="/")
-    return resp
 
 
 @router.get("/account")

@@ -4,6 +4,11 @@ The cookie holds ``<session id>.<HMAC-SHA256 of it>`` under a key made when the
 process starts; the session itself (who, role, CSRF token, last seen) stays in memory,
 so signing out or a restart ends it. Sign-in forms use a double-submit token of their
 own (cookie + field) since there is no session yet.
+
+A sign-in is two steps (R36): the password makes a :class:`Pending` sign-in (its own
+cookie, CSRF token and, while enrolling, the new TOTP secret), which the second factor
+turns into a session within ``PENDING_SECONDS``; nothing but the second-factor page is
+open to a pending sign-in.
 """
 
 from __future__ import annotations
@@ -18,6 +23,19 @@ from taxgate.gateway.accounts import Principal
 
 COOKIE = "tg_session"
 LOGIN_COOKIE = "tg_login"
+PENDING_COOKIE = "tg_mfa"
+PENDING_SECONDS = 300.0
+
+
+@dataclass
+class Pending:
+    """A password accepted, the second factor not yet: who, the form's CSRF token, when
+    it started, and (while enrolling) the new TOTP secret shown to the person."""
+
+    principal: Principal
+    csrf: str
+    started: float
+    secret: str | None = None
 
 
 @dataclass
@@ -32,6 +50,7 @@ class Sessions:
         self.idle = idle_seconds
         self._key = secrets.token_bytes(32)
         self._by_id: dict[str, Session] = {}
+        self._pending: dict[str, Pending] = {}
         self._lock = threading.Lock()
 
     def sign(self, value: str) -> str:
@@ -85,6 +104,33 @@ class Sessions:
             for k in ended:
                 del self._by_id[k]
         return len(ended)
+    def begin(self, principal: Principal) -> str:
+        """A pending sign-in for ``principal``; returns its signed cookie value."""
+        pid = secrets.token_urlsafe(32)
+        with self._lock:
+            self._pending[pid] = Pending(principal, secrets.token_urlsafe(32), time.monotonic())
+            if len(self._pending) > 10_000:
+                now = time.monotonic()
+                self._pending = {k: p for k, p in self._pending.items()
+                                 if now - p.started <= PENDING_SECONDS}
+        return self.sign(pid)
+
+    def pending(self, cookie: str | None) -> Pending | None:
+        """The pending sign-in of this cookie, unless it has expired."""
+        pid = self.unsign(cookie)
+        with self._lock:
+            p = self._pending.get(pid) if pid else None
+            if p is not None and time.monotonic() - p.started > PENDING_SECONDS:
+                del self._pending[pid]  # type: ignore[arg-type]
+                return None
+            return p
+
+    def finish(self, cookie: str | None) -> str | None:
+        """End the pending sign-in and open its session; returns the session cookie."""
+        pid = self.unsign(cookie)
+        with self._lock:
+            p = self._pending.pop(pid, None) if pid else None
+        return self.create(p.principal) if p else None
 
     def _sweep(self) -> None:
         now = time.monotonic()
