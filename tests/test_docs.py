@@ -8,8 +8,9 @@ from pathlib import Path
 import typer.main
 
 from taxgate.cli import app
+from taxgate.policy_docs import POLICY_DOCS
 from taxgate.reasons import REASONS, render_markdown
-from taxgate.settings import POLICY_DOCS, Policy
+from taxgate.settings import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 
