@@ -12,6 +12,46 @@ from __future__ import annotations
 
 from taxgate.settings import Policy
 
+
+def _only_partners(name: str, keys: tuple[str, ...], where: str) -> str:
+    """CTE ``name``: (itin, ssn) adjacent in any state (the SSN begins at most ``{gap}``
+    years after the ITIN's last), each the other's only such partner among the TINs that
+    agree on ``keys``. Found from counts per key and year, so a common name's namesakes
+    are never paired one by one."""
+    k = ", ".join(keys)
+    on = " AND ".join(f"e.{c} = i.{c}" for c in keys)
+    firsts = ", ".join(f"any_value(a.{c}) AS {c}" for c in keys)
+    return f"""{name}_starts AS (
+  SELECT {k}, fy AS y, count(*) AS n, any_value(tin) AS tin
+  FROM sides WHERE NOT is_itin AND {where} GROUP BY ALL
+),
+{name}_ends AS (
+  SELECT {k}, ly, count(*) AS n FROM sides WHERE is_itin AND {where} GROUP BY ALL
+),
+{name} AS (
+  SELECT i.itin, i.ssn FROM (
+    SELECT a.tin AS itin, any_value(s.tin) AS ssn, any_value(s.y) AS fy, {firsts}
+    FROM (SELECT tin, {k}, unnest(range(ly + 1, ly + {{gap}} + 1)) AS y
+          FROM sides WHERE is_itin AND {where}) a
+    JOIN {name}_starts s USING ({k}, y)
+    GROUP BY a.tin HAVING sum(s.n) = 1
+  ) i
+  JOIN {name}_ends e ON {on} AND e.ly BETWEEN i.fy - {{gap}} AND i.fy - 1
+  GROUP BY i.itin, i.ssn HAVING sum(e.n) = 1
+),
+"""
+
+
+# Adjacent in any state: each the other's only such partner by name key, or, when the
+# names carry a generational suffix (JR, SR, III), by name key and that suffix (the
+# son's ITIN and SSN, when a namesake without it also begins then: at 10.3M filings,
+# LORENZO VASQUEZ JR, NY to CA, beside another LORENZO VASQUEZ's new SSN).
+_ANYWHERE = (_only_partners("by_name", ("n_first", "n_surname1"), "true")
+             + _only_partners("by_suffix", ("n_first", "n_surname1", "sfx"), "sfx <> ''")
+             + "anywhere AS (SELECT itin, ssn FROM by_name\n"
+               "  UNION SELECT itin, ssn FROM by_suffix),\n")
+
+
 # Persons (R25). Every TIN that shares a name key (first name, first surname) with a
 # TIN the scored pairs touched is profiled; an ITIN and an SSN are *successor
 # candidates* when they share the name key, the ITIN's last tax year is before the
@@ -40,7 +80,7 @@ prof AS (
          coalesce(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
                   FILTER (WHERE len(n_surnames) >= 2), []) AS fulls,
          coalesce(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL), []) AS addrs,
-         min(tax_year) AS fy, max(tax_year) AS ly,
+         min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
          arg_min(a_state, processed_date) AS first_state,
          arg_max(a_state, processed_date) AS last_state,
          arg_min(left(a_zip5, 3), processed_date) AS first_zip3,
@@ -56,27 +96,7 @@ shared AS (  -- (side, name key, a DOB, address or full surname the TIN gives)
   UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'a' || unnest(addrs) FROM sides
   UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'f' || unnest(fulls) FROM sides
 ),
-ssn_starts AS (  -- per name key and first year: how many SSNs, and one of them
-  SELECT n_first, n_surname1, fy AS y, count(*) AS n, any_value(tin) AS tin
-  FROM sides WHERE NOT is_itin GROUP BY ALL
-),
-itin_ends AS (  -- per name key and last year: how many ITINs
-  SELECT n_first, n_surname1, ly, count(*) AS n FROM sides WHERE is_itin GROUP BY ALL
-),
-anywhere AS (  -- adjacent in any state, each the other's only adjacent partner
-  SELECT i.itin, i.ssn FROM (
-    SELECT a.tin AS itin, any_value(s.tin) AS ssn, any_value(s.y) AS fy,
-           any_value(a.n_first) AS n_first, any_value(a.n_surname1) AS n_surname1
-    FROM (SELECT tin, n_first, n_surname1, unnest(range(ly + 1, ly + {gap} + 1)) AS y
-          FROM sides WHERE is_itin) a
-    JOIN ssn_starts s USING (n_first, n_surname1, y)
-    GROUP BY a.tin HAVING sum(s.n) = 1
-  ) i
-  JOIN itin_ends e ON e.n_first = i.n_first AND e.n_surname1 = i.n_surname1
-   AND e.ly BETWEEN i.fy - {gap} AND i.fy - 1
-  GROUP BY i.itin, i.ssn HAVING sum(e.n) = 1
-),
-found AS (
+{anywhere}found AS (
   SELECT a.tin AS itin, b.tin AS ssn
   FROM shared a JOIN shared b USING (n_first, n_surname1, v)
   WHERE a.is_itin AND NOT b.is_itin
@@ -106,7 +126,8 @@ WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on i
 
 def successors_sql(pairs: str, policy: Policy) -> str:
     """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years."""
-    return SUCCESSORS_SQL.format(pairs=pairs, gap=int(policy.successor_gap_years))
+    sql = SUCCESSORS_SQL.replace("{anywhere}", _ANYWHERE)
+    return sql.format(pairs=pairs, gap=int(policy.successor_gap_years))
 
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN

@@ -79,6 +79,13 @@ HAND = [
     _f("900000017", "TOMAS", None, "ECHEVERRIA", "1981-02-03", "70 Aspen Way", None, 2023),
     _f("000000018", "TOMAS", None, "ECHEVERRIA", None, "5 Bayou Rd", None, 2024,
        place=("HOUSTON", "TX", "77002")),
+    # the son's ITIN (JR) and, the next year in another state, his SSN and a namesake's
+    # without the suffix: the suffix tells the son's SSN apart (R25)
+    _f("900000023", "BENIGNO", None, "ZALDIVAR JR", None, "9 Quince St", None, 2023),
+    _f("000000024", "BENIGNO", None, "ZALDIVAR JR", None, "4 Bayou Rd", None, 2024,
+       place=("HOUSTON", "TX", "77002")),
+    _f("000000025", "BENIGNO", None, "ZALDIVAR", "1966-01-30", "3 Ocean Dr", None, 2024,
+       place=("MIAMI", "FL", "33101")),
     # an ITIN whose name two SSNs in two other states take up the next year: neither is
     # the only candidate, so neither withholds (namesakes grow with the store)
     _f("900000020", "RAMIRO", None, "ZUBIZARRETA", "1983-07-08", "3 Cypress Ln", None, 2023),
@@ -378,6 +385,13 @@ def test_r25_the_only_adjacent_ssn_anywhere_withholds_across_states(con):
     ])
     assert out["itin"]["outcome"] == "NOT_CONFIRMED"
     assert out["ssn"]["outcome"] == "CONFIRMED"
+
+
+def test_r25_the_only_adjacent_ssn_with_the_same_suffix_withholds(con):
+    # at 10.3M filings: LORENZO VASQUEZ JR's ITIN in NY, his SSN in CA the next year, and
+    # another LORENZO VASQUEZ's new SSN elsewhere; the JR one is the only one with the JR
+    out = decide(con, [_req("itin", "BENIGNO", "ZALDIVAR JR", "9 Quince St")])
+    assert out["itin"]["outcome"] == "NOT_CONFIRMED"
 
 
 def test_r25_two_adjacent_namesake_ssns_elsewhere_do_not_withhold(con):
