@@ -156,7 +156,7 @@ def test_cli_propose_release_follow_up_and_the_agency_downloads_it(answered, tmp
     srv = Server(world).start()
     try:
         with srv.client(world.token) as c:
-            listed_api = c.get(f"/v1/requests/{rid}/follow-ups").json()
+            listed_api = c.get(f"/v1/requests/{rid}/follow-ups").json()["items"]
             got = c.get(f"/v1/requests/{rid}/follow-ups/{seq}/response.json")
             csv_text = c.get(f"/v1/requests/{rid}/follow-ups/{seq}/results.csv").text
         with srv.client(world.other_token) as other:

@@ -156,7 +156,7 @@ def test_officers_decide_a_review_record_and_the_agency_gets_the_follow_up(brows
     ctx.close()
 
     with srv.client(world.token) as c:
-        fus = c.get(f"/v1/requests/{rid}/follow-ups").json()
+        fus = c.get(f"/v1/requests/{rid}/follow-ups").json()["items"]
         results = c.get(f"/v1/requests/{rid}/follow-ups/{fus[-1]['seq']}/results.csv").text
         body = c.get(f"/v1/requests/{rid}/follow-ups/{fus[-1]['seq']}/response.json").json()
     assert body["follow_up_of"] == rid
