@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-from world_cache import trained_once
+from world_cache import LARGE, trained_once
 
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
 from taxgate.domain import Official
@@ -51,8 +51,8 @@ def new_pg_database(admin_url: str) -> str:
     return f"{admin_url.rpartition('/')[0]}/{name}"
 
 
-def build_world(root: Path, store: str, *, people: int = 2_000, records: int = 300,
-                seed: int = 11) -> World:
+def build_world(root: Path, store: str, *, people: int = LARGE[0], records: int = 300,
+                seed: int = LARGE[1]) -> World:
     paths = synth_all(root / "synthetic", people, records, seed=seed)
     key = new_data_key()
     settings = Settings(store=store, key_hex=key)

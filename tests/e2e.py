@@ -7,11 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taxgate.canonical import load_private_key_pem, sha256_file, sign_object
+from taxgate.canonical import (
+    load_private_key_pem,
+    load_public_key_pem,
+    new_data_key,
+    sha256_file,
+    sign_object,
+)
+from taxgate.synth import synth_all
 
 
 @dataclass
@@ -83,3 +91,63 @@ def results(response_dir: Path) -> list[dict[str, str]]:
 
     with (response_dir / "results.csv").open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def gateway_key(store: str) -> Any:
+    """The store's public signing key, read once per store and test process through
+    `taxgate gateway-key` (the key of a store never changes)."""
+    if store not in _GATEWAY_KEYS:
+        run = taxgate("gateway-key", store=store)
+        assert run.code == 0, run.stderr
+        _GATEWAY_KEYS[store] = (run.stdout, load_public_key_pem(run.stdout))
+    return _GATEWAY_KEYS[store][1]
+
+
+_GATEWAY_KEYS: dict[str, tuple[str, Any]] = {}
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The synthetic world of the end-to-end tests: 4,000 taxpayers and a request of
+    1,200 records (seed 7), the filings loaded and the request answered through the CLI
+    into ``root / "response"``."""
+
+    paths: Any
+    store: str
+    root: Path
+    answered: Run
+
+
+_ANSWERED: dict[str, Answered] = {}
+
+
+def answered_world(factory: Any, engine: str = "embedded",
+                   pg_admin_url: str | None = None) -> Answered:
+    """One :class:`Answered` world per engine and test process, shared by the modules
+    of the ``e2e`` xdist group (test_cli_e2e, test_agency_kit): building it is their
+    largest cost. Tests add requests of their own ids to it and assert on those, never
+    on the store's totals."""
+    if engine not in _ANSWERED:
+        root = factory.mktemp(f"world-{engine}")
+        paths = synth_all(root / "synthetic", 4_000, 1_200, seed=7)
+        if engine == "postgres":
+            assert pg_admin_url, "the postgres world needs the test server"
+            store = new_pg_database(pg_admin_url, "taxgate_e2e_")
+            STORE_ENV[store] = {"TAXGATE_KEY": new_data_key()}
+        else:
+            store = str(root / "store")
+        prepare_store(store, paths)
+        answered = taxgate("process", str(paths.request_dir), "--out",
+                           str(root / "response"), store=store)
+        _ANSWERED[engine] = Answered(paths, store, root, answered)
+    return _ANSWERED[engine]
+
+
+def new_pg_database(admin_url: str, prefix: str = "taxgate_t_") -> str:
+    """A new, empty database on the test server at ``admin_url``; its URL."""
+    import psycopg
+
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"{admin_url.rpartition('/')[0]}/{name}"

@@ -1,13 +1,13 @@
-"""A small synthetic world for the hostile-input tests, once per engine: filings loaded,
-DHS-ICE's request answered once, officials of DHS-ICE (one whose registration ended in
-2021) and of DHS-CBP registered; and helpers to send it altered packages."""
+"""A small synthetic world for the hostile-input tests, once per engine and test process:
+filings loaded, DHS-ICE's request answered once, officials of DHS-ICE (one whose
+registration ended in 2021) and of DHS-CBP registered; and helpers to send it altered
+packages."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +56,24 @@ def key_file(path: Path) -> tuple[Path, str]:
 @pytest.fixture(name="world", scope="module",
                 params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
 def world_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[World]:
+                  ) -> World:
+    """The world of one engine, built once per test process and shared by the modules
+    that use it (test_intake_hostile, test_fuzz_regressions: one xdist group). Tests
+    send requests of their own and assert on those or on what changed, never on the
+    store's totals."""
+    if request.param not in _WORLDS:
+        pg = request.getfixturevalue("pg_server").url if request.param == "postgres" else None
+        _WORLDS[request.param] = _build(tmp_path_factory, pg)
+    return _WORLDS[request.param]
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def _build(tmp_path_factory: pytest.TempPathFactory, pg: str | None) -> World:
     root = tmp_path_factory.mktemp("hostile")
     paths = synth_all(root / "synthetic", 400, RECORDS, seed=23)
     key = new_data_key()
-    pg = request.getfixturevalue("pg_server").url if request.param == "postgres" else None
     store = _pg_database(pg) if pg else str(root / "store")
     STORE_ENV[store] = {"TAXGATE_KEY": key}
     settings = Settings(store=store, key_hex=key)
@@ -82,12 +95,7 @@ def world_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     with Gateway(settings) as gw:
         answered = gw.process(paths.request_dir, root / "ice-response")
     assert answered.exit_code == 0, answered.message
-    yield World(root, paths, settings, cbp_key, ended_key, answered)
-    if pg:
-        import psycopg
-
-        with psycopg.connect(pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{store.rpartition("/")[2]}" WITH (FORCE)')
+    return World(root, paths, settings, cbp_key, ended_key, answered)
 
 
 def _pg_database(server_url: str) -> str:

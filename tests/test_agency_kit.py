@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e import copy_request, prepare_store, resign, results, taxgate
+from e2e import answered_world, copy_request, resign, results, taxgate
 
 from taxgate.canonical import (
     canonical_json,
@@ -22,25 +22,22 @@ from taxgate.canonical import (
     public_key_pem,
     verify,
 )
-from taxgate.synth import synth_all
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The synthetic request answered by `taxgate process` on a real store."""
-    root = tmp_path_factory.mktemp("kit")
-    paths = synth_all(root / "synthetic", 4_000, 1_200, seed=7)
-    store = str(root / "store")
-    prepare_store(store, paths)
-    answered = taxgate("process", str(paths.request_dir), "--out", str(root / "response"),
-                       store=store)
-    assert answered.code == 0, answered.stderr
-    key = taxgate("gateway-key", store=store)
-    (root / "gateway_key.pem").write_text(key.stdout, encoding="ascii")
-    return {"paths": paths, "store": store, "root": root,
-            "nowhere": str(root / "no-store-here")}
+    """The synthetic request answered by `taxgate process` on a real store (the world of
+    test_cli_e2e, built once per test process: ``e2e.answered_world``)."""
+    w = answered_world(tmp_path_factory)
+    assert w.answered.code == 0, w.answered.stderr
+    key = taxgate("gateway-key", store=w.store)
+    assert key.code == 0, key.stderr
+    kit_dir = tmp_path_factory.mktemp("kit")
+    (kit_dir / "gateway_key.pem").write_text(key.stdout, encoding="ascii")
+    return {"paths": w.paths, "store": w.store, "root": w.root, "kit": kit_dir,
+            "nowhere": str(kit_dir / "no-store-here")}
 
 
 def kit(world: dict[str, Any], *args: str):  # noqa: ANN201
@@ -167,7 +164,7 @@ def test_r1_r3_check_refuses_a_wrong_key_an_edited_file_and_a_wrong_count(world,
 def test_r1_r3_response_verify_fails_on_an_edited_result_and_a_wrong_key(world, tmp_path):
     root = world["root"]
     ok = kit(world, "response", "verify", str(root / "response"), "--gateway-key",
-             str(root / "gateway_key.pem"))
+             str(world["kit"] / "gateway_key.pem"))
     assert ok.code == 0, ok.stderr
     assert "response verified: request ICE-2026-000123" in ok.stdout
 
@@ -176,7 +173,7 @@ def test_r1_r3_response_verify_fails_on_an_edited_result_and_a_wrong_key(world, 
     (edited / "results.csv").write_text(text.replace(",NOT_CONFIRMED,", ",CONFIRMED,", 1),
                                         encoding="utf-8")
     run = kit(world, "response", "verify", str(edited), "--gateway-key",
-              str(root / "gateway_key.pem"))
+              str(world["kit"] / "gateway_key.pem"))
     assert run.code == 2 and "was changed" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e import STORE_ENV, copy_request, prepare_store, resign, results, taxgate
+from e2e import answered_world, copy_request, gateway_key, resign, results, taxgate
 
-from taxgate.canonical import load_public_key_pem, new_data_key, verify_object
+from taxgate.canonical import verify_object
 from taxgate.evaluate import evaluate
 from taxgate.records import RESULT_COLUMNS
-from taxgate.synth import synth_all
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -22,36 +21,12 @@ pytestmark = pytest.mark.xdist_group("e2e")
 @pytest.fixture(scope="module", params=["embedded", pytest.param("postgres",
                                                                    marks=pytest.mark.postgres)])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """One synthetic world per engine: the same tests run on both stores."""
-    root = tmp_path_factory.mktemp("world")
-    paths = synth_all(root / "synthetic", 4_000, 1_200, seed=7)
-    if request.param == "postgres":
-        store = _pg_database(request.getfixturevalue("pg_server").url)
-        STORE_ENV[store] = {"TAXGATE_KEY": new_data_key()}
-    else:
-        store = str(root / "store")
-    prepare_store(store, paths)
-    answered = taxgate(
-        "process", str(paths.request_dir), "--out", str(root / "response"), store=store
-    )
-    return paths, store, root, answered
-
-
-def _pg_database(server_url: str) -> str:
-    import uuid
-
-    import psycopg
-
-    name = f"taxgate_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return f"{server_url.rpartition('/')[0]}/{name}"
-
-
-def gateway_key(store: str):
-    run = taxgate("gateway-key", store=store)
-    assert run.code == 0, run.stderr
-    return load_public_key_pem(run.stdout)
+    """One synthetic world per engine: the same tests run on both stores. The world is
+    built once per engine and test process (``e2e.answered_world``, shared with
+    test_agency_kit): a test sends requests of its own ids and asserts on those."""
+    pg = request.getfixturevalue("pg_server").url if request.param == "postgres" else None
+    w = answered_world(tmp_path_factory, request.param, pg)
+    return w.paths, w.store, w.root, w.answered
 
 
 def test_main_job_answers_every_record_with_a_signed_response(world):
@@ -170,11 +145,26 @@ def test_whole_request_failures_reject_every_record(world, tmp_path, tamper, cod
     assert resp["counts"]["CONFIRMED"] == 0 and verify_object(gateway_key(store), resp)
 
 
-def test_r5_bulk_officer_records_are_all_rejected(world, tmp_path):
+def _disclosed_instances(store: str, out) -> int:  # noqa: ANN001
+    """Instances disclosed in the 2026 annual report (`taxgate report disclosures`)."""
+    import csv
+
+    rep = taxgate("report", "disclosures", "--year", "2026", "--out", str(out), store=store)
+    assert rep.code == 0, rep.stderr
+    with (out / "disclosures-2026.csv").open(encoding="utf-8") as f:
+        return sum(int(r["instances_disclosed"]) for r in csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def second_answer(world, tmp_path_factory: pytest.TempPathFactory):
+    """A second request answered by `taxgate process` (one run serves R5 and R27/R29):
+    the world's records under a new id, its first 501 records naming one officer; with
+    the disclosures of the annual report just before and just after it."""
     import csv
 
     paths, store, _, _ = world
-    req = copy_request(paths.request_dir, tmp_path / "req")
+    tmp = tmp_path_factory.mktemp("second")
+    req = copy_request(paths.request_dir, tmp / "req")
     with (req / "records.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows[:501]:
@@ -184,9 +174,16 @@ def test_r5_bulk_officer_records_are_all_rejected(world, tmp_path):
         w.writeheader()
         w.writerows(rows)
     resign(req, paths.private_key, request_id="ICE-BULK-1")
-    run = taxgate("process", str(req), "--out", str(tmp_path / "out"), store=store)
+    before = _disclosed_instances(store, tmp)
+    run = taxgate("process", str(req), "--out", str(tmp / "out"), store=store)
+    after = _disclosed_instances(store, tmp)
+    return run, tmp, before, after
+
+
+def test_r5_bulk_officer_records_are_all_rejected(second_answer):
+    run, tmp, _, _ = second_answer
     assert run.code == 0, run.stderr
-    out = results(tmp_path / "out")
+    out = results(tmp / "out")
     assert all("OFFICER_CAPACITY" in r["reasons"] for r in out[:501])
     assert not any("OFFICER_CAPACITY" in r["reasons"] for r in out[501:])
 
@@ -277,26 +274,14 @@ def test_r37_no_taxpayer_value_in_any_output_or_response(world):
         assert not leaked, f"taxpayer values leaked: {len(leaked)}"
 
 
-def test_r27_r29_ledger_verifies_and_reports_reconcile_with_the_response(world, tmp_path):
+def test_r27_r29_ledger_verifies_and_reports_reconcile_with_the_response(world, second_answer):
     """The annual report grows by exactly the CONFIRMED records of a new response."""
-    import csv
-
-    paths, store, _, _ = world
-
-    def instances() -> int:
-        rep = taxgate("report", "disclosures", "--year", "2026", "--out", str(tmp_path),
-                      store=store)
-        assert rep.code == 0, rep.stderr
-        with (tmp_path / "disclosures-2026.csv").open(encoding="utf-8") as f:
-            return sum(int(r["instances_disclosed"]) for r in csv.DictReader(f))
-
-    before = instances()
-    req = copy_request(paths.request_dir, tmp_path / "req")
-    resign(req, paths.private_key, request_id="ICE-RECONCILE-1")
-    assert taxgate("process", str(req), "--out", str(tmp_path / "out"), store=store).code == 0
-    confirmed = [r for r in results(tmp_path / "out") if r["outcome"] == "CONFIRMED"]
-    assert confirmed and instances() - before == len(confirmed)
-    assert "<svg" in (tmp_path / "disclosures-2026.html").read_text(encoding="utf-8")
+    _, store, _, _ = world
+    run, tmp, before, after = second_answer
+    assert run.code == 0, run.stderr
+    confirmed = [r for r in results(tmp / "out") if r["outcome"] == "CONFIRMED"]
+    assert confirmed and after - before == len(confirmed)
+    assert "<svg" in (tmp / "disclosures-2026.html").read_text(encoding="utf-8")
     verified = taxgate("ledger", "verify", store=store)
     assert verified.code == 0 and "ledger verified" in verified.stdout
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from e2e import copy_request, prepare_store, resign, results, taxgate
+from world_cache import LARGE
 
 from taxgate import ledger
 from taxgate.canonical import new_data_key
@@ -33,7 +34,7 @@ REQUEST_ID = "ICE-2026-000123"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("crash")
-    paths = synth_all(root / "synthetic", 2_500, 400, seed=11)
+    paths = synth_all(root / "synthetic", LARGE[0], 400, seed=LARGE[1])
     store = root / "base"
     prepare_store(str(store), paths)
     return paths, store
@@ -47,16 +48,26 @@ def clone(store: Path, dest: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def reference(base, tmp_path_factory):
+def answered(base, tmp_path_factory):
+    """A store that answered the request (REVIEW records on the desk); tests that write
+    to it work on a clone."""
     paths, store = base
-    root = tmp_path_factory.mktemp("ref")
+    root = tmp_path_factory.mktemp("answered")
     s = clone(store, root / "store")
     run = taxgate("process", str(paths.request_dir), "--out", str(root / "out"), store=s)
     assert run.code == 0, run.stderr
-    held = review_desk(Settings(store=s))
+    return Path(s)
+
+
+@pytest.fixture(scope="module")
+def reference(answered):
+    """What an uncrashed run answers (the ``answered`` store's run): its results.csv
+    bytes, its CONFIRMED count and the review desk it left."""
+    out = answered.parent / "out"
+    held = review_desk(Settings(store=str(answered)))
     assert held, "the reference request should put records on the review desk"
-    return (root / "out/results.csv").read_bytes(), sum(
-        r["outcome"] == "CONFIRMED" for r in results(root / "out")
+    return (out / "results.csv").read_bytes(), sum(
+        r["outcome"] == "CONFIRMED" for r in results(out)
     ), held
 
 
@@ -202,17 +213,6 @@ def logged(settings: Settings, event_type: str, request_id: str) -> int:
         assert report.ok, report.problem
         return sum(1 for e in st.ledger_entries()
                    if e.event_type == event_type and e.request_id == request_id)
-
-
-@pytest.fixture(scope="module")
-def answered(base, tmp_path_factory):
-    """A store that answered the request (REVIEW records on the desk)."""
-    paths, store = base
-    root = tmp_path_factory.mktemp("answered")
-    s = clone(store, root / "store")
-    run = taxgate("process", str(paths.request_dir), "--out", str(root / "out"), store=s)
-    assert run.code == 0, run.stderr
-    return Path(s)
 
 
 @pytest.mark.parametrize("point", COMMIT_POINTS)

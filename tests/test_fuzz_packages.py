@@ -28,7 +28,7 @@ from fuzzkit import (
     packages,
 )
 from hypothesis import HealthCheck, Phase, given, settings
-from world_cache import trained_once
+from world_cache import SMALL, trained_once
 
 from taxgate.records import REQUEST_COLUMNS
 
@@ -47,7 +47,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
         store = new_pg_database(request.getfixturevalue("pg_server").url)
     with trained_once(tmp_path_factory):
-        w = make_world(root, store, people=200, n_records=30)
+        w = make_world(root, store, people=SMALL[0], n_records=30, seed=SMALL[1])
     BASE[:] = w.base
     return w
 

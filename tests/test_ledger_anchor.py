@@ -296,11 +296,12 @@ def test_r34_incident_notes_hold_no_taxpayer_values(filled: Settings, note: str)
 @pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
 def cli_world(request: pytest.FixtureRequest, tmp_path: Path):
     from e2e import prepare_store, taxgate
+    from world_cache import SMALL
 
     from taxgate.canonical import new_data_key
     from taxgate.synth import synth_all
 
-    paths = synth_all(tmp_path / "synthetic", 1_200, 120, seed=5)
+    paths = synth_all(tmp_path / "synthetic", SMALL[0], 120, seed=SMALL[1])
     env = {"TAXGATE_ANCHOR": str(tmp_path / "anchor" / "head.jsonl")}
     if request.param == "postgres":
         import psycopg

@@ -9,6 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from world_cache import SMALL, trained_once
 
 from taxgate import ledger_events
 from taxgate.domain import Official
@@ -93,13 +94,14 @@ def test_problem_names_an_undeclared_type_or_field():
 
 @pytest.mark.slow
 def test_r33_every_event_the_commands_write_is_declared(
-        store_settings: Settings, tmp_path: Path):
+        store_settings: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory):
     """A request answered, replayed and refused, and the administration around it, on each
     engine: every entry written is a declared event with exactly its declared fields."""
-    paths = synth_all(tmp_path / "synthetic", 200, 60, seed=31)
+    paths = synth_all(tmp_path / "synthetic", SMALL[0], 60, seed=SMALL[1])
     with Gateway(store_settings) as gw:
         gw.init()
-        gw.load(paths.taxpayers)
+        with trained_once(tmp_path_factory):  # the suite's population: trained once
+            gw.load(paths.taxpayers)
         gw.add_official(Official(
             "ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
             dt.date(2026, 1, 1)), "test")

@@ -21,6 +21,8 @@ from taxgate.matching import NameRules, model
 from taxgate.matching import duckdb as mdb
 from taxgate.settings import Policy
 
+pytestmark = pytest.mark.xdist_group("variants")  # the module's world is built on one worker
+
 RAW = ("first_name VARCHAR, middle_name VARCHAR, last_name VARCHAR, street_address VARCHAR, "
        "unit VARCHAR, city VARCHAR, state VARCHAR, zip VARCHAR, date_of_birth VARCHAR, "
        "tin VARCHAR, id INTEGER")

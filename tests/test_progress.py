@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+from world_cache import SMALL, trained_once
+
 from taxgate.domain import Official
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
@@ -29,13 +32,15 @@ class Recorded:
         self.stages[self._current][1] = (done or 0) + n
 
 
-def test_stages_report_counts_that_reach_their_totals(tmp_path: Path) -> None:
-    paths = synth_all(tmp_path / "synthetic", 400, 300, seed=31)
+def test_stages_report_counts_that_reach_their_totals(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    paths = synth_all(tmp_path / "synthetic", SMALL[0], 300, seed=SMALL[1])
     settings = Settings(store=str(tmp_path / "store"), key_hex="cd" * 32)
     progress = Recorded()
     with Gateway(settings) as gw:
         gw.init()
-        gw.load(paths.taxpayers)
+        with trained_once(tmp_path_factory):  # the suite's population: trained once
+            gw.load(paths.taxpayers)
         gw.add_official(
             Official("ice-director", "DHS-ICE", "Director", paths.public_key.read_text(),
                      dt.date(2026, 1, 1)),

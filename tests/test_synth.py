@@ -24,6 +24,8 @@ from taxgate.synth import (
 )
 from taxgate.synth.request import BULK_OFFICER_ID, TRUTH_COLUMNS
 
+pytestmark = pytest.mark.xdist_group("synth")  # the module's world is built on one worker
+
 SEED = 11
 PERIODS = (2023, 2024, 2025)
 CREATED = "2026-11-20T14:00:00Z"

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from api_world import World, build_world, sign_in
 from e2e import Run, resign, results, taxgate
+from world_cache import SMALL, trained_once
 
 from taxgate.untrusted import for_csv_cell, for_html, for_terminal, visible
 
@@ -70,7 +71,9 @@ def _hostile_copy(world: World, dst: Path, request_id: str, **manifest: str) -> 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("untrusted")
-    return build_world(root, str(root / "store"), people=400, records=60, seed=5)
+    people, seed = SMALL
+    with trained_once(tmp_path_factory):
+        return build_world(root, str(root / "store"), people=people, records=60, seed=seed)
 
 
 def cli(world: World, *args: str) -> Run:

@@ -30,6 +30,12 @@ import taxgate
 from taxgate import matching
 from taxgate.matching.duckdb import MODEL_COLUMNS
 
+# The suite's synthetic populations (people, seed). A distinct population costs about
+# 30 CPU seconds of Splink training, whatever its size; worlds built on one of these
+# (any number of request records) reuse the session's model. A new world should take one.
+SMALL = (400, 23)  # the hostile-input, fuzz, untrusted-text, ledger and progress worlds
+LARGE = (2_000, 11)  # the service, crash-safety and Spark worlds
+
 
 @cache
 def code_version() -> str:
