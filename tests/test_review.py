@@ -272,7 +272,7 @@ def test_r23_a_proposal_changed_inside_the_release_is_not_released(answered):
                            proposal_digest(first))
     cli = _cli(world, "review", "release", rid, str(row.row_number), "--user", "ray",
                "--proposal", proposal_digest(first), stdin=PASSWORD + "\n")
-    assert cli.returncode == 2 and "proposal changed" in cli.stderr
+    assert cli.returncode == 3 and "proposal changed" in cli.stderr  # Conflict: refused
 
 
 def test_r23_r36_send_back_history_and_screened_notes(answered):
