@@ -13,8 +13,8 @@ from __future__ import annotations
 from taxgate.settings import Policy
 
 
-def _only_partners(name: str, keys: tuple[str, ...], where: str) -> str:
-    """CTE ``name``: (itin, ssn) adjacent in any state (the SSN begins at most ``{gap}``
+def _only_partners(name: str, keys: tuple[str, ...], where: str, gap: int) -> str:
+    """CTE ``name``: (itin, ssn) adjacent in any state (the SSN begins at most ``gap``
     years after the ITIN's last), each the other's only such partner among the TINs that
     agree on ``keys``. Found from counts per key and year, so a common name's namesakes
     are never paired one by one."""
@@ -31,12 +31,12 @@ def _only_partners(name: str, keys: tuple[str, ...], where: str) -> str:
 {name} AS (
   SELECT i.itin, i.ssn FROM (
     SELECT a.tin AS itin, any_value(s.tin) AS ssn, any_value(s.y) AS fy, {firsts}
-    FROM (SELECT tin, {k}, unnest(range(ly + 1, ly + {{gap}} + 1)) AS y
+    FROM (SELECT tin, {k}, unnest(range(ly + 1, ly + {gap} + 1)) AS y
           FROM sides WHERE is_itin AND {where}) a
     JOIN {name}_starts s USING ({k}, y)
     GROUP BY a.tin HAVING sum(s.n) = 1
   ) i
-  JOIN {name}_ends e ON {on} AND e.ly BETWEEN i.fy - {{gap}} AND i.fy - 1
+  JOIN {name}_ends e ON {on} AND e.ly BETWEEN i.fy - {gap} AND i.fy - 1
   GROUP BY i.itin, i.ssn HAVING sum(e.n) = 1
 ),
 """
@@ -46,10 +46,11 @@ def _only_partners(name: str, keys: tuple[str, ...], where: str) -> str:
 # names carry a generational suffix (JR, SR, III), by name key and that suffix (the
 # son's ITIN and SSN, when a namesake without it also begins then: at 10.3M filings,
 # LORENZO VASQUEZ JR, NY to CA, beside another LORENZO VASQUEZ's new SSN).
-_ANYWHERE = (_only_partners("by_name", ("n_first", "n_surname1"), "true")
-             + _only_partners("by_suffix", ("n_first", "n_surname1", "sfx"), "sfx <> ''")
-             + "anywhere AS (SELECT itin, ssn FROM by_name\n"
-               "  UNION SELECT itin, ssn FROM by_suffix),\n")
+def _anywhere(gap: int) -> str:
+    return (_only_partners("by_name", ("n_first", "n_surname1"), "true", gap)
+            + _only_partners("by_suffix", ("n_first", "n_surname1", "sfx"), "sfx <> ''", gap)
+            + "anywhere AS (SELECT itin, ssn FROM by_name\n"
+              "  UNION SELECT itin, ssn FROM by_suffix),\n")
 
 
 # Persons (R25). Every TIN that shares a name key (first name, first surname) with a
@@ -126,8 +127,8 @@ WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on i
 
 def successors_sql(pairs: str, policy: Policy) -> str:
     """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years."""
-    sql = SUCCESSORS_SQL.replace("{anywhere}", _ANYWHERE)
-    return sql.format(pairs=pairs, gap=int(policy.successor_gap_years))
+    gap = int(policy.successor_gap_years)
+    return SUCCESSORS_SQL.format(pairs=pairs, gap=gap, anywhere=_anywhere(gap))
 
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN

@@ -400,18 +400,26 @@ def held_store(world: FuzzWorld) -> Iterator[Any]:
     from taxgate.settings import Settings
 
     held = Gateway(Settings(store=world.store, key_hex=world.key_hex))
-    real = Gateway.process
+    real, real_lock = Gateway.process, Gateway.lock
 
     def process(self: Gateway, request_dir: Path, out_dir: Path, progress: Any = None) -> Any:
         with held.lock() as store:
             return pipeline.process(self.settings, store, request_dir, out_dir, progress)
 
+    def lock(self: Gateway, timeout: float | None = None, *, create: bool = False) -> Any:
+        # the command's other uses of the store (its OPERATOR_ACTION, R33) go to the
+        # held store too, as they would to a store the command opened itself
+        gw = held if self is not held and self.settings.store == held.settings.store else self
+        return real_lock(gw, timeout, create=create)
+
     Gateway.process = process  # type: ignore[method-assign]
+    Gateway.lock = lock  # type: ignore[method-assign]
     try:
         with held.lock() as store:
             yield store
     finally:
         Gateway.process = real  # type: ignore[method-assign]
+        Gateway.lock = real_lock  # type: ignore[method-assign]
         held.close()
 
 

@@ -123,8 +123,11 @@ def run(world: World, req: Path, out: Path, settings: Settings | None = None) ->
 
 
 def ledger(world: World) -> list[LedgerEntry]:
+    """The ledger's entries about requests: checkpoints and each command's own audit
+    record (OPERATOR_ACTION, R33, logged whatever the command's outcome) aside."""
     with Gateway(world.settings) as gw, gw.lock() as st:
-        return [e for e in st.ledger_entries() if e.event_type != "CHECKPOINT"]
+        return [e for e in st.ledger_entries()
+                if e.event_type not in ("CHECKPOINT", "OPERATOR_ACTION")]
 
 
 def gateway_key(world: World):  # noqa: ANN201

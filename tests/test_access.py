@@ -192,7 +192,7 @@ def test_r33_every_admin_command_names_its_operator(tmp_path: Path):
                for p in _events(settings, "OPERATOR_ACTION")]
     assert actions == [(f"os:{login}", "init", "SUCCESS"),
                        ("alice", "officials add", "SUCCESS"), ("bob", "users add", "SUCCESS"),
-                       ("bob", "agencies credential", "SUCCESS"),
+                       ("bob", "agencies rotate", "SUCCESS"),  # `credential`: its old name
                        ("carol", "users reset-mfa", "FAILURE (BadInput)")]
     assert _events(settings, "OFFICIAL_ADDED")[0]["actor"] == "alice"
     assert _events(settings, "USER_ADDED")[0]["actor"] == "bob"

@@ -35,8 +35,7 @@ def test_contract_s2_migration_0003_keeps_requests_stored_before_it(store_settin
     table = "requests" if store_settings.is_postgres else "store.requests"
     migrations = "schema_migrations" if store_settings.is_postgres else "store.schema_migrations"
     run_sql(store_settings, f"ALTER TABLE {table} DROP COLUMN agency",
-            f"DELETE FROM {migrations} WHERE version >= "  # it and any later migration
-            f"(SELECT version FROM {migrations} WHERE name = 'request_agency')")
+            f"DELETE FROM {migrations} WHERE name = 'request_agency'")  # a gap: out of date
     with pytest.raises(StoreError, match="out of date"):
         open_store(store_settings)
     with open_store(store_settings, create=True) as st:

@@ -168,9 +168,8 @@ def admin_call(settings: Settings, name: str, here: Callable[[Gateway], Any] | N
     process runs it. Failures become exit codes as in :func:`run`."""
     from taxgate.gateway import admin, channel
 
-    actor = operator() if audit else ""
-
     def _do() -> Any:
+        actor = operator() if audit else ""
         try:
             with Gateway(settings) as gw:
                 return _audited(gw, lambda g: here(g) if here else admin.run(g, name, args),
@@ -180,8 +179,8 @@ def admin_call(settings: Settings, name: str, here: Callable[[Gateway], Any] | N
                 raise
         result = channel.call(settings, name, args)
         if audit:
-            channel.call(settings, "operator.action", actor=actor, command=audit,
-                         target=target, outcome="SUCCESS")
+            channel.call(settings, "operator.action", {
+                "actor": actor, "command": audit, "target": target, "outcome": "SUCCESS"})
         return result
 
     return run(_do)
@@ -237,8 +236,11 @@ _given_operator: list[str | None] = [None]  # set by the --operator option of `t
 
 
 def set_operator(name: str | None) -> None:
-    """The operator named by ``--operator`` or TAXGATE_OPERATOR (None: not named)."""
+    """The operator named by ``--operator`` or TAXGATE_OPERATOR (None: not named);
+    BadInput at once when the name is not a plain user name."""
     _given_operator[0] = name.strip() if name and name.strip() else None
+    if _given_operator[0] is not None:
+        operator()
 
 
 def operator() -> str:

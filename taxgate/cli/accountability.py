@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from taxgate.cli._common import StoreOpt, out, run, settings_for, with_gateway
 from taxgate.errors import BadInput
-from taxgate.gateway.evidence import Evidence
 from taxgate.gateway.notify import Selection
 from taxgate.settings import Policy
 from taxgate.untrusted import for_terminal as shown
+
+if TYPE_CHECKING:  # the evidence module pulls in the pipeline: a shell starts without it
+    from taxgate.gateway.evidence import Evidence
 
 ActorOpt = Annotated[str, typer.Option("--actor", help="Your user name, for the ledger.")]
 RequestsOpt = Annotated[list[str] | None, typer.Option(

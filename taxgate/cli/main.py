@@ -84,7 +84,7 @@ def _root(
         "default: os:<login> of the account running the command.")] = None,
 ) -> None:
     """taxgate: a confirm-only address verification gateway in front of taxpayer records."""
-    set_operator(operator)
+    run(set_operator, operator)  # a malformed name: exit 2 before the command runs
 
 
 @app.command()

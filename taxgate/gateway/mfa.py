@@ -13,6 +13,7 @@ recovery code used are MFA_CHANGED ledger events (R33). ``pyotp`` lives here onl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import threading
@@ -30,7 +31,7 @@ from taxgate.store.common import iso_now
 ISSUER = "taxgate"
 RECOVERY_CODES = 10
 _STEP_S = 30
-_used: dict[str, int] = {}  # account -> the last time step a code was accepted in
+_used: dict[tuple[str, str], int] = {}  # (store and secret digest, account) -> last step
 _used_lock = threading.Lock()
 
 
@@ -61,12 +62,15 @@ def _code_step(secret: str, code: str) -> int | None:
     return None
 
 
-def _fresh(username: str, step: int) -> bool:
-    """Accept a code's time step once per account (no replay within its window)."""
+def _fresh(store: Store, secret: str, username: str, step: int) -> bool:
+    """Accept a code's time step once per account and secret (no replay within its
+    window; a new secret, or another store's account of the same name, starts afresh)."""
+    where = f"{store.settings.store}|{secret}"
+    key = (hashlib.sha256(where.encode("utf-8")).hexdigest(), username)
     with _used_lock:
-        if _used.get(username, -1) >= step:
+        if _used.get(key, -1) >= step:
             return False
-        _used[username] = step
+        _used[key] = step
         return True
 
 
@@ -74,7 +78,7 @@ def enrol(store: Store, username: str, secret: str, code: str) -> list[str]:
     """Store ``secret`` as the account's second factor once ``code`` proves it; returns
     the recovery codes (shown once). BadInput when the code does not match."""
     step = _code_step(secret, code)
-    if step is None or not _fresh(username, step):
+    if step is None or not _fresh(store, secret, username, step):
         raise BadInput("the code does not match the new secret; try the next code")
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
     hashed = []
@@ -101,7 +105,7 @@ def check(store: Store, username: str, code: str) -> bool:
     secret = store.unseal_bytes(_label(username), mfa.sealed).decode("ascii")
     step = _code_step(secret, code)
     if step is not None:
-        return _fresh(username, step)
+        return _fresh(store, secret, username, step)
     return _use_recovery_code(store, mfa, code.strip().lower())
 
 
