@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scale_stats import stage_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FULL_PEOPLE = 2_000_000
@@ -71,9 +73,6 @@ def machine() -> dict:
 
 # --- running a command -------------------------------------------------------------------
 
-_ROW = re.compile(r"^\W*([a-z][a-z ]+?)\s*\W\s*([0-9]+\.[0-9]+)\s*\W*$")
-
-
 def timed(cmd: list[str], env: dict[str, str], log: Path, timeout: float | None = None,
           failure_ok: bool = False) -> dict:
     """Run ``cmd`` under /usr/bin/time -v; wall seconds, peak RSS and its stage table.
@@ -98,15 +97,10 @@ def timed(cmd: list[str], env: dict[str, str], log: Path, timeout: float | None 
                 "peak_rss_gib": round(int(rss.group(1)) / 2**20, 2) if rss else None,
                 "failed": f"exit {proc.returncode}: {(said[-1:] or [''])[0].strip()[:160]}"}
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    stages: dict[str, float] = {}
-    for line in proc.stdout.splitlines():
-        m = _ROW.match(line)
-        if m and m.group(1) not in ("total", "stage", "seconds"):
-            stages[m.group(1)] = float(m.group(2))
     return {
         "wall_s": round(wall, 2),
         "peak_rss_gib": round(int(rss.group(1)) / 2**20, 2) if rss else None,
-        "stages": stages,
+        "stages": stage_seconds(proc.stdout),
     }
 
 
@@ -178,25 +172,7 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
         print(f"   quality {quality}", flush=True)
     bare = None
     if not args.skip_bare:
-        bare_cmd = [sys.executable, str(Path(__file__).resolve()), "--bare", str(data)]
-        if args.memory_limit:
-            bare_cmd += ["--memory-limit", args.memory_limit]
-        if args.threads:
-            bare_cmd += ["--threads", str(args.threads)]
-        bare_run = timed(bare_cmd, env, logs / "bare.log", args.timeout or None,
-                         failure_ok=True)
-        text = (logs / "bare.log").read_text() if (logs / "bare.log").exists() else ""
-        if bare_run.get("timed_out") or bare_run.get("failed"):
-            bare_run["pairs"] = 0
-            bare = bare_run
-        else:
-            bare = {**json.loads(text.split("BARE ", 1)[1].split("\n")[0]),
-                    "wall_s": bare_run["wall_s"], "peak_rss_gib": bare_run["peak_rss_gib"]}
-        if "BARE_BLOCKED " in text:
-            said = json.loads(text.split("BARE_BLOCKED ", 1)[1].split("\n")[0])
-            bare["blocked_pairs"] = said["pairs"]
-            bare["count_s"] = said["count_s"]
-            bare["wall_s"] = round(bare["wall_s"] - said["count_s"], 2)
+        bare = bare_reference(data, env, logs / "bare.log", args)
         print(f"   bare    {bare['wall_s']:8.1f} s  {bare['peak_rss_gib'] or 0:5.2f} GiB  "
               f"{bare['pairs']:,} pairs of {sum((bare.get('blocked_pairs') or {}).values()):,} "
               f"blocked {bare.get('failed') or ''}", flush=True)
@@ -207,6 +183,33 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
         "generate_s": round(gen_s, 1), "load": load, "process": proc, "quality": quality,
         "bare_splink": bare, "load_average_after": os.getloadavg()[0],
     }
+
+
+def bare_reference(data: Path, env: dict[str, str], log: Path, args: argparse.Namespace,
+                   records: Path | None = None) -> dict:
+    """The bare Splink run (``--bare``) in its own process, timed like the CLI: its wall
+    time without the pair count, peak memory, pairs, and the pairs its rules join.
+    ``args`` gives memory_limit, threads and timeout; ``records``, another records file."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--bare", str(data)]
+    if records is not None:
+        cmd += ["--bare-records", str(records)]
+    if args.memory_limit:
+        cmd += ["--memory-limit", args.memory_limit]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    run = timed(cmd, env, log, args.timeout or None, failure_ok=True)
+    text = log.read_text() if log.exists() else ""
+    if run.get("timed_out") or run.get("failed"):
+        out = {**run, "pairs": 0}
+    else:
+        out = {**json.loads(text.split("BARE ", 1)[1].split("\n")[0]),
+               "wall_s": run["wall_s"], "peak_rss_gib": run["peak_rss_gib"]}
+    if "BARE_BLOCKED " in text:
+        said = json.loads(text.split("BARE_BLOCKED ", 1)[1].split("\n")[0])
+        out["blocked_pairs"] = said["pairs"]
+        out["count_s"] = said["count_s"]
+        out["wall_s"] = round(out["wall_s"] - said["count_s"], 2)
+    return out
 
 
 def _quality(ev: Any) -> dict:
@@ -261,8 +264,9 @@ def _key_pairs(con: Any, cols: tuple[str, ...]) -> int:
     return int(row[0])
 
 
-def bare(data: Path, memory_limit: str, threads: int) -> None:
-    """Bare Splink 5 on the raw files: the reference cost of blocking + predict."""
+def bare(data: Path, memory_limit: str, threads: int, records: Path | None = None) -> None:
+    """Bare Splink 5 on the raw files: the reference cost of blocking + predict (the
+    request's records, or the records file ``records`` when given)."""
     import logging
 
     import duckdb
@@ -286,7 +290,7 @@ def bare(data: Path, memory_limit: str, threads: int) -> None:
     con.execute(f"CREATE TABLE f AS SELECT row_number() OVER () AS unique_id, {_BARE_COLS} "
                 f"FROM read_parquet('{data / 'taxpayers.parquet'}')")
     con.execute(f"CREATE TABLE r AS SELECT row_number() OVER () AS unique_id, {_BARE_COLS} "
-                f"FROM read_csv('{data / 'request' / 'records.csv'}', all_varchar=true)")
+                f"FROM read_csv('{records or data / 'request' / 'records.csv'}', all_varchar=true)")
     t_load = time.perf_counter() - t0
     # what the rules join before Splink drops the pairs an earlier rule made: printed
     # before predict, so a run that does not finish still says how much it had to score
@@ -417,9 +421,16 @@ def main() -> None:
     ap.add_argument("--notes", default="", help="a sentence recorded with the run")
     ap.add_argument("--no-record", action="store_true", help="print only, write no results")
     ap.add_argument("--bare", metavar="DATA_DIR", help=argparse.SUPPRESS)
+    ap.add_argument("--bare-records", metavar="CSV", help=argparse.SUPPRESS)
+    if sys.argv[1:2] == ["sweep"]:  # the request-size sweep: bench/scale_sweep.py
+        from scale_sweep import main as sweep
+
+        sweep(sys.argv[2:])
+        return
     args = ap.parse_args()
     if args.bare:
-        bare(Path(args.bare), args.memory_limit, args.threads)
+        bare(Path(args.bare), args.memory_limit, args.threads,
+             Path(args.bare_records) if args.bare_records else None)
         return
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     run = {
