@@ -41,6 +41,7 @@ from scale import (
     FULL_RECORDS,
     RESULTS,
     ROOT,
+    _quality,
     _without_workdir,
     bare_reference,
     generate,
@@ -74,6 +75,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--service-requests", type=int, default=20,
                     help="one-record requests through the API (0: none)")
     ap.add_argument("--skip-bare", action="store_true", help="no bare Splink reference")
+    ap.add_argument("--bare-sizes", default="",
+                    help="request sizes the bare reference runs at (default: every size)")
     ap.add_argument("--workdir", default="/tmp/taxgate-scale")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit ('' for none)")
@@ -89,8 +92,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         ap.error(f"--store-engines: {', '.join(ENGINES)}")
     try:
         args.sizes = [int(x.replace("_", "")) for x in args.request_sizes.split(",")]
+        args.bare_at = ([int(x.replace("_", "")) for x in args.bare_sizes.split(",")]
+                        if args.bare_sizes else args.sizes)
     except ValueError:
-        ap.error("--request-sizes: whole numbers separated by commas")
+        ap.error("--request-sizes, --bare-sizes: whole numbers separated by commas")
     if min(args.sizes) < 1 or args.repeats < 1:
         ap.error("request sizes and --repeats must be at least 1")
     args.engines = engines
@@ -151,6 +156,26 @@ def sized_records(data: Path, k: int) -> Path:
         w = csv.writer(out, lineterminator="\n")
         w.writerow(header)
         w.writerows(([first] if first else []) + body[:k - (1 if first else 0)])
+    tmp.replace(path)
+    return path
+
+
+def sized_truth(data: Path, records: Path) -> Path:
+    """The truth of the records in ``records`` (by record_id), for scoring its answer."""
+    path = records.with_name(records.stem + "-truth.csv")
+    if path.exists():
+        return path
+    with records.open(encoding="utf-8", newline="") as f:
+        ids = {r["record_id"] for r in csv.DictReader(f)}
+    tmp = path.with_suffix(".tmp")
+    with (data / "truth.csv").open(encoding="utf-8", newline="") as f, \
+            tmp.open("w", encoding="utf-8", newline="") as out:
+        rows = csv.reader(f)
+        header = next(rows)
+        at = header.index("record_id")
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(r for r in rows if r[at] in ids)
     tmp.replace(path)
     return path
 
@@ -242,25 +267,34 @@ def sweep_size(args: argparse.Namespace, env: dict[str, str], data: Path, k: int
     """``--repeats`` runs of ``taxgate process`` on fresh packages of ``k`` records."""
     records = sized_records(data, k)
     runs: list[dict] = []
+    quality: dict = {}
     for rep in range(args.repeats):
         rid = f"BENCH-{k}-{rep}-{uuid.uuid4().hex[:10]}"
         pkg = make_package(data, records, work / "packages" / rid, rid)
         out = work / "responses" / rid
         before = os.getloadavg()[0]
         run = timed(taxgate("process", str(pkg), "--out", str(out)), env,
-                    work / "logs" / f"process-{k}-{rep}.log", args.timeout or None)
+                    work / "logs" / f"process-{k}-{rep}.log", args.timeout or None,
+                    failure_ok=True)
         runs.append({**run, "load_average": before})
+        stopped = run.get("timed_out") or run.get("failed")
+        if rep == 0 and not stopped:
+            from taxgate.evaluate import evaluate
+
+            quality = _quality(evaluate(out / "results.csv", sized_truth(data, records)))
         if not args.keep:
             shutil.rmtree(pkg, ignore_errors=True)
             shutil.rmtree(out, ignore_errors=True)
-        if run.get("timed_out"):
+        if stopped:
             break
-    walls = [r["wall_s"] for r in runs if not r.get("timed_out")]
+    walls = [r["wall_s"] for r in runs if not (r.get("timed_out") or r.get("failed"))]
     return {"records": k, "runs": runs, "median_wall_s": median(walls),
             "min_wall_s": min(walls, default=None), "max_wall_s": max(walls, default=None),
             "timed_out": any(r.get("timed_out") for r in runs),
+            "failed": next((r["failed"] for r in runs if r.get("failed")), None),
             "median_stages": median_stages([r["stages"] for r in runs if r["stages"]]),
-            "peak_rss_gib": max((r["peak_rss_gib"] or 0 for r in runs), default=None)}
+            "peak_rss_gib": max((r["peak_rss_gib"] or 0 for r in runs), default=None),
+            "quality": quality}
 
 
 def run_engine(args: argparse.Namespace, engine: str, data: Path,
@@ -337,9 +371,14 @@ def main(argv: list[str]) -> None:
                      "repeats": args.repeats, "increment": args.increment},
         "notes": args.notes, "people": people, "request_records": have,
         "generate_s": round(gen_s, 1), "sizes": sizes,
-        "bare_splink": None if args.skip_bare else run_bare(args, data, sizes, root),
-        "engines": [run_engine(args, e, data, parts, sizes, root) for e in args.engines],
+        "bare_splink": None if args.skip_bare else run_bare(
+            args, data, sorted({min(k, have) for k in args.bare_at}), root),
+        "engines": [],
     }
+    for engine in args.engines:
+        run["engines"].append(run_engine(args, engine, data, parts, sizes, root))
+        # what is done so far, should a later engine fail
+        (root / "sweep-partial.json").write_text(json.dumps(run, indent=1))
     run["load_average_at_end"] = os.getloadavg()[0]
     if args.no_record:
         print(json.dumps(run, indent=1))

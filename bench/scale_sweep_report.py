@@ -88,26 +88,38 @@ def _bare_cell(b: dict) -> str:
     return _n(b.get("wall_s"))
 
 
+def _quality(q: dict) -> str:
+    """False confirmations, recall and review rate of a size's first run."""
+    if not q:
+        return " |  | "
+    return (f"{q['false_confirmations']} | {_n(q['recall'], 3)} "
+            f"| {_n(q['review_rate'], 3)}")
+
+
 def _sizes(engine: dict, bare: dict) -> list[str]:
     """The sweep of one store engine: a row per request size, then stage medians."""
     sizes = engine["sizes"]
-    lines = [f"`taxgate process` on the {engine['engine']} store, median of the runs, "
-             "beside the bare Splink reference (one run) on the same records:", "",
+    lines = [f"`taxgate process` on the {engine['engine']} store, median of the runs (the "
+             "answer's quality from the first), beside the bare Splink reference (one "
+             "run) on the same records:", "",
              "| records | runs | process s | stages s | min–max s | peak GiB | load avg "
-             "| bare Splink s | bare predict s | bare GiB | bare pairs |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| false conf. | recall | review | bare Splink s | bare predict s | bare GiB "
+             "| bare pairs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in sizes:
         b = bare.get(str(s["records"])) or {}
         loads = [r["load_average"] for r in s["runs"]]
-        median_s = ("timed out" if s["median_wall_s"] is None and s["timed_out"]
-                    else _n(s["median_wall_s"]))
+        median_s = _n(s["median_wall_s"])
+        if s["median_wall_s"] is None:
+            median_s = "timed out" if s["timed_out"] else f"failed ({s.get('failed')})"
         bare_cells = ([_bare_cell(b), _n(b.get("block_predict_s")), _n(b.get("peak_rss_gib")),
                        f"{b.get('pairs', 0):,}"] if b else ["", "", "", ""])
         lines.append(
             f"| {s['records']:,} | {len(s['runs'])} | {median_s} "
             f"| {_n(sum(s['median_stages'].values()) if s['median_stages'] else None)} "
             f"| {_n(s['min_wall_s'])}–{_n(s['max_wall_s'])} | {_n(s['peak_rss_gib'])} "
-            f"| {min(loads):.1f}–{max(loads):.1f} | " + " | ".join(bare_cells) + " |")
+            f"| {min(loads):.1f}–{max(loads):.1f} | {_quality(s.get('quality') or {})} | "
+            + " | ".join(bare_cells) + " |")
     names: list[str] = []
     for s in sizes:
         names += [k for k in s["median_stages"] if k not in names]
