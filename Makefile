@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo-run
 
-.PHONY: demo test lint bench-quality bench-scale clean venv system-deps
+.PHONY: demo test lint bench-quality bench-scale bench-sweep clean venv system-deps
 
 venv: $(BIN)/.installed
 
@@ -44,6 +44,9 @@ bench-quality: venv
 
 bench-scale: venv
 	$(BIN)/python bench/scale.py
+
+bench-sweep: venv
+	$(BIN)/python bench/scale.py sweep
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

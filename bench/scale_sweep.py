@@ -17,13 +17,15 @@ again with the official's key. Then ``taxgate serve`` answers ``--service-reques
 one-record packages through the API (bench/scale_service.py). The bare Splink
 reference (``bench/scale.py --bare``, tight blocking) runs once per request size on the
 same records. Results: bench/results/scale-sweep.json and scale-sweep.md.
+
+Modules: scale_packages (the data and packages), scale_service (the API's latency),
+scale_stats (stage tables, medians, percentiles), scale_sweep_report (the markdown).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import datetime as dt
 import json
 import os
@@ -35,7 +37,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from same_answers import resign
 from scale import (
     FULL_PEOPLE,
     FULL_RECORDS,
@@ -49,6 +50,7 @@ from scale import (
     taxgate,
     timed,
 )
+from scale_packages import make_package, request_count, sized_records, sized_truth, split_filings
 from scale_service import latency
 from scale_stats import median, median_stages
 from scale_sweep_report import write_markdown
@@ -65,20 +67,25 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--people", type=int, default=0, help="people, instead of --size")
     ap.add_argument("--records", type=int, default=0,
                     help="records in the generated request (default: 1,280,000 x the size)")
-    ap.add_argument("--request-sizes", default=DEFAULT_SIZES)
+    ap.add_argument("--request-sizes", default=DEFAULT_SIZES,
+                    help="records per request, comma-separated (each capped at the request's)")
     ap.add_argument("--repeats", type=int, default=3, help="process runs per size (median)")
-    ap.add_argument("--store-engines", default="embedded,postgres")
+    ap.add_argument("--store-engines", default="embedded,postgres",
+                    help="embedded, postgres or both, comma-separated")
     ap.add_argument("--pg-url", default="",
                     help="an existing PostgreSQL server's admin URL (default: start one)")
     ap.add_argument("--increment", type=int, default=100_000,
                     help="filings loaded by a second load (0: one load)")
+    ap.add_argument("--after-load", default="", metavar="ARGS",
+                    help="a taxgate command run and timed after the loads, e.g. 'model train'")
     ap.add_argument("--service-requests", type=int, default=20,
                     help="one-record requests through the API (0: none)")
     ap.add_argument("--skip-bare", action="store_true", help="no bare Splink reference")
     ap.add_argument("--bare-sizes", default="",
                     help="request sizes the bare reference runs at (default: every size)")
-    ap.add_argument("--workdir", default="/tmp/taxgate-scale")
-    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--workdir", default="/tmp/taxgate-scale",
+                    help="data (reused when there), stores, logs")
+    ap.add_argument("--seed", type=int, default=5, help="the generator's seed")
     ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit ('' for none)")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (0: all cores)")
     ap.add_argument("--timeout", type=float, default=3600,
@@ -100,105 +107,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
         ap.error("request sizes and --repeats must be at least 1")
     args.engines = engines
     return args
-
-
-# --- the data --------------------------------------------------------------------------
-
-
-def split_filings(data: Path, increment: int) -> tuple[Path, Path | None]:
-    """The taxpayers file as a first load and an increment of its last ``increment``
-    rows (in file order), written once beside it; the whole file when there is none."""
-    import duckdb
-
-    src = data / "taxpayers.parquet"
-    con = duckdb.connect()
-    n = con.execute(f"SELECT count(*) FROM read_parquet('{src}')").fetchone()[0]
-    if increment <= 0 or increment >= n:
-        return src, None
-    cut = n - increment
-    first = data / f"taxpayers-first-{cut}.parquet"
-    rest = data / f"taxpayers-last-{increment}.parquet"
-    for path, where in ((first, f"file_row_number < {cut}"),
-                        (rest, f"file_row_number >= {cut}")):
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            con.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet('{src}', "
-                        f"file_row_number = true) WHERE {where} ORDER BY file_row_number) "
-                        f"TO '{tmp}' (FORMAT parquet)")
-            tmp.replace(path)
-    return first, rest
-
-
-def sized_records(data: Path, k: int) -> Path:
-    """The request's first ``k`` records, the first of them one the truth expects
-    CONFIRMED (so even one record goes through matching and a disclosure)."""
-    path = data / "sized" / f"records-{k}.csv"
-    if path.exists():
-        return path
-    with (data / "truth.csv").open(encoding="utf-8", newline="") as f:
-        lead = next((r["record_id"] for r in csv.DictReader(f)
-                     if r["expected_outcome"] == "CONFIRMED"), None)
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with (data / "request" / "records.csv").open(encoding="utf-8", newline="") as f, \
-            tmp.open("w", encoding="utf-8", newline="") as out:
-        rows = csv.reader(f)
-        header = next(rows)
-        at = header.index("record_id")
-        first, body = None, []
-        for r in rows:  # the first k records, and the lead wherever it is
-            if r[at] == lead and first is None:
-                first = r
-            elif len(body) < k:
-                body.append(r)
-            if len(body) >= k and (first is not None or lead is None):
-                break
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(([first] if first else []) + body[:k - (1 if first else 0)])
-    tmp.replace(path)
-    return path
-
-
-def sized_truth(data: Path, records: Path) -> Path:
-    """The truth of the records in ``records`` (by record_id), for scoring its answer."""
-    path = records.with_name(records.stem + "-truth.csv")
-    if path.exists():
-        return path
-    with records.open(encoding="utf-8", newline="") as f:
-        ids = {r["record_id"] for r in csv.DictReader(f)}
-    tmp = path.with_suffix(".tmp")
-    with (data / "truth.csv").open(encoding="utf-8", newline="") as f, \
-            tmp.open("w", encoding="utf-8", newline="") as out:
-        rows = csv.reader(f)
-        header = next(rows)
-        at = header.index("record_id")
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(r for r in rows if r[at] in ids)
-    tmp.replace(path)
-    return path
-
-
-def request_count(data: Path) -> int:
-    manifest = json.loads((data / "request" / "manifest.json").read_text(encoding="utf-8"))
-    return int(manifest["record_count"])
-
-
-def make_package(data: Path, records: Path, dest: Path, request_id: str) -> Path:
-    """A signed package of ``records`` under ``request_id``, created now."""
-    dest.mkdir(parents=True)
-    shutil.copy(data / "request" / "manifest.json", dest / "manifest.json")
-    try:
-        os.link(records, dest / "records.csv")
-    except OSError:
-        shutil.copy(records, dest / "records.csv")
-    with records.open(encoding="utf-8", newline="") as f:
-        count = sum(1 for _ in csv.reader(f)) - 1
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    resign(dest, data / "official_key.pem", request_id=request_id, created_at=now,
-           records_file="records.csv", record_count=count)
-    return dest
 
 
 # --- one store engine ------------------------------------------------------------------
@@ -314,6 +222,14 @@ def run_engine(args: argparse.Namespace, engine: str, data: Path,
             inc = load(env, parts[1], work / "logs" / "load-increment.log")
             print(f"   increment   {inc['wall_s']:8.1f} s  {inc['peak_rss_gib']:5.2f} GiB  "
                   f"{inc['filings'] or 0:,} filings {inc['stages']}", flush=True)
+        after = None
+        if args.after_load:  # e.g. an explicit training step, timed like a load
+            before = os.getloadavg()[0]
+            after = {**timed(taxgate(*shlex.split(args.after_load)), env,
+                             work / "logs" / "after-load.log"),
+                     "command": args.after_load, "load_average": before}
+            print(f"   {args.after_load}  {after['wall_s']:8.1f} s  "
+                  f"{after['peak_rss_gib']:5.2f} GiB  {after['stages']}", flush=True)
         timed(taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title",
                       "Director", "--public-key", str(data / "official_key.pub.pem"),
                       "--valid-from", "2026-01-01"), env, work / "logs" / "officials.log")
@@ -332,7 +248,8 @@ def run_engine(args: argparse.Namespace, engine: str, data: Path,
                   f"(first {service['first_s']} s) {service['states']}", flush=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    return {"engine": engine, "first_load": first, "increment_load": inc, "sizes": out,
+    return {"engine": engine, "first_load": first, "increment_load": inc,
+            "after_load": after, "sizes": out,
             "service": service}
 
 

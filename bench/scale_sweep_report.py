@@ -61,6 +61,10 @@ def _loads(run: dict) -> list[str]:
                 f"| {ld['filings_in_store'] or 0:,} | {ld['wall_s']:.1f} "
                 f"| {_n(ld['peak_rss_gib'])} | {ld['load_average']:.1f} "
                 f"| {_stages(ld['stages'])} |")
+        if (a := e.get("after_load")) is not None:
+            lines.append(f"| {e['engine']} | `taxgate {a['command']}` | | | {a['wall_s']:.1f} "
+                         f"| {_n(a['peak_rss_gib'])} | {a['load_average']:.1f} "
+                         f"| {_stages(a['stages'])} |")
     return [*lines, ""]
 
 
