@@ -77,6 +77,10 @@ def _services(run: dict) -> list[str]:
              "|---|---|---|---|---|---|---|"]
     for e in rows:
         s = e["service"]
+        if s.get("failed"):
+            lines.append(f"| {e['engine']} | {s['requests']} | failed: {s['failed']} "
+                         "| | | | |")
+            continue
         states = ", ".join(f"{k} {v}" for k, v in s["states"].items())
         lines.append(f"| {e['engine']} | {s['requests']} | {_n(s['p50_s'], 3)} "
                      f"| {_n(s['p99_s'], 3)} | {_n(s['max_s'], 3)} | {_n(s['first_s'], 3)} "

@@ -78,3 +78,15 @@ def test_sweep_table_has_bare_splink_beside_each_size() -> None:
     assert "| embedded | increment | 10 | 100 | 3.0 |" in text
     assert "| embedded | 5 | 0.800 | 1.500 | 1.500 | 2.000 | DONE 5 |" in text
     assert "| scoring | 2.00 | 3.00 |" in text
+
+
+def test_sweep_table_says_why_the_service_was_not_measured() -> None:
+    run = {"started_at": "T", "command": "c", "notes": "", "people": 20,
+           "request_records": 1, "settings": {}, "load_average_at_end": 1.0,
+           "machine": {"cores": 2, "memory_gib": 8, "cpu": "x", "load_average_at_start": 1.0},
+           "bare_splink": None,
+           "engines": [{"engine": "postgres", "first_load": None, "increment_load": None,
+                        "service": {"requests": 5, "failed": "taxgate serve exited (2)"},
+                        "sizes": [_size(1, 4.0)]}]}
+    text = "\n".join(render_run(run))
+    assert "| postgres | 5 | failed: taxgate serve exited (2) | | | | |" in text
