@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from taxgate import delivery_point, standardize
+from taxgate import delivery_point, filing_index, standardize
 from taxgate.persons import ADDRESS_OF_RECORD_SQL, PERSONS_SQL, SOFT_LINKS_SQL, successors_sql
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
@@ -85,10 +85,11 @@ def confirmable(
           AND m.person_id IN (SELECT person_id FROM _cf_linked WHERE soft)
         GROUP BY m.person_id
     """)
-    con.execute("""
+    # a hold on any filing of a linked TIN: the filing index's per-TIN flag
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_holds AS
-        SELECT m.person_id, bool_or(coalesce(upper(trim(f.disclosure_hold)), '') = 'Y') AS held
-        FROM filings f JOIN _cf_linked m ON m.tin = f.tin
+        SELECT m.person_id, bool_or(t.held) AS held
+        FROM {filing_index.TINS} t JOIN _cf_linked m ON m.tin = t.tin
         GROUP BY m.person_id
     """)
     # The streets filed in the ZIPs where a street name may be misspelled (R24).
@@ -99,7 +100,7 @@ def confirmable(
           USING (person_id)
         WHERE {delivery_point.near_spelling("r", "o.aor", policy)}"""
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_streets AS "
-                + delivery_point.gazetteer_sql(near_zips))
+                + delivery_point.gazetteer_sql(near_zips, filing_index.STREETS))
 
     def same(record: str) -> str:
         return delivery_point.same_delivery_point("r", record, policy, "_cf_streets")
