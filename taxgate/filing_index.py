@@ -138,6 +138,22 @@ def _profiles(filings: str, where: str = "") -> str:
         FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin"""
 
 
+# What the index reads of a filing besides the model's columns, and the type of each
+# column it reads that is not VARCHAR. A column no load has brought yet reads as NULL,
+# as it does for the filings of the loads before the one that brought it.
+_READ = (*MODEL_COLUMNS, "tax_year", "processed_date", "disclosure_hold")
+_TYPES = {"n_given_all": "VARCHAR[]", "n_surnames": "VARCHAR[]", "dob": "DATE",
+          "tax_year": "INTEGER", "processed_date": "DATE"}
+
+
+def _source(con: Any, filings: str) -> str:
+    """The filings as the index reads them: ``filing_id`` and the columns of ``_READ``."""
+    have = {d[0] for d in con.execute(f"SELECT * FROM {filings} LIMIT 0").description}
+    cols = ", ".join(c if c in have else f"CAST(NULL AS {_TYPES.get(c, 'VARCHAR')}) AS {c}"
+                     for c in _READ)
+    return f"(SELECT filing_id, {cols} FROM {filings})"
+
+
 def _build(con: Any, p: str, filings: str) -> None:
     """Every index table from all of ``filings``, replacing any there was."""
     con.execute(f"CREATE OR REPLACE TABLE {p}{VARIANTS} AS {_variants(filings)}")
@@ -190,12 +206,14 @@ def coverage(con: Any, p: str) -> tuple[int, int] | None:
 
 def current(con: Any, p: str, filings: str) -> bool:
     """Whether the index covers exactly the filings of ``filings``."""
-    return coverage(con, p) == _extent(con, filings, 0)
+    return coverage(con, p) == _extent(con, filings)
 
 
-def _extent(con: Any, filings: str, above: int) -> tuple[int, int]:
+def _extent(con: Any, filings: str, above: int | None = None) -> tuple[int, int]:
+    """(highest filing_id, count) of the filings, or of those above ``above``."""
+    where = "" if above is None else f"WHERE filing_id > {int(above)}"
     row = con.execute(f"SELECT coalesce(max(filing_id), 0), count(*) FROM {filings} "
-                      f"WHERE filing_id > {int(above)}").fetchone()
+                      f"{where}").fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
@@ -205,10 +223,11 @@ def update(con: Any, p: str, filings: str) -> bool:
     version, or the filings below the watermark are not the ones it covers). Returns
     whether anything was written. Run it inside the store's transaction."""
     covered = coverage(con, p)
+    filings = _source(con, filings)
     if covered is not None:
         through, count = covered
         high, added = _extent(con, filings, through)
-        total = _extent(con, filings, 0)[1]
+        total = _extent(con, filings)[1]
         if total == count + added:
             if added == 0:
                 return False
@@ -216,7 +235,7 @@ def update(con: Any, p: str, filings: str) -> bool:
             _save_state(con, p, max(high, through), total)
             return True
     _build(con, p, filings)
-    high, total = _extent(con, filings, 0)
+    high, total = _extent(con, filings)
     _save_state(con, p, high, total)
     return True
 
