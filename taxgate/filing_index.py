@@ -16,6 +16,11 @@ instead of scanning and aggregating every filing for every request:
   suffix, first and last state and 3-digit ZIP, whether any filing carries a hold.
   Its row count is the prior's count of distinct TINs.
 - ``filing_tin_names``: every (TIN, first name, first surname) filed.
+- ``filing_addresses``: per TIN and tax year, the address of the filing that is the
+  address of record among them (contract §3: latest processed, a change of address
+  before a return processed the same day, then the filing id) and that filing's place
+  in that order (``aor_rank``), in TIN order: the address of record over any set of periods
+  and TINs is the one with the highest ``aor_rank`` among their rows.
 - ``filing_streets``: every street name filed per ZIP (the gazetteer of R24).
 - ``filing_index_state``: how far the index goes (the highest ``filing_id`` and the
   number of filings it covers) and the version of this module's definitions.
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VERSION = 1  # of the definitions below: an index of another version is rebuilt
+VERSION = 2  # of the definitions below: an index of another version is rebuilt
 
 # Columns the person-match model reads on both sides: its inputs and blocking keys.
 MODEL_COLUMNS = (
@@ -61,6 +66,7 @@ TERM_SOURCES = ("n_first", "n_last", "n_surname1", "a_key", "a_number", "a_stree
 VARIANTS = "filing_variants"
 TINS = "filing_tins"
 TIN_NAMES = "filing_tin_names"
+ADDRESSES = "filing_addresses"
 STREETS = "filing_streets"
 STATE = "filing_index_state"
 
@@ -70,7 +76,8 @@ def terms_table(column: str) -> str:
     return f"filing_terms_{column}"
 
 
-TABLES = (VARIANTS, TINS, TIN_NAMES, STREETS, *(terms_table(c) for c in TF_COLUMNS), STATE)
+TABLES = (VARIANTS, TINS, TIN_NAMES, ADDRESSES, STREETS,
+          *(terms_table(c) for c in TF_COLUMNS), STATE)
 
 
 def term_expression(column: str, p: str = "") -> str:
@@ -112,6 +119,22 @@ def _streets(filings: str) -> str:
                WHERE a_zip5 IS NOT NULL AND a_street_name IS NOT NULL"""
 
 
+# A filing's address, and its place in the order that makes one filing's address the
+# address of record (contract §3): latest processed, a change of address (Form 8822)
+# before a return processed the same day, then the filing id.
+_ADDRESS = ("struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box, a_zip5, "
+            "a_city, a_state)")
+_RECORD_ORDER = ("struct_pack(processed_date, source_rank := CASE source WHEN 'F8822' "
+                 "THEN 2 ELSE 1 END, filing_id)")
+
+
+def _addresses(filings: str, where: str = "") -> str:
+    return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {_RECORD_ORDER}) AS aor,
+                      max({_RECORD_ORDER}) AS aor_rank
+               FROM {filings} WHERE tin IS NOT NULL {where}
+               GROUP BY tin, tax_year ORDER BY tin, tax_year"""
+
+
 def _profiles(filings: str, where: str = "") -> str:
     """One row per TIN of ``filings`` (``where``: which TINs). Lists are sorted and ties
     in processed_date are broken by filing_id, so a profile is the same however the
@@ -141,7 +164,7 @@ def _profiles(filings: str, where: str = "") -> str:
 # What the index reads of a filing besides the model's columns, and the type of each
 # column it reads that is not VARCHAR. A column no load has brought yet reads as NULL,
 # as it does for the filings of the loads before the one that brought it.
-_READ = (*MODEL_COLUMNS, "tax_year", "processed_date", "disclosure_hold")
+_READ = (*MODEL_COLUMNS, "tax_year", "processed_date", "disclosure_hold", "source")
 _TYPES = {"n_given_all": "VARCHAR[]", "n_surnames": "VARCHAR[]", "dob": "DATE",
           "tax_year": "INTEGER", "processed_date": "DATE"}
 
@@ -161,6 +184,7 @@ def _build(con: Any, p: str, filings: str) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {p}{terms_table(col)} AS {_terms(col, filings)}")
     con.execute(f"CREATE OR REPLACE TABLE {p}{TINS} AS {_profiles(filings)}")
     con.execute(f"CREATE OR REPLACE TABLE {p}{TIN_NAMES} AS {_tin_names(filings)}")
+    con.execute(f"CREATE OR REPLACE TABLE {p}{ADDRESSES} AS {_addresses(filings)}")
     con.execute(f"CREATE OR REPLACE TABLE {p}{STREETS} AS {_streets(filings)}")
 
 
@@ -184,9 +208,13 @@ def _extend(con: Any, p: str, filings: str, above: int) -> None:
     con.execute("DROP TABLE IF EXISTS _fx_delta")
     con.execute(_not_in(p, TIN_NAMES, _tin_names(new), ("tin", "n_first", "n_surname1")))
     con.execute(_not_in(p, STREETS, _streets(new), ("a_zip5", "a_street_name")))
-    touched = f"AND tin IN (SELECT DISTINCT tin FROM {new})"
-    con.execute(f"DELETE FROM {p}{TINS} WHERE tin IN (SELECT DISTINCT tin FROM {new})")
-    con.execute(f"INSERT INTO {p}{TINS} {_profiles(filings, touched)}")
+    # the TINs the new filings touch: profiles and addresses from all their filings
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_touched AS SELECT DISTINCT tin FROM {new}")
+    touched = "AND tin IN (SELECT tin FROM _fx_touched)"
+    for table, select in ((TINS, _profiles), (ADDRESSES, _addresses)):
+        con.execute(f"DELETE FROM {p}{table} WHERE tin IN (SELECT tin FROM _fx_touched)")
+        con.execute(f"INSERT INTO {p}{table} {select(filings, touched)}")
+    con.execute("DROP TABLE _fx_touched")
 
 
 def coverage(con: Any, p: str) -> tuple[int, int] | None:

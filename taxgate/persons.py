@@ -174,14 +174,12 @@ UNION
 SELECT itin, ssn FROM {successors} WHERE only_pair_anywhere
 """
 
+# The address of record of each candidate person over all its TINs: the latest of the
+# filing index's addresses of record per TIN and tax year within the periods.
 ADDRESS_OF_RECORD_SQL = """
-SELECT p.person_id,
-       arg_max(
-         struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
-                     a_zip5, a_city, a_state),
-         (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END, filing_id)
-       ) AS aor
-FROM filings f JOIN {persons} p ON p.tin = f.tin
-WHERE tax_year IN ({periods}) AND p.person_id IN (SELECT DISTINCT person_id FROM {candidates})
+SELECT p.person_id, arg_max(a.aor, a.aor_rank) AS aor
+FROM {addresses} a JOIN {persons} p ON p.tin = a.tin
+WHERE a.tax_year IN ({periods})
+  AND p.person_id IN (SELECT DISTINCT person_id FROM {candidates})
 GROUP BY p.person_id
 """

@@ -143,6 +143,16 @@ def test_the_index_equals_what_process_computed_from_every_filing(
         FROM filings GROUP BY tin ORDER BY ALL""").fetchall()
     assert con.execute(f"SELECT tin, dobs, fy, ly, sfx, held FROM {filing_index.TINS} "
                        "ORDER BY ALL").fetchall() == old_profiles
+    periods = "2023, 2024, 2025"  # the address of record of each TIN over a request's periods
+    old_aor = con.execute(f"""
+        SELECT tin, arg_max(struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
+                                        a_zip5, a_city, a_state),
+                            (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END,
+                             filing_id))
+        FROM filings WHERE tax_year IN ({periods}) GROUP BY tin ORDER BY ALL""").fetchall()
+    assert len(old_aor) > 100 and con.execute(
+        f"SELECT tin, arg_max(aor, aor_rank) FROM {filing_index.ADDRESSES} "
+        f"WHERE tax_year IN ({periods}) GROUP BY tin ORDER BY ALL").fetchall() == old_aor
 
 
 def test_a_store_without_its_index_is_brought_up_to_date(
