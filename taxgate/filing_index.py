@@ -139,26 +139,27 @@ def _profiles(filings: str, where: str = "") -> str:
     """One row per TIN of ``filings`` (``where``: which TINs). Lists are sorted and ties
     in processed_date are broken by filing_id, so a profile is the same however the
     filings were scanned."""
-    first = "processed_date, filing_id"
+    place = "struct_pack(s := a_state, z := left(a_zip5, 3))"
+    order = "struct_pack(processed_date, filing_id)"
+    dated = "FILTER (WHERE processed_date IS NOT NULL)"
     return f"""
-        SELECT tin,
-               coalesce(list_sort(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL)), [])
-                 AS dobs,
-               coalesce(list_sort(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
-                        FILTER (WHERE len(n_surnames) >= 2)), []) AS fulls,
-               coalesce(list_sort(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL)), [])
-                 AS addrs,
-               min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
-               arg_min(a_state, ({first})) FILTER (WHERE processed_date IS NOT NULL)
-                 AS first_state,
-               arg_max(a_state, ({first})) FILTER (WHERE processed_date IS NOT NULL)
-                 AS last_state,
-               arg_min(left(a_zip5, 3), ({first})) FILTER (WHERE processed_date IS NOT NULL)
-                 AS first_zip3,
-               arg_max(left(a_zip5, 3), ({first})) FILTER (WHERE processed_date IS NOT NULL)
-                 AS last_zip3,
-               bool_or(coalesce(upper(trim(disclosure_hold)), '') = 'Y') AS held
-        FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin"""
+        SELECT tin, dobs, fulls, addrs, fy, ly, sfx, first_place.s AS first_state,
+               last_place.s AS last_state, first_place.z AS first_zip3,
+               last_place.z AS last_zip3, held
+        FROM (
+          SELECT tin,
+                 coalesce(list_sort(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL)), [])
+                   AS dobs,
+                 coalesce(list_sort(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
+                          FILTER (WHERE len(n_surnames) >= 2)), []) AS fulls,
+                 coalesce(list_sort(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL)),
+                          []) AS addrs,
+                 min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
+                 arg_min({place}, {order}) {dated} AS first_place,
+                 arg_max({place}, {order}) {dated} AS last_place,
+                 bool_or(coalesce(upper(trim(disclosure_hold)), '') = 'Y') AS held
+          FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin
+        )"""
 
 
 # What the index reads of a filing besides the model's columns, and the type of each
