@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VERSION = 2  # of the definitions below: an index of another version is rebuilt
+VERSION = 3  # of the definitions below: an index of another version is rebuilt
 
 # Columns the person-match model reads on both sides: its inputs and blocking keys.
 MODEL_COLUMNS = (
@@ -124,8 +124,14 @@ def _streets(filings: str) -> str:
 # before a return processed the same day, then the filing id.
 _ADDRESS = ("struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box, a_zip5, "
             "a_city, a_state)")
-_RECORD_ORDER = ("struct_pack(processed_date, source_rank := CASE source WHEN 'F8822' "
-                 "THEN 2 ELSE 1 END, filing_id)")
+# Orders are packed into one HUGEINT, (days << 66) + (source rank << 64) + filing id
+# (offset to be non-negative): the same order as the tuple, at a fraction of the cost
+# of comparing structs in arg_max over every filing.
+_DAYS = "CAST(CAST(processed_date AS DATE) - DATE '1970-01-01' AS HUGEINT)"
+_ID = "(CAST(filing_id AS HUGEINT) + 9223372036854775808)"
+_RECORD_ORDER = (f"(({_DAYS} << 66) + (CAST(CASE source WHEN 'F8822' THEN 2 ELSE 1 END "
+                 f"AS HUGEINT) << 64) + {_ID})")
+_DATE_ORDER = f"(({_DAYS} << 64) + {_ID})"  # processed_date, then filing_id
 
 
 def _addresses(filings: str, where: str = "") -> str:
@@ -140,7 +146,7 @@ def _profiles(filings: str, where: str = "") -> str:
     in processed_date are broken by filing_id, so a profile is the same however the
     filings were scanned."""
     place = "struct_pack(s := a_state, z := left(a_zip5, 3))"
-    order = "struct_pack(processed_date, filing_id)"
+    order = _DATE_ORDER
     dated = "FILTER (WHERE processed_date IS NOT NULL)"
     return f"""
         SELECT tin, dobs, fulls, addrs, fy, ly, sfx, first_place.s AS first_state,
