@@ -22,16 +22,10 @@ from typing import Any
 
 import duckdb
 
-from taxgate import delivery_point, standardize
+from taxgate import delivery_point, filing_index, standardize
 from taxgate.persons import ADDRESS_OF_RECORD_SQL, PERSONS_SQL, SOFT_LINKS_SQL, successors_sql
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
-
-# The address of record of a set of filings: latest processed, a change of address
-# (Form 8822) before a return processed the same day, then the filing id.
-_AOR = """arg_max(struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
-                              a_zip5, a_city, a_state),
-                  (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END, filing_id))"""
 
 
 def _period_list(periods: list[int]) -> str:
@@ -60,7 +54,7 @@ def confirmable(
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_aor AS
         {ADDRESS_OF_RECORD_SQL.format(periods=period_list, candidates=candidates,
-                                      persons=persons)}
+                                      persons=persons, addresses=filing_index.ADDRESSES)}
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_linked AS
@@ -79,16 +73,17 @@ def confirmable(
     # the two together (R25).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_soft AS
-        SELECT m.person_id, {_AOR} AS aor
-        FROM filings f JOIN _cf_linked m ON m.tin = f.tin
-        WHERE tax_year IN ({period_list})
+        SELECT m.person_id, arg_max(a.aor, a.aor_rank) AS aor
+        FROM {filing_index.ADDRESSES} a JOIN _cf_linked m ON m.tin = a.tin
+        WHERE a.tax_year IN ({period_list})
           AND m.person_id IN (SELECT person_id FROM _cf_linked WHERE soft)
         GROUP BY m.person_id
     """)
-    con.execute("""
+    # a hold on any filing of a linked TIN: the filing index's per-TIN flag
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_holds AS
-        SELECT m.person_id, bool_or(coalesce(upper(trim(f.disclosure_hold)), '') = 'Y') AS held
-        FROM filings f JOIN _cf_linked m ON m.tin = f.tin
+        SELECT m.person_id, bool_or(t.held) AS held
+        FROM {filing_index.TINS} t JOIN _cf_linked m ON m.tin = t.tin
         GROUP BY m.person_id
     """)
     # The streets filed in the ZIPs where a street name may be misspelled (R24).
@@ -99,7 +94,7 @@ def confirmable(
           USING (person_id)
         WHERE {delivery_point.near_spelling("r", "o.aor", policy)}"""
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_streets AS "
-                + delivery_point.gazetteer_sql(near_zips))
+                + delivery_point.gazetteer_sql(near_zips, filing_index.STREETS))
 
     def same(record: str) -> str:
         return delivery_point.same_delivery_point("r", record, policy, "_cf_streets")

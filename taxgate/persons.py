@@ -10,6 +10,7 @@ together. Each statement is a template over the relations it names in braces.
 
 from __future__ import annotations
 
+from taxgate import filing_index
 from taxgate.settings import Policy
 
 
@@ -64,29 +65,22 @@ def _anywhere(gap: int) -> str:
 # any state as each other's only adjacent partner: ``anywhere``, found from counts per
 # name key and year, so a common name's namesakes are never paired nationwide), each
 # found by an equality join on the name key and that value. Every ITIN against
-# every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates.
+# every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates. The names
+# and profiles per TIN are the filing index's (taxgate.filing_index), kept at load.
 SUCCESSORS_SQL = """
 WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
 keys AS (
-  SELECT DISTINCT n_first, n_surname1 FROM filings
-  WHERE n_first IS NOT NULL AND n_surname1 IS NOT NULL AND tin IN (SELECT tin FROM touched)
+  SELECT DISTINCT n_first, n_surname1 FROM {tin_names}
+  WHERE tin IN (SELECT tin FROM touched)
 ),
 tkeys AS (
-  SELECT DISTINCT f.tin, f.n_first, f.n_surname1, left(f.tin, 1) = '9' AS is_itin
-  FROM filings f JOIN keys k USING (n_first, n_surname1)
+  SELECT DISTINCT t.tin, t.n_first, t.n_surname1, left(t.tin, 1) = '9' AS is_itin
+  FROM {tin_names} t JOIN keys k USING (n_first, n_surname1)
 ),
 prof AS (
-  SELECT tin,
-         coalesce(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL), []) AS dobs,
-         coalesce(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
-                  FILTER (WHERE len(n_surnames) >= 2), []) AS fulls,
-         coalesce(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL), []) AS addrs,
-         min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
-         arg_min(a_state, processed_date) AS first_state,
-         arg_max(a_state, processed_date) AS last_state,
-         arg_min(left(a_zip5, 3), processed_date) AS first_zip3,
-         arg_max(left(a_zip5, 3), processed_date) AS last_zip3
-  FROM filings WHERE tin IN (SELECT tin FROM tkeys) GROUP BY tin
+  SELECT tin, dobs, fulls, addrs, fy, ly, sfx, first_state, last_state, first_zip3,
+         last_zip3
+  FROM {tins} WHERE tin IN (SELECT tin FROM tkeys)
 ),
 sides AS (
   SELECT k.n_first, k.n_surname1, k.is_itin, p.* FROM tkeys k JOIN prof p USING (tin)
@@ -126,9 +120,11 @@ WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on i
 
 
 def successors_sql(pairs: str, policy: Policy) -> str:
-    """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years."""
+    """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years,
+    read from the filing index's names and profiles per TIN."""
     gap = int(policy.successor_gap_years)
-    return SUCCESSORS_SQL.format(pairs=pairs, gap=gap, anywhere=_anywhere(gap))
+    return SUCCESSORS_SQL.format(pairs=pairs, gap=gap, anywhere=_anywhere(gap),
+                                 tin_names=filing_index.TIN_NAMES, tins=filing_index.TINS)
 
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN
@@ -178,14 +174,12 @@ UNION
 SELECT itin, ssn FROM {successors} WHERE only_pair_anywhere
 """
 
+# The address of record of each candidate person over all its TINs: the latest of the
+# filing index's addresses of record per TIN and tax year within the periods.
 ADDRESS_OF_RECORD_SQL = """
-SELECT p.person_id,
-       arg_max(
-         struct_pack(a_number, a_street, a_street_name, a_unit, a_po_box,
-                     a_zip5, a_city, a_state),
-         (processed_date, CASE source WHEN 'F8822' THEN 2 ELSE 1 END, filing_id)
-       ) AS aor
-FROM filings f JOIN {persons} p ON p.tin = f.tin
-WHERE tax_year IN ({periods}) AND p.person_id IN (SELECT DISTINCT person_id FROM {candidates})
+SELECT p.person_id, arg_max(a.aor, a.aor_rank) AS aor
+FROM {addresses} a JOIN {persons} p ON p.tin = a.tin
+WHERE a.tax_year IN ({periods})
+  AND p.person_id IN (SELECT DISTINCT person_id FROM {candidates})
 GROUP BY p.person_id
 """

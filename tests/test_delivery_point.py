@@ -17,7 +17,7 @@ import pytest
 from test_matching_r24 import FILING_COLS, PERIODS, REQUEST_COLS, _f, _req, _write
 from world_cache import trained_once
 
-from taxgate import delivery_point, matching, policy, standardize
+from taxgate import delivery_point, filing_index, matching, policy, standardize
 from taxgate.settings import Policy
 from taxgate.stage_table import table_of
 from taxgate.synth import generate_taxpayers, write_taxpayers
@@ -217,6 +217,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConn
     select = standardize.standardized_select_sql("raw_filings", side="filing")
     c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
               f"FROM ({select})")
+    filing_index.update(c, "", "filings")  # what the store keeps beside its filings
     with trained_once(tmp_path_factory):
         c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
     return c, tmp

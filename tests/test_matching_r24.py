@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from world_cache import trained_once
 
-from taxgate import matching, policy, standardize
+from taxgate import filing_index, matching, policy, standardize
 from taxgate.settings import Policy
 from taxgate.stage_table import table_of
 from taxgate.synth import generate_taxpayers, write_taxpayers
@@ -142,6 +142,7 @@ def build_world(tmp: Path, hand: list[tuple]) -> duckdb.DuckDBPyConnection:
     select = standardize.standardized_select_sql("raw_filings", side="filing")
     c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
               f"FROM ({select})")
+    filing_index.update(c, "", "filings")  # what the store keeps beside its filings
     c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
     return c
 

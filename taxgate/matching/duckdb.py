@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import duckdb
 from splink import DuckDBAPI, Linker
 
+from taxgate import filing_index
+from taxgate.filing_index import MODEL_COLUMNS
 from taxgate.matching import model
 from taxgate.matching.name_keys import NICKS_BY_SOUND, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
@@ -21,30 +23,6 @@ from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
 if TYPE_CHECKING:
     from taxgate.progress import Progress
-
-# Columns Splink needs on both sides: the model's inputs and the blocking keys.
-MODEL_COLUMNS = (
-    "n_first",
-    "n_first_canon",
-    "n_first_xlang",
-    "n_given_all",
-    "n_middle_initial",
-    "n_surnames",
-    "n_surname1",
-    "n_last",
-    "n_suffix",
-    "a_number",
-    "a_street",
-    "a_street_name",
-    "a_unit",
-    "a_po_box",
-    "a_city",
-    "a_state",
-    "a_zip5",
-    "a_key",
-    "dob",
-    "tin",
-)
 
 logging.getLogger("splink").setLevel(logging.WARNING)
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
@@ -102,29 +80,21 @@ def _input_view(
         {where}""")
 
 
-def variants_sql(filings: str) -> str:
-    """The distinct model inputs among ``filings``, each under its lowest filing_id.
-    A taxpayer's filings mostly repeat one name, DOB and address (10.3M filings hold
-    4.0M variants): scoring each variant once gives every pair's levels and weights,
-    and the decisions use TINs, never filing ids."""
-    cols = ", ".join(f"f.{c}" for c in MODEL_COLUMNS)
-    return f"""SELECT min(f.filing_id) AS filing_id, {cols}
-               FROM {filings} f GROUP BY {cols}"""
-
-
-def term_frequencies(con: duckdb.DuckDBPyConnection, filings: str) -> dict[str, str]:
-    """One temp table per term-frequency column (``value``, ``tf_<column>``: its share of
-    the filings that give one), computed once per run from the store's filings, so every
-    request record is weighed against the same population. Returns column -> table."""
+def term_frequencies(con: duckdb.DuckDBPyConnection, values: str | None = None
+                     ) -> dict[str, str]:
+    """One temp table per term-frequency column (``<column>``, ``tf_<column>``: its share
+    of the filings that give one), read from the filing index
+    (:mod:`taxgate.filing_index`), so every request record is weighed against the same
+    population. ``values``: a relation with the columns the terms are read from
+    (``filing_index.TERM_SOURCES``) whose values alone are wanted (all when None).
+    Returns column -> table."""
     tables = {}
-    derived = {"a_bldg": model.A_BLDG.format(p="")}
     for col in model.TF_COLUMNS:
         table = f"_tg_tf_{col}"
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
-            SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col}
-            FROM (SELECT {derived.get(col, col)} AS {col} FROM {filings})
-            WHERE {col} IS NOT NULL GROUP BY {col}""")
+        wanted = (f"SELECT {filing_index.term_expression(col)} FROM {values}"
+                  if values else None)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                    + filing_index.term_shares_sql(col, filing_index.terms_table(col), wanted))
         tables[col] = table
     return tables
 
@@ -194,10 +164,12 @@ def score(
 
     The requests are scored ``chunk_records`` at a time, each chunk against only the
     filing variants that share a blocking key with it (the model's own rules, joined
-    once for the whole request), so memory follows the chunk, not the store: at 10M
-    filings (4.0M variants) a 200k-record chunk meets 1.1M variants.
-    Term frequencies come from the filings alone (:func:`term_frequencies`), so a
-    record's weights do not depend on the chunk it falls in. ``names``: the policy's
+    once for the whole request against the index's ``filing_variants``), so memory
+    follows the chunk, not the store: at 10M filings (4.0M variants) a 200k-record
+    chunk meets 1.1M variants. Term frequencies come from the filings alone (the
+    index's counts, :func:`term_frequencies`), so a record's weights do not depend on
+    the chunk it falls in. The index (:mod:`taxgate.filing_index`) must cover
+    ``filings`` (the store's matching connection sees to it). ``names``: the policy's
     name rules (:func:`_input_view`).
     """
     spec = json.loads(model_json)
@@ -206,8 +178,8 @@ def score(
     spec["retain_matching_columns"] = True  # Splink keeps gamma_ (the levels) only then
     tf: dict[str, str] = {}
     try:
-        tf = term_frequencies(con, filings)
-        chunks = _candidate_chunks(con, spec, requests.name, filings, chunk_records)
+        chunks = _candidate_chunks(con, spec, requests.name, chunk_records)
+        tf = term_frequencies(con, "_tg_met")
         for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
             _score_chunk(con, spec, tf, chunk, out, names)
             if progress is not None:
@@ -217,21 +189,21 @@ def score(
         for view in ("_tg_left", "_tg_right", "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
-                      "_tg_variants", *tf.values()):
+                      "_tg_met", *tf.values()):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _candidate_chunks(
-    con: duckdb.DuckDBPyConnection, spec: dict, requests: str, filings: str, size: int
+    con: duckdb.DuckDBPyConnection, spec: dict, requests: str, size: int
 ) -> int:
-    """Number the requests in chunks of ``size`` (``_tg_chunks``), take the distinct
-    model inputs of the filings once (``_tg_variants``, :func:`variants_sql`), and find,
-    in one pass, which variants share a blocking key with which chunk
-    (``_tg_candidates``): one join per rule of the model (``l``: requests, ``r``:
-    variants; the rules read model columns only, so a variant shares a key exactly
-    when its filings do). Returns the chunk count."""
+    """Number the requests in chunks of ``size`` (``_tg_chunks``) and find, in one pass,
+    which filing variants (the index's, :data:`taxgate.filing_index.VARIANTS`) share a
+    blocking key with which chunk (``_tg_candidates``): one join per rule of the model
+    (``l``: requests, ``r``: variants; the rules read model columns only, so a variant
+    shares a key exactly when its filings do). ``_tg_met``: the requests and the
+    candidate variants, the rows whose term frequencies are looked up. Returns the
+    chunk count."""
     start = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _tg_variants AS {variants_sql(filings)}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_chunks AS
         SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(size)} AS chunk
@@ -240,8 +212,13 @@ def _candidate_chunks(
                     SELECT q.*, c.chunk FROM {requests} q JOIN _tg_chunks c USING (row_number)""")
     rules = [r["blocking_rule"] for r in spec["blocking_rules_to_generate_predictions"]]
     con.execute("CREATE OR REPLACE TEMP TABLE _tg_candidates AS " + " UNION ".join(
-        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN _tg_variants r ON {rule}"
-        for rule in rules))
+        f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filing_index.VARIANTS} r "
+        f"ON {rule}" for rule in rules))
+    cols = ", ".join(filing_index.TERM_SOURCES)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _tg_met AS
+        SELECT {cols} FROM {requests}
+        UNION ALL SELECT {cols} FROM {filing_index.VARIANTS} v
+        SEMI JOIN _tg_candidates c ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
     row = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
     return int(row[0]) if row else 0
@@ -259,7 +236,7 @@ def _score_chunk(
         SELECT q.* FROM _tg_chunked q WHERE q.chunk = {chunk}""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS
-        SELECT v.* FROM _tg_variants v
+        SELECT v.* FROM {filing_index.VARIANTS} v
         SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk}) c
           ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)

@@ -28,6 +28,7 @@ from splink import SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from taxgate.errors import StoreError
+from taxgate.filing_index import A_BLDG, TF_COLUMNS
 from taxgate.matching.name_levels import (
     COMPOUND_GIVEN,
     DISTINCT_FIRST,
@@ -344,14 +345,8 @@ BLOCKING_RULES: list[BlockingRuleCreator | dict[str, Any]] = [
     block_on("tin"),
 ]
 
-TF_COLUMNS = ("n_first", "n_last", "n_surname1", "a_key", "a_bldg")
-
-# The building of a street address (house number, street and ZIP5, the unit aside):
-# "same building" (one side gives no unit, or another) is weighed by the building's
-# share of the filings, as "same delivery point" is by the address's, so its weight
-# follows the store's size as the prior does, and a crowded building counts for less.
-A_BLDG = ("CASE WHEN {p}a_number IS NOT NULL AND {p}a_street IS NOT NULL AND {p}a_zip5 "
-          "IS NOT NULL THEN concat_ws('|', {p}a_number, {p}a_street, {p}a_zip5) END")
+# TF_COLUMNS and A_BLDG (the building of a street address) are defined with the filing
+# index (taxgate.filing_index), which counts their values at load.
 
 # EM sessions at load, on pairs of filings: within one TIN (a person's own filings
 # teach names, DOB and address variation); same name and DOB (teach TIN, address,

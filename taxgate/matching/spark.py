@@ -6,7 +6,8 @@ Only this module imports pyspark, and only when ``--engine spark`` asks for it.
 How a request runs here:
 
 1. The model's inputs are the same DuckDB views the DuckDB engine builds
-   (``duckdb._input_view``: request rows and the standardized filings of the store).
+   (``duckdb._input_view``: request rows and the filing variants of the store's
+   filing index, :mod:`taxgate.filing_index`).
    They go to Spark as Arrow (``createDataFrame`` from an Arrow table), so no
    taxpayer row is written to disk in the clear by us; Spark's own shuffle and
    spill files are encrypted (``spark.io.encryption.enabled``).
@@ -39,6 +40,7 @@ import pyarrow as pa
 import sqlglot
 import sqlglot.expressions as exp
 
+from taxgate import filing_index
 from taxgate.matching import duckdb as ddb
 from taxgate.matching import model
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
@@ -176,7 +178,8 @@ def score(
 ) -> ScoredPairs:
     """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
     request at once (Spark spreads it over its executors, so ``chunk_records`` is not
-    used), with the same term frequencies (from the filings, computed in DuckDB)."""
+    used), with the same filing variants and term frequencies (the filing index's,
+    :mod:`taxgate.filing_index`, read in DuckDB)."""
     from splink import Linker
     from splink.backends.spark import SparkAPI
 
@@ -188,8 +191,7 @@ def score(
     spark = session(master, driver_memory, partitions)
     ddb._input_view(con, "_tg_spark_left", requests.name, "row_number",
                     names=names)
-    ddb._input_view(con, "_tg_spark_right", f"({ddb.variants_sql(filings)})", "filing_id",
-                    names=names)
+    ddb._input_view(con, "_tg_spark_right", filing_index.VARIANTS, "filing_id", names=names)
     tf_tables: dict[str, str] = {}
     try:
         left_df = _frame(spark, con, "_tg_spark_left")
@@ -198,7 +200,7 @@ def score(
         left = db.register(left_df, table_name="tg_requests")
         right = db.register(right_df, table_name="tg_filings")
         linker = Linker([left, right], spark_model, log_level=logging.ERROR)
-        tf_tables = ddb.term_frequencies(con, filings)
+        tf_tables = ddb.term_frequencies(con)
         for col, table in tf_tables.items():
             tf = db.register(_frame(spark, con, table), table_name=f"tg_tf_{col}")
             linker.table_management.register_term_frequency_lookup(tf, col)

@@ -9,6 +9,7 @@ import duckdb
 from taxgate import (
     certifications,
     faults,
+    filing_index,
     intake,
     integrity,
     matching,
@@ -147,7 +148,8 @@ def _match(
         if model is None:
             raise NotSetUp("the store holds no trained model: run `taxgate load` first")
         matching.check_model(model[1])
-        row = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()
+        # the filing index's TINs: count(DISTINCT tin) of the filings, kept at load
+        row = con.execute(f"SELECT count(*) FROM {filing_index.TINS}").fetchone()
         prior = 0.5 / max(int(row[0] if row else 0), 1)
         with matching.splink_phases() as phases:
             pairs = matching.scorer(settings.engine, settings.spark_master,

@@ -81,6 +81,8 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
         store.append_filings(batches(), origin)
     work.close()
     scratch.cleanup()
+    with timings.stage("index", progress):
+        store.update_filing_index()  # what process looks up (taxgate.filing_index)
     with timings.stage("train", progress):
         con = store.matching_connection()
         standardize.install(con)

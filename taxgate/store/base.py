@@ -121,9 +121,17 @@ class Store(ABC):
     def filing_count(self) -> int: ...
 
     @abstractmethod
+    def update_filing_index(self) -> None:
+        """Bring the filing index (:mod:`taxgate.filing_index`) up to date with the stored
+        filings: extended by what the loads since brought, built whole when missing.
+        ``load`` calls it after storing filings; :meth:`matching_connection` too."""
+
+    @abstractmethod
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection in which the table or view ``filings`` holds every
-        standardized filing. Matching runs here; it must not be used to write."""
+        standardized filing, and the tables of the filing index
+        (:data:`taxgate.filing_index.TABLES`) cover exactly those filings. Matching runs
+        here; it must not be used to write."""
 
     # --- the trained model -----------------------------------------------------------
     @abstractmethod

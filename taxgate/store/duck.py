@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from taxgate.errors import StoreError
+from taxgate.errors import KeyUnavailable, StoreBusy, StoreError
 from taxgate.settings import Settings
 
 
@@ -106,3 +106,13 @@ def append_arrow(
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _taxgate_in")
     finally:
         con.unregister("_taxgate_in")
+
+
+def open_error(exc: duckdb.Error) -> StoreError:
+    """A one-line StoreError for a failed ATTACH (never DuckDB's own traceback)."""
+    msg = str(exc).lower()
+    if "encryption key" in msg or "without a key" in msg or "encrypted" in msg:
+        return KeyUnavailable("the at-rest key does not open this store (wrong key)")
+    if "lock" in msg:
+        return StoreBusy("store is in use by another process")
+    return StoreError(f"cannot open the store: {type(exc).__name__}")

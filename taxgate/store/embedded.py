@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from taxgate import integrity, ledger
+from taxgate import filing_index, integrity, ledger
 from taxgate.canonical import new_signing_key, private_key_pem
 from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
-from taxgate.errors import KeyUnavailable, NotSetUp, StoreBusy, StoreError
+from taxgate.errors import NotSetUp, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common, core_sql
 from taxgate.store.base import Store
 from taxgate.store.core_sql import LEDGER_COLS, LOAD_COLS, CoreTablesMixin
-from taxgate.store.duck import append_arrow, new_connection, quote_literal
+from taxgate.store.duck import append_arrow, new_connection, open_error, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
 from taxgate.store.loading import CountingReader, IdRange
 from taxgate.store.migrations import applied_through, latest, migrations, statements
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 DB_FILE = "taxgate.duckdb"
+_STORE = "store.main."  # the store's tables, as the matching connection names them
 LOCK_FILE = "taxgate.lock"
 
 
@@ -84,7 +85,7 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
                 )
             except duckdb.Error as exc:
                 con.close()
-                raise _open_error(exc) from None
+                raise open_error(exc) from None
         except BaseException:
             self._lock.release()
             release_private_umask()
@@ -313,11 +314,19 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
                      *((origin.sha256, origin.source) if origin else (None, None))])
         return total
 
+    def update_filing_index(self) -> None:
+        if self._has_table("filings") and not filing_index.current(
+                self._connection(), _STORE, _STORE + "filings"):
+            with self._tx() as con:  # in the store, in one transaction (docs/store.md)
+                filing_index.update(con, _STORE, _STORE + "filings")
+
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         if not self._has_table("filings"):
             raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
+        self.update_filing_index()  # a store older than its index, or a load cut short
         con = self._connection()
-        con.execute("CREATE OR REPLACE TEMP VIEW filings AS SELECT * FROM store.main.filings")
+        for table in ("filings", *filing_index.TABLES):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {_STORE}{table}")
         return con
 
     # --- requests ---------------------------------------------------------------------------
@@ -386,13 +395,3 @@ def _entries_table(entries: list[LedgerEntry]) -> pa.Table:
         "prev_hash": [e.prev_hash for e in entries],
         "entry_hash": [e.entry_hash for e in entries],
     })
-
-
-def _open_error(exc: duckdb.Error) -> StoreError:
-    """A one-line StoreError for a failed ATTACH (never DuckDB's own traceback)."""
-    msg = str(exc).lower()
-    if "encryption key" in msg or "without a key" in msg or "encrypted" in msg:
-        return KeyUnavailable("the at-rest key does not open this store (wrong key)")
-    if "lock" in msg:
-        return StoreBusy("store is in use by another process")
-    return StoreError(f"cannot open the store: {type(exc).__name__}")

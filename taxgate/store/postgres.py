@@ -21,7 +21,7 @@ import duckdb
 import psycopg
 import pyarrow as pa
 
-from taxgate import integrity, ledger
+from taxgate import filing_index, integrity, ledger
 from taxgate.canonical import (
     decrypt_bytes,
     encrypt_bytes,
@@ -297,7 +297,14 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
                 self._loaded_chunks.add((load_id, chunk_no))
         finally:
             con.execute("RESET preserve_insertion_order")
+        # the filing index in the same connection, once per process: extended by the
+        # chunks decrypted since (docs/store.md)
+        filing_index.update(con, "", "filings")
         return con
+
+    def update_filing_index(self) -> None:
+        """The index lives beside the decrypted filings, in this process's memory."""
+        self.matching_connection()
 
     # --- the model, sealed (store/core_sql.py) --------------------------------------------
     _model_col = "sealed"
