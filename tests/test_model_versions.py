@@ -142,3 +142,16 @@ def test_model_train_without_filings_is_not_set_up(tmp_path: Path):
     assert run.stderr.count("\n") == 1 and "taxgate load" in run.stderr
     listed = taxgate("model", "list", "--json", store=store, env=env)
     assert listed.code == 0 and json.loads(listed.stdout) == []
+
+
+def test_r31_the_store_lists_model_versions_with_their_filings(store):
+    """Both engines keep each version with when and on how many filings it was trained;
+    the latest trained is current, and a version trained again becomes current again."""
+    store.save_model("model-a", '{"a": 1}', 1_000)
+    store.save_model("model-b", '{"b": 2}', 1_100)
+    assert [(m.version, m.filing_count, m.current) for m in store.models()] == [
+        ("model-b", 1_100, True), ("model-a", 1_000, False)]
+    store.save_model("model-a", '{"a": 1}', 1_100)
+    assert [(m.version, m.current) for m in store.models()] == [
+        ("model-a", True), ("model-b", False)]
+    assert store.current_model() == ("model-a", '{"a": 1}')

@@ -4,14 +4,16 @@ Two samples of the filings, each read once: for u, the filings Splink's random s
 would pick from the whole store for ``max_pairs`` pairs; for m, every filing of a sample
 of taxpayers (by a hash of the TIN). The model's inputs (:func:`_input_view`) are
 computed on the samples alone, so training reads the store twice whatever its size, and
-both samples are hashes of ids and a seed: the same filings give the same model JSON
-(docs/matching.md).
+both samples are hashes of ids and a seed, and expectation maximisation runs on one
+thread: the same filings give the same model JSON (docs/matching.md).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 from splink import DuckDBAPI, Linker
@@ -42,9 +44,10 @@ def train(
     of ``model.EM_BLOCKING_RULES``; then the documented floors of ``model.M_FLOORS`` for
     levels only requests show. Each sample is read from ``filings`` once and the model's
     inputs are computed on it alone, so the cost is bounded whatever the store's size.
-    Both samples are hashes of ids and ``seed``, not draws: the same filings give the
-    same JSON. The prior probability is set per request at scoring time (it depends on
-    the store's size). ``names``: the policy's name rules (:class:`model.NameRules`).
+    Both samples are hashes of ids and ``seed``, not draws, and EM adds up in one order
+    (:func:`_one_thread`): the same filings give the same JSON. The prior probability is
+    set per request at scoring time (it depends on the store's size). ``names``: the
+    policy's name rules (:class:`model.NameRules`).
     """
     db = DuckDBAPI(connection=con)
     n = _count(con, filings)
@@ -63,9 +66,10 @@ def train(
         _sample(con, "_tg_em_sample", filings, f"hash(f.tin, {seed}) % {buckets} = 0")
         _input_view(con, "_tg_em", "_tg_em_sample", "filing_id", names=names)
         em = Linker(db.register("_tg_em"), spec, log_level=logging.ERROR)
-        for rule in model.EM_BLOCKING_RULES:
-            em.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs)
+        with _one_thread(con):  # EM sums fractions: in one order, the same sums
+            for rule in model.EM_BLOCKING_RULES:
+                em.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs)
         spec = model.apply_m_floors(em.misc.save_model_to_json())
     finally:
         for view in ("_tg_train", "_tg_em"):
@@ -76,6 +80,21 @@ def train(
     spec["probability_two_random_records_match"] = 1e-6
     spec.pop("linker_uid", None)  # Splink's random name for its cached tables, not the model
     return json.dumps(spec, sort_keys=True)
+
+
+@contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, ``con`` runs on one thread. Expectation maximisation adds up
+    match probabilities per level; on several threads the order of the additions, and
+    so the last bits of the sums, change from run to run, and with them the model's
+    digest. (u counts whole pairs: exact in any order.)"""
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    threads = int(row[0]) if row else 1
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {threads}")
 
 
 def _u_sample(con: duckdb.DuckDBPyConnection, name: str, filings: str, n: int,
