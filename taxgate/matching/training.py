@@ -51,6 +51,7 @@ def train(
     """
     db = DuckDBAPI(connection=con)
     n = _count(con, filings)
+    con.execute("SET enable_progress_bar = false")  # the command shows its own stage
     try:
         rows = _u_sample(con, "_tg_u_sample", filings, n, max_pairs, seed)
         _input_view(con, "_tg_train", "_tg_u_sample", "uid", names=names)
@@ -76,6 +77,7 @@ def train(
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in ("_tg_u_sample", "_tg_em_sample"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("RESET enable_progress_bar")
     spec["link_type"] = "link_only"
     spec["probability_two_random_records_match"] = 1e-6
     spec.pop("linker_uid", None)  # Splink's random name for its cached tables, not the model
