@@ -37,9 +37,10 @@ from typing import Any
 from taxgate.canonical import load_private_key_pem, sha256_file, sign_object
 
 # Fields of response.json that differ on every run by design. The model's version is the
-# digest of the trained model, and training on the same filings twice gives a different
-# digest (DuckDB's sampling for u is not reproducible across threads), while the
-# outcomes stay the same: the comparison keeps the outcomes and leaves the digest out.
+# digest of the trained model: the same filings and code give the same digest, but a
+# change to the training code or Splink gives another one while the outcomes stay the
+# same, so the comparison of two versions of the code keeps the outcomes and leaves the
+# digest out.
 VOLATILE = {"received_at", "completed_at", "signature", "gateway_key", "public_key",
             "model_version"}
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")

@@ -239,6 +239,17 @@ class LoadRow:
 
 
 @dataclass(frozen=True)
+class ModelRow:
+    """One stored version of the person-match model: when it was trained, on how many
+    filings (None for models stored before that was remembered), whether it is current."""
+
+    version: str
+    trained_at: str
+    filing_count: int | None
+    current: bool
+
+
+@dataclass(frozen=True)
 class SafeguardsStatus:
     """An agency's 6103(p)(4) safeguards status as last set (R7)."""
 

@@ -214,6 +214,6 @@ def test_a_stored_model_of_other_comparison_levels_is_refused(world, tmp_path):
         s.save_model("model-other-version", json.dumps(spec))
     req = copy_request(paths.request_dir, tmp_path / "again")
     resign(req, paths.private_key, request_id="ICE-RELEASE-MODEL")
-    with pytest.raises(StoreError, match=r"comparison levels do not match.*`taxgate load`"), \
+    with pytest.raises(StoreError, match=r"levels do not match.*`taxgate model train`"), \
             Gateway(settings) as gw:
         gw.process(req, tmp_path / "out")

@@ -7,8 +7,8 @@ ids, TINs and model columns, the arguments and the version of taxgate's code) in
 of the session that every xdist worker shares (a file lock makes a second worker wait for
 the first instead of training too), so the embedded and the PostgreSQL world of one
 population train once. The model is the one the real training gave for exactly that
-input (training is not bit-for-bit repeatable, so a retrained model would differ only as
-two real trainings differ). Tests about training do not use it. ``trained_cli.py`` is
+input (and training is repeatable: the same input gives the same JSON). Tests about
+training do not use it. ``trained_cli.py`` is
 the CLI with it, for the worlds fixtures build with `taxgate load`.
 """
 

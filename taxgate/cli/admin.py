@@ -1,8 +1,8 @@
 """Administration: web accounts, agencies' credentials and safeguards, officials'
-revocation, loads. Each command runs one operation of :mod:`taxgate.gateway.admin`,
-on the store itself or, when a running ``taxgate serve`` holds the embedded store,
-through that service's admin channel (:mod:`taxgate.gateway.channel`). Every change is
-logged in the ledger (R33).
+revocation, loads, the model's versions. Each command runs one operation of
+:mod:`taxgate.gateway.admin`, on the store itself or, when a running ``taxgate serve``
+holds the embedded store, through that service's admin channel
+(:mod:`taxgate.gateway.channel`). Every change is logged in the ledger (R33).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from taxgate.cli._common import (
     out,
     print_json,
     print_rows,
+    print_timings,
     settings_for,
 )
 from taxgate.cli.service import read_password
@@ -33,6 +34,8 @@ users_app = typer.Typer(help="Web accounts of disclosure officers, auditors and 
 agencies_app = typer.Typer(help="Agencies: their API credentials (salted hashes only) and "
                            "safeguards status (R7).", no_args_is_help=True)
 loads_app = typer.Typer(help="Loads of taxpayer filings.", no_args_is_help=True)
+model_app = typer.Typer(help="The person-match model: train a new version, list versions.",
+                        no_args_is_help=True)
 
 ActorOpt = Annotated[str | None, typer.Option(
     help="Who makes the change (for the ledger); default: the operator of `taxgate`.")]
@@ -262,8 +265,40 @@ def loads_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
         "source": "file", "sha256": "sha256"}, as_json)
 
 
+# --- the model ------------------------------------------------------------------------------
+
+@model_app.command("train")
+def model_train(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Train the person-match model on every stored filing and make it the one in force:
+    a new version when the filings changed, the same version for the same filings. The
+    next decisions record it. Exit 5 when no filings are loaded. Logged (MODEL_TRAINED,
+    and the operator's action, R33)."""
+    got = admin_call(settings_for(store), "model.train", audit="model train")
+    if as_json:
+        print_json(got)
+        return
+    before = got["previous"] or "none"
+    same = " (unchanged: the same filings give the same model)" if got["previous"] == \
+        got["version"] else ""
+    out.print(f"model {got['version']} trained on {got['filing_count']:,} filings and in "
+              f"force; before: {before}{same}")
+    print_timings(got["seconds"])
+
+
+@model_app.command("list")
+def model_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Stored model versions, the one in force first: when trained, on how many filings
+    (blank for a model stored before that was recorded)."""
+    rows = admin_call(settings_for(store), "model.list")
+    if not as_json:
+        rows = [{**r, "in_force": "yes" if r["current"] else ""} for r in rows]
+    print_rows(rows, {"version": "version", "trained_at": "trained",
+                      "filing_count": "filings", "in_force": "in force"}, as_json)
+
+
 def register(app: typer.Typer, officials_app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(agencies_app, name="agencies")
     app.add_typer(loads_app, name="loads")
+    app.add_typer(model_app, name="model")
     officials_app.command("revoke")(officials_revoke)

@@ -101,24 +101,34 @@ def load(
     force: Annotated[bool, typer.Option(
         "--force", help="Load a file even if the same file (sha256) was loaded before.")
     ] = False,
+    retrain: Annotated[bool, typer.Option(
+        "--retrain", help="Also retrain the model on every stored filing (as `taxgate "
+        "model train` does); without it only the first load trains.")] = False,
     store: StoreOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Load (or add to) taxpayer records: check, standardize, store, re-estimate the model.
-    The same file (by sha256) is loaded once: again only with --force (exit 3 without)."""
+    """Load (or add to) taxpayer records: check, standardize, store. The first load trains
+    the person-match model; a later one keeps the model in force (`taxgate model train`
+    or --retrain retrains). The same file (by sha256) is loaded once: again only with
+    --force (exit 3 without)."""
     settings = settings_for(store)
     with RichProgress(err) as progress:
         def _here(gw: Gateway) -> dict[str, object]:  # with progress bars
-            r = gw.load(taxpayer_file, progress, force=force)
+            r = gw.load(taxpayer_file, progress, force=force, retrain=retrain)
             return {"rows": r.rows, "total_filings": r.total_filings,
-                    "model_version": r.model_version, "seconds": r.timings.stages}
+                    "model_version": r.model_version, "model_trained": r.model_trained,
+                    "seconds": r.timings.stages}
 
         result = admin_call(settings, "load", here=_here, path=str(taxpayer_file.resolve()),
-                            force=force, audit="load")
+                            force=force, retrain=retrain, audit="load")
     if as_json:
         print_json(result)
         return
-    out.print(f"loaded {result['rows']:,} filings ({result['total_filings']:,} in the store); "
-              f"model {result['model_version']}")
+    out.print(f"loaded {result['rows']:,} filings ({result['total_filings']:,} in the store)")
+    if result.get("model_trained", True):
+        out.print(f"model {result['model_version']} trained on the stored filings")
+    else:
+        out.print(f"model {result['model_version']} stays in force (trained before this "
+                  "load); `taxgate model train` retrains on every stored filing")
     print_timings(result["seconds"])
 
 

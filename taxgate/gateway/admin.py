@@ -240,10 +240,24 @@ def report_annual(gw: Gateway, year: int) -> dict[str, Any]:
 
 
 @op("load")
-def load(gw: Gateway, path: str, force: bool = False) -> dict[str, Any]:
-    result = gw.load(Path(path), force=force)
+def load(gw: Gateway, path: str, force: bool = False, retrain: bool = False
+         ) -> dict[str, Any]:
+    result = gw.load(Path(path), force=force, retrain=retrain)
     return {"rows": result.rows, "total_filings": result.total_filings,
-            "model_version": result.model_version, "seconds": result.timings.stages}
+            "model_version": result.model_version, "model_trained": result.model_trained,
+            "seconds": result.timings.stages}
+
+
+@op("model.train")
+def model_train(gw: Gateway) -> dict[str, Any]:
+    result = gw.train_model()
+    return {"version": result.version, "previous": result.previous,
+            "filing_count": result.filing_count, "seconds": result.timings.stages}
+
+
+@op("model.list")
+def model_list(gw: Gateway) -> list[dict[str, Any]]:
+    return [plain(m) for m in gw.models()]
 
 
 def _principal(gw: Gateway, user: str, password: str) -> Principal:

@@ -210,7 +210,7 @@ def call(settings: Settings, name: str, args: dict[str, Any], timeout: float = 6
     line = json.dumps({**body, "mac": _mac(_key(settings), body)}).encode("utf-8") + b"\n"
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(None if name == "load" else timeout)  # a load takes its time
+            s.settimeout(None if name in ("load", "model.train") else timeout)  # these take time
             s.connect(where)
             s.sendall(line)
             reply = s.makefile("rb").readline(MAX_LINE * 16)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from taxgate.domain import (
         FollowUp,
         JobRow,
+        ModelRow,
         Official,
         ReviewDecision,
         ReviewStep,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from taxgate.gateway.jobs import JobRunner
     from taxgate.gateway.oversight import OversightState
     from taxgate.gateway.review import ItemView, QueueEntry
-    from taxgate.pipeline import LoadResult, ProcessResult
+    from taxgate.pipeline import LoadResult, ProcessResult, TrainResult
     from taxgate.progress import Progress
     from taxgate.store.base import Store
 
@@ -123,14 +124,29 @@ class Gateway(Auditing):
         with self.lock() as store:
             return store.officials()
 
-    def load(self, path: Path, progress: Progress | None = None, *, force: bool = False
-             ) -> LoadResult:
-        """Load (or add to) taxpayer filings: check, standardize, store, retrain; a file
-        loaded before is refused (Conflict) unless ``force``."""
+    def load(self, path: Path, progress: Progress | None = None, *, force: bool = False,
+             retrain: bool = False) -> LoadResult:
+        """Load (or add to) taxpayer filings: check, standardize, store; train the model
+        only when there is none yet or with ``retrain``. A file loaded before is refused
+        (Conflict) unless ``force``."""
         from taxgate import pipeline
 
         with self.lock() as store:
-            return pipeline.load(self.settings, store, path, progress, force=force)
+            return pipeline.load(self.settings, store, path, progress, force=force,
+                                 retrain=retrain)
+
+    def train_model(self, progress: Progress | None = None) -> TrainResult:
+        """Train the person-match model on the stored filings and make it current (a new
+        version; the same filings give the same version). NotSetUp without filings."""
+        from taxgate import pipeline
+
+        with self.lock() as store:
+            return pipeline.train_model(self.settings, store, progress)
+
+    def models(self) -> list[ModelRow]:
+        """The stored model versions, the current one first."""
+        with self.lock() as store:
+            return store.models()
 
     def process(self, request_dir: Path, out_dir: Path, progress: Progress | None = None
                 ) -> ProcessResult:

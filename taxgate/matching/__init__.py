@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from taxgate.matching.duckdb import score, train
+from taxgate.matching.duckdb import score
 from taxgate.matching.model import NameRules, check_model
 from taxgate.matching.phases import splink_phases
+from taxgate.matching.training import train
 from taxgate.stage_table import ScoredPairs
 
 __all__ = ["NameRules", "check_model", "score", "scorer", "splink_phases", "train"]

@@ -99,51 +99,6 @@ def term_frequencies(con: duckdb.DuckDBPyConnection, values: str | None = None
     return tables
 
 
-def train(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    filings: str = "filings",
-    seed: int = 6103,
-    max_pairs: float = 2e6,
-    em_filings: int = 300_000,
-    em_max_pairs: float = 2e6,
-    names: model.NameRules = DEFAULT_NAME_RULES,
-) -> str:
-    """Estimate the model from the loaded filings; return the model JSON.
-
-    u: random pairs of all filings (so u scales with the store). m: expectation
-    maximisation on pairs of filings of a sample of taxpayers (whole TINs, about
-    ``em_filings`` filings, so the cost is bounded whatever the store's size), one
-    session per rule of ``model.EM_BLOCKING_RULES``; then the documented floors of
-    ``model.M_FLOORS`` for levels only requests show. The prior probability is set
-    per request at scoring time (it depends on the store's size).
-    ``names``: the policy's name rules (:class:`taxgate.matching.model.NameRules`).
-    """
-    db = DuckDBAPI(connection=con)
-    _input_view(con, "_tg_train", filings, "filing_id", names=names)
-    settings = model.settings(1e-6)
-    settings.link_type = "dedupe_only"
-    linker = Linker(db.register("_tg_train"), settings, log_level=logging.ERROR)
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    spec = linker.misc.save_model_to_json()
-
-    n = _count(con, filings)
-    buckets = max(1, int(n) // em_filings)
-    _input_view(con, "_tg_em", filings, "filing_id",
-                where=f"WHERE hash(s.tin, {seed}) % {buckets} = 0",
-                names=names)
-    em = Linker(db.register("_tg_em"), spec, log_level=logging.ERROR)
-    for rule in model.EM_BLOCKING_RULES:
-        em.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs)
-    spec = model.apply_m_floors(em.misc.save_model_to_json())
-    spec["link_type"] = "link_only"
-    spec["probability_two_random_records_match"] = 1e-6
-    for view in ("_tg_train", "_tg_em"):
-        con.execute(f"DROP VIEW IF EXISTS {view}")
-    return json.dumps(spec, sort_keys=True)
-
-
 def score(
     con: duckdb.DuckDBPyConnection,
     *,

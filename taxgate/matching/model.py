@@ -6,7 +6,8 @@ Whether the *address* is the taxpayer's address of record is a separate, exact
 question answered by :mod:`taxgate.policy` — a person link is not an address
 verification.
 
-At load (:func:`taxgate.matching.duckdb.train`) u probabilities are estimated from
+At training (:func:`taxgate.matching.training.train`: the first ``load``, then
+``taxgate model train``) u probabilities are estimated from
 the loaded filings by random sampling and m probabilities by expectation
 maximisation on pairs of filings (blocked on the TIN, then on name and date of
 birth), so what "agreement" is worth is learned from the records themselves.
@@ -263,8 +264,8 @@ def check_model(model_json: str) -> None:
     code = [_levels(c.get_comparison("duckdb").as_dict()) for c in comparisons()]
     if stored != code:
         raise StoreError("the stored model's comparison levels do not match this version of "
-                         "taxgate: train it again (`taxgate load` retrains on the stored "
-                         "filings)")
+                         "taxgate: train it again (`taxgate model train` retrains on the "
+                         "stored filings)")
 
 
 # Floors for m of levels that requests show and clean filings cannot teach EM

@@ -61,10 +61,14 @@ class Submission:
 
 @dataclass
 class LoadResult:
+    """What ``load`` did: filings added and in the store, the model in force, and
+    whether this load trained it (the first load, or ``retrain``)."""
+
     rows: int
     total_filings: int
     model_version: str
     timings: Timings
+    model_trained: bool = True
 
 
 def now() -> str:

@@ -8,11 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from taxgate import filings as filings_io
-from taxgate import integrity, matching, standardize
+from taxgate import integrity, standardize
 from taxgate.canonical import sha256_file, sha256_hex
 from taxgate.domain import LoadOrigin, Official
 from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
+from taxgate.pipeline.training import train_model
 from taxgate.settings import Settings
 from taxgate.stage_table import materialize, table_of
 from taxgate.store.base import Store
@@ -37,9 +38,11 @@ def add_official(store: Store, official: Official, actor: str) -> None:
 
 
 def load(settings: Settings, store: Store, path: Path, progress: Progress | None = None,
-         *, force: bool = False) -> LoadResult:
-    """Load (or add to) taxpayer filings: check, standardize once, store, retrain. A file
-    loaded before (the same sha256) is refused (Conflict) unless ``force``."""
+         *, force: bool = False, retrain: bool = False) -> LoadResult:
+    """Load (or add to) taxpayer filings: check, standardize once, store. The model is
+    trained when the store has none yet, or with ``retrain``; otherwise the current one
+    stays in force (``taxgate model train`` retrains: :mod:`taxgate.pipeline.training`).
+    A file loaded before (the same sha256) is refused (Conflict) unless ``force``."""
     progress = progress or Quiet()
     origin = _origin(path, force)
     if origin is not None and not force:  # before any work; checked again as it is written
@@ -83,15 +86,11 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
     scratch.cleanup()
     with timings.stage("index", progress):
         store.update_filing_index()  # what process looks up (taxgate.filing_index)
-    with timings.stage("train", progress):
-        con = store.matching_connection()
-        standardize.install(con)
-        model_json = matching.train(
-            con, names=matching.NameRules.of(settings.policy))
-        version = "model-" + sha256_hex(model_json.encode())[:12]
-        store.save_model(version, model_json)
-    total = store.filing_count()
-    return LoadResult(rows=rows, total_filings=total, model_version=version, timings=timings)
+    current = None if retrain else store.current_model()
+    version = (current[0] if current is not None
+               else train_model(settings, store, progress, timings).version)
+    return LoadResult(rows=rows, total_filings=store.filing_count(), model_version=version,
+                      timings=timings, model_trained=current is None)
 
 
 

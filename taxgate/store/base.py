@@ -26,6 +26,7 @@ from taxgate.domain import (
     LedgerEvent,
     LoadOrigin,
     LoadRow,
+    ModelRow,
     Official,
     RequestOutcome,
     ReviewDecision,
@@ -135,7 +136,14 @@ class Store(ABC):
 
     # --- the trained model -----------------------------------------------------------
     @abstractmethod
-    def save_model(self, version: str, model_json: str) -> None: ...
+    def save_model(self, version: str, model_json: str, filing_count: int | None = None
+                   ) -> None:
+        """Store a trained model under ``version`` (trained on ``filing_count`` filings);
+        it becomes the current one (saved again, an existing version becomes current)."""
+
+    @abstractmethod
+    def models(self) -> list[ModelRow]:
+        """Every stored model version, the current one first (newest trained first)."""
 
     @abstractmethod
     def current_model(self) -> tuple[str, str] | None:

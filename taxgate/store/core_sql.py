@@ -21,6 +21,7 @@ from taxgate.domain import (
     LedgerEntry,
     LedgerEvent,
     LoadRow,
+    ModelRow,
     Official,
     RequestOutcome,
     SafeguardsStatus,
@@ -165,13 +166,22 @@ class CoreTablesMixin(EvidenceTablesMixin):
         rows = self._svc_rows(f"SELECT coalesce(sum(row_count), 0) FROM {self._t('loads')}")
         return int(rows[0][0]) if rows else 0
 
-    def save_model(self, version: str, model_json: str) -> None:
+    def save_model(self, version: str, model_json: str, filing_count: int | None = None
+                   ) -> None:
         value, col = self._model_value(version, model_json), self._model_col
         with self._svc_tx() as tx:
-            tx.execute(f"INSERT INTO {self._t('models')} VALUES (?, ?, ?) ON CONFLICT (version) "
-                       f"DO UPDATE SET trained_at = EXCLUDED.trained_at, {col} = EXCLUDED.{col}",
-                       [version, common.iso_now(), value])
+            tx.execute(f"INSERT INTO {self._t('models')} (version, trained_at, {col}, "
+                       "filing_count) VALUES (?, ?, ?, ?) ON CONFLICT (version) DO UPDATE SET "
+                       f"trained_at = EXCLUDED.trained_at, {col} = EXCLUDED.{col}, "
+                       "filing_count = EXCLUDED.filing_count",
+                       [version, common.iso_now(), value, filing_count])
             tx.append([common.model_trained_event(version, model_json)])
+
+    def models(self) -> list[ModelRow]:
+        rows = self._svc_rows(f"SELECT version, trained_at, filing_count FROM "
+                              f"{self._t('models')} ORDER BY trained_at DESC, version DESC")
+        return [ModelRow(r[0], r[1], None if r[2] is None else int(r[2]), i == 0)
+                for i, r in enumerate(rows)]
 
     def current_model(self) -> tuple[str, str] | None:
         rows = self._svc_rows(f"SELECT version, {self._model_col} FROM {self._t('models')} "
