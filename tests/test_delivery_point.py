@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_matching_r24 import FILING_COLS, PERIODS, REQUEST_COLS, _f, _req, _write
+from test_matching_r24 import PERIODS, REQUEST_COLS, _f, _req, _write, build_world
 from world_cache import trained_once
 
-from taxgate import delivery_point, filing_index, matching, policy, standardize
+from taxgate import delivery_point, matching, policy, standardize
 from taxgate.settings import Policy
 from taxgate.stage_table import table_of
 from taxgate.synth import generate_taxpayers, write_taxpayers
@@ -202,25 +202,10 @@ HAND = [
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """The hand-built taxpayers among the shared synthetic population, with its model."""
     tmp = tmp_path_factory.mktemp("dp")
-    write_taxpayers(generate_taxpayers(3_000, 11), tmp / "bg.parquet", "parquet")
-    _write(tmp / "hand.csv", FILING_COLS, HAND)
-    c = duckdb.connect()
-    standardize.install(c)
-    cols = ", ".join(f"CAST({x} AS VARCHAR) AS {x}" if x != "tax_year"
-                     else "CAST(tax_year AS INTEGER) AS tax_year" for x in FILING_COLS)
-    c.execute(f"""
-        CREATE TABLE raw_filings AS
-        SELECT {cols} FROM read_parquet('{tmp / "bg.parquet"}')
-        UNION ALL BY NAME
-        SELECT {cols} FROM read_csv('{tmp / "hand.csv"}', all_varchar=true)""")
-    select = standardize.standardized_select_sql("raw_filings", side="filing")
-    c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
-              f"FROM ({select})")
-    filing_index.update(c, "", "filings")  # what the store keeps beside its filings
     with trained_once(tmp_path_factory):
-        c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
-    return c, tmp
+        return build_world(tmp, HAND), tmp
 
 
 def outcomes(world, requests: list[tuple]) -> dict[str, tuple[str, str | None]]:

@@ -125,8 +125,11 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
 
 
 def build_world(tmp: Path, hand: list[tuple]) -> duckdb.DuckDBPyConnection:
-    """A connection with ``filings`` (a synthetic population of 4,000 plus the ``hand``
-    filings, standardized) and ``model`` (the model trained on them)."""
+    """A connection with ``filings`` (a synthetic population of 4,000, then the ``hand``
+    filings, standardized), its filing index, and ``model``: the model trained on the
+    population alone, as a store keeps its model when a later load adds filings
+    (``taxgate model train`` retrains). Every module built on this population shares one
+    training under ``world_cache.trained_once``."""
     pop = generate_taxpayers(4_000, 7)
     write_taxpayers(pop, tmp / "bg.parquet", "parquet")
     _write(tmp / "hand.csv", FILING_COLS, hand)
@@ -134,16 +137,17 @@ def build_world(tmp: Path, hand: list[tuple]) -> duckdb.DuckDBPyConnection:
     standardize.install(c)
     cols = ", ".join(f"CAST({x} AS VARCHAR) AS {x}" if x != "tax_year"
                      else "CAST(tax_year AS INTEGER) AS tax_year" for x in FILING_COLS)
-    c.execute(f"""
-        CREATE TABLE raw_filings AS
-        SELECT {cols} FROM read_parquet('{tmp / "bg.parquet"}')
-        UNION ALL BY NAME
-        SELECT {cols} FROM read_csv('{tmp / "hand.csv"}', all_varchar=true)""")
-    select = standardize.standardized_select_sql("raw_filings", side="filing")
+    for table, source in (("bg", f"read_parquet('{tmp / 'bg.parquet'}')"),
+                          ("hand", f"read_csv('{tmp / 'hand.csv'}', all_varchar=true)")):
+        c.execute(f"CREATE TABLE raw_{table} AS SELECT {cols} FROM {source}")
+    select = standardize.standardized_select_sql("raw_bg", side="filing")
     c.execute(f"CREATE TABLE filings AS SELECT row_number() OVER () AS filing_id, * "
               f"FROM ({select})")
-    filing_index.update(c, "", "filings")  # what the store keeps beside its filings
     c.execute("CREATE TABLE model AS SELECT ? AS j", [matching.train(c)])
+    select = standardize.standardized_select_sql("raw_hand", side="filing")
+    c.execute(f"INSERT INTO filings SELECT (SELECT max(filing_id) FROM filings) "
+              f"+ row_number() OVER (), * FROM ({select})")
+    filing_index.update(c, "", "filings")  # what the store keeps beside its filings
     return c
 
 

@@ -16,6 +16,7 @@ import pytest
 from test_matching_r24 import _f, _req, build_world
 from test_name_variants_rules import first_name_levels
 from test_names_agree import _outcomes, decide
+from world_cache import trained_once
 
 from taxgate.matching import model
 from taxgate.settings import Policy
@@ -90,7 +91,8 @@ BUILDING = [
 @pytest.fixture(scope="module")
 def building_world(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("building")
-    return build_world(tmp, BUILDING), tmp
+    with trained_once(tmp_path_factory):
+        return build_world(tmp, BUILDING), tmp
 
 
 def test_r24_a_missing_unit_weighs_the_building_by_its_share_of_filings(building_world):

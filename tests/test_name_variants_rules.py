@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from test_matching_r24 import _f, _req, build_world
 from test_names_agree import _outcomes, decide
+from world_cache import trained_once
 
 from taxgate import standardize
 from taxgate.matching import NameRules, model
@@ -121,7 +122,8 @@ HAND = [
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("variants")
-    return build_world(tmp, HAND), tmp
+    with trained_once(tmp_path_factory):
+        return build_world(tmp, HAND), tmp
 
 
 def test_r24_hypocorisms_spellings_and_reordered_surnames_confirm(world):
