@@ -20,7 +20,7 @@ import pytest
 from api_world import ENGINES_PARAMS, new_pg_database
 from e2e import copy_request, resign
 from jinja2 import Environment, PackageLoader, select_autoescape
-from world_cache import trained_once
+from world_cache import SMALL, trained_once
 
 from taxgate.canonical import load_public_key_pem, new_data_key, public_key_pem
 from taxgate.domain import Official
@@ -109,8 +109,9 @@ def _request(paths: Any) -> Path:
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("release")
-    paths = synth_all(root / "synthetic", 1_500, 5, seed=23)
-    _append(paths.taxpayers, FILINGS, header=False)
+    paths = synth_all(root / "synthetic", SMALL[0], 5, seed=SMALL[1])
+    households = root / "households.csv"  # a later load: the model stays the population's
+    _append(households, FILINGS, header=True)
     store = (new_pg_database(request.getfixturevalue("pg_server").url)
              if request.param == "postgres" else str(root / "store"))
     settings = Settings(store=store, key_hex=new_data_key(),
@@ -120,6 +121,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         gw.init()
         with trained_once(tmp_path_factory):
             gw.load(paths.taxpayers)
+        gw.load(households)
         gw.add_official(Official("ice-director", "DHS-ICE", "Director", pem,
                                  dt.date(2026, 1, 1)), "test")
         result = gw.process(_request(paths), root / "response")
@@ -128,8 +130,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             rows = {r["record_id"]: r for r in s.decisions(rid).to_pylist()}
         later = root / "later.csv"
         _append(later, LATER, header=True)
-        with trained_once(tmp_path_factory):
-            gw.load(later)
+        gw.load(later)
     return {"settings": settings, "rid": rid, "rows": rows, "response": root / "response",
             "paths": paths}
 
