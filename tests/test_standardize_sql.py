@@ -103,6 +103,33 @@ def test_r10_install_is_idempotent_and_temp_only(tmp_path):
     c.close()
 
 
+
+def test_r10_install_runs_once_per_connection_and_again_when_its_tables_are_gone():
+    """A long-lived connection (the service's) keeps what install made: a second call
+    rebuilds nothing (a row added to a lookup table stays), a new connection gets its
+    own, and a connection that lost the mark (a rolled-back install) gets them again."""
+    c = duckdb.connect()
+    install(c)
+    before = c.execute("SELECT count(*) FROM std_state").fetchone()[0]
+    c.execute("INSERT INTO std_state VALUES ('TESTLAND', 'TL')")
+    install(c)
+    assert c.execute("SELECT count(*) FROM std_state").fetchone()[0] == before + 1
+    c.execute("BEGIN")
+    c.execute("DROP TABLE std_state")
+    c.execute("DROP TABLE _tg_std_installed")
+    c.execute("COMMIT")
+    install(c)
+    assert c.execute("SELECT count(*) FROM std_state").fetchone()[0] == before
+    c.close()
+    fresh = duckdb.connect()
+    fresh.execute("BEGIN")
+    install(fresh)
+    fresh.execute("ROLLBACK")  # the tables and their mark go together
+    install(fresh)
+    assert fresh.execute("SELECT count(*) FROM std_state").fetchone()[0] == before
+    assert fresh.execute("SELECT std_fold('José')").fetchone()[0] == "JOSE"
+    fresh.close()
+
 def test_r10_dob_parsed_and_invalid_dates_null(con):
     sql = standardized_select_sql("filings", side="filing")
     rows = _rows(con, f"SELECT date_of_birth, dob FROM ({sql})")

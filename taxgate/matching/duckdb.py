@@ -200,7 +200,9 @@ def _score_chunk(
     db = DuckDBAPI(connection=con)  # one per chunk: the table names repeat
     left = db.register("_tg_left", table_name="tg_requests")
     right = db.register("_tg_right", table_name="tg_filings")
-    linker = Linker([left, right], spec, log_level=logging.ERROR)
+    # Splink's settings validation only logs warnings (hidden at ERROR) and costs about
+    # a second of SQL parsing per chunk; the model was checked by check_model.
+    linker = Linker([left, right], spec, log_level=logging.ERROR, validate_settings=False)
     for col, table in tf.items():
         linker.table_management.register_term_frequency_lookup(db.register(table), col)
     pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import splink.comparison_library as cl
@@ -123,6 +124,12 @@ def _one_edit(a: str, b: str) -> str:
 def level_labels() -> dict[str, tuple[str, ...]]:
     """Per comparison (its output column), the labels of its levels (null level aside)
     from the highest gamma down to 0: what a scored pair's evidence numbers mean."""
+    return dict(_level_labels())
+
+
+@cache
+def _level_labels() -> dict[str, tuple[str, ...]]:
+    """:func:`level_labels`, built once per process (the comparisons are this code's)."""
     labels = {}
     for comp in comparisons():
         d = comp.get_comparison("duckdb").as_dict()
@@ -254,6 +261,12 @@ def _levels(comparison: dict[str, Any]) -> tuple[Any, ...]:
         for lv in comparison.get("comparison_levels", [])))
 
 
+@cache
+def _code_levels() -> list[tuple[Any, ...]]:
+    """This code's comparisons as :func:`_levels` gives them (built once per process)."""
+    return [_levels(c.get_comparison("duckdb").as_dict()) for c in comparisons()]
+
+
 def check_model(model_json: str) -> None:
     """Refuse a stored model whose comparisons or levels are not this code's (it was
     trained by another version): its levels would be read with the wrong meaning."""
@@ -261,8 +274,7 @@ def check_model(model_json: str) -> None:
         stored = [_levels(c) for c in json.loads(model_json).get("comparisons", [])]
     except (ValueError, AttributeError, TypeError):
         stored = []
-    code = [_levels(c.get_comparison("duckdb").as_dict()) for c in comparisons()]
-    if stored != code:
+    if stored != _code_levels():
         raise StoreError("the stored model's comparison levels do not match this version of "
                          "taxgate: train it again (`taxgate model train` retrains on the "
                          "stored filings)")

@@ -1,12 +1,17 @@
 """``install(con)``: the lookup tables and SQL macros of standardization on one connection.
 
 Everything is TEMP (tables and macros), so nothing is written into a
-persistent database the connection may have attached, and calling it again
-simply replaces what is there.
+persistent database the connection may have attached. A connection holds them
+once: the last statement records the fingerprint of what was installed (the temp
+table ``_tg_std_installed``), and a later call on the same connection that finds
+that fingerprint does nothing, so a long-lived connection (the service's) does not
+rebuild them for every request. Being TEMP objects of the same connection, the
+mark goes with them (a rolled-back transaction or a new connection loses both).
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 
 import duckdb
@@ -28,10 +33,33 @@ def macro_statements() -> tuple[str, ...]:
                  for sig, body in macros.items())
 
 
+_MARK = "_tg_std_installed"
+
+
+@cache
+def fingerprint() -> str:
+    """What :func:`install` creates, as a digest (built once per process)."""
+    return hashlib.sha256("\n".join(macro_statements()).encode()).hexdigest()
+
+
+def installed(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when ``con`` already holds this process's lookup tables and macros."""
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                      "AND table_name = ?", [_MARK]).fetchone()
+    if not row or not row[0]:
+        return False
+    mark = con.execute(f"SELECT fingerprint FROM temp.main.{_MARK}").fetchone()
+    return mark is not None and mark[0] == fingerprint()
+
+
 def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the lookup tables and macros on ``con`` (idempotent)."""
+    """Create the lookup tables and macros on ``con`` (idempotent; once per connection)."""
+    if installed(con):
+        return
     install_tables(con)
     create_city_table(con)
     for stmt in macro_statements():
         con.execute(stmt)
     fill_city_table(con)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_MARK} AS SELECT ? AS fingerprint",
+                [fingerprint()])
