@@ -68,9 +68,17 @@ def sized_records(data: Path, k: int) -> Path:
     return path
 
 
+# Truth categories that hold only for the whole generated request: the per-officer cap
+# (R5) counts an officer's records in the request, so in a part of it the same records
+# may be lawful and rightly CONFIRMED. A sized request's answer is not scored on them.
+WHOLE_REQUEST_ONLY = ("officer_over_cap",)
+
+
 def sized_truth(data: Path, records: Path) -> Path:
-    """The truth of the records in ``records`` (by record_id), for scoring its answer."""
-    path = records.with_name(records.stem + "-truth.csv")
+    """The truth of the records in ``records`` (by record_id), for scoring its answer,
+    without the records whose expected outcome holds only for the whole request
+    (:data:`WHOLE_REQUEST_ONLY`)."""
+    path = records.with_name(records.stem + "-truth-v2.csv")
     if path.exists():
         return path
     with records.open(encoding="utf-8", newline="") as f:
@@ -80,10 +88,10 @@ def sized_truth(data: Path, records: Path) -> Path:
             tmp.open("w", encoding="utf-8", newline="") as out:
         rows = csv.reader(f)
         header = next(rows)
-        at = header.index("record_id")
+        at, kind = header.index("record_id"), header.index("category")
         w = csv.writer(out, lineterminator="\n")
         w.writerow(header)
-        w.writerows(r for r in rows if r[at] in ids)
+        w.writerows(r for r in rows if r[at] in ids and r[kind] not in WHOLE_REQUEST_ONLY)
     tmp.replace(path)
     return path
 
