@@ -108,3 +108,11 @@ def test_r33_users_and_credentials_are_administered_while_the_service_runs(servi
     assert _cli(world, "officials", "revoke", "ice-director", "--agency", "DHS-ICE"
                 ).returncode == 3
 
+    server.stop()  # R33: what each command did, failures included, by whoever ran it
+    with Gateway(world.settings) as gw, gw.lock() as s:
+        actions = [(e.payload["command"], e.payload["outcome"]) for e in s.ledger_entries()
+                   if e.event_type == "OPERATOR_ACTION"]
+    assert ("users add", "SUCCESS") in actions
+    assert ("users add", "FAILURE (Conflict)") in actions
+    assert actions.count(("officials revoke", "FAILURE (Conflict)")) == 1
+

@@ -177,10 +177,18 @@ def admin_call(settings: Settings, name: str, here: Callable[[Gateway], Any] | N
         except StoreBusy:
             if not channel.available(settings):
                 raise
-        result = channel.call(settings, name, args)
+        try:
+            result = channel.call(settings, name, args)
+        except Exception as exc:
+            if audit and not isinstance(exc, IntegrityError):
+                with contextlib.suppress(Exception):  # the failure itself is reported
+                    channel.call(settings, "operator.action", {
+                        "actor": actor, "command": audit, "target": target,
+                        "outcome": _outcome(exc)})
+            raise
         if audit:
             channel.call(settings, "operator.action", {
-                "actor": actor, "command": audit, "target": target, "outcome": "SUCCESS"})
+                "actor": actor, "command": audit, "target": target, "outcome": _outcome(None)})
         return result
 
     return run(_do)
@@ -225,8 +233,13 @@ def _log_action(gw: Gateway, actor: str, command: str, target: str | None,
     nothing is written to a ledger under investigation (docs/ledger.md)."""
     if isinstance(exc, IntegrityError) or gw.open_failure() is not None:
         return
-    gw.record_operator_action(actor, command, target, "SUCCESS" if exc is None
-                              else f"FAILURE ({type(exc).__name__})")
+    gw.record_operator_action(actor, command, target, _outcome(exc))
+
+
+def _outcome(exc: Exception | None) -> str:
+    """An OPERATOR_ACTION's outcome: SUCCESS, or FAILURE and the kind of error (never its
+    message, which may quote what was typed)."""
+    return "SUCCESS" if exc is None else f"FAILURE ({type(exc).__name__})"
 
 
 # --- the operator (R33, R36) ------------------------------------------------------------
