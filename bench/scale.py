@@ -135,7 +135,10 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
     label = f"p{people}"
     store = workdir / f"store-{label}"
     logs = workdir / f"logs-{label}"
-    for p in (store, store.with_name(store.name + ".key"), logs, workdir / f"response-{label}"):
+    # a store's key file and head anchor live beside it (docs/store.md): a new store
+    # beside an old anchor is refused by the ledger check, as it should be
+    for p in (store, store.with_name(store.name + ".key"),
+              store.with_name(store.name + ".anchor.jsonl"), logs, workdir / f"response-{label}"):
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():
