@@ -68,7 +68,10 @@ SPELLED = [("MATTHEW", "MATHEW"), ("MICHELLE", "MICHELE"), ("MELISSA", "MELISA")
 APART = [("CHRISTOPHER", "CHRISTY"), ("DANIELA", "DANNY"), ("ERICA", "ERIC"),
          ("JOHNA", "JOHN"), ("JUANA", "JUAN"), ("HAYDEN", "HAYDEE"), ("ARLINE", "ARLIE"),
          ("DEANN", "DEAN"), ("MARGARET", "MARY"), ("JOSHUA", "JOSE"),
-         ("JOAN", "JOHN"), ("PAULA", "PAUL"), ("ZEBEDIAH", "MELANIE")]
+         ("JOAN", "JOHN"), ("PAULA", "PAUL"), ("ZEBEDIAH", "MELANIE"), ("MARY", "MARK"),
+         ("JANICE", "JANE"), ("DALTON", "DALE"), ("NATALIE", "NATE"), ("GABRIELLA", "GABE"),
+         ("SALVATORE", "SALLY"), ("CALVIN", "CALLIE"), ("MARCUS", "MARCY"),
+         ("HAROLD", "HALLIE"), ("CHARLES", "CARLY")]
 
 
 def test_r24_clipped_given_names_agree_as_hypocorisms():
@@ -79,6 +82,32 @@ def test_r24_clipped_given_names_agree_as_hypocorisms():
     assert all(level != "else" for level in levels.values()), levels
     assert levels[("MELANIE", "MEL")] == "hypocorism"
     assert levels[("COLEMAN", "COLE")] == "hypocorism"
+
+
+def test_r24_a_listed_clipping_with_a_silent_e_keeps_its_stem():
+    """KATE is KATHLEEN, both ways (R24): the nickname table lists KATE for KATHERINE and
+    KATHRYN, whose spelling keys begin with KAT, so KATE is a clipping of KAT- and its
+    silent E is not part of the stem; KATHLEEN (KATLEEN) begins with it. JOSE, which no
+    table lists as a clipping, keeps its E (not JOSHUA); NATE is never NATALIE (R23)."""
+    pairs = [("KATHLEEN", "KATE"), ("CATHLEEN", "KATE"), ("KATRINA", "KATE")]
+    levels = first_name_levels(pairs + [(b, a) for a, b in pairs]
+                               + [("JOSHUA", "JOSE"), ("NATALIE", "NATE")])
+    assert {levels[p] for p in pairs} == {"hypocorism"}, levels
+    assert {levels[(b, a)] for a, b in pairs} == {"hypocorism"}, levels
+    assert levels[("JOSHUA", "JOSE")] == levels[("NATALIE", "NATE")] == "else"
+
+
+def test_r24_a_diminutive_takes_the_names_of_its_listed_short_form():
+    """LENNIE is LEONARD, both ways (R24): LENNIE is LEN with a diminutive ending, and the
+    table lists LEN for LEONARD (it lists LENNIE only for JALEN); so HUGHIE is HUBERT and
+    TEDDIE EDMUND. A name of the other sex is never taken over (R23): SALLY is not
+    SALVATORE though SAL stands for both SALLY and SALVATORE, nor CALLIE CALVIN."""
+    pairs = [("LEONARD", "LENNIE"), ("HUBERT", "HUGHIE"), ("EDMUND", "TEDDIE")]
+    apart = [("SALVATORE", "SALLY"), ("CALVIN", "CALLIE"), ("CALEB", "CALLIE")]
+    levels = first_name_levels(pairs + [(b, a) for a, b in pairs] + apart)
+    assert {levels[p] for p in pairs} == {"listed nickname"}, levels
+    assert {levels[(b, a)] for a, b in pairs} == {"listed nickname"}, levels
+    assert {levels[p] for p in apart} == {"else"}, levels
 
 
 def test_r24_one_name_spelled_two_ways_agrees():
@@ -116,6 +145,7 @@ HAND = [
     _f("000000205", "ERIC", None, "VANTONGEREN", "1981-11-12", "44 Quetzal St", None, 2024),
     _f("000000206", "YOLANDA", None, "RIVERA GARCIA", "1977-01-13", "45 Quetzal St", None,
        2024),
+    _f("000000207", "LEONARD", None, "HALVORSEN", "1958-02-14", "46 Quetzal St", None, 2024),
 ]
 
 
@@ -149,3 +179,14 @@ def test_r23_opposite_sex_and_established_extensions_stay_unconfirmed(world):
     ])
     assert _outcomes(out) == dict.fromkeys(out, "NOT_CONFIRMED")
     assert {v["tin"] for v in out.values()} == {None}
+
+
+def test_r24_kate_and_lennie_confirm_with_a_date_of_birth(world):
+    """KATE where KATHLEEN files and LENNIE where LEONARD files, with the taxpayer's date
+    of birth, are the taxpayer at the address of record (R24); before the silent-E and
+    diminutive rules neither name agreed at any level and both were NOT_CONFIRMED."""
+    out = decide(world, [
+        _req("kate", "KATE", "BRANDVOLD", "41 Quetzal St", dob="1962-05-06"),
+        _req("lennie", "LENNIE", "HALVORSEN", "46 Quetzal St", dob="1958-02-14"),
+    ])
+    assert _outcomes(out) == dict.fromkeys(out, "CONFIRMED")

@@ -17,7 +17,15 @@ from splink import DuckDBAPI, Linker
 from taxgate import filing_index
 from taxgate.filing_index import MODEL_COLUMNS
 from taxgate.matching import model
-from taxgate.matching.name_keys import NICKS_BY_SOUND, hypocoristic_stem, sound_key, spelling_key
+from taxgate.matching.name_keys import (
+    NICKS_BY_SOUND,
+    diminutive_base,
+    diminutive_entries,
+    hypocoristic_stem,
+    silent_e_stems,
+    sound_key,
+    spelling_key,
+)
 from taxgate.settings import Policy
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
@@ -56,24 +64,38 @@ def _input_view(
     surname's cross-language class (for a swapped name: GARCIA SUSAN); and the sex the
     first given name is of (``names.sex_dominance``), NULL for a name of both or neither;
     the first given name's spelling key and hypocoristic stem (``names.hypocorism_min_letters``,
-    :mod:`taxgate.matching.name_keys`); a name the nickname table does not list takes the
-    entries of the listed spellings of its sound."""
+    :mod:`taxgate.matching.name_keys`; a listed clipping with a silent E: its stem, KAT of
+    KATE); a name the nickname table does not list takes the entries of the listed
+    spellings of its sound, and a diminutive those of its listed short form that are
+    not of the other sex (LEONARD of LEN for LENNIE)."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     established, dominance = int(names.established_min_count), float(names.sex_dominance)
+
+    hypo = hypocoristic_stem("s.n_first", names.hypocorism_min_letters)
+
+    def sex(g: str) -> str:
+        return (f"CASE WHEN {g}.female >= {dominance} * {g}.male THEN 'F' "
+                f"WHEN {g}.male >= {dominance} * {g}.female THEN 'M' END")
+
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT s.{uid} AS uid, {cols}, {model.A_BLDG.format(p="s.")} AS a_bldg,
-               coalesce(nk.nicks, list_append(ns.nicks, s.n_first), [s.n_first])
+               list_distinct(list_concat(
+                 coalesce(nk.nicks, list_append(ns.nicks, s.n_first), [s.n_first]),
+                 list_transform(list_filter(coalesce(db.entries, []), lambda e:
+                   coalesce(e.sex = {sex('g1')}, true)
+                   AND NOT coalesce(starts_with(e.key, {hypo}), false)), lambda e: e.name)))
                  AS n_first_nicks,
                {spelling_key('s.n_first')} AS n_first_spell,
-               {hypocoristic_stem('s.n_first', names.hypocorism_min_letters)} AS n_first_hypo,
+               coalesce(se.stem, {hypo}) AS n_first_hypo,
                coalesce(g1.births >= {established}, false) AS n_first_established,
                coalesce(g2.births >= {established}, false) AS n_surname1_established,
-               CASE WHEN g1.female >= {dominance} * g1.male THEN 'F'
-                    WHEN g1.male >= {dominance} * g1.female THEN 'M' END AS n_first_sex,
+               {sex('g1')} AS n_first_sex,
                coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
         FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
         LEFT JOIN ({NICKS_BY_SOUND}) ns ON ns.sound = {sound_key('s.n_first')}
+        LEFT JOIN ({silent_e_stems(names.hypocorism_min_letters)}) se ON se.variant = s.n_first
+        LEFT JOIN ({diminutive_entries(sex('g'))}) db ON db.base = {diminutive_base('s.n_first')}
         LEFT JOIN name_given g1 ON g1.name = s.n_first
         LEFT JOIN name_given g2 ON g2.name = s.n_surname1
         LEFT JOIN name_first_lookup x ON x.token = s.n_surname1

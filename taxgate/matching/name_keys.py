@@ -59,3 +59,44 @@ def hypocoristic_stem(name: str, min_letters: int) -> str:
             f"THEN regexp_replace({name}, '(IE|EY|Y|I)$', '') ELSE {name} END")
     return (f"list_transform([{spelling_key(f'({base})')}], "
             f"lambda k: CASE WHEN length(k) >= {int(min_letters)} THEN k END)[1]")
+
+
+def silent_e_stems(min_letters: int) -> str:
+    """SQL (``variant``, ``stem``): a listed nickname written with a silent final E after
+    one consonant (KATE, DAVE, PETE, NATE, JAKE, STEVE) clips the syllable before the E;
+    its stem is that syllable's spelling key (KAT) where the table itself bears it out,
+    beginning the spelling key of a full name the nickname is listed for (KATRYN of
+    KATHRYN). A name no table lists as a clipping (JOSE, DALE) keeps its E."""
+    stem = spelling_key("left(variant, length(variant) - 1)")
+    full = spelling_key("split_part(canonical, ' ', 1)")
+    return f"""
+        SELECT variant, min(stem) AS stem FROM (
+          SELECT variant, {stem} AS stem, {full} AS full_key FROM name_nickname
+          WHERE regexp_matches(variant, '^[A-Z]*[AEIOU][^AEIOUWY]E$'))
+        WHERE length(stem) >= {int(min_letters)} AND starts_with(full_key, stem)
+        GROUP BY variant"""
+
+
+def diminutive_base(name: str) -> str:
+    """SQL: the short form a diminutive is made from, or NULL: -IE, -EY, -Y or -I after
+    two consonants dropped and a doubled last consonant written once (LENNIE -> LEN,
+    BOBBIE -> BOB, ARTIE -> ART, FRANKIE -> FRANK, JOHNNY -> JOHN)."""
+    base = f"regexp_extract({name}, '^(.*[^AEIOUY][^AEIOUY])(IE|EY|Y|I)$', 1)"
+    return (f"list_transform([{base}], lambda b: CASE WHEN b = '' THEN NULL "
+            "WHEN right(b, 1) = substr(b, length(b) - 1, 1) THEN left(b, length(b) - 1) "
+            "ELSE b END)[1]")
+
+
+def diminutive_entries(sex: str) -> str:
+    """SQL (``base``, ``entries``): per listed short form, the given names it stands for
+    (and itself), each with its sex (``sex``: an SQL CASE over ``name_given`` ``g``) and
+    spelling key, so that its diminutive (LENNIE of LEN) takes those of its own sex or of
+    either that its clipped stem does not already begin: LEONARD for LENNIE, never
+    SALVATORE for SALLY (R23, R24)."""
+    return f"""
+        SELECT n.base, list(DISTINCT {{'name': n.name, 'sex': {sex},
+                                       'key': {spelling_key('n.name')}}}) AS entries
+        FROM (SELECT variant AS base, split_part(canonical, ' ', 1) AS name FROM name_nickname
+              UNION SELECT variant, variant FROM name_nickname) n
+        LEFT JOIN name_given g ON g.name = n.name
+        GROUP BY n.base"""
