@@ -24,10 +24,11 @@ from taxgate.store.base import Store
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's key, store or config folder."""
+    """No test reads the developer's key, store, config or cache folder."""
     for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY", "TAXGATE_ANCHOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
 
 
 @pytest.fixture(scope="session", autouse=True)
