@@ -107,15 +107,14 @@ class Replica:
 
     def _stamp(self) -> None:
         """A new replica's own tables: what it was made from and which chunks it holds."""
-        con = self._con()
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE TABLE {_P}replica_meta (name VARCHAR PRIMARY KEY, value VARCHAR)")
-        con.execute(f"INSERT INTO {_P}replica_meta VALUES ('format', ?), ('identity', ?)",
-                    [str(FORMAT), self._identity])
-        con.execute(f"CREATE TABLE {_P}replica_chunks (load_id VARCHAR, chunk_no INTEGER, "
-                    "nonce BLOB NOT NULL, row_count BIGINT NOT NULL, "
-                    "PRIMARY KEY (load_id, chunk_no))")
-        con.execute("COMMIT")
+        with self._tx() as con:
+            con.execute(f"CREATE TABLE {_P}replica_meta (name VARCHAR PRIMARY KEY, "
+                        "value VARCHAR)")
+            con.execute(f"INSERT INTO {_P}replica_meta VALUES ('format', ?), ('identity', ?)",
+                        [str(FORMAT), self._identity])
+            con.execute(f"CREATE TABLE {_P}replica_chunks (load_id VARCHAR, chunk_no INTEGER, "
+                        "nonce BLOB NOT NULL, row_count BIGINT NOT NULL, "
+                        "PRIMARY KEY (load_id, chunk_no))")
 
     def _rebuild(self) -> None:
         """Drop the replica's files and start an empty one (the lock stays held)."""
@@ -173,15 +172,18 @@ class Replica:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._con()
-        con.execute("BEGIN TRANSACTION")
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        con = self._con().begin()
+        ok = False
         try:
             yield con
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+            ok = True
+        finally:
+            if ok:
+                con.commit()
+            else:
+                with contextlib.suppress(duckdb.Error):
+                    con.rollback()
 
     def _con(self) -> duckdb.DuckDBPyConnection:
         if self.con is None:
