@@ -195,7 +195,7 @@ def test_a_replica_held_by_another_process_falls_back_to_memory(
         pg: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """While one opener (a running service) holds the replica, another answers from the
     chunks decrypted in its own memory, with a one-line notice; with the replica off no
-    file is made at all."""
+    file is made at all; a path that holds another kind of file is not touched."""
     with _open(pg) as st:
         st.append_filings(_batch(["1", "2"]))
     with _open(pg) as holder:
@@ -209,6 +209,10 @@ def test_a_replica_held_by_another_process_falls_back_to_memory(
     pg.pg_replica_path.unlink()  # type: ignore[union-attr]
     assert _filings(off)[:2] == (1, 2) and _filings(off)[0] == 1
     assert not pg.pg_replica_path.exists()  # type: ignore[union-attr]
+    other = pg.pg_replica_path.with_name("notes.txt")  # type: ignore[union-attr]
+    other.write_text("not a replica")  # a path set by mistake: used in memory, left as is
+    mistaken = Settings(store=pg.store, key_hex=pg.key_hex, pg_replica=str(other))
+    assert _filings(mistaken)[:2] == (1, 2) and other.read_text() == "not a replica"
 
 
 def _renamed(folder: Path, to: Path, private_key: Path, suffix: str) -> Path:

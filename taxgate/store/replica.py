@@ -73,6 +73,8 @@ class Replica:
             tmp.mkdir(mode=0o700, exist_ok=True)
             self.con = new_connection(self._settings, temp_dir=tmp)
             if not self._attach():
+                if not _duckdb_file(self.path):  # not ours to remove: left as it is
+                    raise StoreError("the matching replica's path holds another kind of file")
                 _notice("it cannot be read with this store's key")
                 self._rebuild()
             elif not self._same_store():
@@ -98,8 +100,8 @@ class Replica:
         if not _has_table(con, "replica_meta"):
             empty = con.execute("SELECT count(*) FROM duckdb_tables() "
                                 "WHERE database_name = 'replica'").fetchone()
-            if empty and empty[0]:
-                return False
+            if empty and empty[0]:  # a database of something else: not ours to remove
+                raise StoreError("the matching replica's path holds another database")
             self._stamp()
             return True
         found = dict(con.execute(f"SELECT name, value FROM {_P}replica_meta").fetchall())
@@ -207,6 +209,16 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'replica' "
                       "AND schema_name = 'main' AND table_name = ?", [name]).fetchone()
     return bool(row and row[0])
+
+
+def _duckdb_file(path: Path) -> bool:
+    """Whether ``path`` is absent, empty or a DuckDB database (its magic at byte 8)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except FileNotFoundError:
+        return True
+    return not head or head[8:12] == b"DUCK"
 
 
 def _notice(why: str) -> None:
