@@ -16,6 +16,12 @@ the official. Then per request size, each run on a fresh package:
 Each is timed as a whole under ``/usr/bin/time -v`` (wall seconds, peak RSS) with the
 stage table it prints (the filings are opened in ``intake``) and the load average
 before it. Prints JSON; ``--record`` appends it to bench/results/pg-replica.json.
+
+``--open-only`` times just what the replica changes, at sizes where training would
+cost more than the run: the load is given a placeholder model (so nothing is trained),
+and each run is a new Python process that opens the store and times
+``matching_connection()`` alone (seconds, the chunks it unsealed, its peak RSS), in the
+same three modes.
 """
 
 from __future__ import annotations
@@ -47,9 +53,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--pg-url", default="", help="an existing server's admin URL")
     ap.add_argument("--record", action="store_true", help="append to bench/results")
+    ap.add_argument("--open-only", action="store_true",
+                    help="time matching_connection() alone; no model is trained")
     args = ap.parse_args(argv)
     args.sizes = [int(k) for k in args.request_sizes.split(",")]
     args.keep = False
+    if args.open_only:
+        args.sizes = [0]  # no request: one round of the modes
     return args
 
 
@@ -64,6 +74,40 @@ def one_run(env: dict[str, str], data: Path, k: int, work: Path, mode: str) -> d
     return {"mode": mode, "records": k, **run, "load_average": before}
 
 
+_OPEN = """
+import json, resource, sys, time
+from taxgate.settings import Settings
+from taxgate.store import open_store
+with open_store(Settings.from_env()) as st:
+    start = time.perf_counter()
+    n = st.matching_connection().execute("SELECT count(*) FROM filings").fetchone()[0]
+    took = time.perf_counter() - start
+    print(json.dumps({"open_s": round(took, 3), "filings": n, "unsealed": st.chunks_unsealed,
+                      "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF)
+                                            .ru_maxrss / 2**20, 2)}))
+"""
+
+
+def open_run(env: dict[str, str], k: int, mode: str) -> dict:
+    """One new process that opens the store and times matching_connection() alone."""
+    import subprocess
+
+    before = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, "-c", _OPEN], env=env, capture_output=True,
+                          text=True, check=True)
+    said = json.loads(proc.stdout.strip().splitlines()[-1])  # DuckDB may print progress
+    return {"mode": mode, "records": k, **said, "load_average": before}
+
+
+def placeholder_model(env: dict[str, str]) -> None:
+    """A model row, so that `load` trains none (--open-only: no process is answered)."""
+    import subprocess
+
+    code = ("from taxgate.settings import Settings\nfrom taxgate.store import open_store\n"
+            "with open_store(Settings.from_env()) as st:\n    st.save_model('bench', '{}')")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
 def main(argv: list[str]) -> None:
     args = parse(argv)
     root = Path(args.workdir).resolve()
@@ -76,6 +120,8 @@ def main(argv: list[str]) -> None:
                  "machine": machine(), "people": args.people, "runs": []}
     with store_env("postgres", args, work) as env:
         timed(taxgate("init"), env, work / "logs" / "init.log")
+        if args.open_only:
+            placeholder_model(env)
         out["load"] = load(env, data / "taxpayers.parquet", work / "logs" / "load.log")
         timed(taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title",
                       "Director", "--public-key", str(data / "official_key.pub.pem"),
@@ -85,12 +131,12 @@ def main(argv: list[str]) -> None:
                      ("cold", {"TAXGATE_PG_REPLICA": str(work / f"cold-{k}.duckdb")}),
                      *[("warm", {})] * args.repeats]
             for mode, extra in modes:
-                run = one_run({**env, **extra}, data, k, work, mode)
+                run = (open_run({**env, **extra}, k, mode) if args.open_only
+                       else one_run({**env, **extra}, data, k, work, mode))
                 out["runs"].append(run)
-                print(f"   {mode:6} {k:>6,}  {run['wall_s']:7.2f} s  intake "
-                      f"{run['stages'].get('intake')} s  {run['peak_rss_gib']} GiB  "
-                      f"load {run['load_average']:.1f}", flush=True)
-    out["medians"] = {f"{m}-{k}": median([r["wall_s"] for r in out["runs"]
+                print(f"   {mode:6} {k:>6,}  {json.dumps(run)}", flush=True)
+    key = "open_s" if args.open_only else "wall_s"
+    out["medians"] = {f"{m}-{k}": median([r[key] for r in out["runs"]
                                           if r["mode"] == m and r["records"] == k])
                       for k in args.sizes for m in ("memory", "cold", "warm")}
     out["load_average_at_end"] = os.getloadavg()[0]
