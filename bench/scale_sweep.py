@@ -118,7 +118,8 @@ def store_env(engine: str, args: argparse.Namespace, work: Path) -> Iterator[dic
     unless --keep (a PostgreSQL server started here always goes)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200",
            "XDG_CONFIG_HOME": str(work / "xdg" / "config"),
-           "XDG_STATE_HOME": str(work / "xdg" / "state"), "TAXGATE_SPOOL": str(work / "spool")}
+           "XDG_STATE_HOME": str(work / "xdg" / "state"), "TAXGATE_SPOOL": str(work / "spool"),
+           "XDG_CACHE_HOME": str(work / "xdg" / "cache")}  # PostgreSQL's matching replica
     for name in ("TAXGATE_KEY", "TAXGATE_DEBUG", "TAXGATE_STORE", "TAXGATE_ENGINE"):
         env.pop(name, None)
     if args.memory_limit:

@@ -132,6 +132,14 @@ def anchor_file_for(store: str) -> Path:
     return key.with_name(key.name.removesuffix(".key") + ".anchor.jsonl")
 
 
+def replica_file_for(store: str) -> Path:
+    """Where a host keeps a PostgreSQL store's matching replica (docs/store.md) when
+    ``pg_replica`` is unset: the user's cache folder, under a name derived from the URL
+    (no credentials in it), as the key file is named."""
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "taxgate"
+    return base / f"pg-{sha256_hex(store.encode())[:16]}.duckdb"
+
+
 def default_spool(store: str) -> Path:
     """Beside an embedded store (``<store>.spool``); for PostgreSQL, in the user's state
     folder under a name derived from the URL (no credentials in it)."""
@@ -187,6 +195,7 @@ class Settings:
     anchor_file: str = ""  # the ledger's head anchor (JSON Lines); "": beside the store
     witness_file: str = ""  # the overseer's log of signed checkpoints; "": none configured
     alert_sink: str = ""  # R39: incident alerts to a JSON Lines file or an http(s) URL; "": none
+    pg_replica: str = ""  # PostgreSQL: the host's matching replica; "": default; "off": none
     service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def __post_init__(self) -> None:
@@ -223,6 +232,16 @@ class Settings:
         if self.anchor_file:
             return Path(self.anchor_file).expanduser()
         return anchor_file_for(self.store)
+
+    @property
+    def pg_replica_path(self) -> Path | None:
+        """The PostgreSQL store's matching replica on this host (docs/store.md):
+        ``pg_replica`` when set, else in the cache folder; None when it is ``off``."""
+        if self.pg_replica.strip().lower() == "off":
+            return None
+        if self.pg_replica:
+            return Path(self.pg_replica).expanduser()
+        return replica_file_for(self.store)
 
     @property
     def witness_path(self) -> Path | None:
@@ -321,6 +340,7 @@ ENGINE_ENV = {
     "witness_file": "TAXGATE_WITNESS",  # the overseer's checkpoint log (docs/ledger.md)
     "alert_sink": "TAXGATE_ALERT_SINK",  # incident alerts (docs/reports.md)
     "key_provider": "TAXGATE_KEY_PROVIDER",  # env,file (default), env or file (docs/store.md)
+    "pg_replica": "TAXGATE_PG_REPLICA",  # the matching replica's file, or off (docs/store.md)
 }
 
 # Declared once: name -> (environment variable, meaning). docs/service.md lists them;

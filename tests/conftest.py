@@ -23,11 +23,16 @@ from taxgate.store.base import Store
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's key, store or config folder."""
-    for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY", "TAXGATE_ANCHOR"):
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's key, store, config or cache folder. The cache (a
+    PostgreSQL store's matching replica, named by the database's URL: each test's is
+    new) is one per test process, so a module's world keeps its replica across tests."""
+    for name in ("TAXGATE_KEY", "TAXGATE_STORE", "TAXGATE_POLICY", "TAXGATE_ANCHOR",
+                 "TAXGATE_PG_REPLICA"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -138,3 +138,16 @@ def test_a_policy_file_names_every_bad_key_with_the_file(tmp_path):
     toml.write_text("policy = 3\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="must be a table"):
         Policy.from_toml(toml)
+
+
+def test_the_pg_replica_is_in_the_cache_folder_by_default_named_without_credentials(
+        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    url = "postgresql://user:s3cret@db.example:5432/taxgate"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = Settings(store=url).pg_replica_path
+    assert path is not None and path.parent == tmp_path / "cache" / "taxgate"
+    assert path.name.startswith("pg-") and path.suffix == ".duckdb" and "s3cret" not in str(path)
+    monkeypatch.setenv("TAXGATE_PG_REPLICA", str(tmp_path / "r.duckdb"))
+    assert Settings.from_env(url).pg_replica_path == tmp_path / "r.duckdb"
+    monkeypatch.setenv("TAXGATE_PG_REPLICA", "off")
+    assert Settings.from_env(url).pg_replica_path is None

@@ -2,15 +2,17 @@
 
 PostgreSQL does not encrypt at rest, so taxpayer data (filings, decisions, the
 trained model) is stored only sealed (see :mod:`taxgate.store.sealed`); matching
-runs in an in-memory DuckDB table ``filings`` decrypted from those chunks. The
-ledger is stored in clear but holds no taxpayer data (TINs are keyed digests).
-Writers that log take one transaction-scoped advisory lock, so the hash chain never
-forks and a request is committed by exactly one process. See docs/store.md.
+reads the filings and their index from the host's replica (:mod:`taxgate.store.replica`),
+or decrypted into memory when it cannot. The ledger is stored in clear but holds no
+taxpayer data (TINs are keyed digests). Writers that log take one transaction-scoped
+advisory lock, so the hash chain never forks and a request is committed by exactly one
+process. See docs/store.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -25,11 +27,13 @@ from taxgate import filing_index, integrity, ledger
 from taxgate.canonical import (
     decrypt_bytes,
     encrypt_bytes,
+    keyed_digest,
     new_signing_key,
     private_key_pem,
+    sha256_hex,
 )
 from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
-from taxgate.errors import KeyUnavailable, NotSetUp, StoreError
+from taxgate.errors import KeyUnavailable, NotSetUp, StoreBusy, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common, sealed
 from taxgate.store.base import Store
@@ -44,6 +48,7 @@ from taxgate.store.core_sql import (
 from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
 from taxgate.store.migrations import applied_through, latest, migrations
+from taxgate.store.replica import Chunk, Replica
 from taxgate.store.service_sql import ServiceTx
 from taxgate.store.tree_sql import TreeTablesMixin
 
@@ -53,6 +58,7 @@ if TYPE_CHECKING:
 LEDGER_LOCK = 0x74617867_6C656467  # advisory lock keys ("taxg" "ledg", "taxg" "migr")
 MIGRATE_LOCK = 0x74617867_6D696772
 _KEY_CHECK = b"taxgate at-rest key check"
+_log = logging.getLogger("taxgate.store")
 
 
 class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
@@ -68,6 +74,9 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
         self._match: duckdb.DuckDBPyConnection | None = None
         self._match_tmp: Path | None = None
         self._loaded_chunks: set[tuple[str, int]] = set()
+        self._replica: Replica | None = None  # the host's matching replica, when held
+        self._identity = ""  # what a replica records it was made from (store and key)
+        self.chunks_unsealed = 0  # filing chunks this object decrypted for matching
         self._anchor_due: LedgerEntry | None = None  # the head to publish after COMMIT
         self._anchor_rebase = False
         self._conn = self._connect()
@@ -111,6 +120,8 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
         if not ok:
             raise KeyUnavailable("the at-rest key does not open this store (wrong key)")
         self._key = key
+        # the key check is sealed once per store, with a random nonce: it names the store
+        self._identity = keyed_digest(key, "taxgate/pg-replica/v1/" + sha256_hex(check))
 
     def initialize(self) -> None:
         with self._tx() as cur:
@@ -146,6 +157,9 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
         if self._match_tmp is not None:
             shutil.rmtree(self._match_tmp, ignore_errors=True)
             self._match_tmp = None
+        if self._replica is not None:
+            self._replica.close()
+            self._replica = None
 
     # --- helpers --------------------------------------------------------------------------
     def _key_hex(self) -> str:
@@ -277,33 +291,68 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
         return total
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
-        rows = self._all("SELECT c.load_id, c.chunk_no FROM filing_chunks c JOIN loads l "
-                         "USING (load_id) ORDER BY l.min_filing_id, c.chunk_no")
-        if not rows:
+        chunks = [Chunk(r[0], int(r[1]), bytes(r[2])) for r in self._all(
+            "SELECT c.load_id, c.chunk_no, substring(c.sealed FROM 1 FOR 12) "
+            "FROM filing_chunks c JOIN loads l USING (load_id) "
+            "ORDER BY l.min_filing_id, c.chunk_no")]
+        if not chunks:
             raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
         if self._match is None:
-            self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))
-            self._match = new_connection(self.settings, temp_dir=self._match_tmp)
-        con = self._match
-        con.execute("SET preserve_insertion_order = false")  # rows carry filing_id
+            self._match = self._open_replica() or self._open_memory()
+        if self._replica is None:
+            self._sync_memory(self._match, chunks)
+            return self._match
+        try:  # the host's replica: only the chunks it lacks, the index extended by them
+            self.chunks_unsealed += self._replica.sync(chunks, self._unseal)
+        except duckdb.Error as exc:
+            raise StoreError(f"the matching replica cannot be updated: {type(exc).__name__}"
+                             ) from exc
+        return self._match
+
+    def _open_replica(self) -> duckdb.DuckDBPyConnection | None:
+        """The host's matching replica (docs/store.md), or None: switched off, or held by
+        another process, or unusable here (a one-line notice says which)."""
+        path = self.settings.pg_replica_path
+        if path is None:
+            return None
+        replica = Replica(self.settings, path, self._key_hex(), self._identity)
         try:
-            for load_id, chunk_no in rows:
-                if (load_id, chunk_no) in self._loaded_chunks:
-                    continue
-                blob = self._one("SELECT sealed FROM filing_chunks "
-                                 "WHERE load_id = %s AND chunk_no = %s", [load_id, chunk_no])[0]
-                table = sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{chunk_no}")
-                append_arrow(con, "memory", "filings", table)
-                self._loaded_chunks.add((load_id, chunk_no))
-        finally:
-            con.execute("RESET preserve_insertion_order")
-        # the filing index in the same connection, once per process: extended by the
-        # chunks decrypted since (docs/store.md)
-        filing_index.update(con, "", "filings")
+            con = replica.open()
+        except (StoreError, OSError, duckdb.Error) as exc:  # StoreBusy: held elsewhere
+            why = ("in use by another process" if isinstance(exc, StoreBusy)
+                   else f"unusable here ({type(exc).__name__})")
+            _log.warning("taxgate: the matching replica is %s: this process decrypts the "
+                         "filings in memory", why)
+            return None
+        self._replica = replica
         return con
 
+    def _open_memory(self) -> duckdb.DuckDBPyConnection:
+        self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))  # owner-only
+        return new_connection(self.settings, temp_dir=self._match_tmp)
+
+    def _sync_memory(self, con: duckdb.DuckDBPyConnection, chunks: list[Chunk]) -> None:
+        """Every chunk decrypted into this process's memory, the index built beside them
+        (once per process; extended by chunks loaded since)."""
+        con.execute("SET preserve_insertion_order = false")  # rows carry filing_id
+        try:
+            for chunk in chunks:
+                if (chunk.load_id, chunk.chunk_no) not in self._loaded_chunks:
+                    append_arrow(con, "memory", "filings", self._unseal(chunk))
+                    self._loaded_chunks.add((chunk.load_id, chunk.chunk_no))
+        finally:
+            con.execute("RESET preserve_insertion_order")
+        filing_index.update(con, "", "filings")
+
+    def _unseal(self, chunk: Chunk) -> pa.Table:
+        load_id, n = chunk.load_id, chunk.chunk_no
+        blob = self._one("SELECT sealed FROM filing_chunks "
+                         "WHERE load_id = %s AND chunk_no = %s", [load_id, n])[0]
+        self.chunks_unsealed += self._replica is None  # the replica's sync counts its own
+        return sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{n}")
+
     def update_filing_index(self) -> None:
-        """The index lives beside the decrypted filings, in this process's memory."""
+        """The index lives beside the decrypted filings: the replica, or memory."""
         self.matching_connection()
 
     # --- the model, sealed (store/core_sql.py) --------------------------------------------

@@ -1,0 +1,226 @@
+"""The PostgreSQL store's matching replica: the filings and their index, kept on the host.
+
+PostgreSQL holds the filings only as sealed chunks (:mod:`taxgate.store.sealed`). A
+process that matches needs them clear, with the filing index beside them; rather than
+decrypting every chunk and indexing them again in memory for each process, a host keeps
+them in one DuckDB file encrypted with the store's at-rest key, as the embedded store
+keeps its own (tables ``filings`` and :data:`taxgate.filing_index.TABLES`), and records
+which chunks it holds (load id, chunk number, the chunk's GCM nonce) and a digest of the
+store and key it was made from. Opening it costs milliseconds; only chunks it does not
+hold yet are unsealed, and the index is extended by them. A replica made from another
+store or key, one that holds a chunk the store no longer has (or has sealed again), or
+one that cannot be read is rebuilt from scratch, with a one-line notice. One process
+holds it at a time (``flock``); another gets :class:`~taxgate.errors.StoreBusy` and
+matches in memory instead. See docs/store.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pyarrow as pa
+
+from taxgate import filing_index
+from taxgate.errors import StoreError
+from taxgate.settings import Settings
+from taxgate.store.duck import append_arrow, new_connection, quote_literal
+from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
+
+FORMAT = 1  # of the replica's own tables: a replica of another format is rebuilt
+_P = "replica.main."  # the replica's tables, as the matching connection names them
+_log = logging.getLogger("taxgate.store")
+
+
+class Chunk(NamedTuple):
+    """A sealed filing chunk as the store lists it, in the loads' order."""
+
+    load_id: str
+    chunk_no: int
+    nonce: bytes  # the first bytes of the sealed chunk: a chunk sealed again differs
+
+
+def companions(path: Path) -> tuple[Path, ...]:
+    """The replica's files besides the database: its WAL, lock and spill folder."""
+    return (path.with_name(path.name + ".wal"), path.with_name(path.name + ".lock"),
+            path.with_name(path.name + ".tmp"))
+
+
+class Replica:
+    """The replica at ``path``, attached as ``replica`` to an in-memory connection."""
+
+    def __init__(self, settings: Settings, path: Path, key: str, identity: str) -> None:
+        self.path, self._key, self._identity = path, key, identity
+        self._settings = settings
+        self._lock = FolderLock(companions(path)[1])
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._private = False  # holds the owner-only umask
+
+    def open(self) -> duckdb.DuckDBPyConnection:
+        """Lock and attach the replica (made, or made again, as needed). StoreBusy when
+        another process holds it."""
+        hold_private_umask()
+        self._private = True
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._lock.acquire("the PostgreSQL store's matching replica")
+            tmp = companions(self.path)[2]
+            tmp.mkdir(mode=0o700, exist_ok=True)
+            self.con = new_connection(self._settings, temp_dir=tmp)
+            if not self._attach():
+                if not _duckdb_file(self.path):  # not ours to remove: left as it is
+                    raise StoreError("the matching replica's path holds another kind of file")
+                _notice("it cannot be read with this store's key")
+                self._rebuild()
+            elif not self._same_store():
+                _notice("it was made from another store, key or format")
+                self._rebuild()
+        except BaseException:
+            self.close()
+            raise
+        return self.con
+
+    def _attach(self) -> bool:
+        con = self._con()
+        try:
+            con.execute(f"ATTACH '{quote_literal(str(self.path))}' AS replica "
+                        f"(ENCRYPTION_KEY '{self._key}')")
+        except duckdb.Error as exc:
+            _log.debug("replica attach failed: %s", type(exc).__name__)
+            return False
+        return True
+
+    def _same_store(self) -> bool:
+        con = self._con()
+        if not _has_table(con, "replica_meta"):
+            empty = con.execute("SELECT count(*) FROM duckdb_tables() "
+                                "WHERE database_name = 'replica'").fetchone()
+            if empty and empty[0]:  # a database of something else: not ours to remove
+                raise StoreError("the matching replica's path holds another database")
+            self._stamp()
+            return True
+        found = dict(con.execute(f"SELECT name, value FROM {_P}replica_meta").fetchall())
+        return found == {"format": str(FORMAT), "identity": self._identity}
+
+    def _stamp(self) -> None:
+        """A new replica's own tables: what it was made from and which chunks it holds."""
+        with self._tx() as con:
+            con.execute(f"CREATE TABLE {_P}replica_meta (name VARCHAR PRIMARY KEY, "
+                        "value VARCHAR)")
+            con.execute(f"INSERT INTO {_P}replica_meta VALUES ('format', ?), ('identity', ?)",
+                        [str(FORMAT), self._identity])
+            con.execute(f"CREATE TABLE {_P}replica_chunks (load_id VARCHAR, chunk_no INTEGER, "
+                        "nonce BLOB NOT NULL, row_count BIGINT NOT NULL, "
+                        "PRIMARY KEY (load_id, chunk_no))")
+
+    def _rebuild(self) -> None:
+        """Drop the replica's files and start an empty one (the lock stays held)."""
+        con = self._con()
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DETACH replica")
+        self.path.unlink(missing_ok=True)
+        companions(self.path)[0].unlink(missing_ok=True)
+        if not self._attach():
+            raise StoreError("cannot create the matching replica")
+        self._stamp()
+
+    def sync(self, chunks: Sequence[Chunk], unseal: Callable[[Chunk], pa.Table]) -> int:
+        """Bring the replica to exactly ``chunks`` (unsealing with ``unseal`` the ones it
+        does not hold) and its index up to date; the temporary views ``filings`` and the
+        index's tables over it. Returns how many chunks were unsealed."""
+        con = self._con()
+        held = {(r[0], int(r[1])): bytes(r[2]) for r in con.execute(
+            f"SELECT load_id, chunk_no, nonce FROM {_P}replica_chunks").fetchall()}
+        listed = {(c.load_id, c.chunk_no): c.nonce for c in chunks}
+        if any(listed.get(k) != nonce for k, nonce in held.items()):
+            _notice("it holds a filing chunk the store no longer has")
+            self._rebuild()
+            held = {}
+        new = [c for c in chunks if (c.load_id, c.chunk_no) not in held]
+        con.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
+        try:
+            for chunk in new:
+                self._add(chunk, unseal(chunk))
+        finally:
+            con.execute("RESET preserve_insertion_order")
+        self._index()
+        for table in ("filings", *filing_index.TABLES):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {_P}{table}")
+        return len(new)
+
+    def _add(self, chunk: Chunk, table: pa.Table) -> None:
+        """One chunk's filings and its record, in one transaction."""
+        with self._tx() as con:
+            append_arrow(con, "replica", "filings", table)
+            con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
+                        [chunk.load_id, chunk.chunk_no, chunk.nonce, table.num_rows])
+
+    def _index(self) -> None:
+        con = self._con()
+        if not _has_table(con, "filings"):
+            return
+        if filing_index.current(con, _P, _P + "filings"):
+            return
+        if _has_table(con, filing_index.STATE) and filing_index.coverage(con, _P) is None:
+            _log.warning("taxgate: the matching replica's filing index is of another "
+                         "version: building it again")
+        with self._tx() as con:
+            filing_index.update(con, _P, _P + "filings")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        con = self._con().begin()
+        ok = False
+        try:
+            yield con
+            ok = True
+        finally:
+            if ok:
+                con.commit()
+            else:
+                with contextlib.suppress(duckdb.Error):
+                    con.rollback()
+
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            raise StoreError("the matching replica is closed")
+        return self.con
+
+    def close(self) -> None:
+        """Detach and unlock (the replica stays on disk for the next process)."""
+        if self.con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self.con.close()
+            self.con = None
+            shutil.rmtree(companions(self.path)[2], ignore_errors=True)
+        self._lock.release()
+        if self._private:
+            self._private = False
+            release_private_umask()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'replica' "
+                      "AND schema_name = 'main' AND table_name = ?", [name]).fetchone()
+    return bool(row and row[0])
+
+
+def _duckdb_file(path: Path) -> bool:
+    """Whether ``path`` is absent, empty or a DuckDB database (its magic at byte 8)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except FileNotFoundError:
+        return True
+    return not head or head[8:12] == b"DUCK"
+
+
+def _notice(why: str) -> None:
+    _log.warning("taxgate: the matching replica is made again from the store's chunks: %s",
+                 why)
