@@ -18,6 +18,7 @@ from taxgate.domain import Official
 from taxgate.filings import stage_filings
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
+from taxgate.standardize.install import installed
 from taxgate.store import open_store
 from taxgate.store.base import Store
 from taxgate.synth import generate_taxpayers, synth_all, write_taxpayers
@@ -195,6 +196,7 @@ def test_process_answers_the_same_with_the_index_kept_at_load_or_rebuilt(
             gw.load(paths.taxpayers)
         gw.add_official(Official("ice-director", "DHS-ICE", "Director",
                                  paths.public_key.read_text(), dt.date(2026, 1, 1)), "test")
+        _warmed_by_the_worker(gw)
         first = gw.process(paths.request_dir, tmp_path / "out1")
         assert first.exit_code == 0 and first.counts.get("CONFIRMED"), first.message
         with gw.lock() as s:
@@ -210,6 +212,53 @@ def test_process_answers_the_same_with_the_index_kept_at_load_or_rebuilt(
     assert a.to_pylist() == b.to_pylist()
     assert (tmp_path / "out1" / "results.csv").read_bytes() == (
         tmp_path / "out2" / "results.csv").read_bytes()
+
+
+def _warmed_by_the_worker(gw: Gateway) -> None:
+    """The service's job worker, started, makes the matching connection and installs
+    standardization on it before any job comes (the first request pays no more than
+    the next)."""
+    import time
+
+    gw.close()  # a new process's store: load installed standardization on the old one
+    with gw.lock() as s:
+        assert not installed(s.matching_connection())
+    runner = gw.jobs
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with gw.lock() as s:
+                if installed(s.matching_connection()):
+                    return
+            time.sleep(0.2)
+        raise AssertionError("the worker did not warm the store")
+    finally:
+        runner.stop()
+
+
+def test_r25_successors_are_found_as_one_statement_found_them(
+        standardized: duckdb.DuckDBPyConnection) -> None:
+    """The successor candidates (R25) made in two statements (the name keys kept first,
+    so the profiles are looked up by a small table) are the rows the one statement gave."""
+    from taxgate.persons import NAME_KEYS_SQL, SUCCESSORS_SQL, _anywhere, create_successors
+    from taxgate.settings import Policy
+
+    con = duckdb.connect()
+    con.register("std_in", standardized.execute("SELECT * FROM std").fetch_arrow_table())
+    con.execute("CREATE TABLE filings AS SELECT row_number() OVER (ORDER BY tin, tax_year, "
+                "processed_date, a_key, n_first) AS filing_id, * FROM std_in")
+    filing_index.update(con, "", "filings")
+    con.execute("CREATE TABLE touched AS SELECT tin FROM filing_tins WHERE left(tin, 1) = '9'")
+    create_successors(con, "touched", Policy(), "two")
+    gap = Policy().successor_gap_years
+    keys = NAME_KEYS_SQL.format(pairs="touched", tin_names=filing_index.TIN_NAMES)
+    one = SUCCESSORS_SQL.format(tkeys=f"({keys})", gap=gap, anywhere=_anywhere(gap),
+                                tins=filing_index.TINS)
+    assert _rows(con, "two") == con.execute(f"SELECT * FROM ({one}) ORDER BY ALL").fetchall()
+    assert con.execute("SELECT count(*) FROM two WHERE by_dob").fetchone()[0] > 0
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                           "'_sx_tkeys'").fetchone()[0]
 
 
 def _request_id(folder: Path) -> str:
