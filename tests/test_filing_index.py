@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -212,6 +213,30 @@ def test_process_answers_the_same_with_the_index_kept_at_load_or_rebuilt(
     assert a.to_pylist() == b.to_pylist()
     assert (tmp_path / "out1" / "results.csv").read_bytes() == (
         tmp_path / "out2" / "results.csv").read_bytes()
+    _a_kept_linker_carries_nothing_over(gw, paths, tmp_path)
+
+
+def _a_kept_linker_carries_nothing_over(gw: Gateway, paths: Any, tmp_path: Path) -> None:
+    """Another request (the last third of the records) scored by the Splink Linker the
+    jobs before it kept, and again by a new one: the same decisions (nothing of the
+    earlier requests is found in Splink's cache)."""
+    from taxgate.matching import duckdb as engine
+
+    assert engine._KEPT, "the jobs before kept their Linker"
+    assert len(engine._KEPT[0][3]._intermediate_table_cache) == 0  # its cache left empty
+    part = _renamed(paths.request_dir, tmp_path / "part", paths.private_key, keep=(2, 3),
+                    suffix="-PART")
+    kept = gw.process(part, tmp_path / "out3")
+    engine._KEPT.clear()
+    again = _renamed(part, tmp_path / "part-again", paths.private_key)
+    fresh = gw.process(again, tmp_path / "out4")
+    assert kept.exit_code == fresh.exit_code == 0
+    assert (tmp_path / "out3" / "results.csv").read_bytes() == (
+        tmp_path / "out4" / "results.csv").read_bytes()
+    with gw.lock() as s:
+        one = s.decisions(_request_id(part)).drop(["request_id"]).to_pylist()
+        two = s.decisions(_request_id(again)).drop(["request_id"]).to_pylist()
+    assert one == two and sum(r["outcome"] == "CONFIRMED" for r in one) > 0
 
 
 def _warmed_by_the_worker(gw: Gateway) -> None:
@@ -267,17 +292,25 @@ def _request_id(folder: Path) -> str:
     return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["request_id"]
 
 
-def _renamed(folder: Path, to: Path, private_key: Path) -> Path:
-    """The same package under another request_id, signed again."""
+def _renamed(folder: Path, to: Path, private_key: Path,
+             keep: tuple[int, int] | None = None, suffix: str = "-AGAIN") -> Path:
+    """The same package under another request_id, signed again; with ``keep`` (i, n),
+    only the records of the i-th of n parts (a request of its own)."""
     import json
     import shutil
 
-    from taxgate.canonical import load_private_key_pem, sign_object
+    from taxgate.canonical import load_private_key_pem, sha256_file, sign_object
 
     shutil.copytree(folder, to)
     m = json.loads((to / "manifest.json").read_text(encoding="utf-8"))
     m.pop("signature", None)
-    m["request_id"] = m["request_id"] + "-AGAIN"
+    m["request_id"] = m["request_id"] + suffix
+    if keep is not None:
+        records = to / m["records_file"]
+        head, *rows = records.read_text(encoding="utf-8").splitlines(keepends=True)
+        part = rows[len(rows) * keep[0] // keep[1]:len(rows) * (keep[0] + 1) // keep[1]]
+        records.write_text(head + "".join(part), encoding="utf-8")
+        m["record_count"], m["records_sha256"] = len(part), sha256_file(records)
     signed = sign_object(load_private_key_pem(private_key.read_bytes()), m)
     (to / "manifest.json").write_text(json.dumps(signed), encoding="utf-8")
     return to
