@@ -23,7 +23,12 @@ from typing import Any
 import duckdb
 
 from taxgate import delivery_point, filing_index, standardize
-from taxgate.persons import ADDRESS_OF_RECORD_SQL, PERSONS_SQL, SOFT_LINKS_SQL, successors_sql
+from taxgate.persons import (
+    ADDRESS_OF_RECORD_SQL,
+    PERSONS_SQL,
+    SOFT_LINKS_SQL,
+    create_successors,
+)
 from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
 
@@ -48,7 +53,7 @@ def confirmable(
     confirmable) for every (row_number, person_id) of ``candidates``.
 
     ``requests``: standardized request rows; ``persons`` (tin, person_id) and
-    ``successors`` as :data:`taxgate.persons.PERSONS_SQL` and ``successors_sql`` make them.
+    ``successors`` as :data:`taxgate.persons.PERSONS_SQL` and ``create_successors`` make them.
     """
     period_list = _period_list(periods)
     con.execute(f"""
@@ -152,8 +157,7 @@ def release_problems(
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cf_req AS {select}")
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_touched AS SELECT CAST(? AS VARCHAR) AS tin",
                 [tin])
-    con.execute("CREATE OR REPLACE TEMP TABLE _cf_successors AS "
-                + successors_sql("_cf_touched", policy))
+    create_successors(con, "_cf_touched", policy, "_cf_successors")
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_persons AS "
                 + PERSONS_SQL.format(pairs="_cf_touched", successors="_cf_successors"))
     con.execute("CREATE OR REPLACE TEMP TABLE _cf_cand AS SELECT 1::BIGINT AS row_number, "

@@ -10,6 +10,8 @@ together. Each statement is a template over the relations it names in braces.
 
 from __future__ import annotations
 
+from typing import Any
+
 from taxgate import filing_index
 from taxgate.settings import Policy
 
@@ -67,16 +69,23 @@ def _anywhere(gap: int) -> str:
 # found by an equality join on the name key and that value. Every ITIN against
 # every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates. The names
 # and profiles per TIN are the filing index's (taxgate.filing_index), kept at load.
-SUCCESSORS_SQL = """
+#
+# Two statements: the TINs that share a name key with a touched TIN (NAME_KEYS_SQL) are
+# kept first, so DuckDB plans the rest knowing how few they are. As one statement it
+# estimated billions and built its hash table on every TIN's profile (0.25 s of a
+# one-record request at 1M filings, growing with the store).
+NAME_KEYS_SQL = """
 WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
 keys AS (
   SELECT DISTINCT n_first, n_surname1 FROM {tin_names}
   WHERE tin IN (SELECT tin FROM touched)
-),
-tkeys AS (
-  SELECT DISTINCT t.tin, t.n_first, t.n_surname1, left(t.tin, 1) = '9' AS is_itin
-  FROM {tin_names} t JOIN keys k USING (n_first, n_surname1)
-),
+)
+SELECT DISTINCT t.tin, t.n_first, t.n_surname1, left(t.tin, 1) = '9' AS is_itin
+FROM {tin_names} t JOIN keys k USING (n_first, n_surname1)
+"""
+
+SUCCESSORS_SQL = """
+WITH tkeys AS (SELECT * FROM {tkeys}),
 prof AS (
   SELECT tin, dobs, fulls, addrs, fy, ly, sfx, first_state, last_state, first_zip3,
          last_zip3
@@ -119,12 +128,18 @@ WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on i
 """
 
 
-def successors_sql(pairs: str, policy: Policy) -> str:
-    """SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the policy's years,
-    read from the filing index's names and profiles per TIN."""
+def create_successors(con: Any, pairs: str, policy: Policy, out: str) -> None:
+    """TEMP table ``out``: SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the
+    policy's years, read from the filing index's names and profiles per TIN (the name
+    keys kept first in ``_sx_tkeys``, dropped after)."""
     gap = int(policy.successor_gap_years)
-    return SUCCESSORS_SQL.format(pairs=pairs, gap=gap, anywhere=_anywhere(gap),
-                                 tin_names=filing_index.TIN_NAMES, tins=filing_index.TINS)
+    con.execute("CREATE OR REPLACE TEMP TABLE _sx_tkeys AS "
+                + NAME_KEYS_SQL.format(pairs=pairs, tin_names=filing_index.TIN_NAMES))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS " + SUCCESSORS_SQL.format(
+            tkeys="_sx_tkeys", gap=gap, anywhere=_anywhere(gap), tins=filing_index.TINS))
+    finally:
+        con.execute("DROP TABLE IF EXISTS _sx_tkeys")
 
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN

@@ -55,7 +55,7 @@ import duckdb
 
 from taxgate.confirm import confirmable
 from taxgate.errors import BadInput
-from taxgate.persons import PERSONS_SQL, successors_sql
+from taxgate.persons import PERSONS_SQL, create_successors
 from taxgate.review_reasons import require_review
 from taxgate.settings import Policy
 from taxgate.stage_table import ScoredPairs, StageTable, materialize
@@ -117,7 +117,7 @@ def decide(
                                                policy.namesake_first_levels))
     same_zip = min(_gammas(pairs, "address", ("same ZIP",)))
     req, prs = requests.name, pairs.name
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _successors AS {successors_sql(prs, policy)}")
+    create_successors(con, prs, policy, "_successors")
     con.execute("CREATE OR REPLACE TEMP TABLE _persons AS "
                 + PERSONS_SQL.format(pairs=prs, successors="_successors"))
     con.execute("CREATE OR REPLACE TEMP TABLE _candidates AS "

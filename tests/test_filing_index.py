@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -18,6 +19,7 @@ from taxgate.domain import Official
 from taxgate.filings import stage_filings
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
+from taxgate.standardize.install import installed
 from taxgate.store import open_store
 from taxgate.store.base import Store
 from taxgate.synth import generate_taxpayers, synth_all, write_taxpayers
@@ -195,6 +197,7 @@ def test_process_answers_the_same_with_the_index_kept_at_load_or_rebuilt(
             gw.load(paths.taxpayers)
         gw.add_official(Official("ice-director", "DHS-ICE", "Director",
                                  paths.public_key.read_text(), dt.date(2026, 1, 1)), "test")
+        _warmed_by_the_worker(gw)
         first = gw.process(paths.request_dir, tmp_path / "out1")
         assert first.exit_code == 0 and first.counts.get("CONFIRMED"), first.message
         with gw.lock() as s:
@@ -210,6 +213,77 @@ def test_process_answers_the_same_with_the_index_kept_at_load_or_rebuilt(
     assert a.to_pylist() == b.to_pylist()
     assert (tmp_path / "out1" / "results.csv").read_bytes() == (
         tmp_path / "out2" / "results.csv").read_bytes()
+    _a_kept_linker_carries_nothing_over(gw, paths, tmp_path)
+
+
+def _a_kept_linker_carries_nothing_over(gw: Gateway, paths: Any, tmp_path: Path) -> None:
+    """Another request (the last third of the records) scored by the Splink Linker the
+    jobs before it kept, and again by a new one: the same decisions (nothing of the
+    earlier requests is found in Splink's cache)."""
+    from taxgate.matching import duckdb as engine
+
+    assert engine._KEPT, "the jobs before kept their Linker"
+    assert len(engine._KEPT[0][3]._intermediate_table_cache) == 0  # its cache left empty
+    part = _renamed(paths.request_dir, tmp_path / "part", paths.private_key, keep=(2, 3),
+                    suffix="-PART")
+    kept = gw.process(part, tmp_path / "out3")
+    engine._KEPT.clear()
+    again = _renamed(part, tmp_path / "part-again", paths.private_key)
+    fresh = gw.process(again, tmp_path / "out4")
+    assert kept.exit_code == fresh.exit_code == 0
+    assert (tmp_path / "out3" / "results.csv").read_bytes() == (
+        tmp_path / "out4" / "results.csv").read_bytes()
+    with gw.lock() as s:
+        one = s.decisions(_request_id(part)).drop(["request_id"]).to_pylist()
+        two = s.decisions(_request_id(again)).drop(["request_id"]).to_pylist()
+    assert one == two and sum(r["outcome"] == "CONFIRMED" for r in one) > 0
+
+
+def _warmed_by_the_worker(gw: Gateway) -> None:
+    """The service's job worker, started, makes the matching connection and installs
+    standardization on it before any job comes (the first request pays no more than
+    the next)."""
+    import time
+
+    gw.close()  # a new process's store: load installed standardization on the old one
+    with gw.lock() as s:
+        assert not installed(s.matching_connection())
+    runner = gw.jobs
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with gw.lock() as s:
+                if installed(s.matching_connection()):
+                    return
+            time.sleep(0.2)
+        raise AssertionError("the worker did not warm the store")
+    finally:
+        runner.stop()
+
+
+def test_r25_successors_are_found_as_one_statement_found_them(
+        standardized: duckdb.DuckDBPyConnection) -> None:
+    """The successor candidates (R25) made in two statements (the name keys kept first,
+    so the profiles are looked up by a small table) are the rows the one statement gave."""
+    from taxgate.persons import NAME_KEYS_SQL, SUCCESSORS_SQL, _anywhere, create_successors
+    from taxgate.settings import Policy
+
+    con = duckdb.connect()
+    con.register("std_in", standardized.execute("SELECT * FROM std").fetch_arrow_table())
+    con.execute("CREATE TABLE filings AS SELECT row_number() OVER (ORDER BY tin, tax_year, "
+                "processed_date, a_key, n_first) AS filing_id, * FROM std_in")
+    filing_index.update(con, "", "filings")
+    con.execute("CREATE TABLE touched AS SELECT tin FROM filing_tins WHERE left(tin, 1) = '9'")
+    create_successors(con, "touched", Policy(), "two")
+    gap = Policy().successor_gap_years
+    keys = NAME_KEYS_SQL.format(pairs="touched", tin_names=filing_index.TIN_NAMES)
+    one = SUCCESSORS_SQL.format(tkeys=f"({keys})", gap=gap, anywhere=_anywhere(gap),
+                                tins=filing_index.TINS)
+    assert _rows(con, "two") == con.execute(f"SELECT * FROM ({one}) ORDER BY ALL").fetchall()
+    assert con.execute("SELECT count(*) FROM two WHERE by_dob").fetchone()[0] > 0
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                           "'_sx_tkeys'").fetchone()[0]
 
 
 def _request_id(folder: Path) -> str:
@@ -218,17 +292,25 @@ def _request_id(folder: Path) -> str:
     return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["request_id"]
 
 
-def _renamed(folder: Path, to: Path, private_key: Path) -> Path:
-    """The same package under another request_id, signed again."""
+def _renamed(folder: Path, to: Path, private_key: Path,
+             keep: tuple[int, int] | None = None, suffix: str = "-AGAIN") -> Path:
+    """The same package under another request_id, signed again; with ``keep`` (i, n),
+    only the records of the i-th of n parts (a request of its own)."""
     import json
     import shutil
 
-    from taxgate.canonical import load_private_key_pem, sign_object
+    from taxgate.canonical import load_private_key_pem, sha256_file, sign_object
 
     shutil.copytree(folder, to)
     m = json.loads((to / "manifest.json").read_text(encoding="utf-8"))
     m.pop("signature", None)
-    m["request_id"] = m["request_id"] + "-AGAIN"
+    m["request_id"] = m["request_id"] + suffix
+    if keep is not None:
+        records = to / m["records_file"]
+        head, *rows = records.read_text(encoding="utf-8").splitlines(keepends=True)
+        part = rows[len(rows) * keep[0] // keep[1]:len(rows) * (keep[0] + 1) // keep[1]]
+        records.write_text(head + "".join(part), encoding="utf-8")
+        m["record_count"], m["records_sha256"] = len(part), sha256_file(records)
     signed = sign_object(load_private_key_pem(private_key.read_bytes()), m)
     (to / "manifest.json").write_text(json.dumps(signed), encoding="utf-8")
     return to

@@ -159,6 +159,14 @@ class Gateway(Auditing):
             incidents.after_process(self.settings, store, result)  # R39
             return result
 
+    def warm(self) -> None:
+        """What the first job of this process would pay once, paid now
+        (:func:`taxgate.pipeline.process.warm`); the service's worker calls it at start."""
+        from taxgate.pipeline.process import warm
+
+        with self.lock() as store:
+            warm(store)
+
     def public_key_pem(self) -> str:
         """The gateway's Ed25519 public key (PEM), which verifies every response.json."""
         from taxgate.canonical import public_key_pem

@@ -135,6 +135,8 @@ class _Gateway(Protocol):  # what the worker needs of the Gateway
     def process(self, request_dir: Path, out_dir: Path, progress: Progress | None = None
                 ) -> ProcessResult: ...
 
+    def warm(self) -> None: ...
+
 
 class JobRunner:
     """The job board (in memory) and its worker thread."""
@@ -266,6 +268,7 @@ class JobRunner:
             store.save_job(view.row)
 
     def _work(self) -> None:
+        self._warm()
         while not self._stop.is_set():
             try:
                 job_id = self._queue.get(timeout=30)
@@ -278,6 +281,13 @@ class JobRunner:
             if view is not None and view.row.state in UNFINISHED:
                 self.run_one(view)
             self._expire()
+
+    def _warm(self) -> None:
+        """The worker's first act: the store's matching connection and what a first job
+        builds once per process, made now, so the first request is answered as fast as
+        the next (jobs queued meanwhile wait for the store, as behind any job)."""
+        with contextlib.suppress(Exception):  # only a head start: a job meets any failure
+            self.gateway.warm()
 
     def run_one(self, view: JobView) -> None:
         job_id = view.row.job_id

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from taxgate.matching.duckdb import score
-from taxgate.matching.model import NameRules, check_model
+from taxgate.matching.model import NameRules, check_model, level_labels
 from taxgate.matching.phases import splink_phases
 from taxgate.matching.training import train
 from taxgate.stage_table import ScoredPairs
 
-__all__ = ["NameRules", "check_model", "score", "scorer", "splink_phases", "train"]
+__all__ = ["NameRules", "check_model", "level_labels", "score", "scorer", "splink_phases", "train"]
 
 
 def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str = "4g",

@@ -68,6 +68,20 @@ def _process(
     return answer(sub, decisions.relation(con), records.relation(con), model_version, progress)
 
 
+def warm(store: Store) -> None:
+    """Pay now what the first job of a long-lived process would: the store's matching
+    connection (its index brought up to date, the store's catalog read), standardization's
+    lookup tables and macros on it, and this code's comparisons built for the model's
+    check and the evidence labels. Nothing is decided or disclosed; a store not set up
+    is left alone (its first job says why it cannot run)."""
+    model = store.current_model() if store.filing_count() else None
+    if model is None:
+        return
+    standardize.install(store.matching_connection())
+    matching.check_model(model[1])
+    matching.level_labels()
+
+
 def decide_records(
     sub: Submission, con: duckdb.DuckDBPyConnection, manifest: intake.Manifest,
     records: StageTable, model: tuple[str, str] | None, progress: Progress,
