@@ -135,7 +135,8 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
     label = f"p{people}"
     store = workdir / f"store-{label}"
     logs = workdir / f"logs-{label}"
-    for p in (store, store.with_name(store.name + ".key"), logs, workdir / f"response-{label}"):
+    for p in (store, store.with_name(store.name + ".key"), logs, workdir / f"response-{label}",
+              store.with_name(store.name + ".anchor.jsonl")):  # the head anchor beside it
         if p.is_dir():
             shutil.rmtree(p)
         elif p.exists():

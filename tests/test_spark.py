@@ -130,7 +130,7 @@ def test_spark_index_equals_duckdb_index(world: dict[str, Path]) -> None:
     try:
         con = store.matching_connection()
         session = spark.session("local[2]", partitions=PARTITIONS)
-        built = spark_index.build(session, spark_index.store_filings(session, con, PARTITIONS))
+        built = spark_index.build(session, spark_index.store_filings(session, con))
         assert set(built) == set(filing_index.TABLES) - {filing_index.STATE}
         for table, frame in built.items():
             con.register("_t_spark_in", frame.toArrow())

@@ -89,16 +89,18 @@ def term_shares(spark: Any, counts: Any, column: str) -> Any:
 _CACHE: dict[str, Any] = {}  # extent, session, and the persisted model inputs
 
 
-def store_filings(spark: Any, con: duckdb.DuckDBPyConnection, partitions: int) -> Any:
+def store_filings(spark: Any, con: duckdb.DuckDBPyConnection) -> Any:
     """The store's filings (as the index reads them) as a Spark DataFrame, sent as
-    Arrow through the driver and checkpointed on the executors."""
+    Arrow through the driver and checkpointed on the executors (in as many partitions
+    as Spark shuffles into)."""
     table = con.execute(f"SELECT * FROM {fx._source(con, 'filings')}").fetch_arrow_table()
     frame = spark.createDataFrame(table)
     del table
-    return frame.repartition(max(1, partitions)).localCheckpoint(eager=True)
+    parts = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "8")))
+    return frame.repartition(parts).localCheckpoint(eager=True)
 
 
-def for_store(spark: Any, con: duckdb.DuckDBPyConnection, partitions: int,
+def for_store(spark: Any, con: duckdb.DuckDBPyConnection,
               inputs: Any) -> tuple[Any, dict[str, Any]]:
     """(model input rows of the filing variants, term share lookups per column), built
     on Spark from the store's filings, kept in the session while the store's filings
@@ -109,7 +111,7 @@ def for_store(spark: Any, con: duckdb.DuckDBPyConnection, partitions: int,
     if _CACHE.get("key") == key:
         return _CACHE["right"], _CACHE["tf"]
     drop()
-    index = build(spark, store_filings(spark, con, partitions))
+    index = build(spark, store_filings(spark, con))
     variants = index[fx.VARIANTS].localCheckpoint(eager=True)
     right = inputs(variants).localCheckpoint(eager=True)
     tf = {col: term_shares(spark, index[fx.terms_table(col)], col).localCheckpoint(eager=True)
