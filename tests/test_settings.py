@@ -138,3 +138,14 @@ def test_a_policy_file_names_every_bad_key_with_the_file(tmp_path):
     toml.write_text("policy = 3\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="must be a table"):
         Policy.from_toml(toml)
+
+
+def test_the_spark_index_setting_comes_from_its_variable_and_is_checked(monkeypatch):
+    """TAXGATE_SPARK_INDEX chooses who builds the Spark engine's filing index (docs/scale.md)."""
+    assert Settings().spark_index == "store"
+    monkeypatch.setenv("TAXGATE_SPARK_INDEX", "spark")
+    assert Settings.from_env("somewhere").spark_index == "spark"
+    monkeypatch.setenv("TAXGATE_SPARK_INDEX", "hdfs")
+    with pytest.raises(SettingsError,
+                       match=r"spark_index \(TAXGATE_SPARK_INDEX\) must be one of store, spark"):
+        Settings.from_env("somewhere")
