@@ -202,7 +202,7 @@ def score(
         left_df = _frame(spark, con, "_tg_spark_left")
         if index == "spark":  # the index built on Spark, kept across requests
             right_df, tf_frames = spark_index.for_store(
-                spark, con, _variant_inputs(spark, con, names))
+                spark, con, _variant_inputs(spark, con, names), names)
         else:  # the store's index, sent from DuckDB for this request
             ddb._input_view(con, "_tg_spark_right", filing_index.VARIANTS, "filing_id",
                             names=names)

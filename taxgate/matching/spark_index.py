@@ -18,6 +18,7 @@ candidate generation and scoring, and keeps them in the session across requests
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import duckdb
@@ -100,14 +101,15 @@ def store_filings(spark: Any, con: duckdb.DuckDBPyConnection) -> Any:
     return frame.repartition(parts).localCheckpoint(eager=True)
 
 
-def for_store(spark: Any, con: duckdb.DuckDBPyConnection,
-              inputs: Any) -> tuple[Any, dict[str, Any]]:
+def for_store(spark: Any, con: duckdb.DuckDBPyConnection, inputs: Callable[[Any], Any],
+              rules: Hashable = None) -> tuple[Any, dict[str, Any]]:
     """(model input rows of the filing variants, term share lookups per column), built
     on Spark from the store's filings, kept in the session while the store's filings
-    stay the same (their highest id and count). ``inputs(variants)`` turns the Spark
-    variants into the model's input rows (the name features come from DuckDB)."""
+    (their highest id and count) and the ``rules`` the inputs follow stay the same.
+    ``inputs(variants)`` turns the Spark variants into the model's input rows (the
+    name features come from DuckDB). A process serves one store (the gateway's)."""
     extent = fx._extent(con, "filings")
-    key = (id(spark), extent)
+    key = (id(spark), extent, rules)
     if _CACHE.get("key") == key:
         return _CACHE["right"], _CACHE["tf"]
     drop()
