@@ -115,8 +115,24 @@ def test_spark_pairs_equal_duckdb(world: dict[str, Path]) -> None:
             """).fetchone()
             assert worst[1] == 0, index
             assert worst[0] < 1e-9, index
+        _the_spark_index_is_kept(con)
     finally:
         store.close()
+
+
+def _the_spark_index_is_kept(con: object) -> None:
+    """The session keeps the index Spark built while the store's filings stay the same:
+    asked again, it is given without building anything."""
+    from taxgate.matching import spark, spark_index
+    from taxgate.matching.duckdb import DEFAULT_NAME_RULES
+
+    def never(variants: object) -> object:
+        raise AssertionError("the index was built again")
+
+    session = spark.session("local[2]", partitions=PARTITIONS)
+    kept = spark_index._CACHE["right"]
+    right, tf = spark_index.for_store(session, con, never, DEFAULT_NAME_RULES)
+    assert right is kept and set(tf) == set(spark_index.fx.TF_COLUMNS)
 
 
 def test_spark_index_equals_duckdb_index(world: dict[str, Path]) -> None:
