@@ -150,6 +150,10 @@ def run_size(args: argparse.Namespace, fraction: float) -> dict:
         env["TAXGATE_MEMORY_LIMIT"] = args.memory_limit
     if args.threads:
         env["TAXGATE_THREADS"] = str(args.threads)
+    if args.engine == "spark":
+        env["TAXGATE_SPARK_INDEX"] = args.spark_index
+        if args.spark_master:
+            env["TAXGATE_SPARK_MASTER"] = args.spark_master
     print(f"== {fraction:g} of full size: {people:,} people, {records:,} records", flush=True)
     timed(taxgate("init"), env, logs / "init.log")
     load = timed(taxgate("load", str(data / "taxpayers.parquet")), env, logs / "load.log")
@@ -417,6 +421,9 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit ('' for none)")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (0: all cores)")
     ap.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"))
+    ap.add_argument("--spark-index", default="store", choices=("store", "spark"),
+                    help="with --engine spark: the store's filing index, or one built on Spark")
+    ap.add_argument("--spark-master", default="", help="with --engine spark (default local[2])")
     ap.add_argument("--skip-bare", action="store_true", help="no bare Splink reference")
     ap.add_argument("--keep", action="store_true", help="keep the stores")
     ap.add_argument("--timeout", type=float, default=3600,
@@ -441,7 +448,9 @@ def main() -> None:
         "command": "python bench/scale.py " + shlex.join(sys.argv[1:]),
         "machine": machine(),
         "settings": {"memory_limit": args.memory_limit, "threads": args.threads or "all",
-                     "engine": args.engine},
+                     "engine": args.engine,
+                     **({"spark_index": args.spark_index, "spark_master":
+                         args.spark_master or "local[2]"} if args.engine == "spark" else {})},
         "notes": args.notes,
         "sizes": [],
     }

@@ -134,19 +134,19 @@ _RECORD_ORDER = (f"(({_DAYS} << 66) + (CAST(CASE source WHEN 'F8822' THEN 2 ELSE
 _DATE_ORDER = f"(({_DAYS} << 64) + {_ID})"  # processed_date, then filing_id
 
 
-def _addresses(filings: str, where: str = "") -> str:
-    return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {_RECORD_ORDER}) AS aor,
-                      max({_RECORD_ORDER}) AS aor_rank
+def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str:
+    """Per TIN and tax year, the address of record and its ``order`` (``aor_rank``)."""
+    return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {order}) AS aor,
+                      max({order}) AS aor_rank
                FROM {filings} WHERE tin IS NOT NULL {where}
                GROUP BY tin, tax_year ORDER BY tin, tax_year"""
 
 
-def _profiles(filings: str, where: str = "") -> str:
+def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
     """One row per TIN of ``filings`` (``where``: which TINs). Lists are sorted and ties
-    in processed_date are broken by filing_id, so a profile is the same however the
-    filings were scanned."""
+    in processed_date are broken by filing_id (``order``), so a profile is the same
+    however the filings were scanned."""
     place = "struct_pack(s := a_state, z := left(a_zip5, 3))"
-    order = _DATE_ORDER
     dated = "FILTER (WHERE processed_date IS NOT NULL)"
     return f"""
         SELECT tin, dobs, fulls, addrs, fy, ly, sfx, first_place.s AS first_state,
@@ -157,7 +157,7 @@ def _profiles(filings: str, where: str = "") -> str:
                  coalesce(list_sort(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL)), [])
                    AS dobs,
                  coalesce(list_sort(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
-                          FILTER (WHERE len(n_surnames) >= 2)), []) AS fulls,
+                          FILTER (WHERE array_length(n_surnames) >= 2)), []) AS fulls,
                  coalesce(list_sort(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL)),
                           []) AS addrs,
                  min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,

@@ -186,6 +186,7 @@ class Settings:
     spark_master: str = "local[2]"
     spark_driver_memory: str = "4g"  # the inputs pass through the Spark driver
     spark_partitions: int = 8  # shuffle partitions on a local master
+    spark_index: str = "store"  # or "spark": the filing index built on Spark (docs/scale.md)
     threads: int = 0  # 0: DuckDB's default (all cores)
     memory_limit: str = ""  # e.g. "6GB"; empty: DuckDB's default
     match_chunk_records: int = 200_000  # request records scored at a time (memory bound)
@@ -319,8 +320,10 @@ def _build(cls: Any, found: list[tuple[str, str]], values: dict[str, Any],
 
 
 ENGINES = ("duckdb", "spark")
+SPARK_INDEXES = ("store", "spark")  # where the Spark engine's filing index is built
 WITNESS_NAME = "taxgate-checkpoints.jsonl"  # the witness log's name in a witness folder
-_RULES = {"engine": check.one_of(ENGINES), "threads": check.at_least(0),
+_RULES = {"engine": check.one_of(ENGINES), "spark_index": check.one_of(SPARK_INDEXES),
+          "threads": check.at_least(0),
           "match_chunk_records": check.at_least(1), "spark_partitions": check.at_least(1),
           "ledger_checkpoint_every": check.at_least(1),
           "key_provider": lambda v: None if v and all(
@@ -333,6 +336,7 @@ ENGINE_ENV = {
     "spark_master": "TAXGATE_SPARK_MASTER",  # local[2], spark://host:7077, yarn, k8s://...
     "spark_driver_memory": "TAXGATE_SPARK_DRIVER_MEMORY",  # e.g. 16g
     "spark_partitions": "TAXGATE_SPARK_PARTITIONS",  # local masters only
+    "spark_index": "TAXGATE_SPARK_INDEX",  # store (default) or spark: who builds the index
     "threads": "TAXGATE_THREADS",  # DuckDB threads; 0 = all cores
     "memory_limit": "TAXGATE_MEMORY_LIMIT",  # DuckDB memory_limit, e.g. 6GB
     "match_chunk_records": "TAXGATE_MATCH_CHUNK",  # request records scored at a time

@@ -151,3 +151,14 @@ def test_the_pg_replica_is_in_the_cache_folder_by_default_named_without_credenti
     assert Settings.from_env(url).pg_replica_path == tmp_path / "r.duckdb"
     monkeypatch.setenv("TAXGATE_PG_REPLICA", "off")
     assert Settings.from_env(url).pg_replica_path is None
+
+
+def test_the_spark_index_setting_comes_from_its_variable_and_is_checked(monkeypatch):
+    """TAXGATE_SPARK_INDEX chooses who builds the Spark engine's filing index (docs/scale.md)."""
+    assert Settings().spark_index == "store"
+    monkeypatch.setenv("TAXGATE_SPARK_INDEX", "spark")
+    assert Settings.from_env("somewhere").spark_index == "spark"
+    monkeypatch.setenv("TAXGATE_SPARK_INDEX", "hdfs")
+    with pytest.raises(SettingsError,
+                       match=r"spark_index \(TAXGATE_SPARK_INDEX\) must be one of store, spark"):
+        Settings.from_env("somewhere")

@@ -19,9 +19,10 @@ __all__ = ["NameRules", "check_model", "level_labels", "score", "scorer", "splin
 
 
 def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str = "4g",
-           spark_partitions: int = 8) -> Callable[..., ScoredPairs]:
+           spark_partitions: int = 8, spark_index: str = "store") -> Callable[..., ScoredPairs]:
     """The ``score`` function of an engine: DuckDB's, or Spark's bound to a master (and
-    its driver memory and local partitions).
+    its driver memory, local partitions and where its filing index is built: ``store``,
+    DuckDB's, or ``spark``, :mod:`taxgate.matching.spark_index`).
 
     Both take the same arguments and return the same ``out`` table of the DuckDB
     connection, so what follows (policy, ledger, response) never knows which ran.
@@ -33,7 +34,7 @@ def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str
 
         def _score(con: Any, **kwargs: Any) -> ScoredPairs:
             return spark.score(con, master=spark_master, driver_memory=spark_driver_memory,
-                               partitions=spark_partitions, **kwargs)
+                               partitions=spark_partitions, index=spark_index, **kwargs)
 
         return _score
     raise ValueError(f"unknown matching engine {engine!r}")

@@ -1,7 +1,8 @@
 """The person-match model on Spark: candidate generation and scoring by Splink's Spark
 backend, with the same model, the same inputs and the same output table as DuckDB.
 
-Only this module imports pyspark, and only when ``--engine spark`` asks for it.
+Only this module (and :mod:`taxgate.matching.spark_index`, which it uses) imports
+pyspark, and only when ``--engine spark`` asks for it.
 
 How a request runs here:
 
@@ -33,6 +34,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -41,8 +43,9 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from taxgate import filing_index
+from taxgate.filing_index import MODEL_COLUMNS
 from taxgate.matching import duckdb as ddb
-from taxgate.matching import model
+from taxgate.matching import model, spark_index
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
 _STATE: dict[str, Any] = {}  # the process's SparkSession and its master
@@ -113,6 +116,7 @@ def stop() -> None:
     spark = _STATE.pop("session", None)
     _STATE.pop("master", None)
     if spark is not None:
+        spark_index.drop()
         spark.stop()
 
 
@@ -175,11 +179,13 @@ def score(
     chunk_records: int = 0,
     progress: Any = None,
     names: model.NameRules = ddb.DEFAULT_NAME_RULES,
+    index: str = "store",
 ) -> ScoredPairs:
     """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
     request at once (Spark spreads it over its executors, so ``chunk_records`` is not
-    used), with the same filing variants and term frequencies (the filing index's,
-    :mod:`taxgate.filing_index`, read in DuckDB)."""
+    used), with the same filing variants and term frequencies: the filing index's,
+    read in DuckDB (``index="store"``), or built on Spark from the store's filings and
+    kept in the session (``index="spark"``, :mod:`taxgate.matching.spark_index`)."""
     from splink import Linker
     from splink.backends.spark import SparkAPI
 
@@ -191,18 +197,24 @@ def score(
     spark = session(master, driver_memory, partitions)
     ddb._input_view(con, "_tg_spark_left", requests.name, "row_number",
                     names=names)
-    ddb._input_view(con, "_tg_spark_right", filing_index.VARIANTS, "filing_id", names=names)
     tf_tables: dict[str, str] = {}
     try:
         left_df = _frame(spark, con, "_tg_spark_left")
-        right_df = _frame(spark, con, "_tg_spark_right")
+        if index == "spark":  # the index built on Spark, kept across requests
+            right_df, tf_frames = spark_index.for_store(
+                spark, con, _variant_inputs(spark, con, names), names)
+        else:  # the store's index, sent from DuckDB for this request
+            ddb._input_view(con, "_tg_spark_right", filing_index.VARIANTS, "filing_id",
+                            names=names)
+            right_df = _frame(spark, con, "_tg_spark_right")
+            tf_tables = ddb.term_frequencies(con)
+            tf_frames = {col: _frame(spark, con, t) for col, t in tf_tables.items()}
         db = SparkAPI(spark_session=spark, break_lineage_method="persist")
         left = db.register(left_df, table_name="tg_requests")
-        right = db.register(right_df, table_name="tg_filings")
+        right = db.register(right_df.select(*left_df.columns), table_name="tg_filings")
         linker = Linker([left, right], spark_model, log_level=logging.ERROR)
-        tf_tables = ddb.term_frequencies(con)
-        for col, table in tf_tables.items():
-            tf = db.register(_frame(spark, con, table), table_name=f"tg_tf_{col}")
+        for col, frame in tf_frames.items():
+            tf = db.register(frame, table_name=f"tg_tf_{col}")
             linker.table_management.register_term_frequency_lookup(tf, col)
         comparisons = [c["output_column_name"] for c in spec["comparisons"]]
         pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
@@ -223,7 +235,8 @@ def score(
         ddb.finish_pairs(con, "_tg_spark_pairs", requests.name, filings, comparisons, out)
         con.execute("DROP TABLE IF EXISTS _tg_spark_pairs")
         left_df.unpersist()
-        right_df.unpersist()
+        if index != "spark":
+            right_df.unpersist()
         for name in ("tg_requests", "tg_filings", *(f"tg_tf_{c}" for c in model.TF_COLUMNS)):
             spark.catalog.dropTempView(name)
         if progress is not None:
@@ -234,6 +247,38 @@ def score(
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in tf_tables.values():
             con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+_NAME_KEYS = ("n_first", "n_surname1")  # what the model's name features depend on
+
+
+def _variant_inputs(spark: Any, con: duckdb.DuckDBPyConnection,
+                    names: model.NameRules) -> Callable[[Any], Any]:
+    """Spark variants -> the model's input rows for them, as ``duckdb._input_view``
+    makes them: its name features are computed by that view in DuckDB, once per
+    distinct (first name, first surname) of the variants, and joined on Spark."""
+
+    def inputs(variants: Any) -> Any:
+        from pyspark.sql import functions as F
+
+        con.register("_tg_sx_keys", variants.select(*_NAME_KEYS).distinct().toArrow())
+        cols = ", ".join(c if c in _NAME_KEYS else f"NULL AS {c}" for c in MODEL_COLUMNS)
+        ddb._input_view(con, "_tg_sx_names", f"(SELECT 0 AS k, {cols} FROM _tg_sx_keys)",
+                        "k", names=names)
+        have = [d[0] for d in con.execute("SELECT * FROM _tg_sx_names LIMIT 0").description]
+        features = [c for c in have if c not in ("uid", *MODEL_COLUMNS, "a_bldg")]
+        table = con.execute(f"SELECT {', '.join((*_NAME_KEYS, *features))} "
+                            "FROM _tg_sx_names").fetch_arrow_table()
+        con.execute("DROP VIEW _tg_sx_names")
+        con.unregister("_tg_sx_keys")
+        feats = spark.createDataFrame(table)
+        on = [variants[k].eqNullSafe(feats[k]) for k in _NAME_KEYS]
+        bldg = F.expr(spark_index.to_spark(model.A_BLDG.format(p="")))
+        return variants.join(feats, on, "left").select(
+            variants["filing_id"].alias("uid"), *(variants[c] for c in MODEL_COLUMNS),
+            bldg.alias("a_bldg"), *(feats[c] for c in features))
+
+    return inputs
 
 
 def _frame(spark: Any, con: duckdb.DuckDBPyConnection, view: str) -> Any:

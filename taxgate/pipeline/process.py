@@ -167,7 +167,8 @@ def _match(
         prior = 0.5 / max(int(row[0] if row else 0), 1)
         with matching.splink_phases() as phases:
             pairs = matching.scorer(settings.engine, settings.spark_master,
-                                    settings.spark_driver_memory, settings.spark_partitions)(
+                                    settings.spark_driver_memory, settings.spark_partitions,
+                                    settings.spark_index)(
                 con,
                 requests=lawful,
                 filings="filings",
