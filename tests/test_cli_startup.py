@@ -37,3 +37,13 @@ def test_version_and_help_run_without_a_heavy_module() -> None:
             "    sys.argv = argv\n"
             "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code\n")
     assert _loaded_after(code) == []
+
+
+def test_the_store_loads_no_http_client_until_an_alert_is_posted() -> None:
+    """Every command opens the store; HTTP and TLS are for the alert webhook alone (R39)."""
+    probe = ("import sys, taxgate.store.embedded, taxgate.gateway, taxgate.alerts\n"
+             "print([m for m in ('urllib.request', 'http.client', 'ssl') if m in sys.modules])")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip().splitlines()[-1] == "[]"
