@@ -17,9 +17,9 @@ HEAVY = ("taxgate.agency", "taxgate.intake", "taxgate.records_csv", "taxgate.sto
          "pyarrow", "numpy", "pandas", "duckdb", "splink", "fastapi", "uvicorn")
 
 
-def _loaded_after(code: str) -> list[str]:
+def _loaded_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
     probe = (f"import sys\n{code}\nimport json\n"
-             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+             f"print(json.dumps([m for m in {names!r} if m in sys.modules]))")
     env = {k: v for k, v in os.environ.items() if k != "TAXGATE_DEBUG"}
     p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                        env=env, timeout=120)
@@ -29,6 +29,12 @@ def _loaded_after(code: str) -> list[str]:
 
 def test_importing_the_command_line_loads_no_heavy_module() -> None:
     assert _loaded_after("import taxgate.cli") == []
+
+
+def test_the_version_is_read_from_the_package_metadata_on_first_use() -> None:
+    assert _loaded_after("import taxgate.cli", ("importlib.metadata",)) == []
+    assert _loaded_after("from taxgate import __version__\nassert __version__",
+                         ("importlib.metadata",)) == ["importlib.metadata"]
 
 
 def test_version_and_help_run_without_a_heavy_module() -> None:
