@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -459,14 +460,20 @@ def main() -> None:
     if args.no_record:
         print(json.dumps(run, indent=1))
         return
+    record_run(run, args.workdir, "scale", write_markdown)
+
+
+def record_run(run: dict, workdir: str, name: str, write_md: Callable[[dict], None]) -> None:
+    """Append ``run`` (this machine's working folder written as DIR) to the runs in
+    results/``name``.json and rewrite results/``name``.md from it through ``write_md``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    store = RESULTS / "scale.json"
+    store = RESULTS / f"{name}.json"
     runs = json.loads(store.read_text()) if store.exists() else []
-    run = _without_workdir(run, args.workdir)
+    run = _without_workdir(run, workdir)
     runs.append(run)
     store.write_text(json.dumps(runs, indent=1) + "\n")
-    write_markdown(run)
-    print(f"results: {store} and {RESULTS / 'scale.md'}")
+    write_md(run)
+    print(f"results: {store} and {RESULTS / f'{name}.md'}")
 
 
 def _without_workdir(run: dict, workdir: str) -> dict:

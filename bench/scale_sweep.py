@@ -43,10 +43,10 @@ from scale import (
     RESULTS,
     ROOT,
     _quality,
-    _without_workdir,
     bare_reference,
     generate,
     machine,
+    record_run,
     taxgate,
     timed,
 )
@@ -306,14 +306,8 @@ def main(argv: list[str]) -> None:
     if args.no_record:
         print(json.dumps(run, indent=1))
         return
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    store = RESULTS / "scale-sweep.json"
-    runs = json.loads(store.read_text()) if store.exists() else []
-    run = _without_workdir(run, args.workdir)
-    runs.append(run)
-    store.write_text(json.dumps(runs, indent=1) + "\n")
-    write_markdown(RESULTS / "scale-sweep.md", run)
-    print(f"results: {store} and {RESULTS / 'scale-sweep.md'}")
+    record_run(run, args.workdir, "scale-sweep",
+               lambda done: write_markdown(RESULTS / "scale-sweep.md", done))
 
 
 if __name__ == "__main__":

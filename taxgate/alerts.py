@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import logging
 import os
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -91,6 +90,8 @@ def _append(path: Path, line: bytes) -> None:
 
 
 def _post(url: str, body: bytes) -> None:
+    import urllib.request  # HTTP and TLS only when an alert is posted, not in every command
+
     req = urllib.request.Request(url, data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - configured URL

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from taxgate.cli._common import StoreOpt, out, run, settings_for, with_gateway
 from taxgate.errors import BadInput
-from taxgate.gateway.notify import Selection
 from taxgate.settings import Policy
 from taxgate.untrusted import for_terminal as shown
 
@@ -161,6 +160,8 @@ def affected(
 ) -> None:
     """List the taxpayers affected by a request, a batch, a policy or model version, or a
     user (R31); the TINs, names and addresses go to --out only. Logged (AFFECTED_LISTED)."""
+    from taxgate.gateway.notify import Selection  # the ledger's readers: on use
+
     sel = Selection(tuple(requests or ()), policy_version, model_version, user)
     people = with_gateway(settings_for(store), lambda gw: gw.affected(sel, actor, out_file))
     n = sum(len(p.disclosures) for p in people)
@@ -180,6 +181,8 @@ def notify(
 ) -> None:
     """Write a notification letter (HTML and CSV, 26 U.S.C. 7431(e)) to each taxpayer
     the selection affects; each issuance is logged (LETTER_ISSUED)."""
+    from taxgate.gateway.notify import Selection  # the ledger's readers: on use
+
     sel = Selection(tuple(requests or ()), policy_version, model_version, user)
     paths = with_gateway(settings_for(store), lambda gw: gw.notify(
         sel, out_dir, issued_by, set(tins) if tins else None))

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from taxgate import agency
 from taxgate.cli._common import err, out, run, settings_for
 from taxgate.errors import BadInput
 from taxgate.untrusted import for_terminal as shown
+
+if TYPE_CHECKING:  # taxgate.agency (intake, statute, Arrow) is imported by the commands
+    from taxgate.agency import PackageCheck
 
 package_app = typer.Typer(help="Request packages on the agency's side: build, sign and "
                           "check them (no store needed).", no_args_is_help=True)
@@ -68,6 +70,8 @@ def package_create(
 ) -> None:
     """Build a signed request package: copy the records, compute their digest and
     count, sign the manifest with the official's key."""
+    from taxgate import agency
+
     def _do() -> dict[str, Any]:
         fields = agency.ManifestFields(
             request_id=request_id, requesting_agency=agency_, signing_official=official,
@@ -95,6 +99,8 @@ def package_check(
     """Check a package with the gateway's own rules, before sending it: every record's
     reason codes and the request-level refusals that need no store. Exit 2 when a record
     would be REJECTED or the request refused."""
+    from taxgate import agency
+
     settings = settings_for(None)
     pem = run(_read, public_key, "public key") if public_key else None
     result = run(agency.check_package, request_dir, settings.policy, pem)
@@ -109,7 +115,7 @@ def package_check(
         raise typer.Exit(2)
 
 
-def _check_json(result: agency.PackageCheck) -> dict[str, Any]:
+def _check_json(result: PackageCheck) -> dict[str, Any]:
     return {
         "request_id": result.request_id, "records": result.records,
         "signature_checked": result.signature_checked, "passes": result.passes,
@@ -120,7 +126,7 @@ def _check_json(result: agency.PackageCheck) -> dict[str, Any]:
     }
 
 
-def _print_check(result: agency.PackageCheck) -> None:
+def _print_check(result: PackageCheck) -> None:
     for f in result.findings:
         out.print(f"row {f.row} record {shown(f.record_id)}: {f.outcome} "
                   f"{';'.join(f.reasons)}", soft_wrap=True)
@@ -145,6 +151,8 @@ def response_verify(
 ) -> None:
     """Verify a response (or follow-up): the gateway's signature over response.json and
     the digest, rows and outcomes of its results.csv. Exit 2 when it does not verify."""
+    from taxgate import agency
+
     pem = run(_read, gateway_key, "gateway key")
     v = run(agency.verify_response, response_dir, pem)
     if as_json:

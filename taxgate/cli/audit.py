@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from taxgate.accounting import AnnualReport
 from taxgate.cli._common import (
     JsonOpt,
     StoreOpt,
@@ -140,6 +139,8 @@ def report_disclosures(
 ) -> None:
     """Write the annual counts of requests, instances and taxpayers disclosed per agency and
     authority, as CSV and as an HTML page with a chart (R29)."""
+    from taxgate.accounting import AnnualReport  # imported on use, as each command's work
+
     report = AnnualReport(**admin_call(settings_for(store), "report.annual", year=year,
                                        audit="report disclosures", target=f"year {year}"))
     csv_path, html_path = Gateway.write_report(report, out_dir)

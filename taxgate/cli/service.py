@@ -26,7 +26,6 @@ from taxgate.cli._common import (
     run,
     settings_for,
 )
-from taxgate.domain import FollowUp
 from taxgate.errors import BadInput
 from taxgate.gateway import Gateway
 from taxgate.untrusted import for_terminal as shown
@@ -111,6 +110,8 @@ def review_release(
     """Release a proposed decision (role releaser, another person): logs it, and the
     follow-up response for the agency is signed."""
     password = read_password(user)
+    from taxgate.domain import FollowUp  # imported on use, as each command's work
+
     fu = FollowUp(**admin_call(settings_for(store), "review.release", user=user,
                                password=password, request_id=request_id, row=row,
                                proposal=proposal, audit="review release",
@@ -154,6 +155,8 @@ def review_follow_up(
     store: StoreOpt = None,
 ) -> None:
     """Write a follow-up response (results.csv and signed response.json) to a folder."""
+    from taxgate.domain import FollowUp  # imported on use, as each command's work
+
     fu = FollowUp(**admin_call(settings_for(store), "review.follow_up", request_id=request_id,
                                seq=seq, audit="review follow-up",
                                target=f"{request_id} follow-up {seq}"))
