@@ -91,6 +91,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--timeout", type=float, default=3600,
                     help="seconds before one process or bare run is stopped (0: none)")
     ap.add_argument("--keep", action="store_true", help="keep stores, packages, responses")
+    ap.add_argument("--store", default="", metavar="PATH",
+                    help="an embedded store already loaded from this data, with the official "
+                         "(e.g. one `bench/scale.py --keep` left): no init, load or increment; "
+                         "the store is never removed")
     ap.add_argument("--notes", default="", help="a sentence recorded with the run")
     ap.add_argument("--no-record", action="store_true", help="print only, write no results")
     args = ap.parse_args(argv)
@@ -105,6 +109,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         ap.error("--request-sizes, --bare-sizes: whole numbers separated by commas")
     if min(args.sizes) < 1 or args.repeats < 1:
         ap.error("request sizes and --repeats must be at least 1")
+    if args.store and engines != ["embedded"]:
+        ap.error("--store: an embedded store, with --store-engines embedded")
     args.engines = engines
     return args
 
@@ -127,7 +133,7 @@ def store_env(engine: str, args: argparse.Namespace, work: Path) -> Iterator[dic
     if args.threads:
         env["TAXGATE_THREADS"] = str(args.threads)
     if engine == "embedded":
-        env["TAXGATE_STORE"] = str(work / "store")
+        env["TAXGATE_STORE"] = str(Path(args.store).resolve() if args.store else work / "store")
         yield env
         return
     with contextlib.ExitStack() as stack:
@@ -214,6 +220,10 @@ def run_engine(args: argparse.Namespace, engine: str, data: Path,
     (work / "logs").mkdir(parents=True)
     print(f"== {engine}", flush=True)
     with store_env(engine, args, work) as env:
+        if args.store:  # loaded already: only requests
+            return {"engine": engine, "store": "given (--store)", "first_load": None,
+                    "increment_load": None, "after_load": None,
+                    **_requests(args, env, data, sizes, work)}
         timed(taxgate("init"), env, work / "logs" / "init.log")
         first = load(env, parts[0], work / "logs" / "load-first.log")
         print(f"   load        {first['wall_s']:8.1f} s  {first['peak_rss_gib']:5.2f} GiB  "
@@ -234,29 +244,36 @@ def run_engine(args: argparse.Namespace, engine: str, data: Path,
         timed(taxgate("officials", "add", "ice-director", "--agency", "DHS-ICE", "--title",
                       "Director", "--public-key", str(data / "official_key.pub.pem"),
                       "--valid-from", "2026-01-01"), env, work / "logs" / "officials.log")
-        out = []
-        for k in sizes:
-            s = sweep_size(args, env, data, k, work)
-            out.append(s)
-            print(f"   process {k:>9,}  median {s['median_wall_s'] or 0:8.2f} s  "
-                  f"{s['peak_rss_gib'] or 0:5.2f} GiB  {s['median_stages']}", flush=True)
-        service = None
-        if args.service_requests:
-            one = sized_records(data, 1)
-            try:
-                service = latency(
-                    env, lambda rid: make_package(data, one, work / "api" / rid, rid),
-                    args.service_requests, work / "logs" / "serve.log")
-            except SystemExit as exc:  # the sweep's figures stay; the table says why
-                service = {"requests": args.service_requests, "failed": str(exc)[:300]}
-            print(f"   service     p50 {service.get('p50_s')} s  p99 {service.get('p99_s')} s"
-                  f"  (first {service.get('first_s')} s) "
-                  f"{service.get('states') or service.get('failed')}", flush=True)
+        measured = _requests(args, env, data, sizes, work)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return {"engine": engine, "first_load": first, "increment_load": inc,
-            "after_load": after, "sizes": out,
-            "service": service}
+            "after_load": after, **measured}
+
+
+def _requests(args: argparse.Namespace, env: dict[str, str], data: Path, sizes: list[int],
+              work: Path) -> dict:
+    """The sweep over request sizes on the store ``env`` names, then the service's
+    latency for one-record requests."""
+    out = []
+    for k in sizes:
+        s = sweep_size(args, env, data, k, work)
+        out.append(s)
+        print(f"   process {k:>9,}  median {s['median_wall_s'] or 0:8.2f} s  "
+              f"{s['peak_rss_gib'] or 0:5.2f} GiB  {s['median_stages']}", flush=True)
+    service = None
+    if args.service_requests:
+        one = sized_records(data, 1)
+        try:
+            service = latency(
+                env, lambda rid: make_package(data, one, work / "api" / rid, rid),
+                args.service_requests, work / "logs" / "serve.log")
+        except SystemExit as exc:  # the sweep's figures stay; the table says why
+            service = {"requests": args.service_requests, "failed": str(exc)[:300]}
+        print(f"   service     p50 {service.get('p50_s')} s  p99 {service.get('p99_s')} s"
+              f"  (first {service.get('first_s')} s) "
+              f"{service.get('states') or service.get('failed')}", flush=True)
+    return {"sizes": out, "service": service}
 
 
 def run_bare(args: argparse.Namespace, data: Path, sizes: list[int], root: Path) -> dict:
