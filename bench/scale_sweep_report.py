@@ -49,6 +49,10 @@ def render_run(run: dict) -> list[str]:
 
 
 def _loads(run: dict) -> list[str]:
+    given = [e["engine"] for e in run["engines"] if e.get("store")]
+    if given:  # --store: measured on a store loaded before, by another run
+        return [f"Store: loaded before this run ({', '.join(given)}, `--store`); no load "
+                "is timed here.", ""]
     lines = ["Loads (the first, then the increment into that store; stages as printed):", "",
              "| store | load | filings | in store | s | GiB | load avg | stages |",
              "|---|---|---|---|---|---|---|---|"]
