@@ -5,8 +5,8 @@ would pick from the whole store for ``max_pairs`` pairs; for m, every filing of 
 of taxpayers (by a hash of the TIN). The model's inputs (:func:`_input_view`) are
 computed once per sample, into a table every step of training reads (:func:`_model_inputs`),
 so training reads the store twice whatever its size, and both samples are hashes of ids
-and a seed, and expectation maximisation runs on one thread: the same filings give the
-same model JSON (docs/matching.md).
+and a seed, and expectation maximisation runs on one thread: the same stored filings
+(the same filing ids) give the same model JSON (docs/matching.md).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def train(
     size. EM takes every pair its rule blocks in the sample (no pair sampling: the
     sample bounds them, and Splink's pair sampling would read the inputs again to count).
     Both samples are hashes of ids and ``seed``, not draws, and EM adds up in one order
-    (:func:`_one_thread`): the same filings give the same JSON. The prior probability is
+    (:func:`_one_thread`): the same stored filings give the same JSON. The prior is
     set per request at scoring time (it depends on the store's size). ``names``: the
     policy's name rules (:class:`model.NameRules`).
     """
