@@ -3,9 +3,10 @@
 Two samples of the filings, each read once: for u, the filings Splink's random sampling
 would pick from the whole store for ``max_pairs`` pairs; for m, every filing of a sample
 of taxpayers (by a hash of the TIN). The model's inputs (:func:`_input_view`) are
-computed on the samples alone, so training reads the store twice whatever its size, and
-both samples are hashes of ids and a seed, and expectation maximisation runs on one
-thread: the same filings give the same model JSON (docs/matching.md).
+computed once per sample, into a table every step of training reads (:func:`_model_inputs`),
+so training reads the store twice whatever its size, and both samples are hashes of ids
+and a seed, and expectation maximisation runs on one thread: the same stored filings
+(the same filing ids) give the same model JSON (docs/matching.md).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ def train(
     seed: int = 6103,
     max_pairs: float = 2e6,
     em_filings: int = 300_000,
-    em_max_pairs: float = 2e6,
     names: model.NameRules = DEFAULT_NAME_RULES,
 ) -> str:
     """Estimate the model from the loaded filings; return the model JSON.
@@ -43,9 +43,11 @@ def train(
     sample of taxpayers (whole TINs, about ``em_filings`` filings), one session per rule
     of ``model.EM_BLOCKING_RULES``; then the documented floors of ``model.M_FLOORS`` for
     levels only requests show. Each sample is read from ``filings`` once and the model's
-    inputs are computed on it alone, so the cost is bounded whatever the store's size.
+    inputs are computed on it alone, once, so the cost is bounded whatever the store's
+    size. EM takes every pair its rule blocks in the sample (no pair sampling: the
+    sample bounds them, and Splink's pair sampling would read the inputs again to count).
     Both samples are hashes of ids and ``seed``, not draws, and EM adds up in one order
-    (:func:`_one_thread`): the same filings give the same JSON. The prior probability is
+    (:func:`_one_thread`): the same stored filings give the same JSON. The prior is
     set per request at scoring time (it depends on the store's size). ``names``: the
     policy's name rules (:class:`model.NameRules`).
     """
@@ -54,7 +56,7 @@ def train(
     con.execute("SET enable_progress_bar = false")  # the command shows its own stage
     try:
         rows = _u_sample(con, "_tg_u_sample", filings, n, max_pairs, seed)
-        _input_view(con, "_tg_train", "_tg_u_sample", "uid", names=names)
+        _model_inputs(con, "_tg_train", "_tg_u_sample", "uid", names)
         settings = model.settings(1e-6)
         settings.link_type = "dedupe_only"
         linker = Linker(db.register("_tg_train"), settings, log_level=logging.ERROR)
@@ -65,17 +67,16 @@ def train(
 
         buckets = max(1, int(n) // em_filings)
         _sample(con, "_tg_em_sample", filings, f"hash(f.tin, {seed}) % {buckets} = 0")
-        _input_view(con, "_tg_em", "_tg_em_sample", "filing_id", names=names)
+        _model_inputs(con, "_tg_em", "_tg_em_sample", "filing_id", names)
         em = Linker(db.register("_tg_em"), spec, log_level=logging.ERROR)
         with _one_thread(con):  # EM sums fractions: in one order, the same sums
             for rule in model.EM_BLOCKING_RULES:
                 em.training.estimate_parameters_using_expectation_maximisation(
-                    rule, estimate_without_term_frequencies=True, max_pairs=em_max_pairs)
+                    rule, estimate_without_term_frequencies=True)
         spec = model.apply_m_floors(em.misc.save_model_to_json())
     finally:
-        for view in ("_tg_train", "_tg_em"):
-            con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in ("_tg_u_sample", "_tg_em_sample"):
+        con.execute("DROP VIEW IF EXISTS _tg_names_view")
+        for table in ("_tg_u_sample", "_tg_em_sample", "_tg_train", "_tg_em", "_tg_names"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("RESET enable_progress_bar")
     spec["link_type"] = "link_only"
@@ -124,3 +125,31 @@ def _sample(con: duckdb.DuckDBPyConnection, name: str, filings: str, where: str)
     cols = ", ".join(f"f.{c}" for c in MODEL_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
                 f"SELECT f.filing_id, {cols} FROM {filings} f WHERE {where}")
+
+
+# What the name features of the model's inputs depend on (:func:`_input_view`).
+_NAME_KEYS = ("n_first", "n_surname1")
+
+
+def _model_inputs(con: duckdb.DuckDBPyConnection, name: str, source: str, uid: str,
+                  names: model.NameRules) -> None:
+    """Temp table ``name``: the model's input rows of ``source`` as :func:`_input_view`
+    gives them, in ``uid`` order. The view's name features (nicknames, spelling keys,
+    established names: regular expressions and joins) are computed once per distinct
+    first name and first surname of the sample, not once per filing, and the table is
+    read by every step of training instead of the view being computed again for each."""
+    keys = ", ".join(c if c in _NAME_KEYS else f"NULL AS {c}" for c in MODEL_COLUMNS)
+    _input_view(con, "_tg_names_view", f"(SELECT DISTINCT 0 AS k, {keys} FROM {source})",
+                "k", names=names)
+    have = [d[0] for d in con.execute("SELECT * FROM _tg_names_view LIMIT 0").description]
+    features = [c for c in have if c not in ("uid", *MODEL_COLUMNS, "a_bldg")]
+    con.execute("CREATE OR REPLACE TEMP TABLE _tg_names AS SELECT "
+                + ", ".join((*_NAME_KEYS, *features)) + " FROM _tg_names_view")
+    con.execute("DROP VIEW _tg_names_view")
+    cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
+    on = " AND ".join(f"f.{k} IS NOT DISTINCT FROM s.{k}" for k in _NAME_KEYS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT s.{uid} AS uid, {cols}, {model.A_BLDG.format(p="s.")} AS a_bldg,
+               {", ".join(f"f.{c}" for c in features)}
+        FROM {source} s LEFT JOIN _tg_names f ON {on} ORDER BY uid""")
