@@ -145,7 +145,7 @@ def score(
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
     finally:
-        for view in ("_tg_left", "_tg_right", "_tg_chunked"):
+        for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
                       "_tg_met", *tf.values()):
@@ -213,7 +213,7 @@ def _score_chunk(
 # The predict of the last (connection, settings) scored, its SQL kept for the next chunk
 # or job of this process (:mod:`taxgate.matching.predict_sql`): building a Linker parses
 # every comparison level's SQL, and each predict generated its SQL again (about 0.5 s a
-# job together). The statements read the views _tg_left and _tg_right and the
+# job together). The statements read the input views (predict_sql.LEFT, RIGHT) and the
 # term-frequency tables by name, made again for each chunk; the tables they make are
 # dropped before each use and after.
 _KEPT: list[tuple[duckdb.DuckDBPyConnection, str, predict_sql.Compiled]] = []
