@@ -5,7 +5,7 @@ name may stand for, its silent-E stem and its diminutive's entries, read from fo
 small tables computed from standardization's name tables (``name_nickname``,
 ``name_given``, :mod:`taxgate.standardize`) and the policy's name rules alone. Written
 as subqueries of the view, DuckDB computed all four again for every statement that read
-it: about 0.04 s a side, four times a request (Splink's blocking and its scoring each
+it: 0.04–0.08 s a side, four times a request (Splink's blocking and its scoring each
 read both sides), whatever the request's size.
 
 They are TEMP tables of the connection, made by :func:`install` the first time a set of
