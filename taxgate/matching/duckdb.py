@@ -1,7 +1,7 @@
 """The person-match model on DuckDB: estimate it from the filings, score requests.
 
-Only this module (and ``spark.py``) imports Splink's engine APIs; the model itself is
-described in :mod:`taxgate.matching.model`.
+Only this module's :mod:`~taxgate.matching.predict_sql` (and ``spark.py``) import
+Splink's engine APIs; the model itself is described in :mod:`taxgate.matching.model`.
 """
 
 from __future__ import annotations
@@ -12,20 +12,11 @@ import time
 from typing import TYPE_CHECKING
 
 import duckdb
-from splink import DuckDBAPI, Linker
 
 from taxgate import filing_index
 from taxgate.filing_index import MODEL_COLUMNS
-from taxgate.matching import model
-from taxgate.matching.name_keys import (
-    NICKS_BY_SOUND,
-    diminutive_base,
-    diminutive_entries,
-    hypocoristic_stem,
-    silent_e_stems,
-    sound_key,
-    spelling_key,
-)
+from taxgate.matching import model, name_lookups, predict_sql
+from taxgate.matching.name_keys import diminutive_base, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
@@ -34,14 +25,6 @@ if TYPE_CHECKING:
 
 logging.getLogger("splink").setLevel(logging.WARNING)
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
-
-
-# Every given name a first-name token may stand for (all variants of an ambiguous
-# nickname: AB -> ABEL, ABIEL, ABNER ...), from standardization's name_nickname table.
-_NICKS = """
-    SELECT variant, list_append(list(DISTINCT split_part(canonical, ' ', 1)), variant) AS nicks
-    FROM name_nickname GROUP BY variant
-"""
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -70,12 +53,11 @@ def _input_view(
     not of the other sex (LEONARD of LEN for LENNIE)."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     established, dominance = int(names.established_min_count), float(names.sex_dominance)
-
     hypo = hypocoristic_stem("s.n_first", names.hypocorism_min_letters)
+    name_lookups.install(con, dominance, names.hypocorism_min_letters)
 
     def sex(g: str) -> str:
-        return (f"CASE WHEN {g}.female >= {dominance} * {g}.male THEN 'F' "
-                f"WHEN {g}.male >= {dominance} * {g}.female THEN 'M' END")
+        return name_lookups.sex(g, dominance)
 
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
@@ -92,10 +74,10 @@ def _input_view(
                coalesce(g2.births >= {established}, false) AS n_surname1_established,
                {sex('g1')} AS n_first_sex,
                coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
-        FROM {source} s LEFT JOIN ({_NICKS}) nk ON nk.variant = s.n_first
-        LEFT JOIN ({NICKS_BY_SOUND}) ns ON ns.sound = {sound_key('s.n_first')}
-        LEFT JOIN ({silent_e_stems(names.hypocorism_min_letters)}) se ON se.variant = s.n_first
-        LEFT JOIN ({diminutive_entries(sex('g'))}) db ON db.base = {diminutive_base('s.n_first')}
+        FROM {source} s LEFT JOIN {name_lookups.NICKS} nk ON nk.variant = s.n_first
+        LEFT JOIN {name_lookups.NICKS_SOUND} ns ON ns.sound = {sound_key('s.n_first')}
+        LEFT JOIN {name_lookups.SILENT_E} se ON se.variant = s.n_first
+        LEFT JOIN {name_lookups.DIMINUTIVES} db ON db.base = {diminutive_base('s.n_first')}
         LEFT JOIN name_given g1 ON g1.name = s.n_first
         LEFT JOIN name_given g2 ON g2.name = s.n_surname1
         LEFT JOIN name_first_lookup x ON x.token = s.n_surname1
@@ -163,7 +145,7 @@ def score(
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
     finally:
-        for view in ("_tg_left", "_tg_right", "_tg_chunked"):
+        for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
         for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
                       "_tg_met", *tf.values()):
@@ -217,43 +199,35 @@ def _score_chunk(
         SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk}) c
           ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
-    _input_view(con, "_tg_left", "_tg_req_chunk", "row_number", names=names)
-    _input_view(con, "_tg_right", "_tg_fil_chunk", "filing_id", names=names)
-    db, linker = _linker(con, spec)
-    for col, table in tf.items():
-        linker.table_management.register_term_frequency_lookup(db.register(table), col)
-    pairs = linker.inference.predict(threshold_match_weight=-5, warning_mode="never")
+    _input_view(con, predict_sql.LEFT, "_tg_req_chunk", "row_number", names=names)
+    _input_view(con, predict_sql.RIGHT, "_tg_fil_chunk", "filing_id", names=names)
+    pairs = _predict(con, spec, tf)
     comparisons = [c["output_column_name"] for c in spec["comparisons"]]
-    finish_pairs(con, pairs.physical_name, "_tg_req_chunk", "_tg_fil_chunk", comparisons, out,
-                 append=chunk > 0)
-    pairs.drop_table_from_database_and_remove_from_cache()
-    linker.table_management.invalidate_cache()
+    try:
+        finish_pairs(con, pairs, "_tg_req_chunk", "_tg_fil_chunk", comparisons, out,
+                     append=chunk > 0)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {pairs}")
 
 
-# The Linker of the last (connection, settings) scored, kept for the next chunk or job
-# of this process: building one parses every comparison level's SQL (about 0.3 s a
-# job). It reads the views _tg_left and _tg_right by name, made again for each chunk;
-# what Splink caches (the term-frequency lookups registered, its intermediate tables)
-# is dropped and the cache's id renewed before each use and after, so nothing of one
-# chunk is found by the next.
-_KEPT: list[tuple[duckdb.DuckDBPyConnection, str, DuckDBAPI, Linker]] = []
+# The predict of the last (connection, settings) scored, its SQL kept for the next chunk
+# or job of this process (:mod:`taxgate.matching.predict_sql`): each predict generated
+# its SQL again (about 0.2 s a job; 0.4 s under a profiler). The statements read the
+# input views (predict_sql.LEFT, RIGHT) and the term-frequency tables by name, made again
+# for each chunk; the tables they make are dropped before each use and after.
+_KEPT: list[tuple[duckdb.DuckDBPyConnection, str, predict_sql.Compiled]] = []
 
 
-def _linker(con: duckdb.DuckDBPyConnection, spec: dict) -> tuple[DuckDBAPI, Linker]:
-    """Splink's database API and Linker for ``spec`` on ``con``, with an empty cache."""
-    key = json.dumps(spec, sort_keys=True)
+def _predict(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str]) -> str:
+    """Splink's predict of ``spec`` on ``con`` over the chunk's views and the
+    term-frequency tables ``tf``; the name of the table of scored pairs it made."""
+    key = json.dumps([spec, tf], sort_keys=True)
     if _KEPT and _KEPT[0][0] is con and _KEPT[0][1] == key:
-        db, linker = _KEPT[0][2], _KEPT[0][3]
-        linker.table_management.invalidate_cache()
-        return db, linker
-    db = DuckDBAPI(connection=con)
-    left = db.register("_tg_left", table_name="tg_requests")
-    right = db.register("_tg_right", table_name="tg_filings")
-    # Splink's settings validation only logs warnings (hidden at ERROR) and costs about
-    # a second of SQL parsing per chunk; the model was checked by check_model.
-    linker = Linker([left, right], spec, log_level=logging.ERROR, validate_settings=False)
-    _KEPT[:] = [(con, key, db, linker)]
-    return db, linker
+        return _KEPT[0][2].run(con)
+    _KEPT.clear()
+    compiled = predict_sql.record(con, spec, tf)
+    _KEPT[:] = [(con, key, compiled)]
+    return compiled.output
 
 
 def finish_pairs(

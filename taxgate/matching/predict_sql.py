@@ -1,0 +1,89 @@
+"""Splink's predict of one model on one connection: its SQL generated once, then run again.
+
+On every call Splink builds a predict's SQL in Python: every comparison level's SQL
+through sqlglot, the columns of its inputs asked of DuckDB, the blocking rules and the
+match weights written out. That is about 0.2 s a request, whatever its size, for
+statements that depend only on the model (its JSON, the prior in it) and on the names
+and columns of the tables they read, which are the same for every chunk of every
+request: the input views ``_tg_left`` and ``_tg_right`` (made again for each chunk by
+:func:`taxgate.matching.duckdb._input_view`) and the term-frequency tables.
+
+So the first predict of a model on a connection runs through Splink (:func:`record`),
+and the statements Splink sends to DuckDB that change something (it drops and creates
+its tables; it only reads the catalog otherwise) are recorded. A later predict of the
+same model on the same connection runs those statements again (:meth:`Compiled.run`):
+the same tables made the same way from the inputs of the moment. A new model, a new
+prior (the store's filings changed) or a new connection compiles again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+import duckdb
+from splink import DuckDBAPI, Linker
+
+_log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
+LEFT, RIGHT = "_tg_left", "_tg_right"  # the views a predict reads
+THRESHOLD_MATCH_WEIGHT = -5  # pairs below this weight are not kept
+
+# Splink's blocking makes this table (its name then a hash); what comes after scores it.
+_BLOCKED = re.compile(r"^\s*CREATE TABLE __splink__blocked_id_pairs_\w+ AS", re.IGNORECASE)
+_READS = ("SELECT", "PRAGMA", "DESCRIBE")  # what Splink asks of the catalog
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A predict's statements, in order: the first ``blocking`` of them generate the
+    candidate pairs; the last makes table ``output``, the scored pairs."""
+
+    statements: tuple[str, ...]
+    blocking: int
+    output: str
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> str:
+        """Run the predict on ``con`` (the inputs as they are now); the output table."""
+        start = time.perf_counter()
+        for i, sql in enumerate(self.statements):
+            if i == self.blocking:
+                _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
+            con.execute(sql)
+        return self.output
+
+
+class _Recorder(DuckDBAPI):
+    """Splink's DuckDB API; the statements it runs are kept while ``recording`` is a list."""
+
+    recording: list[str] | None = None
+
+    def _execute_sql_against_backend(self, final_sql: str) -> duckdb.DuckDBPyRelation:
+        if self.recording is not None:
+            self.recording.append(final_sql)
+        return super()._execute_sql_against_backend(final_sql)
+
+
+def record(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str]) -> Compiled:
+    """Splink's predict of ``spec`` over the views ``_tg_left`` and ``_tg_right`` with
+    the term-frequency tables ``tf`` (column -> table), run on ``con`` now (its output
+    table is the answer of this call) and recorded for the next."""
+    db = _Recorder(connection=con)
+    left = db.register(LEFT, table_name="tg_requests")
+    right = db.register(RIGHT, table_name="tg_filings")
+    # Splink's settings validation only logs warnings (hidden at ERROR) and costs about
+    # a second of SQL parsing; the model was checked by check_model.
+    linker = Linker([left, right], spec, log_level=logging.ERROR, validate_settings=False)
+    db.recording = []
+    for col, table in tf.items():
+        linker.table_management.register_term_frequency_lookup(db.register(table), col)
+    pairs = linker.inference.predict(threshold_match_weight=THRESHOLD_MATCH_WEIGHT,
+                                     warning_mode="never")
+    recorded, db.recording = db.recording, None
+    statements = tuple(s for s in recorded if not s.lstrip().upper().startswith(_READS))
+    blocked = [i for i, s in enumerate(statements) if _BLOCKED.match(s)]
+    made = re.compile(rf"^\s*CREATE TABLE {re.escape(pairs.physical_name)} AS", re.IGNORECASE)
+    if len(blocked) != 1 or sum(1 for s in statements if made.match(s)) != 1:
+        raise RuntimeError("Splink's predict ran other statements than this module expects")
+    return Compiled(statements, blocked[0] + 1, pairs.physical_name)
