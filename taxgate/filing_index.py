@@ -18,7 +18,8 @@ instead of scanning and aggregating every filing for every request:
 - ``filing_tin_names``: every (TIN, first name, first surname) filed.
 - ``filing_name_sides``: per (TIN, name key) of ``filing_tin_names``, what the
   successor rules (R25, :mod:`taxgate.persons`) compare by name key: ITIN or not, first
-  and last tax year, suffix, first and last state; in name key order.
+  and last tax year, suffix, first and last state and 3-digit ZIP, whether it gives a
+  date of birth and a full double surname; in name key order.
 - ``filing_shared_pairs``: every ITIN and SSN sharing a name key and a date of birth,
   a delivery point or a full double surname, the ITIN's last tax year before the SSN's
   first and neither their dates of birth nor their full double surnames disagreeing (the
@@ -183,7 +184,9 @@ def _name_sides(p: str, where: str = "") -> str:
     """Per (TIN, name key) of the index's names (``where``: which TINs), the TIN's
     profile as the successor rules compare it (reads the index's TINs and names)."""
     return f"""SELECT k.tin, k.n_first, k.n_surname1, left(k.tin, 1) = '9' AS is_itin,
-                      t.fy, t.ly, t.sfx, t.first_state, t.last_state
+                      t.fy, t.ly, t.sfx, t.first_state, t.last_state, t.first_zip3,
+                      t.last_zip3, {_size("t.dobs")} > 0 AS has_dob,
+                      {_size("t.fulls")} > 0 AS has_full
                FROM {p}{TIN_NAMES} k JOIN {p}{TINS} t USING (tin) {where}
                ORDER BY n_first, n_surname1, tin"""
 

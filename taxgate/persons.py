@@ -84,44 +84,68 @@ def _anywhere(gap: int, rows: str, counts: str) -> str:
 # missing or incomplete, and nothing reads them.
 _IN_KEYS = "JOIN _sx_keys USING (n_first, n_surname1)"
 
-# Adjacent in the state the ITIN left: pairs with a side among the name sides ``rows``.
+# Adjacent in the state the ITIN left: pairs with a side among the name sides ``rows``,
+# and whether the pair may be kept without a value in common (``bare_ok``: neither both
+# give a date of birth nor both a full double surname; see SUCCESSORS_SQL).
 ADJACENT_SQL = """
-SELECT a.tin AS itin, b.tin AS ssn
-FROM (SELECT tin, n_first, n_surname1, last_state, unnest(range(ly + 1, ly + {gap} + 1)) AS y
-      FROM {rows} WHERE is_itin) a
+SELECT a.tin AS itin, b.tin AS ssn,
+       NOT (a.has_full AND b.has_full) AND NOT (a.has_dob AND b.has_dob) AS bare_ok
+FROM (SELECT *, unnest(range(ly + 1, ly + {gap} + 1)) AS y FROM {rows} WHERE is_itin) a
 JOIN {sides} b ON b.n_first = a.n_first AND b.n_surname1 = a.n_surname1
  AND b.first_state = a.last_state AND b.fy = a.y
 WHERE NOT b.is_itin
 UNION
-SELECT a.tin, b.tin
+SELECT a.tin, b.tin, NOT (a.has_full AND b.has_full) AND NOT (a.has_dob AND b.has_dob)
 FROM {sides} a
-JOIN (SELECT tin, n_first, n_surname1, first_state, unnest(range(fy - {gap}, fy)) AS y
-      FROM {rows} WHERE NOT is_itin) b
+JOIN (SELECT *, unnest(range(fy - {gap}, fy)) AS y FROM {rows} WHERE NOT is_itin) b
   ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
  AND a.last_state = b.first_state AND a.ly = b.y
 WHERE a.is_itin
 """
 
+# The adjacent pairs of the TINs adjacent to R are read only to count, per TIN, its
+# loose pairs (adjacent, sharing nothing: SOFT_LINKS_SQL's "only one"); whether it has
+# one or more is all that is read, so two per TIN are kept (of 1.2M such pairs for a
+# 100,000-record request at 10.3M filings, common names' namesakes).
+LOOSE_TWO_SQL = """
+SELECT itin, ssn FROM ({adjacent}) q
+WHERE bare_ok AND NOT EXISTS (
+  SELECT 1 FROM {shared} s WHERE s.itin = q.itin AND s.ssn = q.ssn)
+QUALIFY row_number() OVER (PARTITION BY itin ORDER BY ssn) <= 2
+     OR row_number() OVER (PARTITION BY ssn ORDER BY itin) <= 2
+"""
+
+
+# The pairs found, with what they share: a pair that shares a value is a shared pair of
+# the index if nothing disagrees (then its flags are the index's); one that is not
+# shares nothing, so it is kept only when neither both give a date of birth nor both a
+# full double surname (they would disagree), and shares no DOB, address or surname.
 SUCCESSORS_SQL = """
 WITH found AS (
   SELECT itin, ssn FROM _sx_shared UNION SELECT itin, ssn FROM _sx_adj
   UNION SELECT itin, ssn FROM _sx_adjx UNION SELECT itin, ssn FROM _sx_any
 ),
 prof AS (
-  SELECT tin, dobs, fulls, addrs, fy, ly, first_state, last_state, first_zip3, last_zip3
-  FROM {tins} WHERE tin IN (SELECT itin FROM found UNION SELECT ssn FROM found)
+  SELECT DISTINCT tin, fy, ly, first_state, last_state, first_zip3, last_zip3, has_dob,
+         has_full
+  FROM {sides} WHERE tin IN (SELECT itin FROM found UNION SELECT ssn FROM found)
+),
+shared AS (
+  SELECT DISTINCT itin, ssn, by_dob, shared_address, same_full_name FROM {shared}
+  WHERE itin IN (SELECT itin FROM found) AND ssn IN (SELECT ssn FROM found)
 )
 SELECT f.itin, f.ssn,
-       len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
-       list_has_any(a.addrs, b.addrs) AS shared_address,
-       list_has_any(a.fulls, b.fulls) AS same_full_name,
+       coalesce(s.by_dob, false) AS by_dob,
+       coalesce(s.shared_address, false) AS shared_address,
+       coalesce(s.same_full_name, false) AS same_full_name,
        b.fy - a.ly <= {gap} AND a.last_state = b.first_state AS adjacent,
        a.last_zip3 = b.first_zip3 AS nearby,
        (f.itin, f.ssn) IN (SELECT (itin, ssn) FROM _sx_any) AS only_pair_anywhere
 FROM found f JOIN prof a ON a.tin = f.itin JOIN prof b ON b.tin = f.ssn
+LEFT JOIN shared s ON s.itin = f.itin AND s.ssn = f.ssn
 WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on it)
-  AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
-  AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
+  AND (s.itin IS NOT NULL
+       OR NOT (a.has_full AND b.has_full) AND NOT (a.has_dob AND b.has_dob))
 """
 
 
@@ -144,7 +168,8 @@ def _steps(pairs: str, gap: int) -> list[tuple[str, str]]:
         ("_sx_adj", adjacent.format(rows="_sx_rs")),
         ("_sx_xs", f"SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.tin IN "
                    f"(SELECT itin FROM _sx_adj UNION SELECT ssn FROM _sx_adj)"),
-        ("_sx_adjx", adjacent.format(rows="_sx_xs")),
+        ("_sx_adjx", LOOSE_TWO_SQL.format(adjacent=adjacent.format(rows="_sx_xs"),
+                                          shared=shared)),
         # the ITINs that may be the only partner anywhere of a TIN of R: its ITINs, and
         # those of an SSN's keys that end within the gap before it begins
         ("_sx_as", f"""SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.is_itin AND s.tin IN (
@@ -169,8 +194,8 @@ def create_successors(con: Any, pairs: str, policy: Policy, out: str) -> None:
     try:
         for table, select in steps:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS "
-                    + SUCCESSORS_SQL.format(tins=filing_index.TINS, gap=gap))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS " + SUCCESSORS_SQL.format(
+            sides=filing_index.NAME_SIDES, shared=filing_index.SHARED_PAIRS, gap=gap))
     finally:
         for table, _ in steps:
             con.execute(f"DROP TABLE IF EXISTS {table}")
