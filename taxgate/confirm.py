@@ -57,11 +57,6 @@ def confirmable(
     """
     period_list = _period_list(periods)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cf_aor AS
-        {ADDRESS_OF_RECORD_SQL.format(periods=period_list, candidates=candidates,
-                                      persons=persons, addresses=filing_index.ADDRESSES)}
-    """)
-    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_linked AS
         WITH s AS ({SOFT_LINKS_SQL.format(successors=successors)}),
         cand AS (SELECT DISTINCT c.person_id, p.tin FROM {candidates} c
@@ -74,12 +69,24 @@ def confirmable(
         WHERE other NOT IN (SELECT tin FROM {persons} p WHERE p.person_id = partners.person_id)
         UNION SELECT person_id, tin, false FROM cand
     """)
+    # the addresses of record per tax year in the periods of every TIN linked to a
+    # candidate, read from the index once (one pass over it, for both uses below)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cf_addr AS
+        SELECT tin, tax_year, aor, aor_rank FROM {filing_index.ADDRESSES}
+        WHERE tax_year IN ({period_list}) AND tin IN (SELECT tin FROM _cf_linked)
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cf_aor AS
+        {ADDRESS_OF_RECORD_SQL.format(periods=period_list, candidates=candidates,
+                                      persons=persons, addresses="_cf_addr")}
+    """)
     # A possible successor: the submitted address must also be the address of record of
     # the two together (R25).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_soft AS
         SELECT m.person_id, arg_max(a.aor, a.aor_rank) AS aor
-        FROM {filing_index.ADDRESSES} a JOIN _cf_linked m ON m.tin = a.tin
+        FROM _cf_addr a JOIN _cf_linked m ON m.tin = a.tin
         WHERE a.tax_year IN ({period_list})
           AND m.person_id IN (SELECT person_id FROM _cf_linked WHERE soft)
         GROUP BY m.person_id
@@ -121,7 +128,7 @@ def confirmable(
                   AND {str(bool(safeguards_current)).upper()} AS confirmable
         FROM k
     """)
-    for table in ("_cf_aor", "_cf_linked", "_cf_soft", "_cf_holds", "_cf_streets"):
+    for table in ("_cf_linked", "_cf_addr", "_cf_aor", "_cf_soft", "_cf_holds", "_cf_streets"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -16,6 +16,15 @@ instead of scanning and aggregating every filing for every request:
   suffix, first and last state and 3-digit ZIP, whether any filing carries a hold.
   Its row count is the prior's count of distinct TINs.
 - ``filing_tin_names``: every (TIN, first name, first surname) filed.
+- ``filing_name_sides``: per (TIN, name key) of ``filing_tin_names``, what the
+  successor rules (R25, :mod:`taxgate.persons`) compare by name key: ITIN or not, first
+  and last tax year, suffix, first and last state and 3-digit ZIP, whether it gives a
+  date of birth and a full double surname; in name key order.
+- ``filing_shared_pairs``: every ITIN and SSN sharing a name key and a date of birth,
+  a delivery point or a full double surname, the ITIN's last tax year before the SSN's
+  first and neither their dates of birth nor their full double surnames disagreeing (the
+  successor candidates of R25 found by a value in common), one row per name key they
+  share, with what they share. A request reads the rows of its TINs by key.
 - ``filing_addresses``: per TIN and tax year, the address of the filing that is the
   address of record among them (contract §3: latest processed, a change of address
   before a return processed the same day, then the filing id) and that filing's place
@@ -28,7 +37,8 @@ instead of scanning and aggregating every filing for every request:
 Filing ids only grow from load to load, so an update reads only the filings above the
 watermark: new variants are inserted (an existing variant's id never changes), term
 counts are added to, new names and streets are inserted, and the profiles of the TINs
-the new filings touch are computed again from all their filings. A store the index
+the new filings touch (their name sides and shared pairs included) are computed again
+from all their filings. A store the index
 does not cover (made before it existed, a load that stopped between storing the
 filings and indexing them, or an index of another version) is brought up to date by
 :func:`update`, rebuilt whole where the watermark cannot be trusted. Each statement
@@ -40,7 +50,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VERSION = 3  # of the definitions below: an index of another version is rebuilt
+VERSION = 4  # of the definitions below: an index of another version is rebuilt
 
 # Columns the person-match model reads on both sides: its inputs and blocking keys.
 MODEL_COLUMNS = (
@@ -68,6 +78,8 @@ TINS = "filing_tins"
 TIN_NAMES = "filing_tin_names"
 ADDRESSES = "filing_addresses"
 STREETS = "filing_streets"
+NAME_SIDES = "filing_name_sides"
+SHARED_PAIRS = "filing_shared_pairs"
 STATE = "filing_index_state"
 
 
@@ -76,7 +88,7 @@ def terms_table(column: str) -> str:
     return f"filing_terms_{column}"
 
 
-TABLES = (VARIANTS, TINS, TIN_NAMES, ADDRESSES, STREETS,
+TABLES = (VARIANTS, TINS, TIN_NAMES, ADDRESSES, STREETS, NAME_SIDES, SHARED_PAIRS,
           *(terms_table(c) for c in TF_COLUMNS), STATE)
 
 
@@ -168,6 +180,79 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
         )"""
 
 
+def _name_sides(p: str, where: str = "") -> str:
+    """Per (TIN, name key) of the index's names (``where``: which TINs), the TIN's
+    profile as the successor rules compare it (reads the index's TINs and names)."""
+    return f"""SELECT k.tin, k.n_first, k.n_surname1, left(k.tin, 1) = '9' AS is_itin,
+                      t.fy, t.ly, t.sfx, t.first_state, t.last_state, t.first_zip3,
+                      t.last_zip3, {_size("t.dobs")} > 0 AS has_dob,
+                      {_size("t.fulls")} > 0 AS has_full
+               FROM {p}{TIN_NAMES} k JOIN {p}{TINS} t USING (tin) {where}
+               ORDER BY n_first, n_surname1, tin"""
+
+
+def _sides_values(p: str, where: str = "") -> str:
+    """The name sides (``where``: which rows) with their TIN's values."""
+    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.dobs, t.addrs, t.fulls
+               FROM {p}{NAME_SIDES} s JOIN {p}{TINS} t USING (tin) {where}"""
+
+
+def _shared_values(sides: str) -> str:
+    """(is_itin, tin, name key, v): each date of birth, delivery point and full double
+    surname of each (TIN, name key) of the relation ``sides`` (:func:`_sides_values`)."""
+    cols = "is_itin, tin, n_first, n_surname1"
+    return " UNION ALL ".join(
+        f"SELECT {cols}, '{tag}' || CAST(x AS VARCHAR) AS v "
+        f"FROM (SELECT {cols}, unnest({values}) AS x FROM {sides})"
+        for tag, values in (("d", "dobs"), ("a", "addrs"), ("f", "fulls")))
+
+
+# (Lists the index's profiles hold never contain NULL, so "any in common" is a
+# non-empty intersection; written so that it reads the same on Spark.)
+def _size(values: str) -> str:
+    return f"array_length({values})"
+
+
+def _overlap(a: str, b: str) -> str:
+    return f"array_length(array_intersect({a}, {b})) > 0"
+
+
+def _shared_pairs(p: str, touched: str | None = None) -> str:
+    """The successor candidates sharing a value (R25), per name key they share; only
+    those with a TIN of the relation ``touched`` (one column, ``tin``) when given."""
+    if touched is None:
+        found = f"""WITH sides AS ({_sides_values(p)}), shared AS ({_shared_values("sides")})
+          SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
+          FROM shared a JOIN shared b USING (n_first, n_surname1, v)
+          WHERE a.is_itin AND NOT b.is_itin"""
+    else:  # the touched TINs' values against every value of their name keys
+        mine = f"WHERE s.tin IN (SELECT tin FROM {touched})"
+        keys = (f"JOIN (SELECT DISTINCT n_first, n_surname1 FROM {p}{NAME_SIDES} s {mine}) k "
+                f"USING (n_first, n_surname1)")
+        found = f"""WITH mine_sides AS ({_sides_values(p, mine)}),
+          near_sides AS ({_sides_values(p, keys)}),
+          mine AS ({_shared_values("mine_sides")}), near AS ({_shared_values("near_sides")})
+          SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
+          FROM mine a JOIN near b USING (n_first, n_surname1, v)
+          WHERE a.is_itin AND NOT b.is_itin
+          UNION SELECT a.tin, b.tin, n_first, n_surname1
+          FROM near a JOIN mine b USING (n_first, n_surname1, v)
+          WHERE a.is_itin AND NOT b.is_itin"""
+    return f"""
+        WITH found AS (SELECT DISTINCT * FROM ({found}))
+        SELECT f.itin, f.ssn, f.n_first, f.n_surname1,
+               {_size("a.dobs")} > 0 AND {_size("b.dobs")} > 0 AS by_dob,
+               {_overlap("a.addrs", "b.addrs")} AS shared_address,
+               {_overlap("a.fulls", "b.fulls")} AS same_full_name
+        FROM found f JOIN {p}{TINS} a ON a.tin = f.itin JOIN {p}{TINS} b ON b.tin = f.ssn
+        WHERE b.fy - a.ly > 0
+          AND NOT ({_size("a.fulls")} > 0 AND {_size("b.fulls")} > 0
+                   AND NOT {_overlap("a.fulls", "b.fulls")})
+          AND NOT ({_size("a.dobs")} > 0 AND {_size("b.dobs")} > 0
+                   AND NOT {_overlap("a.dobs", "b.dobs")})
+        ORDER BY f.itin, f.ssn, f.n_first, f.n_surname1"""
+
+
 # What the index reads of a filing besides the model's columns, and the type of each
 # column it reads that is not VARCHAR. A column no load has brought yet reads as NULL,
 # as it does for the filings of the loads before the one that brought it.
@@ -193,6 +278,8 @@ def _build(con: Any, p: str, filings: str) -> None:
     con.execute(f"CREATE OR REPLACE TABLE {p}{TIN_NAMES} AS {_tin_names(filings)}")
     con.execute(f"CREATE OR REPLACE TABLE {p}{ADDRESSES} AS {_addresses(filings)}")
     con.execute(f"CREATE OR REPLACE TABLE {p}{STREETS} AS {_streets(filings)}")
+    con.execute(f"CREATE OR REPLACE TABLE {p}{NAME_SIDES} AS {_name_sides(p)}")
+    con.execute(f"CREATE OR REPLACE TABLE {p}{SHARED_PAIRS} AS {_shared_pairs(p)}")
 
 
 def _not_in(p: str, table: str, new: str, cols: tuple[str, ...]) -> str:
@@ -221,6 +308,13 @@ def _extend(con: Any, p: str, filings: str, above: int) -> None:
     for table, select in ((TINS, _profiles), (ADDRESSES, _addresses)):
         con.execute(f"DELETE FROM {p}{table} WHERE tin IN (SELECT tin FROM _fx_touched)")
         con.execute(f"INSERT INTO {p}{table} {select(filings, touched)}")
+    # their name sides, and every shared pair with one of them, from the new profiles
+    con.execute(f"DELETE FROM {p}{NAME_SIDES} WHERE tin IN (SELECT tin FROM _fx_touched)")
+    con.execute(f"INSERT INTO {p}{NAME_SIDES} "
+                + _name_sides(p, "WHERE k.tin IN (SELECT tin FROM _fx_touched)"))
+    con.execute(f"DELETE FROM {p}{SHARED_PAIRS} WHERE itin IN (SELECT tin FROM _fx_touched) "
+                f"OR ssn IN (SELECT tin FROM _fx_touched)")
+    con.execute(f"INSERT INTO {p}{SHARED_PAIRS} {_shared_pairs(p, '_fx_touched')}")
     con.execute("DROP TABLE _fx_touched")
 
 

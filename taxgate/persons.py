@@ -16,130 +16,189 @@ from taxgate import filing_index
 from taxgate.settings import Policy
 
 
-def _only_partners(name: str, keys: tuple[str, ...], where: str, gap: int) -> str:
-    """CTE ``name``: (itin, ssn) adjacent in any state (the SSN begins at most ``gap``
-    years after the ITIN's last), each the other's only such partner among the TINs that
-    agree on ``keys``. Found from counts per key and year, so a common name's namesakes
-    are never paired one by one."""
+def _only_partners(name: str, keys: tuple[str, ...], where: str, gap: int, rows: str,
+                   counts: str) -> str:
+    """CTEs ending in ``name``: (itin, ssn) adjacent in any state (the SSN begins at most
+    ``gap`` years after the ITIN's last), each the other's only such partner among the
+    TINs that agree on ``keys``: the ITINs of the name sides ``rows`` paired, counted
+    among the name sides ``counts`` (every side of those ITINs' keys). Found from counts
+    per key and year, so a common name's namesakes are never paired one by one."""
     k = ", ".join(keys)
     on = " AND ".join(f"e.{c} = i.{c}" for c in keys)
     firsts = ", ".join(f"any_value(a.{c}) AS {c}" for c in keys)
     return f"""{name}_starts AS (
   SELECT {k}, fy AS y, count(*) AS n, any_value(tin) AS tin
-  FROM sides WHERE NOT is_itin AND {where} GROUP BY ALL
+  FROM {counts} WHERE NOT is_itin AND {where} GROUP BY ALL
 ),
 {name}_ends AS (
-  SELECT {k}, ly, count(*) AS n FROM sides WHERE is_itin AND {where} GROUP BY ALL
+  SELECT {k}, ly, count(*) AS n FROM {counts} WHERE is_itin AND {where} GROUP BY ALL
 ),
 {name} AS (
   SELECT i.itin, i.ssn FROM (
     SELECT a.tin AS itin, any_value(s.tin) AS ssn, any_value(s.y) AS fy, {firsts}
     FROM (SELECT tin, {k}, unnest(range(ly + 1, ly + {gap} + 1)) AS y
-          FROM sides WHERE is_itin AND {where}) a
+          FROM {rows} WHERE is_itin AND {where}) a
     JOIN {name}_starts s USING ({k}, y)
     GROUP BY a.tin HAVING sum(s.n) = 1
   ) i
   JOIN {name}_ends e ON {on} AND e.ly BETWEEN i.fy - {gap} AND i.fy - 1
   GROUP BY i.itin, i.ssn HAVING sum(e.n) = 1
-),
-"""
+)"""
 
 
 # Adjacent in any state: each the other's only such partner by name key, or, when the
 # names carry a generational suffix (JR, SR, III), by name key and that suffix (the
 # son's ITIN and SSN, when a namesake without it also begins then: at 10.3M filings,
 # LORENZO VASQUEZ JR, NY to CA, beside another LORENZO VASQUEZ's new SSN).
-def _anywhere(gap: int) -> str:
-    return (_only_partners("by_name", ("n_first", "n_surname1"), "true", gap)
-            + _only_partners("by_suffix", ("n_first", "n_surname1", "sfx"), "sfx <> ''", gap)
-            + "anywhere AS (SELECT itin, ssn FROM by_name\n"
-              "  UNION SELECT itin, ssn FROM by_suffix),\n")
+def _anywhere(gap: int, rows: str, counts: str) -> str:
+    """CTEs ending in ``anywhere`` (itin, ssn) for the ITINs of the name sides ``rows``."""
+    return (_only_partners("by_name", ("n_first", "n_surname1"), "true", gap, rows, counts)
+            + ",\n" + _only_partners("by_suffix", ("n_first", "n_surname1", "sfx"),
+                                     "sfx <> ''", gap, rows, counts)
+            + ",\nanywhere AS (SELECT itin, ssn FROM by_name\n"
+              "  UNION SELECT itin, ssn FROM by_suffix)")
 
 
-# Persons (R25). Every TIN that shares a name key (first name, first surname) with a
-# TIN the scored pairs touched is profiled; an ITIN and an SSN are *successor
-# candidates* when they share the name key, the ITIN's last tax year is before the
-# SSN's first (a holder who got an SSN files under it from then on), and neither
-# their dates of birth nor their full double surnames disagree. Only the candidates
-# that can matter are looked for (PERSONS_SQL, SOFT_LINKS_SQL): those sharing a DOB, an
-# address or a full double surname, or *adjacent* (the SSN begins at most
-# ``policy.successor_gap_years`` years after the ITIN's end, in the state it left, or in
-# any state as each other's only adjacent partner: ``anywhere``, found from counts per
-# name key and year, so a common name's namesakes are never paired nationwide), each
-# found by an equality join on the name key and that value. Every ITIN against
-# every SSN of the key was 274M pairs at 10M filings, for 1.7M candidates. The names
-# and profiles per TIN are the filing index's (taxgate.filing_index), kept at load.
+# Persons (R25). An ITIN and an SSN that share a name key (first name, first surname)
+# are *successor candidates* when the ITIN's last tax year is before the SSN's first (a
+# holder who got an SSN files under it from then on), and neither their dates of birth
+# nor their full double surnames disagree. Only the candidates that can matter are
+# looked for (PERSONS_SQL, SOFT_LINKS_SQL): those sharing a DOB, an address or a full
+# double surname (the filing index's shared pairs, kept at load), or *adjacent* (the SSN
+# begins at most ``policy.successor_gap_years`` years after the ITIN's end, in the state
+# it left, or in any state as each other's only adjacent partner: ``anywhere``, found
+# from counts per name key and year, so a common name's namesakes are never paired
+# nationwide). Every ITIN against every SSN of the key was 274M pairs at 10M filings,
+# for 1.7M candidates.
 #
-# Two statements: the TINs that share a name key with a touched TIN (NAME_KEYS_SQL) are
-# kept first, so DuckDB plans the rest knowing how few they are. As one statement it
-# estimated billions and built its hash table on every TIN's profile (0.25 s of a
-# one-record request at 1M filings, growing with the store).
-NAME_KEYS_SQL = """
-WITH touched AS (SELECT DISTINCT tin FROM {pairs}),
-keys AS (
-  SELECT DISTINCT n_first, n_surname1 FROM {tin_names}
-  WHERE tin IN (SELECT tin FROM touched)
-)
-SELECT DISTINCT t.tin, t.n_first, t.n_surname1, left(t.tin, 1) = '9' AS is_itin
-FROM {tin_names} t JOIN keys k USING (n_first, n_surname1)
+# The name keys are those of the TINs the scored pairs touch (the *touched* TINs), and a
+# pair counts only through a name key among them. Within that, a request reads only the
+# rows its decision reads, by TIN or name key from the filing index (its name sides and
+# shared pairs), step by step (``_steps``): the pairs of R, the touched TINs and their
+# partners by date of birth (the TINs their persons can be made of); the adjacent pairs
+# of the TINs adjacent to R (whether each is the other's only one); and the only
+# partners anywhere of R, counted per name key and year over every TIN of the keys of
+# the ITINs that could be one. PERSONS_SQL and SOFT_LINKS_SQL then give, for the touched
+# TINs and every TIN of their persons, exactly what they gave from every pair among all
+# TINs of the touched keys (tests/test_persons_lookup.py); rows about other TINs may be
+# missing or incomplete, and nothing reads them.
+_IN_KEYS = "JOIN _sx_keys USING (n_first, n_surname1)"
+
+# Adjacent in the state the ITIN left: pairs with a side among the name sides ``rows``,
+# and whether the pair may be kept without a value in common (``bare_ok``: neither both
+# give a date of birth nor both a full double surname; see SUCCESSORS_SQL).
+ADJACENT_SQL = """
+SELECT a.tin AS itin, b.tin AS ssn,
+       NOT (a.has_full AND b.has_full) AND NOT (a.has_dob AND b.has_dob) AS bare_ok
+FROM (SELECT *, unnest(range(ly + 1, ly + {gap} + 1)) AS y FROM {rows} WHERE is_itin) a
+JOIN {sides} b ON b.n_first = a.n_first AND b.n_surname1 = a.n_surname1
+ AND b.first_state = a.last_state AND b.fy = a.y
+WHERE NOT b.is_itin
+UNION
+SELECT a.tin, b.tin, NOT (a.has_full AND b.has_full) AND NOT (a.has_dob AND b.has_dob)
+FROM {sides} a
+JOIN (SELECT *, unnest(range(fy - {gap}, fy)) AS y FROM {rows} WHERE NOT is_itin) b
+  ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
+ AND a.last_state = b.first_state AND a.ly = b.y
+WHERE a.is_itin
 """
 
+# The adjacent pairs of the TINs adjacent to R are read only to count, per TIN, its
+# loose pairs (adjacent, sharing nothing: SOFT_LINKS_SQL's "only one"); whether it has
+# one or more is all that is read, so two per TIN are kept (of 1.2M such pairs for a
+# 100,000-record request at 10.3M filings, common names' namesakes).
+LOOSE_TWO_SQL = """
+SELECT itin, ssn FROM ({adjacent}) q
+WHERE bare_ok AND NOT EXISTS (
+  SELECT 1 FROM {shared} s WHERE s.itin = q.itin AND s.ssn = q.ssn)
+QUALIFY row_number() OVER (PARTITION BY itin ORDER BY ssn) <= 2
+     OR row_number() OVER (PARTITION BY ssn ORDER BY itin) <= 2
+"""
+
+
+# The pairs found, with what they share: a pair that shares a value is a shared pair of
+# the index if nothing disagrees (then its flags are the index's); one that is not
+# shares nothing, so it is kept only when neither both give a date of birth nor both a
+# full double surname (they would disagree), and shares no DOB, address or surname.
 SUCCESSORS_SQL = """
-WITH tkeys AS (SELECT * FROM {tkeys}),
+WITH found AS (
+  SELECT itin, ssn FROM _sx_shared UNION SELECT itin, ssn FROM _sx_adj
+  UNION SELECT itin, ssn FROM _sx_adjx UNION SELECT itin, ssn FROM _sx_any
+),
 prof AS (
-  SELECT tin, dobs, fulls, addrs, fy, ly, sfx, first_state, last_state, first_zip3,
-         last_zip3
-  FROM {tins} WHERE tin IN (SELECT tin FROM tkeys)
+  SELECT DISTINCT tin, fy, ly, first_state, last_state, first_zip3, last_zip3, has_dob,
+         has_full
+  FROM {sides} WHERE tin IN (SELECT itin FROM found UNION SELECT ssn FROM found)
 ),
-sides AS (
-  SELECT k.n_first, k.n_surname1, k.is_itin, p.* FROM tkeys k JOIN prof p USING (tin)
-),
-shared AS (  -- (side, name key, a DOB, address or full surname the TIN gives)
-  SELECT is_itin, tin, n_first, n_surname1, 'd' || CAST(unnest(dobs) AS VARCHAR) AS v
-  FROM sides
-  UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'a' || unnest(addrs) FROM sides
-  UNION ALL SELECT is_itin, tin, n_first, n_surname1, 'f' || unnest(fulls) FROM sides
-),
-{anywhere}found AS (
-  SELECT a.tin AS itin, b.tin AS ssn
-  FROM shared a JOIN shared b USING (n_first, n_surname1, v)
-  WHERE a.is_itin AND NOT b.is_itin
-  UNION
-  SELECT a.tin, b.tin
-  FROM (SELECT *, unnest(range(ly + 1, ly + {gap} + 1)) AS next_year FROM sides
-        WHERE is_itin) a
-  JOIN (SELECT * FROM sides WHERE NOT is_itin) b
-    ON a.n_first = b.n_first AND a.n_surname1 = b.n_surname1
-   AND a.last_state = b.first_state AND a.next_year = b.fy
-  UNION
-  SELECT itin, ssn FROM anywhere
+shared AS (
+  SELECT DISTINCT itin, ssn, by_dob, shared_address, same_full_name FROM {shared}
+  WHERE itin IN (SELECT itin FROM found) AND ssn IN (SELECT ssn FROM found)
 )
 SELECT f.itin, f.ssn,
-       len(a.dobs) > 0 AND len(b.dobs) > 0 AS by_dob,
-       list_has_any(a.addrs, b.addrs) AS shared_address,
-       list_has_any(a.fulls, b.fulls) AS same_full_name,
+       coalesce(s.by_dob, false) AS by_dob,
+       coalesce(s.shared_address, false) AS shared_address,
+       coalesce(s.same_full_name, false) AS same_full_name,
        b.fy - a.ly <= {gap} AND a.last_state = b.first_state AS adjacent,
        a.last_zip3 = b.first_zip3 AS nearby,
-       (f.itin, f.ssn) IN (SELECT (itin, ssn) FROM anywhere) AS only_pair_anywhere
+       (f.itin, f.ssn) IN (SELECT (itin, ssn) FROM _sx_any) AS only_pair_anywhere
 FROM found f JOIN prof a ON a.tin = f.itin JOIN prof b ON b.tin = f.ssn
+LEFT JOIN shared s ON s.itin = f.itin AND s.ssn = f.ssn
 WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on it)
-  AND NOT (len(a.fulls) > 0 AND len(b.fulls) > 0 AND NOT list_has_any(a.fulls, b.fulls))
-  AND NOT (len(a.dobs) > 0 AND len(b.dobs) > 0 AND NOT list_has_any(a.dobs, b.dobs))
+  AND (s.itin IS NOT NULL
+       OR NOT (a.has_full AND b.has_full) AND NOT (a.has_dob AND b.has_dob))
 """
+
+
+def _steps(pairs: str, gap: int) -> list[tuple[str, str]]:
+    """(temp table, SELECT) in order: what create_successors reads, step by step."""
+    sides, shared = filing_index.NAME_SIDES, filing_index.SHARED_PAIRS
+    adjacent = ADJACENT_SQL.format(gap=gap, sides=sides, rows="{rows}")
+    in_r = "IN (SELECT tin FROM _sx_r)"
+    return [
+        ("_sx_t", f"SELECT DISTINCT tin FROM {pairs}"),
+        ("_sx_keys", f"SELECT DISTINCT n_first, n_surname1 FROM {sides} "
+                     f"WHERE tin IN (SELECT tin FROM _sx_t)"),
+        ("_sx_links", f"SELECT itin, ssn FROM {shared} {_IN_KEYS} WHERE by_dob AND "
+                      f"(itin IN (SELECT tin FROM _sx_t) OR ssn IN (SELECT tin FROM _sx_t))"),
+        ("_sx_r", "SELECT tin FROM _sx_t UNION SELECT itin FROM _sx_links "
+                  "UNION SELECT ssn FROM _sx_links"),
+        ("_sx_shared", f"SELECT DISTINCT itin, ssn FROM {shared} {_IN_KEYS} "
+                       f"WHERE itin {in_r} OR ssn {in_r}"),
+        ("_sx_rs", f"SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.tin {in_r}"),
+        ("_sx_adj", adjacent.format(rows="_sx_rs")),
+        ("_sx_xs", f"SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.tin IN "
+                   f"(SELECT itin FROM _sx_adj UNION SELECT ssn FROM _sx_adj)"),
+        ("_sx_adjx", LOOSE_TWO_SQL.format(adjacent=adjacent.format(rows="_sx_xs"),
+                                          shared=shared)),
+        # the ITINs that may be the only partner anywhere of a TIN of R: its ITINs, and
+        # those of an SSN's keys that end within the gap before it begins
+        ("_sx_as", f"""SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.is_itin AND s.tin IN (
+                         SELECT tin FROM _sx_rs WHERE is_itin
+                         UNION SELECT i.tin FROM {sides} i JOIN _sx_rs r
+                           ON i.n_first = r.n_first AND i.n_surname1 = r.n_surname1
+                         WHERE i.is_itin AND NOT r.is_itin
+                           AND i.ly BETWEEN r.fy - {gap} AND r.fy - 1)"""),
+        ("_sx_n", f"SELECT s.* FROM {sides} s JOIN (SELECT DISTINCT n_first, n_surname1 "
+                  f"FROM _sx_as) USING (n_first, n_surname1)"),
+        ("_sx_any", f"WITH {_anywhere(gap, '_sx_as', '_sx_n')} SELECT itin, ssn FROM "
+                    f"anywhere WHERE itin {in_r} OR ssn {in_r}"),
+    ]
 
 
 def create_successors(con: Any, pairs: str, policy: Policy, out: str) -> None:
-    """TEMP table ``out``: SUCCESSORS_SQL over the TINs of ``pairs``, adjacent within the
-    policy's years, read from the filing index's names and profiles per TIN (the name
-    keys kept first in ``_sx_tkeys``, dropped after)."""
+    """TEMP table ``out``: the successor candidates (SUCCESSORS_SQL) that decide for the
+    TINs of ``pairs``, adjacent within the policy's years, read from the filing index by
+    TIN and name key (the steps' tables ``_sx_*`` dropped after)."""
     gap = int(policy.successor_gap_years)
-    con.execute("CREATE OR REPLACE TEMP TABLE _sx_tkeys AS "
-                + NAME_KEYS_SQL.format(pairs=pairs, tin_names=filing_index.TIN_NAMES))
+    steps = _steps(pairs, gap)
     try:
+        for table, select in steps:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS " + SUCCESSORS_SQL.format(
-            tkeys="_sx_tkeys", gap=gap, anywhere=_anywhere(gap), tins=filing_index.TINS))
+            sides=filing_index.NAME_SIDES, shared=filing_index.SHARED_PAIRS, gap=gap))
     finally:
-        con.execute("DROP TABLE IF EXISTS _sx_tkeys")
+        for table, _ in steps:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN

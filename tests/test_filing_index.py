@@ -277,30 +277,6 @@ def _warmed_by_the_worker(gw: Gateway) -> None:
         runner.stop()
 
 
-def test_r25_successors_are_found_as_one_statement_found_them(
-        standardized: duckdb.DuckDBPyConnection) -> None:
-    """The successor candidates (R25) made in two statements (the name keys kept first,
-    so the profiles are looked up by a small table) are the rows the one statement gave."""
-    from taxgate.persons import NAME_KEYS_SQL, SUCCESSORS_SQL, _anywhere, create_successors
-    from taxgate.settings import Policy
-
-    con = duckdb.connect()
-    con.register("std_in", standardized.execute("SELECT * FROM std").fetch_arrow_table())
-    con.execute("CREATE TABLE filings AS SELECT row_number() OVER (ORDER BY tin, tax_year, "
-                "processed_date, a_key, n_first) AS filing_id, * FROM std_in")
-    filing_index.update(con, "", "filings")
-    con.execute("CREATE TABLE touched AS SELECT tin FROM filing_tins WHERE left(tin, 1) = '9'")
-    create_successors(con, "touched", Policy(), "two")
-    gap = Policy().successor_gap_years
-    keys = NAME_KEYS_SQL.format(pairs="touched", tin_names=filing_index.TIN_NAMES)
-    one = SUCCESSORS_SQL.format(tkeys=f"({keys})", gap=gap, anywhere=_anywhere(gap),
-                                tins=filing_index.TINS)
-    assert _rows(con, "two") == con.execute(f"SELECT * FROM ({one}) ORDER BY ALL").fetchall()
-    assert con.execute("SELECT count(*) FROM two WHERE by_dob").fetchone()[0] > 0
-    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                           "'_sx_tkeys'").fetchone()[0]
-
-
 def _request_id(folder: Path) -> str:
     import json
 

@@ -48,7 +48,8 @@ def to_spark(sql: str) -> str:
 
 def statements(filings: str = SOURCE_VIEW) -> dict[str, str]:
     """Table name -> the Spark SQL SELECT that builds it from the view ``filings``:
-    every table of :data:`taxgate.filing_index.TABLES` but its state."""
+    every table of :data:`taxgate.filing_index.TABLES` but its state. The name sides and
+    shared pairs read the TINs and names as views of those names (:func:`build`)."""
     selects = {fx.VARIANTS: fx._variants(filings)}
     for col in fx.TF_COLUMNS:
         selects[fx.terms_table(col)] = fx._terms(col, filings)
@@ -56,6 +57,9 @@ def statements(filings: str = SOURCE_VIEW) -> dict[str, str]:
     selects[fx.TIN_NAMES] = fx._tin_names(filings)
     selects[fx.ADDRESSES] = fx._addresses(filings, order=RECORD_ORDER)
     selects[fx.STREETS] = fx._streets(filings)
+    # read from the tables above (by their names: views on Spark), in this order
+    selects[fx.NAME_SIDES] = fx._name_sides("")
+    selects[fx.SHARED_PAIRS] = fx._shared_pairs("")
     return {table: to_spark(sql) for table, sql in selects.items()}
 
 
@@ -74,7 +78,11 @@ def source(frame: Any) -> Any:
 def build(spark: Any, filings: Any) -> dict[str, Any]:
     """Every index table (name -> lazy DataFrame) from the DataFrame ``filings``."""
     source(filings).createOrReplaceTempView(SOURCE_VIEW)
-    return {table: spark.sql(sql) for table, sql in statements().items()}
+    built = {}
+    for table, sql in statements().items():  # a later table may read an earlier one
+        built[table] = spark.sql(sql)
+        built[table].createOrReplaceTempView(table)
+    return built
 
 
 def term_shares(spark: Any, counts: Any, column: str) -> Any:
