@@ -6,6 +6,7 @@ by model version; R33: the retraining is an operator's logged action)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import json
@@ -130,6 +131,19 @@ def test_the_command_line_says_which_model_stays_and_lists_versions(world: World
     assert rows[0]["version"] in run.stdout
     table = taxgate("model", "list", store=world.settings.store, env=env)
     assert rows[0]["version"] in table.stdout and "in force" in table.stdout
+
+
+def test_r31_the_first_load_numbers_the_filings_in_the_files_order(world: World):
+    """The stored filings' ids follow the taxpayer file's rows, not the order the parallel
+    read streams them in: the same file loaded into a new store gives the same ids, and
+    the training samples (hashes of the id) the same model version."""
+    with open(world.paths.taxpayers, encoding="utf-8", newline="") as f:
+        filed = [(r["tin"], int(r["tax_year"]), r["processed_date"]) for r in csv.DictReader(f)]
+    with Gateway(world.settings) as gw, gw.lock() as store:
+        stored = store.matching_connection().execute(
+            "SELECT tin, tax_year, CAST(processed_date AS VARCHAR) FROM filings "
+            "WHERE filing_id <= ? ORDER BY filing_id", [len(filed)]).fetchall()
+    assert stored == filed
 
 
 def test_model_train_without_filings_is_not_set_up(tmp_path: Path):

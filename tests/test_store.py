@@ -132,6 +132,27 @@ def test_filings_keep_loader_ids_and_accept_new_columns(store: Store) -> None:
     assert rows[2][0] == 9 and rows[2][1] != "L1" and rows[2][2] == "12345"
 
 
+def test_filings_are_numbered_in_the_files_order_whatever_the_streams(store: Store) -> None:
+    """A loader that gives each row's place in its file (``load_row``) has the ids follow
+    the file, not the order the batches arrive in, continuing from the highest stored
+    id; the place itself is not stored (the same file gives the same ids, hence the same
+    trained model: R31)."""
+    store.append_filings(iter([filings_batch(2)]))  # ids 1 and 2
+
+    def placed(rows: list[int]) -> pa.RecordBatch:
+        b = filings_batch(len(rows), offset=min(rows) + 10)
+        return b.append_column("load_row", pa.array(rows, pa.int64()))
+
+    store.append_filings(iter([placed([3, 4]), placed([0, 1, 2])]))
+    rows = store.matching_connection().execute(
+        "SELECT filing_id, tin FROM filings ORDER BY filing_id").fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r[1] for r in rows[2:]] == [f"{900000000 + 10 + i}" for i in range(5)]
+    columns = [d[0] for d in store.matching_connection().execute(
+        "SELECT * FROM filings LIMIT 0").description]
+    assert "load_row" not in columns
+
+
 def test_model_round_trip(store: Store) -> None:
     assert store.current_model() is None
     store.save_model("model-a", '{"a": 1}')

@@ -6,7 +6,8 @@ of taxpayers (by a hash of the TIN). The model's inputs (:func:`_input_view`) ar
 computed once per sample, into a table every step of training reads (:func:`_model_inputs`),
 so training reads the store twice whatever its size, and both samples are hashes of ids
 and a seed, and expectation maximisation runs on one thread: the same stored filings
-(the same filing ids) give the same model JSON (docs/matching.md).
+(the same filing ids: `load` numbers them in the file's order) give the same model JSON
+(docs/matching.md).
 """
 
 from __future__ import annotations

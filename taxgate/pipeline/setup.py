@@ -19,6 +19,7 @@ from taxgate.stage_table import materialize, table_of
 from taxgate.store.base import Store
 from taxgate.store.core_sql import refuse_reload
 from taxgate.store.duck import new_connection
+from taxgate.store.loading import LOAD_ROW
 
 
 def init(store: Store) -> None:
@@ -60,7 +61,12 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
     standardize.install(work)
     with timings.stage("read", progress):
         raw_name = "_tg_raw_filings"
+        # read in file order, so each row's rowid is its place in the file: the store
+        # numbers the filings by it (loading.LOAD_ROW), and the same file gives the
+        # same ids, and the same model, however the stream below is ordered
+        work.execute("SET preserve_insertion_order = true")
         rows = filings_io.stage_filings(work, path, raw_name)
+        work.execute("SET preserve_insertion_order = false")
         raw = table_of(work, raw_name)
     with timings.stage("standardize", progress, rows):
         # each distinct name and address once (most filings repeat their taxpayer's)
@@ -73,7 +79,8 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
         # store (which numbers the rows on from its highest filing_id)
         load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
         select = standardize.join_standardized_sql(
-            raw.name, names.name, addresses.name, head=f"'{load_id}' AS load_id, ")
+            raw.name, names.name, addresses.name,
+            head=f"'{load_id}' AS load_id, s.rowid AS {LOAD_ROW}, ")
         reader = work.execute(select).fetch_record_batch(100_000)
 
         def batches() -> Iterator:

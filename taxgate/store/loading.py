@@ -47,15 +47,23 @@ class CountingReader:
         return pa.RecordBatchReader.from_batches(self.schema, self._gen())
 
 
+# A loader's column: each row's place in the file it read, from 0 (:class:`IdRange`).
+LOAD_ROW = "load_row"
+
+
 class IdRange:
     """Gives each filing batch its ``filing_id`` and ``load_id`` columns.
 
     The loader's own columns are kept when it gives them; otherwise ids continue
-    from the highest id stored so far, and one new load id tags the whole load.
-    ``low``/``high`` track the ids seen, for the ``loads`` table.
+    from the highest id stored so far, and one new load id tags the whole load. A
+    loader that gives each row's place in its file (``load_row``, from 0) has the ids
+    follow the file, whatever order the batches come in: the same file loaded into
+    the same store gives the same ids, and so the same model (the training samples
+    hash the filing id). ``low``/``high`` track the ids seen, for the ``loads`` table.
     """
 
     def __init__(self, max_stored_id: int) -> None:
+        self.first_id = max_stored_id + 1
         self.next_id = max_stored_id + 1
         self.load_id: str | None = None
         self.low: int | None = None
@@ -70,7 +78,11 @@ class IdRange:
             raise StoreError("the batches of one load do not all have the same columns")
         n = batch.num_rows
         if "filing_id" not in batch.schema.names:
-            ids = pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64))
+            if LOAD_ROW in batch.schema.names:  # the file's order, not the stream's
+                ids = pc.add(batch.column(LOAD_ROW).cast(pa.int64()), self.first_id)
+                batch = batch.drop_columns([LOAD_ROW])
+            else:
+                ids = pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64))
             batch = pa.RecordBatch.from_arrays(
                 [*batch.columns, ids], names=[*batch.schema.names, "filing_id"])
         if "load_id" not in batch.schema.names:
