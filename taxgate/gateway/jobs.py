@@ -300,28 +300,35 @@ class JobRunner:
                 return
             view.progress.stage_("intake", _record_count(pkg))
             with self.gateway.lock():
+                # "running" only while the job holds the store: once it lets go (a
+                # failure is saved after), whatever holds the store is not this job
                 self.running = job_id
-                self._save(view, state=RUNNING)
-                result = self.gateway.process(pkg, out, _ProgressAdapter(view.progress))
-                expires = dt.datetime.now(dt.UTC) + dt.timedelta(
-                    days=self.settings.service.response_retention_days)
-                view.progress.stage_("done")
-                view.progress.done = sum(result.counts.values())
-                self._timed(result.timings.stages)
-                self._save(
-                    view, state=DONE if result.exit_code == 0 else REFUSED,
-                    request_id=result.request_id, exit_code=result.exit_code,
-                    message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
-                    expires_at=expires.isoformat().replace("+00:00", "Z"),
-                    recipients=json.dumps(named_recipients(pkg)))  # R4: who may download
+                try:
+                    self._run_held(view, pkg, out)
+                finally:
+                    self.running = None
         except Exception as exc:  # noqa: BLE001 - a failed job must not stop the worker
             kind = classify(exc)  # messages carry no taxpayer values (errors.py)
             self._fail(view, str(exc) if kind.shown else
                        f"internal failure ({type(exc).__name__}); nothing was disclosed",
                        4 if issubclass(kind, IntegrityError) else 1)  # FAILED: 4 or 1
-        finally:
-            self.running = None
         shutil.rmtree(pkg, ignore_errors=True)  # R40: the request's input is not kept
+
+    def _run_held(self, view: JobView, pkg: Path, out: Path) -> None:
+        """The job's process and its saved states, on the store the worker holds."""
+        self._save(view, state=RUNNING)
+        result = self.gateway.process(pkg, out, _ProgressAdapter(view.progress))
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(
+            days=self.settings.service.response_retention_days)
+        view.progress.stage_("done")
+        view.progress.done = sum(result.counts.values())
+        self._timed(result.timings.stages)
+        self._save(
+            view, state=DONE if result.exit_code == 0 else REFUSED,
+            request_id=result.request_id, exit_code=result.exit_code,
+            message=result.message, counts_json=json.dumps(result.counts, sort_keys=True),
+            expires_at=expires.isoformat().replace("+00:00", "Z"),
+            recipients=json.dumps(named_recipients(pkg)))  # R4: who may download
 
     def _timed(self, stages: dict[str, float]) -> None:
         for name, seconds in stages.items():
