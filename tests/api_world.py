@@ -73,7 +73,7 @@ def build_world(root: Path, store: str, *, people: int = LARGE[0], records: int 
         gw.add_user("iggy", "agency", PASSWORD, agency="DHS-ICE")
         for name in [*USERS, "iggy"]:  # R36: every web user has a second factor
             MFA.setdefault(name, pyotp.random_base32())
-            gw.enrol_mfa(name, MFA[name], pyotp.TOTP(MFA[name]).now())
+            gw.enrol_mfa(name, MFA[name], enrolment_code(name))
     return World(root, settings, key, paths, token, other)
 
 
@@ -102,6 +102,15 @@ def totp_code(user: str) -> str:
     if step > now + 1:
         time.sleep(max(0.0, (step - 1) * 30 - time.time()) + 0.5)
     _LAST_STEP[user] = step
+    return pyotp.TOTP(MFA[user]).at(step * 30)
+
+
+def enrolment_code(user: str) -> str:
+    """The current TOTP code for enrolling ``user`` in a new store. The server spends
+    its time step as it does a sign-in's (no replay), so the step is remembered: a
+    sign-in within the same 30 s takes the next step's code."""
+    step = int(time.time() // 30)
+    _LAST_STEP[user] = max(step, _LAST_STEP.get(user, -1))
     return pyotp.TOTP(MFA[user]).at(step * 30)
 
 
