@@ -53,32 +53,42 @@ def _input_view(
     not of the other sex (LEONARD of LEN for LENNIE)."""
     cols = ", ".join(f"s.{c}" for c in MODEL_COLUMNS)
     established, dominance = int(names.established_min_count), float(names.sex_dominance)
-    hypo = hypocoristic_stem("s.n_first", names.hypocorism_min_letters)
+    hypo = hypocoristic_stem("d.n_first", names.hypocorism_min_letters)
     name_lookups.install(con, dominance, names.hypocorism_min_letters)
 
     def sex(g: str) -> str:
         return name_lookups.sex(g, dominance)
 
+    # The first given name's features depend on the name alone: computed once per
+    # distinct name of the source (a filing chunk of 1.1M variants has a few tens of
+    # thousands), then joined to its rows, NULL to NULL.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
+        WITH first_names AS (
+          SELECT d.n_first,
+                 list_distinct(list_concat(
+                   coalesce(nk.nicks, list_append(ns.nicks, d.n_first), [d.n_first]),
+                   list_transform(list_filter(coalesce(db.entries, []), lambda e:
+                     coalesce(e.sex = {sex('g1')}, true)
+                     AND NOT coalesce(starts_with(e.key, {hypo}), false)), lambda e: e.name)))
+                   AS n_first_nicks,
+                 {spelling_key('d.n_first')} AS n_first_spell,
+                 coalesce(se.stem, {hypo}) AS n_first_hypo,
+                 coalesce(g1.births >= {established}, false) AS n_first_established,
+                 {sex('g1')} AS n_first_sex
+          FROM (SELECT DISTINCT n_first FROM {source}) d
+          LEFT JOIN {name_lookups.NICKS} nk ON nk.variant = d.n_first
+          LEFT JOIN {name_lookups.NICKS_SOUND} ns ON ns.sound = {sound_key('d.n_first')}
+          LEFT JOIN {name_lookups.SILENT_E} se ON se.variant = d.n_first
+          LEFT JOIN {name_lookups.DIMINUTIVES} db ON db.base = {diminutive_base('d.n_first')}
+          LEFT JOIN name_given g1 ON g1.name = d.n_first
+        )
         SELECT s.{uid} AS uid, {cols}, {model.A_BLDG.format(p="s.")} AS a_bldg,
-               list_distinct(list_concat(
-                 coalesce(nk.nicks, list_append(ns.nicks, s.n_first), [s.n_first]),
-                 list_transform(list_filter(coalesce(db.entries, []), lambda e:
-                   coalesce(e.sex = {sex('g1')}, true)
-                   AND NOT coalesce(starts_with(e.key, {hypo}), false)), lambda e: e.name)))
-                 AS n_first_nicks,
-               {spelling_key('s.n_first')} AS n_first_spell,
-               coalesce(se.stem, {hypo}) AS n_first_hypo,
-               coalesce(g1.births >= {established}, false) AS n_first_established,
+               f.n_first_nicks, f.n_first_spell, f.n_first_hypo, f.n_first_established,
                coalesce(g2.births >= {established}, false) AS n_surname1_established,
-               {sex('g1')} AS n_first_sex,
+               f.n_first_sex,
                coalesce(x.xlang, s.n_surname1) AS n_surname1_xlang
-        FROM {source} s LEFT JOIN {name_lookups.NICKS} nk ON nk.variant = s.n_first
-        LEFT JOIN {name_lookups.NICKS_SOUND} ns ON ns.sound = {sound_key('s.n_first')}
-        LEFT JOIN {name_lookups.SILENT_E} se ON se.variant = s.n_first
-        LEFT JOIN {name_lookups.DIMINUTIVES} db ON db.base = {diminutive_base('s.n_first')}
-        LEFT JOIN name_given g1 ON g1.name = s.n_first
+        FROM {source} s JOIN first_names f ON f.n_first IS NOT DISTINCT FROM s.n_first
         LEFT JOIN name_given g2 ON g2.name = s.n_surname1
         LEFT JOIN name_first_lookup x ON x.token = s.n_surname1
         {where}""")
