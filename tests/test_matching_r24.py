@@ -428,3 +428,51 @@ def test_scoring_in_chunks_gives_the_same_pairs(con):
             "ORDER BY ALL").fetchall()
     assert len(tables[200_000]) > 5
     assert tables[1] == tables[2] == tables[200_000]
+
+
+def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con):
+    # scoring replays Splink's predict with its text join keys made integer ones
+    # (matching.predict_sql): the pairs and weights must be those Splink gives itself
+    import logging
+
+    from splink import DuckDBAPI, Linker
+
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import predict_sql
+
+    decide(con, [
+        _req("a", "JUAN", "MENDOZA", "123 North Main Street", "Apartment 4"),
+        _req("b", "MIGUEL", "REYES ORTEGA", "900 W 5th St"),
+        _req("c", "MARIA", "GARCIA", "15 Oak St", dob="1985-02-14"),
+        _req("e", "ALEJANDRO", "VILLASENOR", "5 Birch Rd", tin="900000008"),
+    ])
+    n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
+    spec = json.loads(con.execute("SELECT j FROM model").fetchone()[0])
+    spec.update(probability_two_random_records_match=0.5 / n,
+                retain_intermediate_calculation_columns=True, retain_matching_columns=True)
+    # request uids that are also the uids of their candidate filings: the keys must
+    # still tell a request from a filing
+    con.execute(f"""CREATE OR REPLACE TABLE req_same_ids AS SELECT * REPLACE (row_number
+                    + (SELECT min(filing_id) FROM {filing_index.VARIANTS}
+                       WHERE tin = '000000001') - 1 AS row_number) FROM req""")
+    mdb._input_view(con, predict_sql.LEFT, "req_same_ids", "row_number")
+    mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
+    tf = mdb.term_frequencies(con)
+    cols = "source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, gamma_address"
+
+    compiled = predict_sql.record(con, spec, tf)
+    assert not any("'-__-'" in s for s in compiled.statements)
+    assert any('"uid" * 2 +' in s for s in compiled.statements)
+    ours = con.execute(f"SELECT {cols} FROM {compiled.output} ORDER BY ALL").fetchall()
+    again = con.execute(f"SELECT {cols} FROM {compiled.run(con)} ORDER BY ALL").fetchall()
+
+    db = DuckDBAPI(connection=con)
+    linker = Linker([db.register(predict_sql.LEFT, table_name=predict_sql.REQUESTS),
+                     db.register(predict_sql.RIGHT, table_name=predict_sql.FILINGS)],
+                    spec, log_level=logging.ERROR, validate_settings=False)
+    for col, table in tf.items():
+        linker.table_management.register_term_frequency_lookup(db.register(table), col)
+    splinks = linker.inference.predict(threshold_match_weight=predict_sql.THRESHOLD_MATCH_WEIGHT,
+                                       warning_mode="never")
+    theirs = con.execute(f"SELECT {cols} FROM {splinks.physical_name} ORDER BY ALL").fetchall()
+    assert len(theirs) > 5 and ours == again == theirs

@@ -254,7 +254,7 @@ def finish_pairs(
     statement for every engine: request and filing ids, the TIN, DOB agreement, name
     compatibility, the first-name and address levels and the evidence."""
     # Splink orders each pair by source dataset name, so either side may be "l".
-    swap = "p.source_dataset_l = 'tg_filings'"
+    swap = f"p.source_dataset_l = '{predict_sql.FILINGS}'"
     head = f"INSERT INTO {out}" if append else f"CREATE OR REPLACE TEMP TABLE {out} AS"
     con.execute(f"""
         {head}
