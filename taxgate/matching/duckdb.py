@@ -150,7 +150,7 @@ def score(
         chunks = _candidate_chunks(con, spec, requests.name, chunk_records)
         tf = term_frequencies(con, "_tg_met")
         for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
-            _score_chunk(con, spec, tf, chunk, out, names)
+            _score_chunk(con, spec, tf, chunk, out, names, variants_made=chunks <= 1)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
@@ -170,8 +170,9 @@ def _candidate_chunks(
     blocking key with which chunk (``_tg_candidates``): one join per rule of the model
     (``l``: requests, ``r``: variants; the rules read model columns only, so a variant
     shares a key exactly when its filings do). ``_tg_met``: the requests and the
-    candidate variants, the rows whose term frequencies are looked up. Returns the
-    chunk count."""
+    candidate variants, the rows whose term frequencies are looked up. When there is one
+    chunk, its variants (``_tg_fil_chunk``) are read from the index here, once for both
+    uses. Returns the chunk count."""
     start = time.perf_counter()
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_chunks AS
@@ -183,31 +184,43 @@ def _candidate_chunks(
     con.execute("CREATE OR REPLACE TEMP TABLE _tg_candidates AS " + " UNION ".join(
         f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filing_index.VARIANTS} r "
         f"ON {rule}" for rule in rules))
+    row = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
+    chunks = int(row[0]) if row else 0
+    variants = filing_index.VARIANTS
+    if chunks <= 1:  # the one chunk's variants, read from the index once for both uses
+        _fil_chunk(con, 0)
+        variants = "_tg_fil_chunk"
     cols = ", ".join(filing_index.TERM_SOURCES)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _tg_met AS
         SELECT {cols} FROM {requests}
-        UNION ALL SELECT {cols} FROM {filing_index.VARIANTS} v
+        UNION ALL SELECT {cols} FROM {variants} v
         SEMI JOIN _tg_candidates c ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
-    row = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
-    return int(row[0]) if row else 0
+    return chunks
 
 
-def _score_chunk(
-    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int, out: str,
-    names: model.NameRules,
-) -> None:
-    """Splink's predict for one chunk of requests against its candidate variants; the
-    pairs go to ``out`` (created by the first chunk, appended to after)."""
-    start = time.perf_counter()
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
-        SELECT q.* FROM _tg_chunked q WHERE q.chunk = {chunk}""")
+def _fil_chunk(con: duckdb.DuckDBPyConnection, chunk: int) -> None:
+    """``_tg_fil_chunk``: the filing variants that share a blocking key with ``chunk``."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS
         SELECT v.* FROM {filing_index.VARIANTS} v
         SEMI JOIN (SELECT filing_id FROM _tg_candidates WHERE chunk = {chunk}) c
           ON c.filing_id = v.filing_id""")
+
+
+def _score_chunk(
+    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int, out: str,
+    names: model.NameRules, *, variants_made: bool,
+) -> None:
+    """Splink's predict for one chunk of requests against its candidate variants; the
+    pairs go to ``out`` (created by the first chunk, appended to after).
+    ``variants_made``: ``_tg_fil_chunk`` holds the chunk's variants already."""
+    start = time.perf_counter()
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
+        SELECT q.* FROM _tg_chunked q WHERE q.chunk = {chunk}""")
+    if not variants_made:
+        _fil_chunk(con, chunk)
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
     _input_view(con, predict_sql.LEFT, "_tg_req_chunk", "row_number", names=names)
     _input_view(con, predict_sql.RIGHT, "_tg_fil_chunk", "filing_id", names=names)
