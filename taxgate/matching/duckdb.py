@@ -60,8 +60,7 @@ def _input_view(
         return name_lookups.sex(g, dominance)
 
     # The first given name's features depend on the name alone: computed once per
-    # distinct name of the source (a filing chunk of 1.1M variants has a few tens of
-    # thousands), then joined to its rows, NULL to NULL.
+    # distinct name of the source, then joined to its rows, NULL to NULL.
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW {name} AS
         WITH first_names AS (
