@@ -178,16 +178,22 @@ def _steps(pairs: str, gap: int) -> list[tuple[str, str]]:
     in_r = "IN (SELECT tin FROM _sx_r)"
     return [
         ("_sx_t", f"SELECT DISTINCT tin FROM {pairs}"),
-        ("_sx_keys", f"SELECT DISTINCT n_first, n_surname1 FROM {filing_index.NAME_SIDES} "
-                     f"WHERE tin IN (SELECT tin FROM _sx_t)"),
+        # the touched TINs' partners by date of birth, by any key for now, and every
+        # name side of both: the keys, and the sides of R, from one pass by TIN
+        ("_sx_tl", f"SELECT itin, ssn, n_first, n_surname1 FROM {shared} WHERE by_dob AND "
+                   f"(itin IN (SELECT tin FROM _sx_t) OR ssn IN (SELECT tin FROM _sx_t))"),
+        ("_sx_ts", f"SELECT s.* FROM {filing_index.NAME_SIDES} s WHERE s.tin IN ("
+                   f"SELECT tin FROM _sx_t UNION SELECT itin FROM _sx_tl "
+                   f"UNION SELECT ssn FROM _sx_tl)"),
+        ("_sx_keys", "SELECT DISTINCT n_first, n_surname1 FROM _sx_ts "
+                     "WHERE tin IN (SELECT tin FROM _sx_t)"),
         (KEY_SIDES, f"SELECT s.* FROM {filing_index.NAME_SIDES} s {_IN_KEYS}"),
-        ("_sx_links", f"SELECT itin, ssn FROM {shared} {_IN_KEYS} WHERE by_dob AND "
-                      f"(itin IN (SELECT tin FROM _sx_t) OR ssn IN (SELECT tin FROM _sx_t))"),
+        ("_sx_links", f"SELECT itin, ssn FROM _sx_tl {_IN_KEYS}"),
         ("_sx_r", "SELECT tin FROM _sx_t UNION SELECT itin FROM _sx_links "
                   "UNION SELECT ssn FROM _sx_links"),
         ("_sx_shared", f"SELECT DISTINCT itin, ssn FROM {shared} {_IN_KEYS} "
                        f"WHERE itin {in_r} OR ssn {in_r}"),
-        ("_sx_rs", f"SELECT s.* FROM {sides} s WHERE s.tin {in_r}"),
+        ("_sx_rs", f"SELECT s.* FROM _sx_ts s {_IN_KEYS} WHERE s.tin {in_r}"),
         ("_sx_adj", adjacent.format(rows="_sx_rs")),
         ("_sx_xs", f"SELECT s.* FROM {sides} s WHERE s.tin IN "
                    f"(SELECT itin FROM _sx_adj UNION SELECT ssn FROM _sx_adj)"),
