@@ -231,8 +231,11 @@ def create_successors(con: Any, pairs: str, policy: Policy, out: str, *,
                 row = con.execute("SELECT count(*) FROM _sx_keys").fetchone()
                 kinds[table] = "TABLE" if row and row[0] <= copy_keys_at_most else "VIEW"
             con.execute(f"CREATE OR REPLACE TEMP {kinds[table]} {table} AS {select}")
+        # a TIN's profile is the same on each of its name sides: read from the copy,
+        # or by TIN alone from the index (the keys' view would join every side first)
+        prof = KEY_SIDES if kinds[KEY_SIDES] == "TABLE" else filing_index.NAME_SIDES
         con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS " + SUCCESSORS_SQL.format(
-            sides=KEY_SIDES, shared=filing_index.SHARED_PAIRS, gap=gap))
+            sides=prof, shared=filing_index.SHARED_PAIRS, gap=gap))
     finally:
         for table, kind in kinds.items():
             con.execute(f"DROP {kind} IF EXISTS {table}")
