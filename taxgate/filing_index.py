@@ -28,7 +28,9 @@ instead of scanning and aggregating every filing for every request:
 - ``filing_addresses``: per TIN and tax year, the address of the filing that is the
   address of record among them (contract §3: latest processed, a change of address
   before a return processed the same day, then the filing id) and that filing's place
-  in that order (``aor_rank``), in TIN order: the address of record over any set of periods
+  in that order (``aor_rank``), in tax year then TIN order (a request reads the rows of
+  its periods, so the scan skips the other years' row groups and never decodes their
+  addresses; the same rows in any order): the address of record over any set of periods
   and TINs is the one with the highest ``aor_rank`` among their rows.
 - ``filing_streets``: every street name filed per ZIP (the gazetteer of R24).
 - ``filing_index_state``: how far the index goes (the highest ``filing_id`` and the
@@ -151,7 +153,7 @@ def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str
     return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {order}) AS aor,
                       max({order}) AS aor_rank
                FROM {filings} WHERE tin IS NOT NULL {where}
-               GROUP BY tin, tax_year ORDER BY tin, tax_year"""
+               GROUP BY tin, tax_year ORDER BY tax_year, tin"""
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
