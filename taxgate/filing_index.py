@@ -14,7 +14,8 @@ instead of scanning and aggregating every filing for every request:
 - ``filing_tins``: one row per TIN, its profile for persons (R25) and its hold (R6):
   dates of birth, full double surnames, delivery points, first and last tax year,
   suffix, first and last state and 3-digit ZIP, whether any filing carries a hold.
-  Its row count is the prior's count of distinct TINs.
+  Its row count is the prior's count of distinct TINs. In TIN order: a request of a
+  few TINs reads the holds of the row groups around them alone.
 - ``filing_tin_names``: every (TIN, first name, first surname) filed.
 - ``filing_name_sides``: per (TIN, name key) of ``filing_tin_names``, what the
   successor rules (R25, :mod:`taxgate.persons`) compare by name key: ITIN or not, first
@@ -179,7 +180,7 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
                  arg_max({place}, {order}) {dated} AS last_place,
                  bool_or(coalesce(upper(trim(disclosure_hold)), '') = 'Y') AS held
           FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin
-        )"""
+        ) ORDER BY tin"""
 
 
 def _name_sides(p: str, where: str = "") -> str:
