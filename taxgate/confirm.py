@@ -18,6 +18,8 @@ released CONFIRMED passes exactly the checks an automatic one does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -35,6 +37,27 @@ from taxgate.settings import Policy
 
 def _period_list(periods: list[int]) -> str:
     return ", ".join(str(int(p)) for p in periods) or "NULL"
+
+
+# Up to this many TINs, DuckDB filters the index's rows by them while it scans (it skips
+# reading the addresses of the rows around none of them) rather than after: at 10.3M
+# filings, a 100-record request's 250 linked TINs read the addresses of 9.8M rows in
+# 0.38 CPU seconds instead of 0.62; thousands are near every row, and gain nothing.
+_SCAN_FILTER_TINS = 1024
+
+
+@contextmanager
+def _tins_filtered_in_scan(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, a join with at most :data:`_SCAN_FILTER_TINS` values on its
+    small side also filters the scan of its large side by them (DuckDB's
+    ``dynamic_or_filter_threshold``, restored after). The same rows either way."""
+    row = con.execute("SELECT current_setting('dynamic_or_filter_threshold')").fetchone()
+    before = int(row[0]) if row else 50
+    con.execute(f"SET dynamic_or_filter_threshold = {max(before, _SCAN_FILTER_TINS)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET dynamic_or_filter_threshold = {before}")
 
 
 def confirmable(
@@ -71,11 +94,12 @@ def confirmable(
     """)
     # the addresses of record per tax year in the periods of every TIN linked to a
     # candidate, read from the index once (one pass over it, for both uses below)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cf_addr AS
-        SELECT tin, tax_year, aor, aor_rank FROM {filing_index.ADDRESSES}
-        WHERE tax_year IN ({period_list}) AND tin IN (SELECT tin FROM _cf_linked)
-    """)
+    with _tins_filtered_in_scan(con):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _cf_addr AS
+            SELECT tin, tax_year, aor, aor_rank FROM {filing_index.ADDRESSES}
+            WHERE tax_year IN ({period_list}) AND tin IN (SELECT tin FROM _cf_linked)
+        """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cf_aor AS
         {ADDRESS_OF_RECORD_SQL.format(periods=period_list, candidates=candidates,

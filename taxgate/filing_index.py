@@ -14,7 +14,8 @@ instead of scanning and aggregating every filing for every request:
 - ``filing_tins``: one row per TIN, its profile for persons (R25) and its hold (R6):
   dates of birth, full double surnames, delivery points, first and last tax year,
   suffix, first and last state and 3-digit ZIP, whether any filing carries a hold.
-  Its row count is the prior's count of distinct TINs.
+  Its row count is the prior's count of distinct TINs. In TIN order: a request of a
+  few TINs reads the holds of the row groups around them alone.
 - ``filing_tin_names``: every (TIN, first name, first surname) filed.
 - ``filing_name_sides``: per (TIN, name key) of ``filing_tin_names``, what the
   successor rules (R25, :mod:`taxgate.persons`) compare by name key: ITIN or not, first
@@ -28,7 +29,9 @@ instead of scanning and aggregating every filing for every request:
 - ``filing_addresses``: per TIN and tax year, the address of the filing that is the
   address of record among them (contract §3: latest processed, a change of address
   before a return processed the same day, then the filing id) and that filing's place
-  in that order (``aor_rank``), in TIN order: the address of record over any set of periods
+  in that order (``aor_rank``), in tax year then TIN order (a request reads the rows of
+  its periods, so the scan skips the other years' row groups and never decodes their
+  addresses; the same rows in any order): the address of record over any set of periods
   and TINs is the one with the highest ``aor_rank`` among their rows.
 - ``filing_streets``: every street name filed per ZIP (the gazetteer of R24).
 - ``filing_index_state``: how far the index goes (the highest ``filing_id`` and the
@@ -151,7 +154,7 @@ def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str
     return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {order}) AS aor,
                       max({order}) AS aor_rank
                FROM {filings} WHERE tin IS NOT NULL {where}
-               GROUP BY tin, tax_year ORDER BY tin, tax_year"""
+               GROUP BY tin, tax_year ORDER BY tax_year, tin"""
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
@@ -177,7 +180,7 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
                  arg_max({place}, {order}) {dated} AS last_place,
                  bool_or(coalesce(upper(trim(disclosure_hold)), '') = 'Y') AS held
           FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin
-        )"""
+        ) ORDER BY tin"""
 
 
 def _name_sides(p: str, where: str = "") -> str:

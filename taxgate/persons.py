@@ -21,17 +21,18 @@ def _only_partners(name: str, keys: tuple[str, ...], where: str, gap: int, rows:
     """CTEs ending in ``name``: (itin, ssn) adjacent in any state (the SSN begins at most
     ``gap`` years after the ITIN's last), each the other's only such partner among the
     TINs that agree on ``keys``: the ITINs of the name sides ``rows`` paired, counted
-    among the name sides ``counts`` (every side of those ITINs' keys). Found from counts
-    per key and year, so a common name's namesakes are never paired one by one."""
+    over ``counts`` (:data:`SIDE_COUNTS_SQL` of every side of those ITINs' keys). Found
+    from counts per key and year, so a common name's namesakes are never paired one by
+    one."""
     k = ", ".join(keys)
     on = " AND ".join(f"e.{c} = i.{c}" for c in keys)
     firsts = ", ".join(f"any_value(a.{c}) AS {c}" for c in keys)
     return f"""{name}_starts AS (
-  SELECT {k}, fy AS y, count(*) AS n, any_value(tin) AS tin
+  SELECT {k}, y, sum(n) AS n, any_value(tin) AS tin
   FROM {counts} WHERE NOT is_itin AND {where} GROUP BY ALL
 ),
 {name}_ends AS (
-  SELECT {k}, ly, count(*) AS n FROM {counts} WHERE is_itin AND {where} GROUP BY ALL
+  SELECT {k}, y AS ly, sum(n) AS n FROM {counts} WHERE is_itin AND {where} GROUP BY ALL
 ),
 {name} AS (
   SELECT i.itin, i.ssn FROM (
@@ -44,6 +45,17 @@ def _only_partners(name: str, keys: tuple[str, ...], where: str, gap: int, rows:
   JOIN {name}_ends e ON {on} AND e.ly BETWEEN i.fy - {gap} AND i.fy - 1
   GROUP BY i.itin, i.ssn HAVING sum(e.n) = 1
 )"""
+
+
+# The name sides ``sides`` counted per name key, suffix, ITIN or not and year (an SSN's
+# first, an ITIN's last), with one of their TINs (the TIN where the count is one): what
+# ``_only_partners`` counts, without a row per side (838,169 sides for a 10,000-record
+# request at 10.3M filings).
+SIDE_COUNTS_SQL = """
+SELECT n_first, n_surname1, sfx, is_itin, CASE WHEN is_itin THEN ly ELSE fy END AS y,
+       count(*) AS n, any_value(tin) AS tin
+FROM {sides} GROUP BY ALL
+"""
 
 
 # Adjacent in any state: each the other's only such partner by name key, or, when the
@@ -83,6 +95,15 @@ def _anywhere(gap: int, rows: str, counts: str) -> str:
 # TINs of the touched keys (tests/test_persons_lookup.py); rows about other TINs may be
 # missing or incomplete, and nothing reads them.
 _IN_KEYS = "JOIN _sx_keys USING (n_first, n_surname1)"
+
+# Every step after the keys reads the name sides of the keys (KEY_SIDES), and nothing
+# else of them: the rows of the touched TINs' keys hold every side a step joins to. A
+# request of few keys copies them once (at 10.3M filings, 100 records: 100 keys, 50,527
+# sides, and nine steps read those instead of the index's 2.1M); one of many reads them
+# from the index in each step, which costs less than copying a third of the index or
+# more (10,000 records: 6,329 keys, 1.25M sides; even at about 2,400 keys).
+KEY_SIDES = "_sx_ks"
+COPY_KEYS_AT_MOST = 2000
 
 # Adjacent in the state the ITIN left: pairs with a side among the name sides ``rows``,
 # and whether the pair may be kept without a value in common (``bare_ok``: neither both
@@ -151,54 +172,73 @@ WHERE b.fy - a.ly > 0  -- (not "a.ly < b.fy": DuckDB would plan prof x prof on i
 
 def _steps(pairs: str, gap: int) -> list[tuple[str, str]]:
     """(temp table, SELECT) in order: what create_successors reads, step by step."""
-    sides, shared = filing_index.NAME_SIDES, filing_index.SHARED_PAIRS
+    shared = filing_index.SHARED_PAIRS
+    sides = KEY_SIDES  # every step after it reads the name sides of the keys from it
     adjacent = ADJACENT_SQL.format(gap=gap, sides=sides, rows="{rows}")
     in_r = "IN (SELECT tin FROM _sx_r)"
     return [
         ("_sx_t", f"SELECT DISTINCT tin FROM {pairs}"),
-        ("_sx_keys", f"SELECT DISTINCT n_first, n_surname1 FROM {sides} "
-                     f"WHERE tin IN (SELECT tin FROM _sx_t)"),
-        ("_sx_links", f"SELECT itin, ssn FROM {shared} {_IN_KEYS} WHERE by_dob AND "
-                      f"(itin IN (SELECT tin FROM _sx_t) OR ssn IN (SELECT tin FROM _sx_t))"),
+        # the touched TINs' partners by date of birth, by any key for now, and every
+        # name side of both: the keys, and the sides of R, from one pass by TIN
+        ("_sx_tl", f"SELECT itin, ssn, n_first, n_surname1 FROM {shared} WHERE by_dob AND "
+                   f"(itin IN (SELECT tin FROM _sx_t) OR ssn IN (SELECT tin FROM _sx_t))"),
+        ("_sx_ts", f"SELECT s.* FROM {filing_index.NAME_SIDES} s WHERE s.tin IN ("
+                   f"SELECT tin FROM _sx_t UNION SELECT itin FROM _sx_tl "
+                   f"UNION SELECT ssn FROM _sx_tl)"),
+        ("_sx_keys", "SELECT DISTINCT n_first, n_surname1 FROM _sx_ts "
+                     "WHERE tin IN (SELECT tin FROM _sx_t)"),
+        (KEY_SIDES, f"SELECT s.* FROM {filing_index.NAME_SIDES} s {_IN_KEYS}"),
+        ("_sx_links", f"SELECT itin, ssn FROM _sx_tl {_IN_KEYS}"),
         ("_sx_r", "SELECT tin FROM _sx_t UNION SELECT itin FROM _sx_links "
                   "UNION SELECT ssn FROM _sx_links"),
         ("_sx_shared", f"SELECT DISTINCT itin, ssn FROM {shared} {_IN_KEYS} "
                        f"WHERE itin {in_r} OR ssn {in_r}"),
-        ("_sx_rs", f"SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.tin {in_r}"),
+        ("_sx_rs", f"SELECT s.* FROM _sx_ts s {_IN_KEYS} WHERE s.tin {in_r}"),
         ("_sx_adj", adjacent.format(rows="_sx_rs")),
-        ("_sx_xs", f"SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.tin IN "
+        ("_sx_xs", f"SELECT s.* FROM {sides} s WHERE s.tin IN "
                    f"(SELECT itin FROM _sx_adj UNION SELECT ssn FROM _sx_adj)"),
         ("_sx_adjx", LOOSE_TWO_SQL.format(adjacent=adjacent.format(rows="_sx_xs"),
                                           shared=shared)),
         # the ITINs that may be the only partner anywhere of a TIN of R: its ITINs, and
         # those of an SSN's keys that end within the gap before it begins
-        ("_sx_as", f"""SELECT s.* FROM {sides} s {_IN_KEYS} WHERE s.is_itin AND s.tin IN (
+        ("_sx_as", f"""SELECT s.* FROM {sides} s WHERE s.is_itin AND s.tin IN (
                          SELECT tin FROM _sx_rs WHERE is_itin
                          UNION SELECT i.tin FROM {sides} i JOIN _sx_rs r
                            ON i.n_first = r.n_first AND i.n_surname1 = r.n_surname1
                          WHERE i.is_itin AND NOT r.is_itin
                            AND i.ly BETWEEN r.fy - {gap} AND r.fy - 1)"""),
-        ("_sx_n", f"SELECT s.* FROM {sides} s JOIN (SELECT DISTINCT n_first, n_surname1 "
-                  f"FROM _sx_as) USING (n_first, n_surname1)"),
+        ("_sx_n", SIDE_COUNTS_SQL.format(
+            sides=f"(SELECT s.* FROM {sides} s JOIN (SELECT DISTINCT n_first, n_surname1 "
+                  f"FROM _sx_as) USING (n_first, n_surname1))")),
         ("_sx_any", f"WITH {_anywhere(gap, '_sx_as', '_sx_n')} SELECT itin, ssn FROM "
                     f"anywhere WHERE itin {in_r} OR ssn {in_r}"),
     ]
 
 
-def create_successors(con: Any, pairs: str, policy: Policy, out: str) -> None:
+def create_successors(con: Any, pairs: str, policy: Policy, out: str, *,
+                      copy_keys_at_most: int = COPY_KEYS_AT_MOST) -> None:
     """TEMP table ``out``: the successor candidates (SUCCESSORS_SQL) that decide for the
     TINs of ``pairs``, adjacent within the policy's years, read from the filing index by
-    TIN and name key (the steps' tables ``_sx_*`` dropped after)."""
+    TIN and name key (the steps' tables ``_sx_*`` dropped after). The name sides of the
+    keys are copied once when there are at most ``copy_keys_at_most`` keys, else read
+    from the index by each step (:data:`COPY_KEYS_AT_MOST`; the same rows either way)."""
     gap = int(policy.successor_gap_years)
     steps = _steps(pairs, gap)
+    kinds = dict.fromkeys((table for table, _ in steps), "TABLE")
     try:
         for table, select in steps:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
+            if table == KEY_SIDES:
+                row = con.execute("SELECT count(*) FROM _sx_keys").fetchone()
+                kinds[table] = "TABLE" if row and row[0] <= copy_keys_at_most else "VIEW"
+            con.execute(f"CREATE OR REPLACE TEMP {kinds[table]} {table} AS {select}")
+        # a TIN's profile is the same on each of its name sides: read from the copy,
+        # or by TIN alone from the index (the keys' view would join every side first)
+        prof = KEY_SIDES if kinds[KEY_SIDES] == "TABLE" else filing_index.NAME_SIDES
         con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS " + SUCCESSORS_SQL.format(
-            sides=filing_index.NAME_SIDES, shared=filing_index.SHARED_PAIRS, gap=gap))
+            sides=prof, shared=filing_index.SHARED_PAIRS, gap=gap))
     finally:
-        for table, _ in steps:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        for table, kind in kinds.items():
+            con.execute(f"DROP {kind} IF EXISTS {table}")
 
 
 # One person: a successor pair corroborated by a shared date of birth, and neither TIN

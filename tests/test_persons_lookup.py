@@ -21,6 +21,7 @@ from taxgate.synth import generate_taxpayers, write_taxpayers
 # that became SSNs, namesakes who begin an SSN the same year.
 PEOPLE, SEED = 20_000, 31
 TRIALS = 60
+COPY_KEYS = (10**9, 0)  # create_successors' copy_keys_at_most: always, never
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +74,11 @@ def test_r25_lookups_decide_as_the_one_statement_did(con: duckdb.DuckDBPyConnect
         gap = trial % 4
         con.execute("CREATE OR REPLACE TEMP TABLE _t AS SELECT unnest(?) AS tin", [pick])
         reference_successors(con, "_t", gap, "_ref")
-        persons.create_successors(con, "_t", Policy(successor_gap_years=gap), "_new")
         want = _seen(con, "_ref")
-        assert _seen(con, "_new") == want, (trial, gap, len(pick))
+        for copy in COPY_KEYS:  # the keys' name sides copied once, and read by each step
+            persons.create_successors(con, "_t", Policy(successor_gap_years=gap), "_new",
+                                      copy_keys_at_most=copy)
+            assert _seen(con, "_new") == want, (trial, gap, len(pick), copy)
         links += sum(1 for tin, person in want[0] if tin != person)
         soft += len(want[1])
         anywhere += con.execute("SELECT count(*) FROM _ref WHERE only_pair_anywhere AND (itin "
@@ -85,11 +88,14 @@ def test_r25_lookups_decide_as_the_one_statement_did(con: duckdb.DuckDBPyConnect
 
 
 def test_r25_lookups_leave_no_step_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """The steps' tables are dropped, and a touched TIN the index does not name (no name
+    """The steps' tables (and view) are dropped, and a touched TIN the index does not name (no name
     key) is its own person with no possible successor, as before."""
     con.execute("CREATE OR REPLACE TEMP TABLE _t AS SELECT 'NO-SUCH-TIN' AS tin")
-    persons.create_successors(con, "_t", Policy(), "_new")
-    assert con.execute("SELECT count(*) FROM _new").fetchone() == (0,)
-    assert _seen(con, "_new") == ([("NO-SUCH-TIN", "NO-SUCH-TIN")], [])
-    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE "
-                           "'\\_sx\\_%' ESCAPE '\\'").fetchone()[0]
+    for copy in COPY_KEYS:
+        persons.create_successors(con, "_t", Policy(), "_new", copy_keys_at_most=copy)
+        assert con.execute("SELECT count(*) FROM _new").fetchone() == (0,)
+        assert _seen(con, "_new") == ([("NO-SUCH-TIN", "NO-SUCH-TIN")], [])
+        for catalog, name in (("duckdb_tables()", "table_name"),
+                              ("duckdb_views()", "view_name")):
+            assert not con.execute(f"SELECT count(*) FROM {catalog} WHERE {name} LIKE "
+                                   "'\\_sx\\_%' ESCAPE '\\'").fetchone()[0]
