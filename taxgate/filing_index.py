@@ -147,11 +147,18 @@ _DATE_ORDER = f"(({_DAYS} << 64) + {_ID})"  # processed_date, then filing_id
 
 
 def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str:
-    """Per TIN and tax year, the address of record and its ``order`` (``aor_rank``)."""
-    return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {order}) AS aor,
-                      max({order}) AS aor_rank
-               FROM {filings} WHERE tin IS NOT NULL {where}
-               GROUP BY tin, tax_year ORDER BY tin, tax_year"""
+    """Per TIN and tax year, the address of record and its ``order`` (``aor_rank``).
+    The group keeps only the winning filing's id (its order is unique: it ends in the
+    filing id) and the address is joined to it after: 10.3M filings make 9.7M groups,
+    and carrying every filing's address through the aggregate costs more than the join."""
+    return f"""SELECT g.tin, g.tax_year, a.aor, g.aor_rank
+               FROM (SELECT tin, tax_year, arg_max(filing_id, {order}) AS winner,
+                            max({order}) AS aor_rank
+                     FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin, tax_year) g
+               JOIN (SELECT filing_id, {_ADDRESS} AS aor
+                     FROM {filings} WHERE tin IS NOT NULL {where}) a
+                 ON a.filing_id = g.winner
+               ORDER BY g.tin, g.tax_year"""
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
