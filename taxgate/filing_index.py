@@ -161,6 +161,14 @@ def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str
                ORDER BY g.tin, g.tax_year"""
 
 
+def _distinct(value: str) -> str:
+    """The sorted distinct non-NULL ``value``s of a group's rows ([] for none), made
+    distinct after the aggregate (a DISTINCT aggregate costs a hash table of its own
+    over every filing). NULLs never enter: DuckDB's list_distinct drops them, and
+    Spark's collect_list skips them."""
+    return f"coalesce(list_sort(list_distinct(list({value}))), [])"
+
+
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
     """One row per TIN of ``filings`` (``where``: which TINs). Lists are sorted and ties
     in processed_date are broken by filing_id (``order``), so a profile is the same
@@ -173,12 +181,10 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
                last_place.z AS last_zip3, held
         FROM (
           SELECT tin,
-                 coalesce(list_sort(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL)), [])
-                   AS dobs,
-                 coalesce(list_sort(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
-                          FILTER (WHERE array_length(n_surnames) >= 2)), []) AS fulls,
-                 coalesce(list_sort(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL)),
-                          []) AS addrs,
+                 {_distinct("dob")} AS dobs,
+                 {_distinct("CASE WHEN array_length(n_surnames) >= 2 THEN "
+                            "array_to_string(list_sort(n_surnames), ' ') END")} AS fulls,
+                 {_distinct("a_key")} AS addrs,
                  min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
                  arg_min({place}, {order}) {dated} AS first_place,
                  arg_max({place}, {order}) {dated} AS last_place,
