@@ -150,11 +150,26 @@ _DATE_ORDER = f"(({_DAYS} << 64) + {_ID})"  # processed_date, then filing_id
 
 
 def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str:
-    """Per TIN and tax year, the address of record and its ``order`` (``aor_rank``)."""
-    return f"""SELECT tin, tax_year, arg_max({_ADDRESS}, {order}) AS aor,
-                      max({order}) AS aor_rank
-               FROM {filings} WHERE tin IS NOT NULL {where}
-               GROUP BY tin, tax_year ORDER BY tax_year, tin"""
+    """Per TIN and tax year, the address of record and its ``order`` (``aor_rank``).
+    The group keeps only the winning filing's id (its order is unique: it ends in the
+    filing id) and the address is joined to it after: 10.3M filings make 9.7M groups,
+    and carrying every filing's address through the aggregate costs more than the join."""
+    return f"""SELECT g.tin, g.tax_year, a.aor, g.aor_rank
+               FROM (SELECT tin, tax_year, arg_max(filing_id, {order}) AS winner,
+                            max({order}) AS aor_rank
+                     FROM {filings} WHERE tin IS NOT NULL {where} GROUP BY tin, tax_year) g
+               JOIN (SELECT filing_id, {_ADDRESS} AS aor
+                     FROM {filings} WHERE tin IS NOT NULL {where}) a
+                 ON a.filing_id = g.winner
+               ORDER BY g.tax_year, g.tin"""
+
+
+def _distinct(value: str) -> str:
+    """The sorted distinct non-NULL ``value``s of a group's rows ([] for none), made
+    distinct after the aggregate (a DISTINCT aggregate costs a hash table of its own
+    over every filing). NULLs never enter: DuckDB's list_distinct drops them, and
+    Spark's collect_list skips them."""
+    return f"coalesce(list_sort(list_distinct(list({value}))), [])"
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
@@ -169,12 +184,10 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
                last_place.z AS last_zip3, held
         FROM (
           SELECT tin,
-                 coalesce(list_sort(list(DISTINCT dob) FILTER (WHERE dob IS NOT NULL)), [])
-                   AS dobs,
-                 coalesce(list_sort(list(DISTINCT array_to_string(list_sort(n_surnames), ' '))
-                          FILTER (WHERE array_length(n_surnames) >= 2)), []) AS fulls,
-                 coalesce(list_sort(list(DISTINCT a_key) FILTER (WHERE a_key IS NOT NULL)),
-                          []) AS addrs,
+                 {_distinct("dob")} AS dobs,
+                 {_distinct("CASE WHEN array_length(n_surnames) >= 2 THEN "
+                            "array_to_string(list_sort(n_surnames), ' ') END")} AS fulls,
+                 {_distinct("a_key")} AS addrs,
                  min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
                  arg_min({place}, {order}) {dated} AS first_place,
                  arg_max({place}, {order}) {dated} AS last_place,

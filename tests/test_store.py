@@ -153,6 +153,42 @@ def test_filings_are_numbered_in_the_files_order_whatever_the_streams(store: Sto
     assert "load_row" not in columns
 
 
+def test_filings_from_a_staged_query_are_stored_as_their_batches_would_be(
+        store: Store) -> None:
+    """``load`` prepares filings in the store's staging connection and stores them from
+    the query that gives them (the embedded store in one INSERT, no copy through Arrow):
+    the ids follow ``load_row`` on from the highest stored id, the columns keep the types
+    the same rows have as batches, a query of no rows is no load, and new columns are
+    added as they are for batches."""
+    with store.staging() as con:
+        empty = "SELECT 'LE' AS load_id, 0::BIGINT AS load_row, '1' AS tin WHERE false"
+        assert store.append_filings_query(con, empty) == 0
+        assert store.filing_count() == 0 and store.loads() == []
+        con.register("_tg_test_in", pa.Table.from_batches([filings_batch(3, offset=20)]))
+        con.execute("CREATE OR REPLACE TEMP TABLE _tg_test AS SELECT * FROM _tg_test_in")
+        con.unregister("_tg_test_in")
+        seen: list[int] = []
+        query = "SELECT 'LQ' AS load_id, 2 - rowid AS load_row, * FROM _tg_test"
+        assert store.append_filings_query(con, query, advance=seen.append) == 3
+        assert sum(seen) == 3
+        wider = "SELECT 'LW' AS load_id, 0::BIGINT AS load_row, '900000099' AS tin, 'X' AS unit"
+        assert store.append_filings_query(con, wider) == 1
+        con.execute("DROP TABLE _tg_test")
+    store.append_filings(iter([filings_batch(1, offset=40)]))
+    rows = store.matching_connection().execute(
+        "SELECT filing_id, load_id, tin, unit FROM filings ORDER BY filing_id").fetchall()
+    assert rows == [(1, "LQ", "900000022", None), (2, "LQ", "900000021", None),
+                    (3, "LQ", "900000020", None), (4, "LW", "900000099", "X"),
+                    (5, rows[4][1], "900000040", None)]
+    types = dict(store.matching_connection().execute(
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM filings)").fetchall())
+    assert types["tax_year"] == "INTEGER" and types["processed_date"] == "DATE"
+    assert types["n_surnames"] == "VARCHAR[]" and types["filing_id"] == "BIGINT"
+    assert "load_row" not in types
+    assert [(ld.row_count, ld.min_filing_id, ld.max_filing_id) for ld in store.loads()] == [
+        (3, 1, 3), (1, 4, 4), (1, 5, 5)]
+
+
 def test_model_round_trip(store: Store) -> None:
     assert store.current_model() is None
     store.save_model("model-a", '{"a": 1}')

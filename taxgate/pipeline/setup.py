@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from dataclasses import replace
+import contextlib
 from pathlib import Path
+
+import duckdb
 
 from taxgate import filings as filings_io
 from taxgate import integrity, standardize
@@ -15,10 +15,9 @@ from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
 from taxgate.pipeline.training import train_model
 from taxgate.settings import Settings
-from taxgate.stage_table import materialize, table_of
+from taxgate.stage_table import materialize
 from taxgate.store.base import Store
 from taxgate.store.core_sql import refuse_reload
-from taxgate.store.duck import new_connection
 from taxgate.store.loading import LOAD_ROW
 
 
@@ -50,47 +49,18 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
         refuse_reload([(ld.load_id, ld.loaded_at) for ld in store.loads()
                        if ld.sha256 == origin.sha256])
     timings = Timings()
-    # A scratch connection with the store's limits: memory_limit, threads, and
-    # encrypted spill files in a private temp folder (standardized rows never spill
-    # to disk in the clear).
-    # Half the memory limit: the store's connection writes with the other half.
-    scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
-    work = new_connection(replace(settings, memory_limit=settings.memory_share(0.5)),
-                          temp_dir=Path(scratch.name))
-    work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
-    standardize.install(work)
-    with timings.stage("read", progress):
-        raw_name = "_tg_raw_filings"
-        # read in file order, so each row's rowid is its place in the file: the store
-        # numbers the filings by it (loading.LOAD_ROW), and the same file gives the
-        # same ids, and the same model, however the stream below is ordered
-        work.execute("SET preserve_insertion_order = true")
-        rows = filings_io.stage_filings(work, path, raw_name)
-        work.execute("SET preserve_insertion_order = false")
-        raw = table_of(work, raw_name)
-    with timings.stage("standardize", progress, rows):
-        # each distinct name and address once (most filings repeat their taxpayer's)
-        names = materialize(work, "_tg_std_names",
-                            standardize.standardized_names_sql(raw.name))
-        addresses = materialize(work, "_tg_std_addresses",
-                                standardize.standardized_addresses_sql(raw.name))
-    with timings.stage("store", progress, rows):
-        # every filing with its standardized name and address, streamed into the
-        # store (which numbers the rows on from its highest filing_id)
-        load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
-        select = standardize.join_standardized_sql(
-            raw.name, names.name, addresses.name,
-            head=f"'{load_id}' AS load_id, s.rowid AS {LOAD_ROW}, ")
-        reader = work.execute(select).fetch_record_batch(100_000)
-
-        def batches() -> Iterator:
-            for batch in reader:
-                progress.advance(batch.num_rows)
-                yield batch
-
-        store.append_filings(batches(), origin)
-    work.close()
-    scratch.cleanup()
+    # Filings are prepared where the store says (its own connection, or a scratch one
+    # with its share of the memory limit), with encrypted spill files (standardized rows
+    # never spill to disk in the clear), and stored from the query that joins them.
+    with store.staging() as work:
+        work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
+        standardize.install(work)
+        try:
+            rows = _store_filings(work, store, path, origin, progress, timings)
+        finally:
+            with contextlib.suppress(duckdb.Error):  # never hide what stopped the load
+                for table in _STAGED:
+                    work.execute(f"DROP TABLE IF EXISTS {table}")
     with timings.stage("index", progress):
         store.update_filing_index()  # what process looks up (taxgate.filing_index)
     current = None if retrain else store.current_model()
@@ -99,6 +69,34 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
     return LoadResult(rows=rows, total_filings=store.filing_count(), model_version=version,
                       timings=timings, model_trained=current is None)
 
+
+_RAW, _NAMES, _ADDRESSES = _STAGED = ("_tg_raw_filings", "_tg_std_names", "_tg_std_addresses")
+
+
+def _store_filings(work: duckdb.DuckDBPyConnection, store: Store, path: Path,
+                   origin: LoadOrigin | None, progress: Progress, timings: Timings) -> int:
+    """Read, standardize and store the filings of ``path`` (``work``: a staging
+    connection of ``store``); returns how many the file holds."""
+    with timings.stage("read", progress):
+        # read in file order, so each row's rowid is its place in the file: the store
+        # numbers the filings by it (loading.LOAD_ROW), and the same file gives the
+        # same ids, and the same model, however the rows are inserted
+        work.execute("SET preserve_insertion_order = true")
+        rows = filings_io.stage_filings(work, path, _RAW)
+        work.execute("SET preserve_insertion_order = false")
+    with timings.stage("standardize", progress, rows):
+        # each distinct name and address once (most filings repeat their taxpayer's)
+        names = materialize(work, _NAMES, standardize.standardized_names_sql(_RAW))
+        addresses = materialize(work, _ADDRESSES, standardize.standardized_addresses_sql(_RAW))
+    with timings.stage("store", progress, rows):
+        # every filing with its standardized name and address (the store numbers the
+        # rows on from its highest filing_id)
+        load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
+        select = standardize.join_standardized_sql(
+            _RAW, names.name, addresses.name,
+            head=f"'{load_id}' AS load_id, s.rowid AS {LOAD_ROW}, ")
+        store.append_filings_query(work, select, origin, progress.advance)
+    return rows
 
 
 def _origin(path: Path, force: bool) -> LoadOrigin | None:

@@ -12,9 +12,13 @@ key file beside the store), and files it creates are readable by their owner onl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxgate.domain import (
@@ -113,6 +117,39 @@ class Store(ABC):
         """Add standardized filings (raw contract columns + standardized columns) as one
         load. With ``origin``, the load remembers its file's digest and name, and a file
         whose digest a stored load has is refused (Conflict) unless ``origin.force``."""
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection to prepare filings in for :meth:`append_filings_query`. Here
+        a scratch one, closed after, with half the memory limit (the store writes with
+        the other half) and encrypted spill files in a private temp folder."""
+        from taxgate.store.duck import new_connection  # DuckDB only when loading
+
+        scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
+        con = new_connection(replace(self.settings, memory_limit=self.settings.memory_share(0.5)),
+                             temp_dir=Path(scratch.name))
+        try:
+            yield con
+        finally:
+            con.close()
+            scratch.cleanup()
+
+    def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
+                             origin: LoadOrigin | None = None,
+                             advance: Callable[[int], None] | None = None) -> int:
+        """:meth:`append_filings` of the rows the query ``select`` gives on ``con`` (a
+        :meth:`staging` connection); ``advance`` is told the rows stored as they go. Here
+        they are streamed in batches; an engine that stages filings in its own
+        connection inserts them from the query."""
+        reader = con.execute(select).fetch_record_batch(100_000)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                if advance is not None:
+                    advance(batch.num_rows)
+                yield batch
+
+        return self.append_filings(batches(), origin)
 
     @abstractmethod
     def loads(self) -> list[LoadRow]:

@@ -83,29 +83,35 @@ def quote_literal(text: str) -> str:
 def append_arrow(
     con: duckdb.DuckDBPyConnection, catalog: str, table: str, data: pa.Table | pa.RecordBatch
 ) -> None:
-    """Insert Arrow data by column name into ``catalog.main.table``.
-
-    The table is created from the first data's schema; columns a later batch brings
-    are added (NULL for earlier rows). Used for ``filings``, whose columns the loader owns.
-    """
-    target = f'"{catalog}".main."{table}"'
+    """Insert Arrow data by column name into ``catalog.main.table`` (:func:`append_select`).
+    Used for ``filings``, whose columns the loader owns."""
     con.register("_taxgate_in", data)
     try:
-        row = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
-            "AND schema_name = 'main' AND table_name = ?", [catalog, table]).fetchone()
-        if not row or not row[0]:
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM _taxgate_in")
-            return
-        have = {r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
-            "AND schema_name = 'main' AND table_name = ?", [catalog, table]).fetchall()}
-        for name, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _taxgate_in").fetchall():
-            if name not in have:
-                con.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {dtype}')
-        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _taxgate_in")
+        append_select(con, catalog, table, "SELECT * FROM _taxgate_in")
     finally:
         con.unregister("_taxgate_in")
+
+
+def append_select(con: duckdb.DuckDBPyConnection, catalog: str, table: str, select: str) -> None:
+    """Insert the rows of the query ``select`` by column name into ``catalog.main.table``.
+
+    The table is created from the query's columns when it does not exist; columns a
+    later query brings are added (NULL for earlier rows).
+    """
+    target = f'"{catalog}".main."{table}"'
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
+        "AND schema_name = 'main' AND table_name = ?", [catalog, table]).fetchone()
+    if not row or not row[0]:
+        con.execute(f"CREATE TABLE {target} AS {select}")
+        return
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
+        "AND schema_name = 'main' AND table_name = ?", [catalog, table]).fetchall()}
+    for name, dtype, *_ in con.execute(f"DESCRIBE {select}").fetchall():
+        if name not in have:
+            con.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {dtype}')
+    con.execute(f"INSERT INTO {target} BY NAME {select}")
 
 
 def open_error(exc: duckdb.Error) -> StoreError:

@@ -29,10 +29,10 @@ from taxgate.errors import NotSetUp, StoreError
 from taxgate.settings import Settings
 from taxgate.store import common, core_sql
 from taxgate.store.base import Store
-from taxgate.store.core_sql import LEDGER_COLS, LOAD_COLS, CoreTablesMixin
-from taxgate.store.duck import append_arrow, new_connection, open_error, quote_literal
+from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin
+from taxgate.store.duck import new_connection, open_error, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
-from taxgate.store.loading import CountingReader, IdRange
+from taxgate.store.loading import append_batches, append_query, record_load
 from taxgate.store.migrations import applied_through, latest, migrations, statements
 from taxgate.store.service_sql import ServiceTx
 from taxgate.store.tree_sql import TreeTablesMixin
@@ -266,53 +266,53 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
         self._append(events, ("decisions", table) if table.num_rows else None)
 
     # --- filings ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The store's own connection: filings prepared in its temp tables (in memory,
+        spilled encrypted to ``tmp/``) are stored from their query, with no copy."""
+        try:
+            yield self._connection()
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self._connection().execute("RESET preserve_insertion_order")
+
     def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
                        ) -> int:
         # ``load`` standardizes in a second connection while this one writes: each gets
         # half of the memory limit, so the process stays within it
-        half = self.settings.memory_share(0.5)
-        if half:
-            self._connection().execute(f"SET memory_limit = '{quote_literal(half)}'")
+        return self._append_load(lambda con, top: append_batches(con, "store", batches, top),
+                                 origin, self.settings.memory_share(0.5))
+
+    def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
+                             origin: LoadOrigin | None = None,
+                             advance: Callable[[int], None] | None = None) -> int:
+        if con is not self._con:  # prepared in another connection: streamed in batches
+            return super().append_filings_query(con, select, origin, advance)
+        total = self._append_load(lambda c, top: append_query(c, "store", select, top), origin)
+        if advance is not None:
+            advance(total)
+        return total
+
+    def _append_load(self, insert: Callable[[duckdb.DuckDBPyConnection, int], Any],
+                     origin: LoadOrigin | None, memory: str = "") -> int:
+        """One load in one transaction: ``insert`` (given the highest filing id stored)
+        adds the filings, and the load is recorded (:func:`loading.record_load`)."""
+        if memory:
+            self._connection().execute(f"SET memory_limit = '{quote_literal(memory)}'")
         try:
             with self._tx() as con:
                 if origin is not None and not origin.force:
                     core_sql.refuse_reload(con.execute(core_sql.same_file_sql("store.main."),
                                               [origin.sha256]).fetchall())
-                return self._append_filings(con, batches, origin)
+                con.execute("SET preserve_insertion_order = false")  # rows carry their id
+                return record_load(con, "store.main.loads", insert, origin)
         finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even SET
             with contextlib.suppress(duckdb.Error):
                 con = self._connection()
                 con.execute("RESET preserve_insertion_order")
-                if half:
+                if memory:
                     con.execute(
                         f"SET memory_limit = '{quote_literal(self.settings.memory_limit)}'")
-
-    def _append_filings(self, con: duckdb.DuckDBPyConnection,
-                        batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None) -> int:
-        row = con.execute("SELECT coalesce(max(max_filing_id), 0) FROM store.loads").fetchone()
-        ids = IdRange(int(row[0]) if row else 0)
-        tagged = (ids.tag(b) for b in batches if b.num_rows)
-        first = next(tagged, None)
-        if first is None:
-            return 0
-        # the first batch fixes the table's columns; the rest stream in one INSERT
-        append_arrow(con, "store", "filings", first)
-        rest = CountingReader(first.schema, tagged)
-        con.register("_taxgate_rest", rest.reader())
-        con.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
-        try:
-            con.execute("INSERT INTO store.main.filings BY NAME SELECT * FROM _taxgate_rest")
-        except duckdb.Error:
-            if rest.error is not None:  # raised inside DuckDB's read: ours or the loader's
-                raise rest.error from None
-            raise
-        finally:
-            con.unregister("_taxgate_rest")
-        total = first.num_rows + rest.rows_read
-        con.execute(f"INSERT INTO store.loads ({LOAD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [ids.load_id, common.iso_now(), total, ids.low, ids.high,
-                     *((origin.sha256, origin.source) if origin else (None, None))])
-        return total
 
     def update_filing_index(self) -> None:
         if self._has_table("filings") and not filing_index.current(
