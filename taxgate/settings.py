@@ -219,6 +219,16 @@ class Settings:
         return self.store.startswith(("postgresql://", "postgres://"))
 
     @property
+    def lookup_folder(self) -> Path | None:
+        """Where standardization's lookup tables are kept between processes
+        (docs/store.md): in the embedded store's folder, or beside a PostgreSQL store's
+        matching replica (None when the replica is ``off``)."""
+        if not self.is_postgres:
+            return Path(self.store).expanduser().resolve() / "lookups"
+        replica = self.pg_replica_path
+        return None if replica is None else replica.with_name(replica.stem + ".lookups")
+
+    @property
     def spool(self) -> Path:
         """The service's folder for uploads and responses: ``spool_dir``, else default."""
         return self.service.spool_dir or default_spool(self.store)

@@ -77,7 +77,7 @@ def warm(store: Store) -> None:
     model = store.current_model() if store.filing_count() else None
     if model is None:
         return
-    standardize.install(store.matching_connection())
+    standardize.install(store.matching_connection(), store.lookup_cache())
     matching.check_model(model[1])
     matching.level_labels()
 
@@ -136,7 +136,7 @@ def _check_records(
     matching: (checks, lawful)."""
     created = manifest.created.date().isoformat()
     with sub.timings.stage("statutory checks", progress):
-        standardize.install(con)
+        standardize.install(con, sub.store.lookup_cache())
         checks = statute.evaluate_records(
             con, records, _CHECKS, created=created, policy=sub.settings.policy
         )

@@ -7,6 +7,8 @@ table ``_tg_std_installed``), and a later call on the same connection that finds
 that fingerprint does nothing, so a long-lived connection (the service's) does not
 rebuild them for every request. Being TEMP objects of the same connection, the
 mark goes with them (a rolled-back transaction or a new connection loses both).
+Given a :class:`~taxgate.standardize.lookup_cache.LookupCache`, the tables are copied
+from the file it keeps (made by the first process to build them) instead of built.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import duckdb
 from taxgate.standardize._data import install_tables
 from taxgate.standardize.addresses import address_macros
 from taxgate.standardize.cities import city_macros, create_city_table, fill_city_table
+from taxgate.standardize.lookup_cache import LookupCache
 from taxgate.standardize.names import name_macros
 from taxgate.standardize.text import FOLD_MACROS
 from taxgate.standardize.validity import validity_macros
@@ -34,6 +37,13 @@ def macro_statements() -> tuple[str, ...]:
 
 
 _MARK = "_tg_std_installed"
+
+# Every TEMP table install makes, the mark aside (what a LookupCache keeps).
+LOOKUP_TABLES = (
+    "std_street_suffix", "std_directional", "std_unit_designator", "std_ordinal",
+    "std_state", "name_xlang", "zip_state", "name_nickname", "name_first_lookup",
+    "name_given", "city_state",
+)
 
 
 @cache
@@ -52,14 +62,21 @@ def installed(con: duckdb.DuckDBPyConnection) -> bool:
     return mark is not None and mark[0] == fingerprint()
 
 
-def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the lookup tables and macros on ``con`` (idempotent; once per connection)."""
+def install(con: duckdb.DuckDBPyConnection, cache: LookupCache | None = None) -> None:
+    """Create the lookup tables and macros on ``con`` (idempotent; once per connection).
+    ``cache``: where the tables are kept between processes (read from there when it
+    holds them, written there when they had to be built)."""
     if installed(con):
         return
-    install_tables(con)
-    create_city_table(con)
+    restored = cache is not None and cache.restore(con, LOOKUP_TABLES)
+    if not restored:
+        install_tables(con)
+        create_city_table(con)
     for stmt in macro_statements():
         con.execute(stmt)
-    fill_city_table(con)
+    if not restored:
+        fill_city_table(con)
+        if cache is not None:
+            cache.keep(con, LOOKUP_TABLES)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_MARK} AS SELECT ? AS fingerprint",
                 [fingerprint()])

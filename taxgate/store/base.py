@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from taxgate.settings import Settings
+    from taxgate.standardize.lookup_cache import LookupCache
 
 __all__ = ["Store"]  # the records it keeps are taxgate.domain's
 
@@ -170,6 +171,11 @@ class Store(ABC):
         standardized filing, and the tables of the filing index
         (:data:`taxgate.filing_index.TABLES`) cover exactly those filings. Matching runs
         here; it must not be used to write."""
+
+    def lookup_cache(self) -> LookupCache | None:
+        """Where this host keeps standardization's lookup tables for the store between
+        processes (:mod:`taxgate.standardize.lookup_cache`); None: built in each one."""
+        return None
 
     # --- the trained model -----------------------------------------------------------
     @abstractmethod

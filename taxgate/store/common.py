@@ -31,6 +31,7 @@ from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.ledger import CHECKPOINT_EVERY, StoredPayload, payload_bytes
 from taxgate.ledger_events import ModelTrained, OfficialAdded, SafeguardsChanged
 from taxgate.settings import Settings
+from taxgate.standardize.lookup_cache import LookupCache
 
 # --- the at-rest key ---------------------------------------------------------------------
 
@@ -90,6 +91,12 @@ def write_key_file(path: Path, key: str) -> None:
 def signing_passphrase(key: str) -> bytes:
     """The passphrase the gateway's private key PEM is encrypted with."""
     return bytes.fromhex(key)
+
+
+def lookup_cache(key: str, folder: Path) -> LookupCache:
+    """Where a store keeps standardization's lookup tables on this host (``folder``),
+    encrypted under a key derived from the store's (never the store's key itself)."""
+    return LookupCache(folder, keyed_digest(key, "taxgate/std-lookups/v1"))
 
 
 @functools.lru_cache(maxsize=8)

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from taxgate.settings import Settings
+    from taxgate.standardize.lookup_cache import LookupCache
+
 LEDGER_COLS = "seq, recorded_at, event_type, request_id, payload, prev_hash, entry_hash"
 _OFFICIAL_COLS = "official_id, agency, title, public_key_pem, valid_from, valid_to"
 LOAD_COLS = "load_id, loaded_at, row_count, min_filing_id, max_filing_id, sha256, source"
@@ -63,6 +66,7 @@ def ledger_head_sql(prefix: str) -> str:
 class CoreTablesMixin(EvidenceTablesMixin):
     """Signing key, officials, safeguards, loads, the model, requests, the ledger's reads."""
 
+    settings: Settings
     _signing: Ed25519PrivateKey | None
     _anchor_rebase: bool
     _model_col = "model_json"
@@ -94,6 +98,10 @@ class CoreTablesMixin(EvidenceTablesMixin):
 
     def tin_digest(self, tin: str) -> str:
         return common.tin_digest(self._key_hex(), tin)
+
+    def lookup_cache(self) -> LookupCache | None:
+        folder = self.settings.lookup_folder
+        return None if folder is None else common.lookup_cache(self._key_hex(), folder)
 
     # officials and safeguards ------------------------------------------------------------
     def add_official(self, official: Official, actor: str) -> None:
