@@ -476,3 +476,58 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
                                        warning_mode="never")
     theirs = con.execute(f"SELECT {cols} FROM {splinks.physical_name} ORDER BY ALL").fetchall()
     assert len(theirs) > 5 and ours == again == theirs
+
+
+def test_r23_kept_predict_run_in_a_new_database_gives_splinks_pairs(con, tmp_path):
+    # a later process runs the statements the first one kept (matching.kept_predict)
+    # without Splink: in a database where Splink never ran, the same pairs and weights
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import kept_predict, predict_sql
+    from taxgate.standardize.lookup_cache import LookupCache
+
+    decide(con, [
+        _req("a", "JUAN", "MENDOZA", "123 North Main Street", "Apartment 4"),
+        _req("b", "MIGUEL", "REYES ORTEGA", "900 W 5th St"),
+        _req("c", "MARIA", "GARCIA", "15 Oak St", dob="1985-02-14"),
+        _req("e", "ALEJANDRO", "VILLASENOR", "5 Birch Rd", tin="900000008"),
+    ])
+    n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
+    spec = json.loads(con.execute("SELECT j FROM model").fetchone()[0])
+    spec.update(probability_two_random_records_match=0.5 / n,
+                retain_intermediate_calculation_columns=True, retain_matching_columns=True)
+    cols = "source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, gamma_address"
+    cache = LookupCache(tmp_path, "5a" * 32)
+
+    def inputs(c: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        mdb._input_view(c, predict_sql.LEFT, "req", "row_number")
+        mdb._input_view(c, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
+        return mdb.term_frequencies(c)
+
+    tf = inputs(con)
+    mdb._KEPT.clear()
+    first = con.execute(f"SELECT {cols} FROM {mdb._predict(con, spec, tf, cache)} "
+                        "ORDER BY ALL").fetchall()  # recorded through Splink, and kept
+    assert len(first) > 3 and len(list(tmp_path.glob("predict-*.sealed"))) == 1
+
+    new = duckdb.connect()  # a new process: only the inputs' tables, copied
+    standardize.install(new)
+    tables = ["req", filing_index.VARIANTS,
+              *(filing_index.terms_table(c) for c in filing_index.TF_COLUMNS)]
+    for table in tables:
+        new.register("_copy", con.table(table).arrow())
+        new.execute(f"CREATE TABLE {table} AS SELECT * FROM _copy")
+        new.unregister("_copy")
+    key = kept_predict.digest(new, spec, inputs(new))
+    kept = kept_predict.load(cache, key)
+    assert kept is not None
+    assert new.execute(f"SELECT {cols} FROM {kept.run(new)} ORDER BY ALL").fetchall() == first
+    mdb._KEPT.clear()
+    assert new.execute(f"SELECT {cols} FROM {mdb._predict(new, spec, inputs(new), cache)} "
+                       "ORDER BY ALL").fetchall() == first
+    # only ever statements this store's key sealed, for exactly these inputs
+    assert kept_predict.load(LookupCache(tmp_path, "a5" * 32), key) is None
+    sealed = next(tmp_path.glob("predict-*.sealed"))
+    sealed.write_bytes(sealed.read_bytes()[:-1] + b"\0")
+    assert kept_predict.load(cache, key) is None
+    other = dict(spec, probability_two_random_records_match=0.25 / n)
+    assert kept_predict.digest(new, other, inputs(new)) != key

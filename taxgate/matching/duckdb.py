@@ -15,13 +15,14 @@ import duckdb
 
 from taxgate import filing_index
 from taxgate.filing_index import MODEL_COLUMNS
-from taxgate.matching import model, name_lookups, predict_sql
+from taxgate.matching import kept_predict, model, name_lookups, predict_sql
 from taxgate.matching.name_keys import diminutive_base, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
 if TYPE_CHECKING:
     from taxgate.progress import Progress
+    from taxgate.standardize.lookup_cache import LookupCache
 
 logging.getLogger("splink").setLevel(logging.WARNING)
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
@@ -123,6 +124,7 @@ def score(
     chunk_records: int = 200_000,
     progress: Progress | None = None,
     names: model.NameRules = DEFAULT_NAME_RULES,
+    kept: LookupCache | None = None,
 ) -> ScoredPairs:
     """Score request rows against filings; return table ``out``, one row per candidate pair:
     row_number, filing_id, tin, match_probability, match_weight, dob_agrees,
@@ -138,7 +140,8 @@ def score(
     index's counts, :func:`term_frequencies`), so a record's weights do not depend on
     the chunk it falls in. The index (:mod:`taxgate.filing_index`) must cover
     ``filings`` (the store's matching connection sees to it). ``names``: the policy's
-    name rules (:func:`_input_view`).
+    name rules (:func:`_input_view`). ``kept``: where the host keeps the predict's
+    statements between processes (:mod:`taxgate.matching.kept_predict`), if anywhere.
     """
     spec = json.loads(model_json)
     spec["probability_two_random_records_match"] = prior
@@ -149,7 +152,8 @@ def score(
         chunks = _candidate_chunks(con, spec, requests.name, chunk_records)
         tf = term_frequencies(con, "_tg_met")
         for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
-            _score_chunk(con, spec, tf, chunk, out, names, variants_made=chunks <= 1)
+            _score_chunk(con, spec, tf, chunk, out, names, variants_made=chunks <= 1,
+                         kept=kept)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
@@ -209,7 +213,7 @@ def _fil_chunk(con: duckdb.DuckDBPyConnection, chunk: int) -> None:
 
 def _score_chunk(
     con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int, out: str,
-    names: model.NameRules, *, variants_made: bool,
+    names: model.NameRules, *, variants_made: bool, kept: LookupCache | None = None,
 ) -> None:
     """Splink's predict for one chunk of requests against its candidate variants; the
     pairs go to ``out`` (created by the first chunk, appended to after).
@@ -223,7 +227,7 @@ def _score_chunk(
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
     _input_view(con, predict_sql.LEFT, "_tg_req_chunk", "row_number", names=names)
     _input_view(con, predict_sql.RIGHT, "_tg_fil_chunk", "filing_id", names=names)
-    pairs = _predict(con, spec, tf)
+    pairs = _predict(con, spec, tf, kept)
     comparisons = [c["output_column_name"] for c in spec["comparisons"]]
     try:
         finish_pairs(con, pairs, "_tg_req_chunk", "_tg_fil_chunk", comparisons, out,
@@ -240,14 +244,24 @@ def _score_chunk(
 _KEPT: list[tuple[duckdb.DuckDBPyConnection, str, predict_sql.Compiled]] = []
 
 
-def _predict(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str]) -> str:
+def _predict(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str],
+             kept: LookupCache | None = None) -> str:
     """Splink's predict of ``spec`` on ``con`` over the chunk's views and the
-    term-frequency tables ``tf``; the name of the table of scored pairs it made."""
+    term-frequency tables ``tf``; the name of the table of scored pairs it made. The
+    statements are those of this process's last predict of the same model on ``con``,
+    or those the host keeps (``kept``), or recorded now (and kept there)."""
     key = json.dumps([spec, tf], sort_keys=True)
     if _KEPT and _KEPT[0][0] is con and _KEPT[0][1] == key:
         return _KEPT[0][2].run(con)
     _KEPT.clear()
-    compiled = predict_sql.record(con, spec, tf)
+    digest = kept_predict.digest(con, spec, tf) if kept is not None else ""
+    compiled = kept_predict.load(kept, digest) if kept is not None else None
+    if compiled is not None:
+        compiled.run(con)
+    else:
+        compiled = predict_sql.record(con, spec, tf)
+        if kept is not None:
+            kept_predict.keep(kept, digest, compiled)
     _KEPT[:] = [(con, key, compiled)]
     return compiled.output
 

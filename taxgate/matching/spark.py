@@ -180,6 +180,7 @@ def score(
     progress: Any = None,
     names: model.NameRules = ddb.DEFAULT_NAME_RULES,
     index: str = "store",
+    kept: Any = None,  # DuckDB's predict statements only (taxgate.matching.kept_predict)
 ) -> ScoredPairs:
     """As :func:`taxgate.matching.duckdb.score`, with Splink running on Spark: the whole
     request at once (Spark spreads it over its executors, so ``chunk_records`` is not

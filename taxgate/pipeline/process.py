@@ -178,6 +178,7 @@ def _match(
                 chunk_records=settings.match_chunk_records,
                 progress=progress,
                 names=matching.NameRules.of(settings.policy),
+                kept=sub.store.lookup_cache(),
             )
     # report Splink's two phases as stages of their own
     both = timings.stages.pop("matching")

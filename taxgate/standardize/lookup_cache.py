@@ -32,12 +32,13 @@ _PREFIX = "std-lookups-"
 
 
 @cache
-def fingerprint() -> str:
-    """A digest of everything the lookup tables are made from: each data file and each
-    module of this package (name and bytes), and DuckDB's version."""
+def fingerprint(folders: tuple[str, ...] = ("data", "standardize")) -> str:
+    """A digest of everything the lookup tables are made from: each file of the
+    package's ``folders`` (name and bytes: the data files and this package's modules),
+    and DuckDB's version."""
     digest = hashlib.sha256(f"duckdb {duckdb.__version__}\n".encode())
     root = resources.files("taxgate")
-    for folder in ("data", "standardize"):
+    for folder in folders:
         for item in sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name):
             if item.is_file() and not item.name.endswith((".pyc", ".pyo")):
                 digest.update(f"{folder}/{item.name}\n".encode())
