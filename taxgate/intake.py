@@ -20,7 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import duckdb
 
@@ -45,7 +45,7 @@ REQUEST_ID_RULE = (
 _SHOWN_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
-def valid_request_id(value: object) -> bool:
+def valid_request_id(value: object) -> TypeGuard[str]:
     """True when ``value`` is a request_id of the documented syntax."""
     return isinstance(value, str) and REQUEST_ID_SYNTAX.fullmatch(value) is not None
 

@@ -24,7 +24,7 @@ from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission, 
 from taxgate.pipeline.delivery import Sender
 from taxgate.pipeline.refusal import refuse
 from taxgate.settings import Settings
-from taxgate.stage_table import StageTable, materialize, table_of
+from taxgate.stage_table import ScoredPairs, StageTable, materialize, table_of
 from taxgate.store.base import Store
 
 # The tables one request's stages make in the matching connection, each named here and
@@ -150,7 +150,7 @@ def _check_records(
 def _match(
     sub: Submission, con: duckdb.DuckDBPyConnection, model: tuple[str, str] | None,
     records: StageTable, lawful: StageTable, progress: Progress,
-) -> StageTable:
+) -> ScoredPairs:
     """Score the lawful records against the filings: the scored pairs, Splink's
     candidate generation and scoring timed as stages of their own."""
     settings, timings = sub.settings, sub.timings
