@@ -54,7 +54,7 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
     # never spill to disk in the clear), and stored from the query that joins them.
     with store.staging() as work:
         work.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
-        standardize.install(work)
+        standardize.install(work, store.lookup_cache())
         try:
             rows = _store_filings(work, store, path, origin, progress, timings)
         finally:

@@ -49,7 +49,7 @@ def train_model(settings: Settings, store: Store, progress: Progress | None = No
     previous = store.current_model()
     with timings.stage("train", progress):
         con = store.matching_connection()
-        standardize.install(con)
+        standardize.install(con, store.lookup_cache())
         model_json = matching.train(con, names=matching.NameRules.of(settings.policy))
         version = model_version(model_json)
         store.save_model(version, model_json, filings)
