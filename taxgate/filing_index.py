@@ -208,15 +208,17 @@ def _name_sides(p: str, where: str = "") -> str:
 
 
 def _sides_values(p: str, where: str = "") -> str:
-    """The name sides (``where``: which rows) with their TIN's values."""
-    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.dobs, t.addrs, t.fulls
+    """The name sides (``where``: which rows) with their TIN's years and values."""
+    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.fy, t.ly, t.dobs, t.addrs,
+                      t.fulls
                FROM {p}{NAME_SIDES} s JOIN {p}{TINS} t USING (tin) {where}"""
 
 
 def _shared_values(sides: str) -> str:
-    """(is_itin, tin, name key, v): each date of birth, delivery point and full double
-    surname of each (TIN, name key) of the relation ``sides`` (:func:`_sides_values`)."""
-    cols = "is_itin, tin, n_first, n_surname1"
+    """(is_itin, tin, name key, fy, ly, v): each date of birth, delivery point and full
+    double surname of each (TIN, name key) of the relation ``sides``
+    (:func:`_sides_values`), with the TIN's first and last tax year."""
+    cols = "is_itin, tin, n_first, n_surname1, fy, ly"
     return " UNION ALL ".join(
         f"SELECT {cols}, '{tag}' || CAST(x AS VARCHAR) AS v "
         f"FROM (SELECT {cols}, unnest({values}) AS x FROM {sides})"
@@ -233,6 +235,12 @@ def _overlap(a: str, b: str) -> str:
     return f"array_length(array_intersect({a}, {b})) > 0"
 
 
+# An ITIN ``a`` and an SSN ``b`` of two rows of values: the ITIN's last tax year before
+# the SSN's first. Applied to the pairs of values, before they are made distinct: most
+# pairs sharing a value fail it, and the candidates' profiles are read for the rest.
+_ITIN_BEFORE_SSN = "a.is_itin AND NOT b.is_itin AND b.fy - a.ly > 0"
+
+
 def _shared_pairs(p: str, touched: str | None = None) -> str:
     """The successor candidates sharing a value (R25), per name key they share; only
     those with a TIN of the relation ``touched`` (one column, ``tin``) when given."""
@@ -240,7 +248,7 @@ def _shared_pairs(p: str, touched: str | None = None) -> str:
         found = f"""WITH sides AS ({_sides_values(p)}), shared AS ({_shared_values("sides")})
           SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
           FROM shared a JOIN shared b USING (n_first, n_surname1, v)
-          WHERE a.is_itin AND NOT b.is_itin"""
+          WHERE {_ITIN_BEFORE_SSN}"""
     else:  # the touched TINs' values against every value of their name keys
         mine = f"WHERE s.tin IN (SELECT tin FROM {touched})"
         keys = (f"JOIN (SELECT DISTINCT n_first, n_surname1 FROM {p}{NAME_SIDES} s {mine}) k "
@@ -250,10 +258,10 @@ def _shared_pairs(p: str, touched: str | None = None) -> str:
           mine AS ({_shared_values("mine_sides")}), near AS ({_shared_values("near_sides")})
           SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
           FROM mine a JOIN near b USING (n_first, n_surname1, v)
-          WHERE a.is_itin AND NOT b.is_itin
+          WHERE {_ITIN_BEFORE_SSN}
           UNION SELECT a.tin, b.tin, n_first, n_surname1
           FROM near a JOIN mine b USING (n_first, n_surname1, v)
-          WHERE a.is_itin AND NOT b.is_itin"""
+          WHERE {_ITIN_BEFORE_SSN}"""
     return f"""
         WITH found AS (SELECT DISTINCT * FROM ({found}))
         SELECT f.itin, f.ssn, f.n_first, f.n_surname1,
@@ -261,8 +269,7 @@ def _shared_pairs(p: str, touched: str | None = None) -> str:
                {_overlap("a.addrs", "b.addrs")} AS shared_address,
                {_overlap("a.fulls", "b.fulls")} AS same_full_name
         FROM found f JOIN {p}{TINS} a ON a.tin = f.itin JOIN {p}{TINS} b ON b.tin = f.ssn
-        WHERE b.fy - a.ly > 0
-          AND NOT ({_size("a.fulls")} > 0 AND {_size("b.fulls")} > 0
+        WHERE NOT ({_size("a.fulls")} > 0 AND {_size("b.fulls")} > 0
                    AND NOT {_overlap("a.fulls", "b.fulls")})
           AND NOT ({_size("a.dobs")} > 0 AND {_size("b.dobs")} > 0
                    AND NOT {_overlap("a.dobs", "b.dobs")})
