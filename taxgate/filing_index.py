@@ -164,12 +164,23 @@ def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str
                ORDER BY g.tax_year, g.tin"""
 
 
-def _distinct(value: str) -> str:
+def _distinct(value: str, given: str | None = None) -> str:
     """The sorted distinct non-NULL ``value``s of a group's rows ([] for none), made
     distinct after the aggregate (a DISTINCT aggregate costs a hash table of its own
     over every filing). NULLs never enter: DuckDB's list_distinct drops them, and
-    Spark's collect_list skips them."""
-    return f"coalesce(list_sort(list_distinct(list({value}))), [])"
+    Spark's collect_list skips them. ``given``: the condition of the rows whose value
+    may be non-NULL (the others are not collected)."""
+    rows = f" FILTER (WHERE {given})" if given else ""
+    return f"coalesce(list_sort(list_distinct(list({value}){rows})), [])"
+
+
+# A filing's full double surname: its surnames, two or more, sorted and joined by a
+# space. Two surnames (the usual case) are put in order by one comparison, not a sort.
+_S1, _S2 = "n_surnames[1]", "n_surnames[2]"
+_FULL_SURNAME = (
+    f"CASE WHEN array_length(n_surnames) = 2 AND {_S1} IS NOT NULL AND {_S2} IS NOT NULL "
+    f"THEN CASE WHEN {_S1} <= {_S2} THEN {_S1} || ' ' || {_S2} ELSE {_S2} || ' ' || {_S1} END "
+    f"WHEN array_length(n_surnames) >= 2 THEN array_to_string(list_sort(n_surnames), ' ') END")
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
@@ -185,8 +196,7 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
         FROM (
           SELECT tin,
                  {_distinct("dob")} AS dobs,
-                 {_distinct("CASE WHEN array_length(n_surnames) >= 2 THEN "
-                            "array_to_string(list_sort(n_surnames), ' ') END")} AS fulls,
+                 {_distinct(_FULL_SURNAME, "array_length(n_surnames) >= 2")} AS fulls,
                  {_distinct("a_key")} AS addrs,
                  min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
                  arg_min({place}, {order}) {dated} AS first_place,
