@@ -168,19 +168,17 @@ def _distinct(value: str, given: str | None = None) -> str:
     """The sorted distinct non-NULL ``value``s of a group's rows ([] for none), made
     distinct after the aggregate (a DISTINCT aggregate costs a hash table of its own
     over every filing). NULLs never enter: DuckDB's list_distinct drops them, and
-    Spark's collect_list skips them. ``given``: the condition of the rows whose value
-    may be non-NULL (the others are not collected)."""
+    Spark's collect_list skips them. Only the rows ``given`` (when given) are read."""
     rows = f" FILTER (WHERE {given})" if given else ""
     return f"coalesce(list_sort(list_distinct(list({value}){rows})), [])"
 
 
-# A filing's full double surname: its surnames, two or more, sorted and joined by a
-# space. Two surnames (the usual case) are put in order by one comparison, not a sort.
+# A full double surname: the surnames (two or more) sorted, joined by a space; two: compared.
 _S1, _S2 = "n_surnames[1]", "n_surnames[2]"
-_FULL_SURNAME = (
-    f"CASE WHEN array_length(n_surnames) = 2 AND {_S1} IS NOT NULL AND {_S2} IS NOT NULL "
-    f"THEN CASE WHEN {_S1} <= {_S2} THEN {_S1} || ' ' || {_S2} ELSE {_S2} || ' ' || {_S1} END "
-    f"WHEN array_length(n_surnames) >= 2 THEN array_to_string(list_sort(n_surnames), ' ') END")
+_FULL_SURNAME = (f"CASE WHEN array_length(n_surnames) = 2 AND {_S1} IS NOT NULL AND {_S2} IS NOT "
+                 f"NULL THEN CASE WHEN {_S1} <= {_S2} THEN {_S1} || ' ' || {_S2} ELSE {_S2} || "
+                 f"' ' || {_S1} END WHEN array_length(n_surnames) >= 2 THEN "
+                 f"array_to_string(list_sort(n_surnames), ' ') END")
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
@@ -219,15 +217,13 @@ def _name_sides(p: str, where: str = "") -> str:
 
 def _sides_values(p: str, where: str = "") -> str:
     """The name sides (``where``: which rows) with their TIN's years and values."""
-    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.fy, t.ly, t.dobs, t.addrs,
-                      t.fulls
+    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.fy, t.ly, dobs, addrs, fulls
                FROM {p}{NAME_SIDES} s JOIN {p}{TINS} t USING (tin) {where}"""
 
 
 def _shared_values(sides: str) -> str:
-    """(is_itin, tin, name key, fy, ly, v): each date of birth, delivery point and full
-    double surname of each (TIN, name key) of the relation ``sides``
-    (:func:`_sides_values`), with the TIN's first and last tax year."""
+    """(is_itin, tin, name key, fy, ly, v): each date of birth, delivery point and full double
+    surname of each (TIN, name key) of ``sides`` (:func:`_sides_values`), and its years."""
     cols = "is_itin, tin, n_first, n_surname1, fy, ly"
     return " UNION ALL ".join(
         f"SELECT {cols}, '{tag}' || CAST(x AS VARCHAR) AS v "
@@ -245,20 +241,16 @@ def _overlap(a: str, b: str) -> str:
     return f"array_length(array_intersect({a}, {b})) > 0"
 
 
-# An ITIN ``a`` and an SSN ``b`` of two rows of values: the ITIN's last tax year before
-# the SSN's first. Applied to the pairs of values, before they are made distinct: most
-# pairs sharing a value fail it, and the candidates' profiles are read for the rest.
-_ITIN_BEFORE_SSN = "a.is_itin AND NOT b.is_itin AND b.fy - a.ly > 0"
-
-
 def _shared_pairs(p: str, touched: str | None = None) -> str:
     """The successor candidates sharing a value (R25), per name key they share; only
     those with a TIN of the relation ``touched`` (one column, ``tin``) when given."""
+    # an ITIN that filed last before the SSN's first: on the pairs of values, before DISTINCT
+    before = "a.is_itin AND NOT b.is_itin AND b.fy - a.ly > 0"
     if touched is None:
         found = f"""WITH sides AS ({_sides_values(p)}), shared AS ({_shared_values("sides")})
           SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
           FROM shared a JOIN shared b USING (n_first, n_surname1, v)
-          WHERE {_ITIN_BEFORE_SSN}"""
+          WHERE {before}"""
     else:  # the touched TINs' values against every value of their name keys
         mine = f"WHERE s.tin IN (SELECT tin FROM {touched})"
         keys = (f"JOIN (SELECT DISTINCT n_first, n_surname1 FROM {p}{NAME_SIDES} s {mine}) k "
@@ -268,10 +260,10 @@ def _shared_pairs(p: str, touched: str | None = None) -> str:
           mine AS ({_shared_values("mine_sides")}), near AS ({_shared_values("near_sides")})
           SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
           FROM mine a JOIN near b USING (n_first, n_surname1, v)
-          WHERE {_ITIN_BEFORE_SSN}
+          WHERE {before}
           UNION SELECT a.tin, b.tin, n_first, n_surname1
           FROM near a JOIN mine b USING (n_first, n_surname1, v)
-          WHERE {_ITIN_BEFORE_SSN}"""
+          WHERE {before}"""
     return f"""
         WITH found AS (SELECT DISTINCT * FROM ({found}))
         SELECT f.itin, f.ssn, f.n_first, f.n_surname1,
