@@ -164,12 +164,21 @@ def _addresses(filings: str, where: str = "", order: str = _RECORD_ORDER) -> str
                ORDER BY g.tax_year, g.tin"""
 
 
-def _distinct(value: str) -> str:
+def _distinct(value: str, given: str | None = None) -> str:
     """The sorted distinct non-NULL ``value``s of a group's rows ([] for none), made
     distinct after the aggregate (a DISTINCT aggregate costs a hash table of its own
     over every filing). NULLs never enter: DuckDB's list_distinct drops them, and
-    Spark's collect_list skips them."""
-    return f"coalesce(list_sort(list_distinct(list({value}))), [])"
+    Spark's collect_list skips them. Only the rows ``given`` (when given) are read."""
+    rows = f" FILTER (WHERE {given})" if given else ""
+    return f"coalesce(list_sort(list_distinct(list({value}){rows})), [])"
+
+
+# A full double surname: the surnames (two or more) sorted, joined by a space; two: compared.
+_S1, _S2 = "n_surnames[1]", "n_surnames[2]"
+_FULL_SURNAME = (f"CASE WHEN array_length(n_surnames) = 2 AND {_S1} IS NOT NULL AND {_S2} IS NOT "
+                 f"NULL THEN CASE WHEN {_S1} <= {_S2} THEN {_S1} || ' ' || {_S2} ELSE {_S2} || "
+                 f"' ' || {_S1} END WHEN array_length(n_surnames) >= 2 THEN "
+                 f"array_to_string(list_sort(n_surnames), ' ') END")
 
 
 def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
@@ -185,8 +194,7 @@ def _profiles(filings: str, where: str = "", order: str = _DATE_ORDER) -> str:
         FROM (
           SELECT tin,
                  {_distinct("dob")} AS dobs,
-                 {_distinct("CASE WHEN array_length(n_surnames) >= 2 THEN "
-                            "array_to_string(list_sort(n_surnames), ' ') END")} AS fulls,
+                 {_distinct(_FULL_SURNAME, "array_length(n_surnames) >= 2")} AS fulls,
                  {_distinct("a_key")} AS addrs,
                  min(tax_year) AS fy, max(tax_year) AS ly, coalesce(max(n_suffix), '') AS sfx,
                  arg_min({place}, {order}) {dated} AS first_place,
@@ -208,15 +216,15 @@ def _name_sides(p: str, where: str = "") -> str:
 
 
 def _sides_values(p: str, where: str = "") -> str:
-    """The name sides (``where``: which rows) with their TIN's values."""
-    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.dobs, t.addrs, t.fulls
+    """The name sides (``where``: which rows) with their TIN's years and values."""
+    return f"""SELECT s.is_itin, s.tin, s.n_first, s.n_surname1, t.fy, t.ly, dobs, addrs, fulls
                FROM {p}{NAME_SIDES} s JOIN {p}{TINS} t USING (tin) {where}"""
 
 
 def _shared_values(sides: str) -> str:
-    """(is_itin, tin, name key, v): each date of birth, delivery point and full double
-    surname of each (TIN, name key) of the relation ``sides`` (:func:`_sides_values`)."""
-    cols = "is_itin, tin, n_first, n_surname1"
+    """(is_itin, tin, name key, fy, ly, v): each date of birth, delivery point and full double
+    surname of each (TIN, name key) of ``sides`` (:func:`_sides_values`), and its years."""
+    cols = "is_itin, tin, n_first, n_surname1, fy, ly"
     return " UNION ALL ".join(
         f"SELECT {cols}, '{tag}' || CAST(x AS VARCHAR) AS v "
         f"FROM (SELECT {cols}, unnest({values}) AS x FROM {sides})"
@@ -236,11 +244,13 @@ def _overlap(a: str, b: str) -> str:
 def _shared_pairs(p: str, touched: str | None = None) -> str:
     """The successor candidates sharing a value (R25), per name key they share; only
     those with a TIN of the relation ``touched`` (one column, ``tin``) when given."""
+    # an ITIN that filed last before the SSN's first: on the pairs of values, before DISTINCT
+    before = "a.is_itin AND NOT b.is_itin AND b.fy - a.ly > 0"
     if touched is None:
         found = f"""WITH sides AS ({_sides_values(p)}), shared AS ({_shared_values("sides")})
           SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
           FROM shared a JOIN shared b USING (n_first, n_surname1, v)
-          WHERE a.is_itin AND NOT b.is_itin"""
+          WHERE {before}"""
     else:  # the touched TINs' values against every value of their name keys
         mine = f"WHERE s.tin IN (SELECT tin FROM {touched})"
         keys = (f"JOIN (SELECT DISTINCT n_first, n_surname1 FROM {p}{NAME_SIDES} s {mine}) k "
@@ -250,10 +260,10 @@ def _shared_pairs(p: str, touched: str | None = None) -> str:
           mine AS ({_shared_values("mine_sides")}), near AS ({_shared_values("near_sides")})
           SELECT a.tin AS itin, b.tin AS ssn, n_first, n_surname1
           FROM mine a JOIN near b USING (n_first, n_surname1, v)
-          WHERE a.is_itin AND NOT b.is_itin
+          WHERE {before}
           UNION SELECT a.tin, b.tin, n_first, n_surname1
           FROM near a JOIN mine b USING (n_first, n_surname1, v)
-          WHERE a.is_itin AND NOT b.is_itin"""
+          WHERE {before}"""
     return f"""
         WITH found AS (SELECT DISTINCT * FROM ({found}))
         SELECT f.itin, f.ssn, f.n_first, f.n_surname1,
@@ -261,8 +271,7 @@ def _shared_pairs(p: str, touched: str | None = None) -> str:
                {_overlap("a.addrs", "b.addrs")} AS shared_address,
                {_overlap("a.fulls", "b.fulls")} AS same_full_name
         FROM found f JOIN {p}{TINS} a ON a.tin = f.itin JOIN {p}{TINS} b ON b.tin = f.ssn
-        WHERE b.fy - a.ly > 0
-          AND NOT ({_size("a.fulls")} > 0 AND {_size("b.fulls")} > 0
+        WHERE NOT ({_size("a.fulls")} > 0 AND {_size("b.fulls")} > 0
                    AND NOT {_overlap("a.fulls", "b.fulls")})
           AND NOT ({_size("a.dobs")} > 0 AND {_size("b.dobs")} > 0
                    AND NOT {_overlap("a.dobs", "b.dobs")})

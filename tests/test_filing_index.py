@@ -305,3 +305,21 @@ def _renamed(folder: Path, to: Path, private_key: Path,
     signed = sign_object(load_private_key_pem(private_key.read_bytes()), m)
     (to / "manifest.json").write_text(json.dumps(signed), encoding="utf-8")
     return to
+
+
+def test_a_full_double_surname_is_the_surnames_sorted_and_joined() -> None:
+    """The full double surname a profile keeps (R25) is the filing's surnames, two or
+    more, sorted and joined by a space, whether ordered by one comparison (two
+    surnames) or sorted (more, or a NULL among them)."""
+    lists = ["['B', 'A']", "['A', 'B']", "['A', 'A']", "['A', NULL]", "[NULL, 'A']",
+             "[NULL, NULL]", "['C', 'A', 'B']", "['A']", "[]", "NULL", "['ÉA', 'EZ']",
+             "['a', 'B']", "['A B', 'A']", "['', 'A']"]
+    rows = duckdb.connect().execute(
+        f"""SELECT n_surnames, {filing_index._FULL_SURNAME},
+                   CASE WHEN array_length(n_surnames) >= 2
+                        THEN array_to_string(list_sort(n_surnames), ' ') END
+            FROM (VALUES {", ".join(f"(CAST({x} AS VARCHAR[]))" for x in lists)})
+                 t(n_surnames)""").fetchall()
+    assert len(rows) == len(lists)
+    assert [r[1] for r in rows] == [r[2] for r in rows]
+    assert [r[1] for r in rows[:3]] == ["A B", "A B", "A A"]
