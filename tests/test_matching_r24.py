@@ -430,16 +430,9 @@ def test_scoring_in_chunks_gives_the_same_pairs(con):
     assert tables[1] == tables[2] == tables[200_000]
 
 
-def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con):
-    # scoring replays Splink's predict with its text join keys made integer ones
-    # (matching.predict_sql): the pairs and weights must be those Splink gives itself
-    import logging
-
-    from splink import DuckDBAPI, Linker
-
-    from taxgate.matching import duckdb as mdb
-    from taxgate.matching import predict_sql
-
+def _predict_world(con: duckdb.DuckDBPyConnection) -> tuple[dict, int]:
+    """Four requests standardized into ``req`` (through :func:`decide`), and the model
+    as scoring hands it to Splink, with its prior: (spec, TINs in the filings)."""
     decide(con, [
         _req("a", "JUAN", "MENDOZA", "123 North Main Street", "Apartment 4"),
         _req("b", "MIGUEL", "REYES ORTEGA", "900 W 5th St"),
@@ -450,6 +443,20 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     spec = json.loads(con.execute("SELECT j FROM model").fetchone()[0])
     spec.update(probability_two_random_records_match=0.5 / n,
                 retain_intermediate_calculation_columns=True, retain_matching_columns=True)
+    return spec, n
+
+
+def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con):
+    # scoring replays Splink's predict with its text join keys made integer ones
+    # (matching.predict_sql): the pairs and weights must be those Splink gives itself
+    import logging
+
+    from splink import DuckDBAPI, Linker
+
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import predict_sql
+
+    spec, _ = _predict_world(con)
     # request uids that are also the uids of their candidate filings: the keys must
     # still tell a request from a filing
     con.execute(f"""CREATE OR REPLACE TABLE req_same_ids AS SELECT * REPLACE (row_number
@@ -485,16 +492,7 @@ def test_r23_kept_predict_run_in_a_new_database_gives_splinks_pairs(con, tmp_pat
     from taxgate.matching import kept_predict, predict_sql
     from taxgate.standardize.lookup_cache import LookupCache
 
-    decide(con, [
-        _req("a", "JUAN", "MENDOZA", "123 North Main Street", "Apartment 4"),
-        _req("b", "MIGUEL", "REYES ORTEGA", "900 W 5th St"),
-        _req("c", "MARIA", "GARCIA", "15 Oak St", dob="1985-02-14"),
-        _req("e", "ALEJANDRO", "VILLASENOR", "5 Birch Rd", tin="900000008"),
-    ])
-    n = con.execute("SELECT count(DISTINCT tin) FROM filings").fetchone()[0]
-    spec = json.loads(con.execute("SELECT j FROM model").fetchone()[0])
-    spec.update(probability_two_random_records_match=0.5 / n,
-                retain_intermediate_calculation_columns=True, retain_matching_columns=True)
+    spec, n = _predict_world(con)
     cols = "source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, gamma_address"
     cache = LookupCache(tmp_path, "5a" * 32)
 
