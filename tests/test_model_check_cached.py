@@ -9,7 +9,7 @@ import json
 import pytest
 
 from taxgate.errors import StoreError
-from taxgate.matching import model
+from taxgate.matching import levels, model
 
 
 def _spec() -> dict:
@@ -18,18 +18,18 @@ def _spec() -> dict:
 
 def test_a_model_of_other_levels_is_refused_after_a_good_one_was_accepted():
     good = json.dumps(_spec())
-    model.check_model(good)
+    levels.check_model(good)
     other = _spec()
     other["comparisons"][0]["comparison_levels"][2]["label_for_charts"] = "renamed"
     with pytest.raises(StoreError, match="comparison levels do not match"):
-        model.check_model(json.dumps(other))
-    model.check_model(good)
-    assert model._code_levels.cache_info().currsize == 1  # built once, not per request
+        levels.check_model(json.dumps(other))
+    levels.check_model(good)
+    assert levels._code_levels.cache_info().currsize == 1  # built once, not per request
 
 
 def test_level_labels_are_the_codes_and_a_caller_cannot_change_them():
-    labels = model.level_labels()
+    labels = levels.level_labels()
     spec = _spec()["comparisons"]
     assert list(labels) == [c["output_column_name"] for c in spec]
     labels.clear()
-    assert len(model.level_labels()) == len(spec)
+    assert len(levels.level_labels()) == len(spec)

@@ -1,7 +1,10 @@
 """Person matching with Splink: the model (engine-neutral) and its engines.
 
 ``train`` and ``score`` run on DuckDB; the Spark engine (``spark.py``) is imported
-only when asked for (:func:`scorer`), so a DuckDB run never starts a JVM.
+only when asked for (:func:`scorer`), so a DuckDB run never starts a JVM. Splink itself
+is imported only to train, to record a predict's statements or to make this code's
+comparisons: a process whose host keeps both (:mod:`taxgate.matching.kept_predict`)
+never imports it.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from taxgate.matching.duckdb import score
-from taxgate.matching.model import NameRules, check_model, level_labels
+from taxgate.matching.kept_predict import use_kept_comparisons
+from taxgate.matching.levels import check_model, level_labels
+from taxgate.matching.model import NameRules
 from taxgate.matching.phases import splink_phases
 from taxgate.matching.training import train
 from taxgate.stage_table import ScoredPairs
 
-__all__ = ["NameRules", "check_model", "level_labels", "score", "scorer", "splink_phases", "train"]
+__all__ = ["NameRules", "check_model", "level_labels", "score", "scorer", "splink_phases", "train",
+           "use_kept_comparisons"]
 
 
 def scorer(engine: str, spark_master: str = "local[2]", spark_driver_memory: str = "4g",

@@ -15,7 +15,7 @@ import duckdb
 
 from taxgate import filing_index
 from taxgate.filing_index import MODEL_COLUMNS
-from taxgate.matching import kept_predict, model, name_lookups, predict_sql
+from taxgate.matching import kept_predict, levels, model, name_lookups, predict_sql
 from taxgate.matching.name_keys import diminutive_base, hypocoristic_stem, sound_key, spelling_key
 from taxgate.settings import Policy
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
@@ -156,7 +156,7 @@ def score(
                          kept=kept)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
-        return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
+        return ScoredPairs(out, table_of(con, out).columns, levels.level_labels())
     finally:
         for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")

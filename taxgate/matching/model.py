@@ -20,16 +20,9 @@ point) count for less than a rare one. See docs/matching.md.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import splink.comparison_library as cl
-from splink import SettingsCreator, block_on
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
-
-from taxgate.errors import StoreError
 from taxgate.filing_index import A_BLDG, TF_COLUMNS
 from taxgate.matching.name_levels import (
     COMPOUND_GIVEN,
@@ -46,12 +39,17 @@ from taxgate.matching.name_levels import (
 from taxgate.settings import Policy
 from taxgate.standardize._data import column
 
+if TYPE_CHECKING:  # Splink is imported where its objects are made, not with this module
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+    from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
 MODEL_FAMILY = "taxgate-person-v7"
-__all__ = ["A_BLDG", "BLOCKING_RULES", "COMPOUND_GIVEN", "DISTINCT_FIRST", "EM_BLOCKING_RULES",
-           "HYPOCORISM", "LISTED_NICKNAME", "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT",
-           "OPPOSITE_SEX_NEAR", "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING",
-           "SWAPPED", "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors",
-           "check_model", "comparisons", "settings"]
+__all__ = ["A_BLDG", "COMPOUND_GIVEN", "DISTINCT_FIRST", "HYPOCORISM", "LISTED_NICKNAME",
+           "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR",
+           "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING", "SWAPPED",
+           "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors", "blocking_rules",
+           "comparisons", "em_blocking_rules", "settings"]
 
 
 @dataclass(frozen=True)
@@ -121,32 +119,10 @@ def _one_edit(a: str, b: str) -> str:
 
 
 
-def level_labels() -> dict[str, tuple[str, ...]]:
-    """Per comparison (its output column), the labels of its levels (null level aside)
-    from the highest gamma down to 0: what a scored pair's evidence numbers mean."""
-    return dict(_level_labels())
-
-
-@cache
-def _comparison_dicts() -> tuple[dict[str, Any], ...]:
-    """This code's comparisons as Splink writes them for DuckDB (built once per process:
-    Splink parses every level's SQL to build one, about 0.05 s a time)."""
-    return tuple(comp.get_comparison("duckdb").as_dict() for comp in comparisons())
-
-
-@cache
-def _level_labels() -> dict[str, tuple[str, ...]]:
-    """:func:`level_labels`, built once per process (the comparisons are this code's)."""
-    labels = {}
-    for d in _comparison_dicts():
-        labels[d["output_column_name"]] = tuple(
-            lv["label_for_charts"] for lv in d["comparison_levels"]
-            if not lv.get("is_null_level"))
-    return labels
-
-
 def comparisons() -> list[cl.CustomComparison]:
     """Comparisons in order of their evidence; levels most specific first."""
+    import splink.comparison_library as cl
+
     first = cl.CustomComparison(
         output_column_name="first_name",
         comparison_levels=[
@@ -259,33 +235,6 @@ def comparisons() -> list[cl.CustomComparison]:
     return [first, surname, dob, address, suffix, middle, tin]
 
 
-def _levels(comparison: dict[str, Any]) -> tuple[Any, ...]:
-    """What a comparison decides with: its name and, per level, label, SQL and tf column."""
-    return (comparison.get("output_column_name"), tuple(
-        (lv.get("label_for_charts"), lv.get("sql_condition"), bool(lv.get("is_null_level")),
-         lv.get("tf_adjustment_column"))
-        for lv in comparison.get("comparison_levels", [])))
-
-
-@cache
-def _code_levels() -> list[tuple[Any, ...]]:
-    """This code's comparisons as :func:`_levels` gives them (built once per process)."""
-    return [_levels(d) for d in _comparison_dicts()]
-
-
-def check_model(model_json: str) -> None:
-    """Refuse a stored model whose comparisons or levels are not this code's (it was
-    trained by another version): its levels would be read with the wrong meaning."""
-    try:
-        stored = [_levels(c) for c in json.loads(model_json).get("comparisons", [])]
-    except (ValueError, AttributeError, TypeError):
-        stored = []
-    if stored != _code_levels():
-        raise StoreError("the stored model's comparison levels do not match this version of "
-                         "taxgate: train it again (`taxgate model train` retrains on the "
-                         "stored filings)")
-
-
 # Floors for m of levels that requests show and clean filings cannot teach EM
 # (docs/matching.md): roughly the share of true request matches showing the level
 # in the noise studies behind the synthetic generator, kept conservative.
@@ -347,42 +296,52 @@ def apply_m_floors(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-BLOCKING_RULES: list[BlockingRuleCreator | dict[str, Any]] = [
-    # Candidate generation decides the cost (docs/matching.md, bench/results/scale.md).
-    # A confirmation needs the submitted address to be the address of record (same house
-    # number or box, same ZIP or same city): the first two rules find every such pair in
-    # the same ZIP, and every other person at that delivery point. (A wrong ZIP with the
-    # right city and number is found only through the name or DOB rules.) The others find who could
-    # compete with or veto the winner: namesakes in the ZIP, a DOB or a TIN in common.
-    # Each key is narrow enough that pairs grow with the number of people who share it,
-    # not with the square of the store (nationwide or statewide name keys did).
-    block_on("a_zip5", "a_number"),
-    block_on("a_zip5", "a_po_box"),
-    block_on("dob", "substr(n_first, 1, 1)", "substr(n_surname1, 1, 1)"),
-    block_on("n_first_canon", "n_surname1", "a_zip5"),
-    block_on("n_surname1", "a_zip5", "substr(n_first, 1, 1)"),
-    block_on("tin"),
-]
+def blocking_rules() -> list[BlockingRuleCreator | dict[str, Any]]:
+    """The rules that generate a request's candidate pairs.
+
+    Candidate generation decides the cost (docs/matching.md, bench/results/scale.md).
+    A confirmation needs the submitted address to be the address of record (same house
+    number or box, same ZIP or same city): the first two rules find every such pair in
+    the same ZIP, and every other person at that delivery point. (A wrong ZIP with the
+    right city and number is found only through the name or DOB rules.) The others find
+    who could compete with or veto the winner: namesakes in the ZIP, a DOB or a TIN in
+    common. Each key is narrow enough that pairs grow with the number of people who
+    share it, not with the square of the store (nationwide or statewide name keys did).
+    """
+    from splink import block_on
+
+    return [
+        block_on("a_zip5", "a_number"),
+        block_on("a_zip5", "a_po_box"),
+        block_on("dob", "substr(n_first, 1, 1)", "substr(n_surname1, 1, 1)"),
+        block_on("n_first_canon", "n_surname1", "a_zip5"),
+        block_on("n_surname1", "a_zip5", "substr(n_first, 1, 1)"),
+        block_on("tin"),
+    ]
 
 # TF_COLUMNS and A_BLDG (the building of a street address) are defined with the filing
 # index (taxgate.filing_index), which counts their values at load.
 
-# EM sessions at load, on pairs of filings: within one TIN (a person's own filings
-# teach names, DOB and address variation); same name and DOB (teach TIN, address,
-# suffix, middle initial). Each session leaves the comparisons it blocks on fixed.
-EM_BLOCKING_RULES: list[BlockingRuleCreator] = [
-    block_on("tin"),
-    block_on("n_first", "n_surname1", "dob"),
-]
+
+def em_blocking_rules() -> list[BlockingRuleCreator]:
+    """The EM sessions at load, on pairs of filings: within one TIN (a person's own
+    filings teach names, DOB and address variation); same name and DOB (teach TIN,
+    address, suffix, middle initial). Each session leaves the comparisons it blocks on
+    fixed."""
+    from splink import block_on
+
+    return [block_on("tin"), block_on("n_first", "n_surname1", "dob")]
 
 
 def settings(probability_two_random_records_match: float) -> SettingsCreator:
     """Splink settings for linking request records (left) to filings (right)."""
+    from splink import SettingsCreator
+
     return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="uid",
         comparisons=list[Any](comparisons()),
-        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        blocking_rules_to_generate_predictions=blocking_rules(),
         probability_two_random_records_match=probability_two_random_records_match,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,

@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 
 import duckdb
-from splink import DuckDBAPI, Linker
 
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
 LEFT, RIGHT = "_tg_left", "_tg_right"  # the views a predict reads
@@ -72,22 +71,25 @@ class Compiled:
         return self.output
 
 
-class _Recorder(DuckDBAPI):
-    """Splink's DuckDB API; the statements it runs are kept while ``recording`` is a list."""
-
-    recording: list[str] | None = None
-
-    def _execute_sql_against_backend(self, final_sql: str) -> duckdb.DuckDBPyRelation:
-        if self.recording is not None:
-            final_sql = integer_keys(final_sql)
-            self.recording.append(final_sql)
-        return super()._execute_sql_against_backend(final_sql)
-
-
 def record(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str]) -> Compiled:
     """Splink's predict of ``spec`` over the views ``_tg_left`` and ``_tg_right`` with
     the term-frequency tables ``tf`` (column -> table), run on ``con`` now (its output
-    table is the answer of this call) and recorded for the next."""
+    table is the answer of this call) and recorded for the next. (Splink is imported
+    here, not with this module: a process whose statements are kept never needs it.)"""
+    from splink import DuckDBAPI, Linker
+
+    class _Recorder(DuckDBAPI):
+        """Splink's DuckDB API; the statements it runs are kept while ``recording`` is a
+        list."""
+
+        recording: list[str] | None = None
+
+        def _execute_sql_against_backend(self, final_sql: str) -> duckdb.DuckDBPyRelation:
+            if self.recording is not None:
+                final_sql = integer_keys(final_sql)
+                self.recording.append(final_sql)
+            return super()._execute_sql_against_backend(final_sql)
+
     db = _Recorder(connection=con)
     left = db.register(LEFT, table_name=REQUESTS)
     right = db.register(RIGHT, table_name=FILINGS)

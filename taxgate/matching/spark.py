@@ -45,7 +45,7 @@ import sqlglot.expressions as exp
 from taxgate import filing_index
 from taxgate.filing_index import MODEL_COLUMNS
 from taxgate.matching import duckdb as ddb
-from taxgate.matching import model, spark_index
+from taxgate.matching import levels, model, spark_index
 from taxgate.stage_table import ScoredPairs, StageTable, table_of
 
 _STATE: dict[str, Any] = {}  # the process's SparkSession and its master
@@ -242,7 +242,7 @@ def score(
             spark.catalog.dropTempView(name)
         if progress is not None:
             progress.advance(ddb._count(con, requests.name))
-        return ScoredPairs(out, table_of(con, out).columns, model.level_labels())
+        return ScoredPairs(out, table_of(con, out).columns, levels.level_labels())
     finally:
         for view in ("_tg_spark_left", "_tg_spark_right"):
             con.execute(f"DROP VIEW IF EXISTS {view}")

@@ -18,9 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
-from splink import DuckDBAPI, Linker
-from splink.internals.dialects import SplinkDialect
-from splink.internals.estimate_u import _rows_needed_for_n_pairs
 
 from taxgate.matching import model
 from taxgate.matching.duckdb import DEFAULT_NAME_RULES, MODEL_COLUMNS, _count, _input_view
@@ -42,7 +39,7 @@ def train(
     u: random pairs of a random sample of all filings (the rows ``max_pairs`` pairs
     need: :func:`_u_sample`). m: expectation maximisation on pairs of filings of a
     sample of taxpayers (whole TINs, about ``em_filings`` filings), one session per rule
-    of ``model.EM_BLOCKING_RULES``; then the documented floors of ``model.M_FLOORS`` for
+    of ``model.em_blocking_rules()``; then the documented floors of ``model.M_FLOORS`` for
     levels only requests show. Each sample is read from ``filings`` once and the model's
     inputs are computed on it alone, once, so the cost is bounded whatever the store's
     size. EM takes every pair its rule blocks in the sample (no pair sampling: the
@@ -52,6 +49,8 @@ def train(
     set per request at scoring time (it depends on the store's size). ``names``: the
     policy's name rules (:class:`model.NameRules`).
     """
+    from splink import DuckDBAPI, Linker  # (imported when training, not with the package)
+
     db = DuckDBAPI(connection=con)
     n = _count(con, filings)
     con.execute("SET enable_progress_bar = false")  # the command shows its own stage
@@ -71,7 +70,7 @@ def train(
         _model_inputs(con, "_tg_em", "_tg_em_sample", "filing_id", names)
         em = Linker(db.register("_tg_em"), spec, log_level=logging.ERROR)
         with _one_thread(con):  # EM sums fractions: in one order, the same sums
-            for rule in model.EM_BLOCKING_RULES:
+            for rule in model.em_blocking_rules():
                 em.training.estimate_parameters_using_expectation_maximisation(
                     rule, estimate_without_term_frequencies=True)
         spec = model.apply_m_floors(em.misc.save_model_to_json())
@@ -108,6 +107,9 @@ def _u_sample(con: duckdb.DuckDBPyConnection, name: str, filings: str, n: int,
     ``max_pairs`` pairs: the same share, chosen by Splink's own hash of the unique id and
     ``seed``, so the u estimates are those of sampling the whole store, while the
     model's inputs are computed for these rows only. Returns the row count."""
+    from splink.internals.dialects import SplinkDialect
+    from splink.internals.estimate_u import _rows_needed_for_n_pairs
+
     creator = model.settings(1e-6)
     creator.link_type = "dedupe_only"
     uid = creator.get_settings("duckdb").column_info_settings.unique_id_input_columns

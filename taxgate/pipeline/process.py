@@ -78,6 +78,7 @@ def warm(store: Store) -> None:
     if model is None:
         return
     standardize.install(store.matching_connection(), store.lookup_cache())
+    matching.use_kept_comparisons(store.lookup_cache())
     matching.check_model(model[1])
     matching.level_labels()
 
@@ -161,6 +162,7 @@ def _match(
         progress.advance(total - to_match)  # rejected and held records need no matching
         if model is None:
             raise NotSetUp("the store holds no trained model: run `taxgate load` first")
+        matching.use_kept_comparisons(sub.store.lookup_cache())
         matching.check_model(model[1])
         # the filing index's TINs: count(DISTINCT tin) of the filings, kept at load
         row = con.execute(f"SELECT count(*) FROM {filing_index.TINS}").fetchone()
