@@ -23,6 +23,7 @@ rewritten from it, with the command that made them and the machine they ran on.
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import json
 import os
@@ -414,7 +415,16 @@ def render_run(run: dict) -> list[str]:
     return lines
 
 
+def compile_bytecode() -> None:
+    """Compile the tree's modules, as installing the package does (pip compiles a
+    package's modules at install): an editable install under PYTHONDONTWRITEBYTECODE
+    never writes them, and every command would compile each module it imports again
+    (about 0.07 s a process). The times are those of an installed gateway."""
+    compileall.compile_dir(ROOT / "taxgate", quiet=1)
+
+
 def main() -> None:
+    compile_bytecode()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="0.01,0.1,1", help="fractions of full size")
     ap.add_argument("--workdir", default="/tmp/taxgate-scale")
