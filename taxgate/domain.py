@@ -10,7 +10,7 @@ beside the :class:`~taxgate.store.base.Store` interface that persists them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,22 @@ class LedgerEvent:
 
 
 @dataclass(frozen=True)
+class PayloadBatch:
+    """Many ledger events of one type and request whose payloads are already in the form
+    the ledger logs: canonical JSON bytes, a TIN as its keyed digest (a request's
+    DISCLOSUREs, made by :class:`taxgate.pipeline.disclosures.DisclosureTemplate`).
+    ``fields``: the payloads' field names, the same in each, checked once by the store."""
+
+    event_type: str
+    request_id: str | None
+    fields: tuple[str, ...]
+    payloads: Sequence[bytes]
+
+
+LedgerItem = LedgerEvent | PayloadBatch  # what a store's ledger takes, in order
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     """One stored, hash-chained ledger entry."""
 
@@ -80,7 +96,7 @@ class RequestOutcome:
     completed_at: str
     response_json: str
     decisions: pa.Table  # columns: see DECISION_COLUMNS
-    events: Iterable[LedgerEvent] = field(default_factory=list)  # may be lazy: read once
+    events: Iterable[LedgerItem] = field(default_factory=list)  # may be lazy: read once
     agency: str | None = None  # the requesting agency, authenticated by the signature
     evidence: Iterable[EvidencePart] = ()  # kept with it, sealed (R3, R30); may be lazy
 

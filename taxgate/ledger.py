@@ -8,8 +8,9 @@ Each entry is hashed with the one before it::
 where ``prev_hash`` is the previous entry's hex hash as ASCII (64 zeros for the
 first entry). A CHECKPOINT entry signs the seq and hash of the entry before it with
 the gateway's Ed25519 key, so the chain cannot be rewritten without that key.
-The stores call :func:`chain` inside the transaction that writes the entries;
-:func:`verify` streams any iterable of entries (a store, an export file) and names
+The stores chain inside the transaction that writes the entries, with
+:func:`taxgate.ledger_columns.chain_columns` (exactly :func:`chain`'s entries, as
+columns); :func:`verify` streams any iterable of entries (a store, an export file) and names
 the first entry that was edited, deleted, inserted or reordered. See docs/ledger.md.
 """
 
@@ -22,7 +23,6 @@ import gc
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from taxgate.canonical import canonical_json, sign
@@ -56,7 +56,7 @@ def timestamp(now: dt.datetime) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _scalar(value: str | None) -> bytes:
+def scalar_bytes(value: str | None) -> bytes:
     """canonical_json of a string or None, cached: batches repeat the same few values."""
     return canonical_json(value)
 
@@ -89,10 +89,10 @@ def entry_body(
     ``canonical_json`` of that object (JSON serializes compositionally).
     """
     return b"".join((
-        b'{"event_type":', _scalar(event_type),
+        b'{"event_type":', scalar_bytes(event_type),
         b',"payload":', payload_bytes(payload),
-        b',"recorded_at":', _scalar(recorded_at),
-        b',"request_id":', _scalar(request_id),
+        b',"recorded_at":', scalar_bytes(recorded_at),
+        b',"request_id":', scalar_bytes(request_id),
         b',"seq":', str(int(seq)).encode("ascii"), b"}",
     ))
 
@@ -162,28 +162,6 @@ def chain(
     if key is not None and close and out and out[-1].event_type != CHECKPOINT:
         add(CHECKPOINT, None, checkpoint_payload(key, seq, head))
     return out
-
-
-def chain_stream(
-    prev: LedgerEntry | None,
-    events: Iterable[LedgerEvent],
-    now: dt.datetime,
-    *,
-    key: Ed25519PrivateKey | None = None,
-    checkpoint_every: int = CHECKPOINT_EVERY,
-    batch: int = 50_000,
-) -> Iterator[list[LedgerEntry]]:
-    """:func:`chain` over any number of events, ``batch`` at a time, so a request's
-    million disclosures never sit in memory at once. The entries are exactly those
-    ``chain`` gives for the whole list: the last batch ends with the closing checkpoint."""
-    it = iter(events)
-    head, todo = prev, list(islice(it, batch))
-    while todo:
-        after = list(islice(it, batch))
-        entries = chain(head, todo, now, key=key, checkpoint_every=checkpoint_every,
-                        close=not after)
-        yield entries
-        head, todo = entries[-1], after
 
 
 @contextlib.contextmanager

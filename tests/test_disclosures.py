@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taxgate import ledger
 from taxgate.canonical import canonical_json, new_signing_key
+from taxgate.domain import PayloadBatch
+from taxgate.errors import StoreError
+from taxgate.ledger_columns import chain_columns
 from taxgate.pipeline.disclosures import DisclosureTemplate, disclosure_event
 from taxgate.store import common
 
@@ -21,7 +25,7 @@ MANIFEST = {
     "signing_official": "ice-director",
     "legal_authority": "26 U.S.C. 6103(i)(2)",
     "criminal_statute": "8 U.S.C. 1253(a)(1)",
-    "reason": 'Failure to depart; "quoted" \\ reason\n',
+    "reason": 'Failure to depart; "quoted" \\ reason %s 100%\n',
     "taxable_periods": [2023, 2024],
 }
 NOW = "2026-11-26T02:00:00.000000Z"
@@ -56,6 +60,11 @@ def test_r27_template_event_is_the_scrubbed_plain_event_byte_for_byte(
     assert (fast.event_type, fast.request_id) == (slow.event_type, slow.request_id)
     assert dict(fast.payload) == slow.payload
     assert ledger.payload_bytes(fast.payload) == canonical_json(slow.payload)
+    # the same record in a request's batch: the same bytes, checked fields, no TIN field
+    batch = _template().batch([record_id], [tin], [officer], [case], [prob])
+    assert (batch.event_type, batch.request_id) == (slow.event_type, slow.request_id)
+    assert batch.payloads == [canonical_json(slow.payload)]
+    assert batch.fields == tuple(fast.payload) and list(common.scrub_events([batch], KEY_HEX))
 
 
 def test_r34_template_logs_the_tin_only_as_its_keyed_digest() -> None:
@@ -70,8 +79,24 @@ def test_r34_template_logs_the_tin_only_as_its_keyed_digest() -> None:
 
 def test_r27_chained_template_events_hash_like_the_plain_ones() -> None:
     key, now = new_signing_key(), dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
-    rows = [(f"R-{i}", f"9{i:08d}", "OFF-1", None, i / 7) for i in range(5)]
+    rows = [(f"R-{i}", f"9{i:08d}", "OFF-1", None if i % 2 else f"C-%d {i}", i / 7)
+            for i in range(25)]
     fast = ledger.chain(None, [_template().event(*r) for r in rows], now, key=key)
     slow = ledger.chain(None, [_slow(*r) for r in rows], now, key=key)
     assert [e.entry_hash for e in fast] == [e.entry_hash for e in slow]
     assert ledger.verify(fast, key.public_key()).ok
+    # as the store chains a request's batch (scrubbed, as columns, checkpoints inside)
+    slow = ledger.chain(None, [_slow(*r) for r in rows], now, key=key, checkpoint_every=10)
+    batch = _template().batch(*(list(col) for col in zip(*rows, strict=True)))
+    [scrubbed] = common.scrub_events([batch], KEY_HEX)
+    [cols] = chain_columns(None, [scrubbed], now, key=key, checkpoint_every=10)
+    assert [(e.seq, e.entry_hash, ledger.payload_bytes(e.payload)) for e in cols.entries()] == [
+        (e.seq, e.entry_hash, ledger.payload_bytes(e.payload)) for e in slow]
+    assert cols.texts()[0] == canonical_json(slow[0].payload).decode()
+
+
+def test_r34_a_batch_naming_a_clear_tin_or_a_name_is_refused() -> None:
+    for fields in (("record_id", "tin"), ("record_id", "co_tin"), ("last_name",)):
+        batch = PayloadBatch("DISCLOSURE", "REQ-1", fields, [b'{"record_id":"R-1"}'])
+        with pytest.raises(StoreError):
+            list(common.scrub_events([batch], KEY_HEX))

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from taxgate.canonical import sha256_hex
-from taxgate.domain import LedgerEvent, RequestOutcome, StoredRequest
+from taxgate.domain import LedgerEvent, LedgerItem, PayloadBatch, RequestOutcome, StoredRequest
 from taxgate.ledger_events import DecisionsRecorded, RequestReceived, RequestReplayed
 from taxgate.pipeline.capture import capture
 from taxgate.pipeline.common import ProcessResult, Progress, Quiet, Submission
@@ -87,7 +87,7 @@ def _commit(
     sub: Submission,
     signed: Signed,
     decisions: duckdb.DuckDBPyRelation,
-    events: Iterable[LedgerEvent],
+    events: Iterable[LedgerItem],
 ) -> RequestOutcome | None:
     """Store the decisions, the response and the events in one transaction; None when
     another run stored this request_id first."""
@@ -139,14 +139,14 @@ def _events(
     signed: Signed,
     model_version: str | None,
     progress: Progress,
-) -> Iterator[LedgerEvent]:
+) -> Iterator[LedgerItem]:
     """REQUEST_RECEIVED, DECISIONS_RECORDED, then one DISCLOSURE per CONFIRMED record,
-    made lazily while the ledger takes them (``progress`` counts them)."""
+    made a batch at a time while the ledger takes them (``progress`` counts them)."""
     manifest = sub.pkg.manifest
     assert manifest is not None
     m = manifest.raw
     policy_version = sub.settings.policy.version()
-    events = [
+    events: list[LedgerItem] = [
         _received(sub),
         DecisionsRecorded(
             request_id=m["request_id"],
@@ -158,7 +158,7 @@ def _events(
         ).to_event(),
     ]
     # The disclosures, read now (the store writes on this connection next) as a compact
-    # Arrow table, and made into events lazily while the ledger takes them.
+    # Arrow table, and made into payload batches lazily while the ledger takes them.
     confirmed = _confirmed(decisions, records).fetch_arrow_table()
 
     template = DisclosureTemplate(
@@ -166,12 +166,10 @@ def _events(
         policy_version=policy_version, tin_digest=sub.store.tin_digest,
     )
 
-    def disclosures() -> Iterator[LedgerEvent]:
+    def disclosures() -> Iterator[PayloadBatch]:
         progress.advance(len(events))
         for batch in confirmed.to_batches(max_chunksize=50_000):
-            yield from itertools.starmap(
-                template.event, zip(*(batch.column(i).to_pylist() for i in range(5)), strict=True)
-            )
+            yield template.batch(*(batch.column(i).to_pylist() for i in range(5)))
             progress.advance(batch.num_rows)
 
     return itertools.chain(events, disclosures())

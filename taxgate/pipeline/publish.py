@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from taxgate import faults, response
 from taxgate.canonical import canonical_json
-from taxgate.ledger_events import LedgerEvent
+from taxgate.domain import LedgerItem
 from taxgate.pipeline.common import Quiet, Timings, now
 from taxgate.pipeline.delivery import delivering
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 R = TypeVar("R")
+E = TypeVar("E", bound=LedgerItem)  # what the ledger takes: events, or batches of them
 
 Rows = Iterable[tuple[str, str, str]]  # (record_id, outcome, reasons) in file order
 
@@ -89,14 +90,15 @@ def _nothing() -> None:
 
 
 @dataclass(frozen=True)
-class Commit(Generic[R]):
-    """How the store takes the answer: ``events`` makes the ledger events from what was
-    signed; ``store`` commits the answer and those events in one transaction and returns
-    what it stored, or None when another run stored it first (then nothing was written);
-    ``then`` is the work that follows the commit, before the files."""
+class Commit(Generic[R, E]):
+    """How the store takes the answer: ``events`` makes the ledger events (or batches of
+    them) from what was signed; ``store`` commits the answer and those events in one
+    transaction and returns what it stored, or None when another run stored it first
+    (then nothing was written); ``then`` is the work that follows the commit, before the
+    files."""
 
-    events: Callable[[Signed], Iterable[LedgerEvent]]
-    store: Callable[[Signed, Iterable[LedgerEvent]], R | None]
+    events: Callable[[Signed], Iterable[E]]
+    store: Callable[[Signed, Iterable[E]], R | None]
     then: Callable[[], object] = _nothing
 
 
@@ -120,7 +122,7 @@ class Publication(Generic[R]):
 
     results: Rows | str
     response: ResponseFields | dict[str, Any]
-    commit: Commit[R] | None = None
+    commit: Commit[R, Any] | None = None
     files: Files | None = None
 
 

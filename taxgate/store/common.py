@@ -26,7 +26,14 @@ from taxgate.canonical import (
     public_key_pem,
     sha256_hex,
 )
-from taxgate.domain import DECISION_COLUMNS, LedgerEntry, LedgerEvent, Official
+from taxgate.domain import (
+    DECISION_COLUMNS,
+    LedgerEntry,
+    LedgerEvent,
+    LedgerItem,
+    Official,
+    PayloadBatch,
+)
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.ledger import CHECKPOINT_EVERY, StoredPayload, payload_bytes
 from taxgate.ledger_events import ModelTrained, OfficialAdded, SafeguardsChanged
@@ -121,6 +128,16 @@ FTI_FIELDS = frozenset(
 )
 
 
+def _has_tin(event_type: str, names: tuple[str, ...]) -> bool:
+    """Whether a payload with these field names carries a TIN to digest; StoreError when
+    it carries a name or address field."""
+    bad, has_tin = _field_check(names)
+    if bad:
+        raise StoreError(f"{event_type} event carries taxpayer fields ({', '.join(sorted(bad))}); "
+                         "the ledger holds ids and digests only")
+    return has_tin
+
+
 @functools.lru_cache(maxsize=256)
 def _field_check(names: tuple[str, ...]) -> tuple[frozenset[str], bool]:
     """For a payload's field names: the taxpayer fields among them, and whether any is a
@@ -129,17 +146,17 @@ def _field_check(names: tuple[str, ...]) -> tuple[frozenset[str], bool]:
     return FTI_FIELDS.intersection(names), has_tin
 
 
-def scrub_events(events: Iterable[LedgerEvent], key: str) -> Iterator[LedgerEvent]:
+def scrub_events(events: Iterable[LedgerItem], key: str) -> Iterator[LedgerItem]:
     """Replace each ``tin``/``*_tin`` field by its keyed digest; refuse name/address fields.
-    Lazy: events are scrubbed as the ledger takes them."""
+    A PayloadBatch, already in its logged form, is checked once by its field names and
+    refused if it names a TIN field. Lazy: events are scrubbed as the ledger takes them."""
     for ev in events:
-        bad, has_tin = _field_check(tuple(ev.payload))
-        if bad:
-            raise StoreError(
-                f"{ev.event_type} event carries taxpayer fields ({', '.join(sorted(bad))}); "
-                "the ledger holds ids and digests only"
-            )
-        if not has_tin:
+        if isinstance(ev, PayloadBatch):
+            if _has_tin(ev.event_type, ev.fields):
+                raise StoreError(f"{ev.event_type} events carry a TIN field not digested")
+            yield ev
+            continue
+        if not _has_tin(ev.event_type, tuple(ev.payload)):
             yield ev
             continue
         payload: dict[str, Any] = {}

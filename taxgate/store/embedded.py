@@ -24,8 +24,9 @@ import pyarrow as pa
 
 from taxgate import filing_index, integrity, ledger
 from taxgate.canonical import new_signing_key, private_key_pem
-from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
+from taxgate.domain import LedgerEntry, LedgerItem, LoadOrigin
 from taxgate.errors import NotSetUp, StoreError
+from taxgate.ledger_columns import chain_columns
 from taxgate.settings import Settings
 from taxgate.store import common, core_sql
 from taxgate.store.base import Store
@@ -215,7 +216,7 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             con.unregister("_taxgate_in")
 
     def _append(
-        self, events: Iterable[LedgerEvent], first: tuple[str, pa.Table] | None = None
+        self, events: Iterable[LedgerItem], first: tuple[str, pa.Table] | None = None
     ) -> None:
         """Chain and insert events, a batch at a time, after inserting the ``first``
         table (name, rows) if given; call inside a transaction."""
@@ -223,7 +224,7 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             self._append_chained(events, first)
 
     def _append_chained(
-        self, events: Iterable[LedgerEvent], first: tuple[str, pa.Table] | None
+        self, events: Iterable[LedgerItem], first: tuple[str, pa.Table] | None
     ) -> None:
         scrubbed = common.scrub_events(events, self._key_hex())
         if not self._head_known:
@@ -237,12 +238,12 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             with _InsertWorker(lambda table, rows: self._insert_arrow(table, rows, con)) as insert:
                 if first is not None:
                     insert(*first)
-                for entries in ledger.chain_stream(
+                for cols in chain_columns(
                     self._head, scrubbed, common.now_utc(), key=key,
                     checkpoint_every=common.checkpoint_every(self.settings),
                 ):
-                    insert("ledger", _entries_table(entries))
-                    self._head = self._anchor_due = entries[-1]
+                    insert("ledger", cols.table())
+                    self._head = self._anchor_due = cols.entry(-1)
         finally:
             self._writer_busy = False
 
@@ -261,7 +262,7 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             yield ServiceTx(execute, self._append, self._append_decided)
 
     def _append_decided(self, request_id: str, table: pa.Table,
-                        events: Iterable[LedgerEvent]) -> None:
+                        events: Iterable[LedgerItem]) -> None:
         """The decision rows go first, on the writer thread, while events are chained."""
         self._append(events, ("decisions", table) if table.num_rows else None)
 
@@ -384,14 +385,3 @@ class _InsertWorker:
         finally:
             self._pool.shutdown(wait=True)
 
-
-def _entries_table(entries: list[LedgerEntry]) -> pa.Table:
-    return pa.table({
-        "seq": pa.array([e.seq for e in entries], pa.int64()),
-        "recorded_at": [e.recorded_at for e in entries],
-        "event_type": [e.event_type for e in entries],
-        "request_id": pa.array([e.request_id for e in entries], pa.string()),
-        "payload": [common.dump_payload(e.payload) for e in entries],
-        "prev_hash": [e.prev_hash for e in entries],
-        "entry_hash": [e.entry_hash for e in entries],
-    })

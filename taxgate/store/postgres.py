@@ -32,8 +32,9 @@ from taxgate.canonical import (
     private_key_pem,
     sha256_hex,
 )
-from taxgate.domain import LedgerEntry, LedgerEvent, LoadOrigin
+from taxgate.domain import LedgerEntry, LedgerItem, LoadOrigin
 from taxgate.errors import KeyUnavailable, NotSetUp, StoreBusy, StoreError
+from taxgate.ledger_columns import chain_columns
 from taxgate.settings import Settings
 from taxgate.store import common, sealed
 from taxgate.store.base import Store
@@ -208,27 +209,26 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
         row = self._one("SELECT value FROM meta WHERE name = %s", [name])
         return bytes(row[0]) if row else None
 
-    def _append(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerEvent]) -> None:
+    def _append(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerItem]) -> None:
         """Chain and COPY events under the ledger lock, a batch at a time; call inside a
         transaction."""
         with ledger.gc_paused():
             self._append_chained(cur, events)
 
-    def _append_chained(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerEvent]) -> None:
+    def _append_chained(self, cur: psycopg.Cursor[Any], events: Iterable[LedgerItem]) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
         scrubbed = common.scrub_events(events, self._key_hex())
         cur.execute(ledger_head_sql(""))
         row = cur.fetchone()
         prev = common.entry_from_row(row) if row else None
-        for entries in ledger.chain_stream(
+        for cols in chain_columns(
             prev, scrubbed, common.now_utc(), key=self.signing_key(),
             checkpoint_every=common.checkpoint_every(self.settings),
         ):
             with cur.copy(f"COPY ledger ({LEDGER_COLS}) FROM STDIN") as cp:
-                for e in entries:
-                    cp.write_row((e.seq, e.recorded_at, e.event_type, e.request_id,
-                                  common.dump_payload(e.payload), e.prev_hash, e.entry_hash))
-            self._anchor_due = entries[-1]
+                for row in cols.rows():
+                    cp.write_row(row)
+            self._anchor_due = cols.entry(-1)
 
     def _write_sealed(self, cur: psycopg.Cursor[Any], table: str, owner: str,
                       chunks: Iterator[pa.Table], label: str, start: int = 0) -> int:
@@ -260,7 +260,7 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
                                                                             events))
 
     def _append_decided(self, cur: psycopg.Cursor[Any], request_id: str, table: pa.Table,
-                        events: Iterable[LedgerEvent]) -> None:
+                        events: Iterable[LedgerItem]) -> None:
         if table.num_rows:
             self._write_sealed(cur, "decision_chunks", request_id,
                                sealed.rechunk(table.to_batches()), "decisions")

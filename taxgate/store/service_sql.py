@@ -20,6 +20,7 @@ from taxgate.domain import (
     FollowUp,
     JobRow,
     LedgerEvent,
+    LedgerItem,
     ReviewDecision,
     ReviewItem,
     ReviewStep,
@@ -41,7 +42,7 @@ class ServiceTx:
     ``append_decided``: store a request's decision rows, then append events."""
 
     def __init__(self, execute: Exec, append: Callable[[list[LedgerEvent]], None],
-                 append_decided: Callable[[str, pa.Table, Iterable[LedgerEvent]], None]) -> None:
+                 append_decided: Callable[[str, pa.Table, Iterable[LedgerItem]], None]) -> None:
         self.execute = execute
         self.append = append
         self.append_decided = append_decided
