@@ -42,7 +42,8 @@ class EntryColumns:
     """Consecutive chained entries as columns, the rows a store writes: entry ``i`` has
     seq ``first_seq + i`` and, as its prev_hash, the entry_hash before it (``prev_hash``
     for the first). ``payloads``: the exact bytes hashed and stored; ``values``: the
-    payload as given (None where a PayloadBatch gave its bytes alone)."""
+    payload as given (None where a PayloadBatch gave its bytes alone); ``hashes``: the
+    entry hashes as ASCII bytes."""
 
     recorded_at: str
     first_seq: int
@@ -51,10 +52,14 @@ class EntryColumns:
     request_ids: list[str | None] = field(default_factory=list)
     payloads: list[bytes] = field(default_factory=list)
     values: list[dict[str, Any] | None] = field(default_factory=list)
-    entry_hashes: list[str] = field(default_factory=list)
+    hashes: list[bytes] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.entry_hashes)
+        return len(self.hashes)
+
+    @property
+    def entry_hashes(self) -> list[str]:
+        return [h.decode("ascii") for h in self.hashes]
 
     def seqs(self) -> range:
         return range(self.first_seq, self.first_seq + len(self))
@@ -67,22 +72,17 @@ class EntryColumns:
         return [p.decode("utf-8", "surrogatepass") for p in self.payloads]
 
     def table(self) -> pa.Table:
-        """The entries as a ledger table's rows (its columns by name). The payloads' bytes
-        are their text as they are: one buffer, checked to be UTF-8, no string each."""
+        """The entries as a ledger table's rows (its columns by name), the text columns
+        made from the bytes as they are (checked to be UTF-8), no string each."""
         n = len(self)
-        ends = np.cumsum(np.fromiter(map(len, self.payloads), np.int64, n))
-        payload = pa.LargeStringArray.from_buffers(
-            n, pa.py_buffer(np.concatenate((np.zeros(1, np.int64), ends))),
-            pa.py_buffer(b"".join(self.payloads)))
-        payload.validate(full=True)
         return pa.table({
             "seq": pa.array(self.seqs(), pa.int64()),
             "recorded_at": pa.array([self.recorded_at] * n, pa.string()),
             "event_type": pa.array(self.event_types, pa.string()),
             "request_id": pa.array(self.request_ids, pa.string()),
-            "payload": payload,
-            "prev_hash": pa.array(self.prev_hashes(), pa.string()),
-            "entry_hash": pa.array(self.entry_hashes, pa.string()),
+            "payload": _text(self.payloads),
+            "prev_hash": _text([self.prev_hash.encode("utf-8"), *self.hashes[:-1]]),
+            "entry_hash": _text(self.hashes),
         })
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
@@ -100,8 +100,8 @@ class EntryColumns:
             payload = StoredPayload(json.loads(self.payloads[i]), self.payloads[i])
         return LedgerEntry(self.first_seq + i, self.recorded_at, self.event_types[i],
                            self.request_ids[i], payload,
-                           self.entry_hashes[i - 1] if i else self.prev_hash,
-                           self.entry_hashes[i])
+                           self.hashes[i - 1].decode("ascii") if i else self.prev_hash,
+                           self.hashes[i].decode("ascii"))
 
     def entries(self) -> list[LedgerEntry]:
         return [self.entry(i) for i in range(len(self))]
@@ -181,15 +181,24 @@ class _Chainer:
         post = (b',"recorded_at":' + scalar_bytes(self.recorded_at) + b',"request_id":'
                 + scalar_bytes(request_id) + b',"seq":')
         cols, sha256 = self.cols, hashlib.sha256
-        hashes, seq, head = cols.entry_hashes, self.seq, self.head.encode("ascii")
+        hashes, seq, head = cols.hashes, self.seq, self.head.encode("ascii")
         for p in payloads:
             seq += 1
-            h = sha256(b"%s%s%s%s%d}" % (head, pre, p, post, seq)).hexdigest()
-            hashes.append(h)
-            head = h.encode("ascii")
+            head = sha256(b"%s%s%s%s%d}" % (head, pre, p, post, seq)).hexdigest().encode()
+            hashes.append(head)
         n = seq - self.seq
         cols.payloads.extend(payloads)
         cols.event_types.extend([event_type] * n)
         cols.request_ids.extend([request_id] * n)
         cols.values.extend([value] * n)
-        self.seq, self.head, self.last_type = seq, hashes[-1], event_type
+        self.seq, self.head, self.last_type = seq, head.decode("ascii"), event_type
+
+
+def _text(parts: list[bytes]) -> pa.LargeStringArray:
+    """A text column of these UTF-8 bytes: one buffer and its offsets, checked."""
+    ends = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)))
+    column = pa.LargeStringArray.from_buffers(
+        len(parts), pa.py_buffer(np.concatenate((np.zeros(1, np.int64), ends))),
+        pa.py_buffer(b"".join(parts)))
+    column.validate(full=True)
+    return column

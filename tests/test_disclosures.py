@@ -35,7 +35,7 @@ text = st.text(st.characters(codec="utf-8"), max_size=20)
 def _template(model_version: str | None = "m-1") -> DisclosureTemplate:
     return DisclosureTemplate(
         MANIFEST, disclosed_at=NOW, model_version=model_version, policy_version="p-1",
-        tin_digest=lambda tin: common.tin_digest(KEY_HEX, tin),
+        tin_digests=lambda tins: common.tin_digests(KEY_HEX, tins),
     )
 
 

@@ -296,6 +296,9 @@ def test_tin_digest_is_the_documented_keyed_digest(store: Store, store_settings:
     key = store_settings.resolve_key()
     expected = keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), TIN)
     assert store.tin_digest(TIN) == expected != store.tin_digest("912345679")
+    # many at once (a request's confirmations): the same digests, in order
+    tins = [TIN, "912345679", "ü-1", TIN]
+    assert store.tin_digests(tins) == [store.tin_digest(t) for t in tins]
 
 
 def test_one_load_has_one_set_of_columns(store: Store) -> None:

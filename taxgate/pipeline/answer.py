@@ -163,7 +163,7 @@ def _events(
 
     template = DisclosureTemplate(
         m, disclosed_at=signed.completed_at, model_version=model_version,
-        policy_version=policy_version, tin_digest=sub.store.tin_digest,
+        policy_version=policy_version, tin_digests=sub.store.tin_digests,
     )
 
     def disclosures() -> Iterator[PayloadBatch]:

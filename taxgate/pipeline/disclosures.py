@@ -107,7 +107,7 @@ class DisclosureTemplate:
         disclosed_at: str,
         model_version: str | None,
         policy_version: str,
-        tin_digest: Callable[[str], str],
+        tin_digests: Callable[[list[str]], list[str]],
     ) -> None:
         marks = {slot: f"\x00slot:{slot}\x00" for slot in _SLOTS}
         base = make_disclosure(
@@ -136,7 +136,7 @@ class DisclosureTemplate:
         # the pieces as one bytes format, a %s for each slot
         self._format = b"%s".join(piece.replace(b"%", b"%%") for piece in pieces)
         self._fields = tuple(base)
-        self._tin_digest = tin_digest
+        self._tin_digests = tin_digests
         self._request_id = manifest["request_id"]
 
     def event(
@@ -148,7 +148,7 @@ class DisclosureTemplate:
         match_probability: float | None,
     ) -> LedgerEvent:
         """The logged DISCLOSURE event of one record (the TIN as its keyed digest)."""
-        values = (record_id, self._tin_digest(str(tin)), officer_id, case_number,
+        values = (record_id, self._tin_digests([str(tin)])[0], officer_id, case_number,
                   _probability(match_probability))
         payload = StoredPayload(self._base, b"")
         payload.update(zip(_SLOTS, values, strict=True))
@@ -165,17 +165,22 @@ class DisclosureTemplate:
     ) -> PayloadBatch:
         """The logged DISCLOSUREs of many records (columns of equal length, in order) as
         payload bytes only: each the bytes :meth:`event` makes for that record."""
-        digest = self._tin_digest
         slots = (
-            [_encode(v) for v in record_ids],
-            [_encode(digest(str(t))) for t in tins],
-            [_encode(v) for v in officer_ids],
-            [_encode(v) for v in case_numbers],
+            _strings(record_ids),
+            _strings(self._tin_digests([str(t) for t in tins])),
+            _strings(officer_ids),
+            _strings(case_numbers),
             [_encode(_probability(p)) for p in match_probabilities],
         )
         fmt = self._format
         payloads = [fmt % values for values in zip(*(slots[i] for i in self._order), strict=True)]
         return PayloadBatch(DISCLOSURE, self._request_id, self._fields, payloads)
+
+
+def _strings(values: Sequence[Any]) -> list[bytes]:
+    """:func:`_encode` of each value of a column of strings (or None), quickly."""
+    enc = _encode_string
+    return [enc(v).encode("utf-8") if type(v) is str else _encode(v) for v in values]
 
 
 def _encode(value: Any) -> bytes:

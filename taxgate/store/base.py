@@ -85,6 +85,10 @@ class Store(ABC):
         taxpayer's entries can be found (R31) by whoever holds the at-rest key.
         """
 
+    def tin_digests(self, tins: Iterable[str]) -> list[str]:
+        """:meth:`tin_digest` of each TIN, in order (a request's many at once)."""
+        return [self.tin_digest(tin) for tin in tins]
+
     # --- officials and agencies (R1, R2, R7) --------------------------------------
     @abstractmethod
     def add_official(self, official: Official, actor: str) -> None:

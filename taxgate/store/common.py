@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import hmac
 import json
 import os
@@ -115,6 +116,18 @@ def tin_digest(key: str, tin: str) -> str:
     """The keyed digest a TIN is logged as: HMAC-SHA256 under a key derived from ``key``
     (equal to ``keyed_digest(keyed_digest(key, "taxgate/ledger-tin-digest/v1"), tin)``)."""
     return hmac.digest(_tin_key(key), tin.encode("utf-8"), "sha256").hex()
+
+
+def tin_digests(key: str, tins: Iterable[str]) -> list[str]:
+    """:func:`tin_digest` of each TIN, in order: the HMAC keyed once and copied for each
+    (a request's million confirmations)."""
+    keyed = hmac.new(_tin_key(key), digestmod=hashlib.sha256)
+    out = []
+    for tin in tins:
+        h = keyed.copy()
+        h.update(tin.encode("utf-8"))
+        out.append(h.hexdigest())
+    return out
 
 
 # --- ledger events ----------------------------------------------------------------------

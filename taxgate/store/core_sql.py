@@ -99,6 +99,9 @@ class CoreTablesMixin(EvidenceTablesMixin):
     def tin_digest(self, tin: str) -> str:
         return common.tin_digest(self._key_hex(), tin)
 
+    def tin_digests(self, tins: Iterable[str]) -> list[str]:
+        return common.tin_digests(self._key_hex(), tins)
+
     def lookup_cache(self) -> LookupCache | None:
         folder = self.settings.lookup_folder
         return None if folder is None else common.lookup_cache(self._key_hex(), folder)
