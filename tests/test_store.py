@@ -12,7 +12,7 @@ from taxgate.canonical import new_signing_key, public_key_pem, sign, verify
 from taxgate.domain import DECISION_COLUMNS, LedgerEvent, Official, RequestOutcome
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
-from taxgate.store import open_store
+from taxgate.store import common, open_store
 from taxgate.store.base import Store
 
 TIN = "912345678"
@@ -322,3 +322,49 @@ def test_a_loader_error_inside_the_stream_comes_through(store: Store) -> None:
     with pytest.raises(TaxpayerFileError, match="line 7"):
         store.append_filings(batches())
     assert store.filing_count() == 0
+
+
+def test_r27_a_disclosure_batch_is_stored_as_its_plain_events_would_be(
+    store_settings: Settings,
+) -> None:
+    """The pipeline hands a request's disclosures over as payload bytes (a PayloadBatch):
+    the entries stored are those its plain events give, scrubbed and chained at the
+    stored time with the store's key, byte for byte, checkpoints falling inside."""
+    import dataclasses
+
+    from taxgate.pipeline.disclosures import DisclosureTemplate, disclosure_event
+
+    settings = dataclasses.replace(store_settings)
+    object.__setattr__(settings, "ledger_checkpoint_every", 7)
+    manifest = {"request_id": "REQ-B", "requesting_agency": "DHS-ICE",
+                "signing_official": "ice-director", "legal_authority": "26 U.S.C. 6103(i)(2)",
+                "criminal_statute": "8 U.S.C. 1253(a)(1)", "reason": "a 100% \"reason\" ü",
+                "taxable_periods": [2023, 2024]}
+    made = {"disclosed_at": "2026-12-05T00:00:00.000000Z", "model_version": "m-1",
+            "policy_version": "p-1"}
+    rows = [(f"r{i}", f"9{i:08d}", "OFF-1", None if i % 2 else f"C-{i}", i / 9)
+            for i in range(20)]
+    received = LedgerEvent("REQUEST_RECEIVED", {"request_id": "REQ-B"}, "REQ-B")
+    with open_store(settings, create=True) as s:
+        s.initialize()
+        template = DisclosureTemplate(manifest, tin_digests=s.tin_digests, **made)
+        request = outcome("REQ-B")
+        request.events = [received, template.batch(*(list(c) for c in zip(*rows, strict=True)))]
+        assert s.commit_request(request)
+        stored = list(s.ledger_entries())
+        plain = [received, *(disclosure_event(
+            manifest, record_id=r, tin=t, officer_id=o, case_number=c, match_probability=p,
+            **made) for r, t, o, c, p in rows)]
+        key = settings.resolve_key()
+        assert key is not None
+        at = dt.datetime.fromisoformat(stored[0].recorded_at.replace("Z", "+00:00"))
+        want = ledger.chain(None, list(common.scrub_events(plain, key)), at,
+                            key=s.signing_key(), checkpoint_every=7)
+
+        def row(e: ledger.LedgerEntry) -> tuple[object, ...]:
+            return (e.seq, e.recorded_at, e.event_type, e.request_id,
+                    ledger.payload_bytes(e.payload), e.prev_hash, e.entry_hash)
+
+        assert [row(e) for e in stored] == [row(e) for e in want]
+        assert [e.seq for e in stored if e.event_type == ledger.CHECKPOINT] == [7, 14, 21, 25]
+        assert verified(s).entries == 25
