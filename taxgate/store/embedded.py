@@ -190,17 +190,14 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             "SELECT version FROM store.schema_migrations").fetchall()}
 
     def _meta(self, name: str) -> bytes | None:
-        row = self._connection().execute(
-            "SELECT value FROM store.meta WHERE name = ?", [name]
-        ).fetchone()
+        row = self._connection().execute("SELECT value FROM store.meta WHERE name = ?",
+                                         [name]).fetchone()
         return bytes(row[0]) if row else None
 
     def _has_table(self, name: str) -> bool:
         row = self._connection().execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' "
-            "AND schema_name = 'main' AND table_name = ?",
-            [name],
-        ).fetchone()
+            "AND schema_name = 'main' AND table_name = ?", [name]).fetchone()
         return bool(row and row[0])
 
     def _insert_arrow(
@@ -319,6 +316,12 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
                 self._connection(), _STORE, _STORE + "filings"):
             with self._tx() as con:  # in the store, in one transaction (docs/store.md)
                 filing_index.update(con, _STORE, _STORE + "filings")
+
+    @contextlib.contextmanager
+    def filings_reader(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, str] | None]:
+        """A cursor: it reads the filings while the store's connection writes their index."""
+        with contextlib.closing(self._connection().cursor()) as cursor:
+            yield cursor, _STORE + "filings"
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         if not self._has_table("filings"):
