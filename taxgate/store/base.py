@@ -145,11 +145,13 @@ class Store(ABC):
             folder.cleanup()
 
     @contextlib.contextmanager
-    def filings_reader(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, str] | None]:
+    def filings_reader(self, share: float = 0.0
+                       ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str] | None]:
         """A connection for another thread and the relation of every stored filing in it,
         to read while :meth:`update_filing_index` runs (``load`` trains the model from it
-        meanwhile); None where the store cannot (the model is trained after the index).
-        Here None."""
+        meanwhile, in a :meth:`scratch` connection with ``share`` of the memory limit:
+        the store's own work keeps the rest while the reader is held); None where the
+        store cannot (the model is trained after the index). Here None."""
         yield None
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,

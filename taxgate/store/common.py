@@ -180,6 +180,19 @@ def dump_payload(payload: dict[str, Any]) -> str:
     return payload_bytes(payload).decode("utf-8", "surrogatepass")
 
 
+def entries_table(entries: list[LedgerEntry]) -> pa.Table:
+    """Ledger entries as the rows of the ``ledger`` table (the embedded store's insert)."""
+    return pa.table({
+        "seq": pa.array([e.seq for e in entries], pa.int64()),
+        "recorded_at": [e.recorded_at for e in entries],
+        "event_type": [e.event_type for e in entries],
+        "request_id": pa.array([e.request_id for e in entries], pa.string()),
+        "payload": [dump_payload(e.payload) for e in entries],
+        "prev_hash": [e.prev_hash for e in entries],
+        "entry_hash": [e.entry_hash for e in entries],
+    })
+
+
 def key_fingerprint(pem: str) -> str:
     """sha256 of the normalized PEM of a public key (what the ledger names keys by)."""
     return sha256_hex(public_key_pem(load_public_key_pem(pem)).encode("ascii"))
