@@ -19,6 +19,7 @@ from world_cache import SMALL, trained_once
 from taxgate.domain import Official
 from taxgate.errors import ExitCode
 from taxgate.gateway import Gateway
+from taxgate.pipeline.training import training_beside_index
 from taxgate.settings import Settings
 from taxgate.synth import synth_all
 from taxgate.synth.workflow import SynthPaths
@@ -144,6 +145,19 @@ def test_r31_the_first_load_numbers_the_filings_in_the_files_order(world: World)
             "SELECT tin, tax_year, CAST(processed_date AS VARCHAR) FROM filings "
             "WHERE filing_id <= ? ORDER BY filing_id", [len(filed)]).fetchall()
     assert stored == filed
+
+
+def test_an_error_beside_the_training_stops_it_and_saves_no_model(world: World):
+    """`load` trains the model while it updates the filing index (on a thread, in a
+    DuckDB of its own); an error in the index's block interrupts the training, waits
+    for it, and leaves the store usable with the models it had."""
+    with Gateway(world.settings) as gw, gw.lock() as store:
+        before = store.models()
+        with pytest.raises(RuntimeError, match="the index failed"), \
+                training_beside_index(world.settings, store):
+            raise RuntimeError("the index failed")
+        assert store.models() == before
+        assert store.filing_count() > 0  # the connection is free again
 
 
 def test_model_train_without_filings_is_not_set_up(tmp_path: Path):

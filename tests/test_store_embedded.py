@@ -164,6 +164,32 @@ def test_matching_scratch_tables_stay_out_of_the_store(tmp_path: Path) -> None:
     assert raw(s, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scratch'") == [(0,)]
 
 
+def test_the_filings_reader_and_its_scratch_share_the_memory_limit(tmp_path: Path) -> None:
+    """While ``load`` trains beside the index, the store's connection keeps 1 - share of
+    the memory limit and the training's scratch DuckDB (a database of its own, encrypted
+    spill files) the share; the limit comes back after, and the reader sees the filings."""
+    s = make(tmp_path, memory_limit="1000MB")
+    with open_store(s) as st:
+        st.append_filings(iter([pa.record_batch({"tin": [TIN]})]))
+        con = st.matching_connection()
+
+        def limit(c: duckdb.DuckDBPyConnection) -> str:
+            return c.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+        before = limit(con)
+        with st.filings_reader(0.25) as reader, st.scratch(0.25, threads=1) as work:
+            assert reader is not None
+            cursor, filings = reader
+            assert cursor.execute(f"SELECT tin FROM {filings}").fetchall() == [(TIN,)]
+            assert (limit(con), limit(work)) == ("715.0 MiB", "238.0 MiB")  # 750MB, 250MB
+            assert work.execute("SELECT current_setting('threads')").fetchone() == (1,)
+            assert work.execute("SELECT current_setting('temp_file_encryption')"
+                                ).fetchone() == (True,)
+            assert work.execute("SELECT count(*) FROM duckdb_databases() "
+                                "WHERE database_name = 'store'").fetchone() == (0,)
+        assert limit(con) == before
+
+
 def test_extension_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     path = duck.httpfs_extension_path()
     assert path.is_file() and path.name == "httpfs.duckdb_extension"

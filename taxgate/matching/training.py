@@ -7,7 +7,9 @@ computed once per sample, into a table every step of training reads (:func:`_mod
 so training reads the store twice whatever its size, and both samples are hashes of ids
 and a seed, and expectation maximisation runs on one thread: the same stored filings
 (the same filing ids: `load` numbers them in the file's order) give the same model JSON
-(docs/matching.md).
+(docs/matching.md). The samples may be read in one connection and the model estimated in
+another, a DuckDB of its own (``work``): ``load`` trains so beside building the filing
+index, which then never waits for the one thread of expectation maximisation.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def train(
     max_pairs: float = 2e6,
     em_filings: int = 300_000,
     names: model.NameRules = DEFAULT_NAME_RULES,
+    work: duckdb.DuckDBPyConnection | None = None,
 ) -> str:
     """Estimate the model from the loaded filings; return the model JSON.
 
@@ -47,16 +50,22 @@ def train(
     Both samples are hashes of ids and ``seed``, not draws, and EM adds up in one order
     (:func:`_one_thread`): the same stored filings give the same JSON. The prior is
     set per request at scoring time (it depends on the store's size). ``names``: the
-    policy's name rules (:class:`model.NameRules`).
+    policy's name rules (:class:`model.NameRules`). ``work``: where the model is
+    estimated, when not in ``con`` (which is then only read, for the samples): another
+    DuckDB, with standardization installed (its own threads, so that ``con``'s database
+    keeps all of its own meanwhile).
     """
     from splink import DuckDBAPI, Linker  # (imported when training, not with the package)
 
-    db = DuckDBAPI(connection=con)
+    work = con if work is None else work
+    db = DuckDBAPI(connection=work)
+    both = (con,) if work is con else (con, work)
+    for c in both:
+        c.execute("SET enable_progress_bar = false")  # the command shows its own stage
     n = _count(con, filings)
-    con.execute("SET enable_progress_bar = false")  # the command shows its own stage
     try:
-        rows = _u_sample(con, "_tg_u_sample", filings, n, max_pairs, seed)
-        _model_inputs(con, "_tg_train", "_tg_u_sample", "uid", names)
+        rows = _u_sample(con, work, "_tg_u_sample", filings, n, max_pairs, seed)
+        _model_inputs(work, "_tg_train", "_tg_u_sample", "uid", names)
         settings = model.settings(1e-6)
         settings.link_type = "dedupe_only"
         linker = Linker(db.register("_tg_train"), settings, log_level=logging.ERROR)
@@ -66,19 +75,20 @@ def train(
         spec = linker.misc.save_model_to_json()
 
         buckets = max(1, int(n) // em_filings)
-        _sample(con, "_tg_em_sample", filings, f"hash(f.tin, {seed}) % {buckets} = 0")
-        _model_inputs(con, "_tg_em", "_tg_em_sample", "filing_id", names)
+        _sample(con, work, "_tg_em_sample", filings, f"hash(f.tin, {seed}) % {buckets} = 0")
+        _model_inputs(work, "_tg_em", "_tg_em_sample", "filing_id", names)
         em = Linker(db.register("_tg_em"), spec, log_level=logging.ERROR)
-        with _one_thread(con):  # EM sums fractions: in one order, the same sums
+        with _one_thread(work):  # EM sums fractions: in one order, the same sums
             for rule in model.em_blocking_rules():
                 em.training.estimate_parameters_using_expectation_maximisation(
                     rule, estimate_without_term_frequencies=True)
         spec = model.apply_m_floors(em.misc.save_model_to_json())
     finally:
-        con.execute("DROP VIEW IF EXISTS _tg_names_view")
+        work.execute("DROP VIEW IF EXISTS _tg_names_view")
         for table in ("_tg_u_sample", "_tg_em_sample", "_tg_train", "_tg_em", "_tg_names"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("RESET enable_progress_bar")
+            work.execute(f"DROP TABLE IF EXISTS {table}")
+        for c in both:
+            c.execute("RESET enable_progress_bar")
     spec["link_type"] = "link_only"
     spec["probability_two_random_records_match"] = 1e-6
     spec.pop("linker_uid", None)  # Splink's random name for its cached tables, not the model
@@ -100,9 +110,9 @@ def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET threads = {threads}")
 
 
-def _u_sample(con: duckdb.DuckDBPyConnection, name: str, filings: str, n: int,
-              max_pairs: float, seed: int) -> int:
-    """Temp table ``name``: the filings (id as ``uid``, the model columns) that Splink's
+def _u_sample(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, name: str,
+              filings: str, n: int, max_pairs: float, seed: int) -> int:
+    """Temp table ``name`` of ``work``: the filings (id as ``uid``, the model columns) that Splink's
     ``estimate_u_using_random_sampling`` would sample from all ``n`` of ``filings`` for
     ``max_pairs`` pairs: the same share, chosen by Splink's own hash of the unique id and
     ``seed``, so the u estimates are those of sampling the whole store, while the
@@ -117,17 +127,33 @@ def _u_sample(con: duckdb.DuckDBPyConnection, name: str, filings: str, n: int,
     where = (SplinkDialect.from_string("duckdb").proportion_sample_sql(proportion, uid, seed)
              if proportion < 1 else "")
     cols = ", ".join(f"f.{c}" for c in MODEL_COLUMNS)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM
-                    (SELECT f.filing_id AS uid, {cols} FROM {filings} f) WHERE 1=1 {where}""")
-    return _count(con, name)
+    _take(con, work, name, f"""SELECT * FROM (SELECT f.filing_id AS uid, {cols}
+                                FROM {filings} f) WHERE 1=1 {where}""")
+    return _count(work, name)
 
 
-def _sample(con: duckdb.DuckDBPyConnection, name: str, filings: str, where: str) -> None:
-    """Temp table ``name``: the filing id and model columns of the filings ``where``
-    holds for (one read of the store; the model's inputs are computed on these only)."""
+def _sample(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, name: str,
+            filings: str, where: str) -> None:
+    """Temp table ``name`` of ``work``: the filing id and model columns of the filings
+    ``where`` holds for (one read of the store; the model's inputs are computed on these
+    only)."""
     cols = ", ".join(f"f.{c}" for c in MODEL_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
-                f"SELECT f.filing_id, {cols} FROM {filings} f WHERE {where}")
+    _take(con, work, name, f"SELECT f.filing_id, {cols} FROM {filings} f WHERE {where}")
+
+
+def _take(con: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection, name: str,
+          select: str) -> None:
+    """Temp table ``name`` of ``work`` holding the rows ``select`` gives on ``con`` (through
+    Arrow when they are two connections; a sample is small)."""
+    if work is con:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+        return
+    rows = con.execute(select).fetch_arrow_table()
+    work.register("_tg_sample_in", rows)
+    try:
+        work.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _tg_sample_in")
+    finally:
+        work.unregister("_tg_sample_in")
 
 
 # What the name features of the model's inputs depend on (:func:`_input_view`).

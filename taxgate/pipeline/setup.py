@@ -13,7 +13,7 @@ from taxgate.canonical import sha256_file, sha256_hex
 from taxgate.domain import LoadOrigin, Official
 from taxgate.identifiers import check_registered_name
 from taxgate.pipeline.common import LoadResult, Progress, Quiet, Timings, now
-from taxgate.pipeline.training import train_model
+from taxgate.pipeline.training import training_beside_index
 from taxgate.settings import Settings
 from taxgate.stage_table import materialize
 from taxgate.store.base import Store
@@ -61,11 +61,17 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
             with contextlib.suppress(duckdb.Error):  # never hide what stopped the load
                 for table in _STAGED:
                     work.execute(f"DROP TABLE IF EXISTS {table}")
-    with timings.stage("index", progress):
-        store.update_filing_index()  # what process looks up (taxgate.filing_index)
     current = None if retrain else store.current_model()
-    version = (current[0] if current is not None
-               else train_model(settings, store, progress, timings).version)
+    # a new model is trained beside the index (both read the filings alone)
+    with (training_beside_index(settings, store) if current is None
+          else contextlib.nullcontext()) as training:
+        with timings.stage("index", progress):
+            store.update_filing_index()  # what process looks up (taxgate.filing_index)
+        if current is not None:
+            version = current[0]
+        else:
+            assert training is not None  # (entered above whenever there is no model)
+            version = training(progress, timings).version
     return LoadResult(rows=rows, total_filings=store.filing_count(), model_version=version,
                       timings=timings, model_trained=current is None)
 

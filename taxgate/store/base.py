@@ -128,16 +128,35 @@ class Store(ABC):
         """A DuckDB connection to prepare filings in for :meth:`append_filings_query`. Here
         a scratch one, closed after, with half the memory limit (the store writes with
         the other half) and encrypted spill files in a private temp folder."""
-        from taxgate.store.duck import new_connection  # DuckDB only when loading
+        with self.scratch(0.5) as con:
+            yield con
 
-        scratch = tempfile.TemporaryDirectory(prefix="taxgate-load-")
-        con = new_connection(replace(self.settings, memory_limit=self.settings.memory_share(0.5)),
-                             temp_dir=Path(scratch.name))
+    @contextlib.contextmanager
+    def scratch(self, share: float, threads: int = 0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A scratch DuckDB connection (a database of its own, with its own threads:
+        ``threads``, 0 for the settings'), closed after, with ``share`` of the memory
+        limit and encrypted spill files in a private temp folder."""
+        from taxgate.store.duck import new_connection  # DuckDB only when asked for
+
+        folder = tempfile.TemporaryDirectory(prefix="taxgate-scratch-")
+        settings = replace(self.settings, memory_limit=self.settings.memory_share(share),
+                           threads=threads or self.settings.threads)
+        con = new_connection(settings, temp_dir=Path(folder.name))
         try:
             yield con
         finally:
             con.close()
-            scratch.cleanup()
+            folder.cleanup()
+
+    @contextlib.contextmanager
+    def filings_reader(self, share: float = 0.0
+                       ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str] | None]:
+        """A connection for another thread and the relation of every stored filing in it,
+        to read while :meth:`update_filing_index` runs (``load`` trains the model from it
+        meanwhile, in a :meth:`scratch` connection with ``share`` of the memory limit:
+        the store's own work keeps the rest while the reader is held); None where the
+        store cannot (the model is trained after the index). Here None."""
+        yield None
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
                              origin: LoadOrigin | None = None,

@@ -191,17 +191,14 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             "SELECT version FROM store.schema_migrations").fetchall()}
 
     def _meta(self, name: str) -> bytes | None:
-        row = self._connection().execute(
-            "SELECT value FROM store.meta WHERE name = ?", [name]
-        ).fetchone()
+        row = self._connection().execute("SELECT value FROM store.meta WHERE name = ?",
+                                         [name]).fetchone()
         return bytes(row[0]) if row else None
 
     def _has_table(self, name: str) -> bool:
         row = self._connection().execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'store' "
-            "AND schema_name = 'main' AND table_name = ?",
-            [name],
-        ).fetchone()
+            "AND schema_name = 'main' AND table_name = ?", [name]).fetchone()
         return bool(row and row[0])
 
     def _insert_arrow(
@@ -282,7 +279,7 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
         # ``load`` standardizes in a second connection while this one writes: each gets
         # half of the memory limit, so the process stays within it
         return self._append_load(lambda con, top: append_batches(con, "store", batches, top),
-                                 origin, self.settings.memory_share(0.5))
+                                 origin, 0.5)
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
                              origin: LoadOrigin | None = None,
@@ -295,24 +292,34 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
         return total
 
     def _append_load(self, insert: Callable[[duckdb.DuckDBPyConnection, int], Any],
-                     origin: LoadOrigin | None, memory: str = "") -> int:
+                     origin: LoadOrigin | None, share: float = 1.0) -> int:
         """One load in one transaction: ``insert`` (given the highest filing id stored)
         adds the filings, and the load is recorded (:func:`loading.record_load`)."""
+        with self._memory(share):
+            try:
+                with self._tx() as con:
+                    if origin is not None and not origin.force:
+                        core_sql.refuse_reload(con.execute(core_sql.same_file_sql(
+                            "store.main."), [origin.sha256]).fetchall())
+                    con.execute("SET preserve_insertion_order = false")  # rows carry their id
+                    return record_load(con, "store.main.loads", insert, origin)
+            finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even SET
+                with contextlib.suppress(duckdb.Error):
+                    self._connection().execute("RESET preserve_insertion_order")
+
+    @contextlib.contextmanager
+    def _memory(self, share: float) -> Iterator[None]:
+        """Within the block the store's connection keeps ``share`` of the memory limit
+        (another connection works beside it with the rest); restored after."""
+        memory = self.settings.memory_share(share) if share < 1 else ""
         if memory:
             self._connection().execute(f"SET memory_limit = '{quote_literal(memory)}'")
         try:
-            with self._tx() as con:
-                if origin is not None and not origin.force:
-                    core_sql.refuse_reload(con.execute(core_sql.same_file_sql("store.main."),
-                                              [origin.sha256]).fetchall())
-                con.execute("SET preserve_insertion_order = false")  # rows carry their id
-                return record_load(con, "store.main.loads", insert, origin)
-        finally:  # after COMMIT or ROLLBACK: an aborted transaction refuses even SET
-            with contextlib.suppress(duckdb.Error):
-                con = self._connection()
-                con.execute("RESET preserve_insertion_order")
-                if memory:
-                    con.execute(
+            yield
+        finally:
+            if memory:
+                with contextlib.suppress(duckdb.Error):
+                    self._connection().execute(
                         f"SET memory_limit = '{quote_literal(self.settings.memory_limit)}'")
 
     def update_filing_index(self) -> None:
@@ -320,6 +327,13 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
                 self._connection(), _STORE, _STORE + "filings"):
             with self._tx() as con:  # in the store, in one transaction (docs/store.md)
                 filing_index.update(con, _STORE, _STORE + "filings")
+
+    @contextlib.contextmanager
+    def filings_reader(self, share: float = 0.0
+                       ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str] | None]:
+        """A cursor: it reads the filings while the store's connection writes their index."""
+        with self._memory(1 - share), contextlib.closing(self._connection().cursor()) as cursor:
+            yield cursor, _STORE + "filings"
 
     def matching_connection(self) -> duckdb.DuckDBPyConnection:
         if not self._has_table("filings"):
@@ -384,4 +398,3 @@ class _InsertWorker:
                 self._pending.exception()  # waited for; the block's own error goes on
         finally:
             self._pool.shutdown(wait=True)
-
