@@ -126,8 +126,7 @@ class Store(ABC):
     @contextlib.contextmanager
     def staging(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB connection to prepare filings in for :meth:`append_filings_query`. Here
-        a scratch one, closed after, with half the memory limit (the store writes with
-        the other half) and encrypted spill files in a private temp folder."""
+        a :meth:`scratch` one with half the memory limit (the store writes with the rest)."""
         with self.scratch(0.5) as con:
             yield con
 
@@ -151,11 +150,9 @@ class Store(ABC):
     @contextlib.contextmanager
     def filings_reader(self, share: float = 0.0
                        ) -> Iterator[tuple[duckdb.DuckDBPyConnection, str] | None]:
-        """A connection for another thread and the relation of every stored filing in it,
-        to read while :meth:`update_filing_index` runs (``load`` trains the model from it
-        meanwhile, in a :meth:`scratch` connection with ``share`` of the memory limit:
-        the store's own work keeps the rest while the reader is held); None where the
-        store cannot (the model is trained after the index). Here None."""
+        """A connection for another thread, and the relation of every stored filing in it,
+        to read while :meth:`update_filing_index` runs (``load`` trains from it then, with
+        ``share`` of the memory limit; the store's work keeps the rest). Here None."""
         yield None
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
