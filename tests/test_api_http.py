@@ -9,6 +9,7 @@ import base64
 import dataclasses
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from taxgate.api import create_app
 from taxgate.api.problems import PROBLEMS, problem_of, render_markdown
 from taxgate.canonical import load_public_key_pem
 from taxgate.gateway import Gateway
+from taxgate.gateway.jobs import UNFINISHED
 from taxgate.settings import ServiceSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,8 +166,10 @@ def test_retry_after_on_409_and_readyz_not_ready_while_the_store_is_held(site: S
     unfinished job's response is 409 with Retry-After, /readyz is 503 NOT_READY. The
     caller's credential is checked first: a credential not checked within the last minute
     needs the store itself (503 STORE_BUSY while it is held), and this module's earlier
-    tests may have run longer ago than that on a slow machine."""
+    tests may have run longer ago than that on a slow machine. The earlier tests' uploads
+    are answered first, so the queue holds this test's job alone."""
     assert site.client.get("/v1/jobs?limit=1", headers=_auth(site.ice)).status_code == 200
+    _until_no_job_waits(site)
     with site.gateway.lock():
         r = _upload(site, site.ice)
         assert r.status_code == 202
@@ -178,6 +182,13 @@ def test_retry_after_on_409_and_readyz_not_ready_while_the_store_is_held(site: S
         metrics = site.client.get("/metrics").text
         assert "taxgate_job_queue_length 1" in metrics
     assert site.client.get("/readyz").json()["status"] == "ready"
+
+
+def _until_no_job_waits(site: Site, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while any(v.row.state in UNFINISHED for v in list(site.gateway.jobs.board.values())):
+        assert time.monotonic() < deadline, "the worker did not answer the earlier uploads"
+        time.sleep(0.05)
 
 
 # --- health, metrics, the gateway key ---------------------------------------------------
