@@ -485,6 +485,63 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     assert len(theirs) > 5 and ours == again == theirs
 
 
+def test_r23_narrowed_predict_keeps_splinks_pairs_in_the_columns_scoring_reads(con):
+    # the scored pairs keep only the columns finish_pairs reads (predict_sql.narrowed):
+    # the same rows and values as Splink's full table, in those columns
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import predict_sql
+
+    spec, _ = _predict_world(con)
+    mdb._input_view(con, predict_sql.LEFT, "req", "row_number")
+    mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
+    tf = mdb.term_frequencies(con)
+    keep = mdb.pair_columns([c["output_column_name"] for c in spec["comparisons"]])
+    cols = ", ".join(keep)
+    full = predict_sql.record(con, spec, tf)
+    assert len(con.table(full.output).columns) > 2 * len(keep)
+    theirs = con.execute(f"SELECT {cols} FROM {full.output} ORDER BY ALL").fetchall()
+    narrow = predict_sql.record(con, spec, tf, keep)
+    assert tuple(con.table(narrow.output).columns) == keep
+    ours = con.execute(f"SELECT {cols} FROM {narrow.output} ORDER BY ALL").fetchall()
+    assert len(theirs) > 5 and ours == theirs
+
+
+def test_r24_evidence_holds_each_comparisons_level_and_weight_in_order(con):
+    # the evidence a decision keeps: per comparison, in the model's order, its level
+    # (Splink's gamma) and its weight with the term-frequency adjustment, to 3 places
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import predict_sql
+
+    spec, _ = _predict_world(con)
+    comparisons = [c["output_column_name"] for c in spec["comparisons"]]
+    mdb._input_view(con, predict_sql.LEFT, "req", "row_number")
+    mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
+    pairs = predict_sql.record(con, spec, mdb.term_frequencies(con)).output
+    mdb.finish_pairs(con, pairs, "req", filing_index.VARIANTS, comparisons, "finished")
+    swap = f"source_dataset_l = '{predict_sql.FILINGS}'"
+    request_uid = f"CASE WHEN {swap} THEN uid_r ELSE uid_l END"
+    filing_uid = f"CASE WHEN {swap} THEN uid_l ELSE uid_r END"
+    gammas = ", ".join(f"gamma_{c}" for c in comparisons)
+    weights = ", ".join(f"mw_{c} + coalesce(mw_tf_adj_{c}, 0)"
+                        if c in ("first_name", "surname", "address") else f"mw_{c}"
+                        for c in comparisons)
+    raw = {(r[0], r[1]): r[2:] for r in con.execute(
+        f"SELECT {request_uid}, {filing_uid}, match_weight, {gammas}, {weights} "
+        f"FROM {pairs}").fetchall()}
+    rows = con.execute("SELECT row_number, filing_id, evidence FROM finished").fetchall()
+    assert len(rows) == len(raw) > 5
+    for row_number, filing_id, evidence in rows:
+        got = json.loads(evidence)
+        weight, *rest = raw[(row_number, filing_id)]
+        levels, mws = rest[:len(comparisons)], rest[len(comparisons):]
+        assert list(got) == ["match_weight", "levels", "weights"]
+        assert got["match_weight"] == round(weight, 3)
+        assert list(got["levels"].items()) == list(zip(comparisons, levels, strict=True))
+        assert list(got["weights"]) == comparisons
+        assert got["weights"] == pytest.approx(dict(zip(comparisons, mws, strict=True)),
+                                               abs=5e-4)
+
+
 def test_r23_kept_predict_run_in_a_new_database_gives_splinks_pairs(con, tmp_path):
     # a later process runs the statements the first one kept (matching.kept_predict)
     # without Splink: in a database where Splink never ran, the same pairs and weights

@@ -71,10 +71,30 @@ class Compiled:
         return self.output
 
 
-def record(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str]) -> Compiled:
+# Splink's scored pairs: the table its predict makes (its name then a hash).
+_SCORED = re.compile(r"^\s*(CREATE TABLE __splink__df_predict_\w+ AS)\s", re.IGNORECASE)
+
+
+def narrowed(sql: str, keep: tuple[str, ...]) -> str:
+    """``sql`` with the table of scored pairs made of the columns ``keep`` alone.
+
+    Splink keeps every input column of both sides (lists of names among them) beside
+    the levels and weights; the caller reads a few. Writing only those rows' columns
+    was a seventh of the scoring statement; the rows are the same. Other statements
+    are returned as they are."""
+    m = _SCORED.match(sql)
+    if m is None or not keep:
+        return sql
+    cols = ", ".join(f'"{c}"' for c in keep)
+    return f"{m.group(1)} SELECT {cols} FROM ({sql[m.end():]}) AS scored"
+
+
+def record(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str],
+           keep: tuple[str, ...] = ()) -> Compiled:
     """Splink's predict of ``spec`` over the views ``_tg_left`` and ``_tg_right`` with
     the term-frequency tables ``tf`` (column -> table), run on ``con`` now (its output
-    table is the answer of this call) and recorded for the next. (Splink is imported
+    table is the answer of this call) and recorded for the next; the scored pairs with
+    the columns ``keep`` alone (all when empty, :func:`narrowed`). (Splink is imported
     here, not with this module: a process whose statements are kept never needs it.)"""
     from splink import DuckDBAPI, Linker
 
@@ -86,7 +106,7 @@ def record(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str]) -> Co
 
         def _execute_sql_against_backend(self, final_sql: str) -> duckdb.DuckDBPyRelation:
             if self.recording is not None:
-                final_sql = integer_keys(final_sql)
+                final_sql = narrowed(integer_keys(final_sql), keep)
                 self.recording.append(final_sql)
             return super()._execute_sql_against_backend(final_sql)
 
