@@ -149,48 +149,53 @@ def score(
     spec["retain_matching_columns"] = True  # Splink keeps gamma_ (the levels) only then
     tf: dict[str, str] = {}
     try:
-        chunks = _candidate_chunks(con, spec, requests.name, chunk_records)
+        bounds = _candidate_chunks(con, spec, requests.name, chunk_records)
         tf = term_frequencies(con, "_tg_met")
-        for chunk in range(max(1, chunks)):  # one, even if there is nothing to score
-            _score_chunk(con, spec, tf, chunk, out, names, variants_made=chunks <= 1,
-                         kept=kept)
+        for chunk, rows in enumerate(bounds or [(0, -1)]):  # one, even if there is nothing
+            _score_chunk(con, spec, tf, chunk, rows, out, names,
+                         variants_made=len(bounds) <= 1, kept=kept)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, levels.level_labels())
     finally:
         for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_chunks", "_tg_candidates",
-                      "_tg_met", *tf.values()):
+        for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_candidates", "_tg_met",
+                      *tf.values()):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _candidate_chunks(
     con: duckdb.DuckDBPyConnection, spec: dict, requests: str, size: int
-) -> int:
-    """Number the requests in chunks of ``size`` (``_tg_chunks``) and find, in one pass,
-    which filing variants (the index's, :data:`taxgate.filing_index.VARIANTS`) share a
-    blocking key with which chunk (``_tg_candidates``): one join per rule of the model
-    (``l``: requests, ``r``: variants; the rules read model columns only, so a variant
-    shares a key exactly when its filings do). ``_tg_met``: the requests and the
-    candidate variants, the rows whose term frequencies are looked up. When there is one
-    chunk, its variants (``_tg_fil_chunk``) are read from the index here, once for both
-    uses. Returns the chunk count."""
+) -> list[tuple[int, int]]:
+    """Number the requests in chunks of ``size`` (the view ``_tg_chunked``: the requests
+    and their chunk) and find, in one pass, which filing variants (the index's,
+    :data:`taxgate.filing_index.VARIANTS`) share a blocking key with which chunk
+    (``_tg_candidates``): one join per rule of the model (``l``: requests, ``r``:
+    variants; the rules read model columns only, so a variant shares a key exactly when
+    its filings do). ``_tg_met``: the requests and the candidate variants, the rows whose
+    term frequencies are looked up. When there is one chunk, its variants
+    (``_tg_fil_chunk``) are read from the index here, once for both uses. Returns each
+    chunk's first and last row number: a chunk is a range of them, so the view tells a
+    row's chunk by comparing numbers, and a chunk is read by range, never by joining
+    every request again."""
     start = time.perf_counter()
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tg_chunks AS
-        SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(size)} AS chunk
-        FROM {requests}""")
+    bounds = [(int(lo), int(hi)) for lo, hi in con.execute(f"""
+        SELECT min(row_number), max(row_number) FROM (
+          SELECT row_number, (row_number() OVER (ORDER BY row_number) - 1) // {int(size)}
+                   AS chunk
+          FROM {requests}) GROUP BY chunk ORDER BY chunk""").fetchall()]
+    chunk_of = ("CASE " + " ".join(f"WHEN q.row_number <= {hi} THEN {i}"
+                                   for i, (_, hi) in enumerate(bounds)) + " END"
+                if len(bounds) > 1 else "0")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _tg_chunked AS
-                    SELECT q.*, c.chunk FROM {requests} q JOIN _tg_chunks c USING (row_number)""")
+                    SELECT q.*, {chunk_of} AS chunk FROM {requests} q""")
     rules = [r["blocking_rule"] for r in spec["blocking_rules_to_generate_predictions"]]
     con.execute("CREATE OR REPLACE TEMP TABLE _tg_candidates AS " + " UNION ".join(
         f"SELECT l.chunk, r.filing_id FROM _tg_chunked l JOIN {filing_index.VARIANTS} r "
         f"ON {rule}" for rule in rules))
-    row = con.execute("SELECT count(DISTINCT chunk) FROM _tg_chunks").fetchone()
-    chunks = int(row[0]) if row else 0
     variants = filing_index.VARIANTS
-    if chunks <= 1:  # the one chunk's variants, read from the index once for both uses
+    if len(bounds) <= 1:  # the one chunk's variants, read from the index once for both uses
         _fil_chunk(con, 0)
         variants = "_tg_fil_chunk"
     cols = ", ".join(filing_index.TERM_SOURCES)
@@ -199,7 +204,7 @@ def _candidate_chunks(
         UNION ALL SELECT {cols} FROM {variants} v
         SEMI JOIN _tg_candidates c ON c.filing_id = v.filing_id""")
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
-    return chunks
+    return bounds
 
 
 def _fil_chunk(con: duckdb.DuckDBPyConnection, chunk: int) -> None:
@@ -212,16 +217,18 @@ def _fil_chunk(con: duckdb.DuckDBPyConnection, chunk: int) -> None:
 
 
 def _score_chunk(
-    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int, out: str,
-    names: model.NameRules, *, variants_made: bool, kept: LookupCache | None = None,
+    con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int,
+    rows: tuple[int, int], out: str, names: model.NameRules, *, variants_made: bool,
+    kept: LookupCache | None = None,
 ) -> None:
-    """Splink's predict for one chunk of requests against its candidate variants; the
-    pairs go to ``out`` (created by the first chunk, appended to after).
-    ``variants_made``: ``_tg_fil_chunk`` holds the chunk's variants already."""
+    """Splink's predict for one chunk of requests (row numbers ``rows``, first and last)
+    against its candidate variants; the pairs go to ``out`` (created by the first chunk,
+    appended to after). ``variants_made``: ``_tg_fil_chunk`` holds the chunk's variants
+    already."""
     start = time.perf_counter()
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
-        SELECT q.* FROM _tg_chunked q WHERE q.chunk = {chunk}""")
+        SELECT q.* FROM _tg_chunked q WHERE q.row_number BETWEEN {rows[0]} AND {rows[1]}""")
     if not variants_made:
         _fil_chunk(con, chunk)
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
