@@ -158,10 +158,9 @@ def score(
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, levels.level_labels())
     finally:
-        for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_chunked"):
+        for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_req_chunk", "_tg_chunked"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in ("_tg_req_chunk", "_tg_fil_chunk", "_tg_candidates", "_tg_met",
-                      *tf.values()):
+        for table in ("_tg_fil_chunk", "_tg_candidates", "_tg_met", *tf.values()):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -224,10 +223,11 @@ def _score_chunk(
     """Splink's predict for one chunk of requests (row numbers ``rows``, first and last)
     against its candidate variants; the pairs go to ``out`` (created by the first chunk,
     appended to after). ``variants_made``: ``_tg_fil_chunk`` holds the chunk's variants
-    already."""
+    already. The chunk's requests are a view (``_tg_req_chunk``): a range is read
+    cheaply each time, where a copy of the rows cost more."""
     start = time.perf_counter()
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tg_req_chunk AS
+        CREATE OR REPLACE TEMP VIEW _tg_req_chunk AS
         SELECT q.* FROM _tg_chunked q WHERE q.row_number BETWEEN {rows[0]} AND {rows[1]}""")
     if not variants_made:
         _fil_chunk(con, chunk)
