@@ -79,9 +79,9 @@ def narrowed(sql: str, keep: tuple[str, ...]) -> str:
     """``sql`` with the table of scored pairs made of the columns ``keep`` alone.
 
     Splink keeps every input column of both sides (lists of names among them) beside
-    the levels and weights; the caller reads a few. Writing only those rows' columns
-    was a seventh of the scoring statement; the rows are the same. Other statements
-    are returned as they are."""
+    the levels and weights; the caller reads a few. Writing every column was about a
+    seventh of the scoring statement's work; the rows are the same either way. Other
+    statements are returned as they are."""
     m = _SCORED.match(sql)
     if m is None or not keep:
         return sql
