@@ -22,6 +22,7 @@ import csv
 import io
 import mmap
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -115,6 +116,16 @@ def read_table(path: Path, width: int) -> pa.Table:
     return table.slice(1)
 
 
+def _read_checked(path: Path, width: int) -> pa.Table:
+    """:func:`read_table` once :func:`check_quoting` passes, its refusal first. The two
+    run at once: the check is Python's pattern matching, which holds the interpreter,
+    while Arrow reads without it (at 1.28M records, 1.4 s and about 0.7 s)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxgate-csv") as pool:
+        reading = pool.submit(read_table, path, width)
+        check_quoting(path)  # its refusal stands; the pool waits for the reader first
+        return reading.result()
+
+
 def _arrow_problem(text: str, name: str) -> RequestRefused:
     row = _ROW.search(text)
     at = int(row.group(1)) if row else None
@@ -138,9 +149,11 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, table: str, header: list[st
     """Read every record into ``table``: ``row_number`` (the record's position, from 1)
     and every contract column as VARCHAR (NULL when empty or not in ``header``); return
     the number of records."""
-    check_quoting(path)
-    data = pa.table({f"f{i}": pa.array([], pa.string()) for i in range(len(header))}) \
-        if _only_header(path) else read_table(path, len(header))
+    if _only_header(path):
+        check_quoting(path)
+        data = pa.table({f"f{i}": pa.array([], pa.string()) for i in range(len(header))})
+    else:
+        data = _read_checked(path, len(header))
     if data.num_columns != len(header):
         raise _malformed(path.name, "has a row with the wrong number of fields", 2)
     data = data.append_column("row_number", pa.array(np.arange(1, data.num_rows + 1)))
