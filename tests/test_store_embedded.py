@@ -14,9 +14,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from test_store import TIN, outcome
+from test_store import TIN, decisions, outcome
 
 from taxgate.canonical import new_data_key
+from taxgate.domain import LedgerEvent, RequestOutcome
 from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.settings import Settings
 from taxgate.store import duck, open_store
@@ -284,3 +285,36 @@ def test_a_read_while_the_ledger_is_written_fails_instead_of_waiting(tmp_path: P
         with pytest.raises(StoreError, match="busy"):
             st.commit_request(reading)
         assert st.find_request("REQ-R") is None and list(st.ledger_entries()) == []
+
+
+def _big_request(request_id: str, rows: int) -> RequestOutcome:
+    """A request of ``rows`` decisions: more than one of DuckDB's row groups."""
+    return RequestOutcome(
+        request_id, "sha-pkg", "2026-11-20T14:00:00Z", "2026-11-20T14:01:00Z",
+        f'{{"request_id": "{request_id}"}}', decisions(request_id, rows),
+        [LedgerEvent("REQUEST_RECEIVED", {"request_id": request_id}, request_id)])
+
+
+def _decision_blocks(settings: Settings) -> set[tuple[int, int, int]]:
+    """(row group, column, block) of every stored segment of the decisions table."""
+    return {(int(g), int(c), int(b)) for g, c, b in raw(
+        settings, "SELECT row_group_id, column_id, block_id "
+                  "FROM pragma_storage_info('store.decisions') WHERE block_id >= 0")}
+
+
+def test_a_large_requests_decisions_are_written_once_not_merged_again(
+        tmp_path: Path) -> None:
+    """docs/scale.md: a large request's rows are written once. DuckDB merges a short
+    last row group with the next rows at a checkpoint, which wrote a request's rows a
+    second time when the next large request came; the store answering requests never
+    merges. Each store close checkpoints."""
+    s = make(tmp_path)
+    rows = 130_000  # one full row group of 122,880 and a short one
+    with open_store(s) as st:
+        st.commit_request(_big_request("REQ-A", rows))
+    first = _decision_blocks(s)
+    with open_store(s) as st:
+        st.commit_request(_big_request("REQ-B", rows))
+        assert st.decisions("REQ-A").num_rows == rows
+    assert first and first <= _decision_blocks(s), "the first request's rows were rewritten"
+    assert raw(s, "SELECT count(*) FROM store.decisions") == [(2 * rows,)]
