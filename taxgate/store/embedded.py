@@ -31,7 +31,7 @@ from taxgate.settings import Settings
 from taxgate.store import common, core_sql
 from taxgate.store.base import Store
 from taxgate.store.core_sql import LEDGER_COLS, CoreTablesMixin
-from taxgate.store.duck import new_connection, open_error, quote_literal
+from taxgate.store.duck import merging, new_connection, no_merges, open_error, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
 from taxgate.store.loading import append_batches, append_query, record_load
 from taxgate.store.migrations import applied_through, latest, migrations, statements
@@ -44,16 +44,6 @@ if TYPE_CHECKING:
 DB_FILE = "taxgate.duckdb"
 _STORE = "store.main."  # the store's tables, as the matching connection names them
 LOCK_FILE = "taxgate.lock"
-# How many row-group merges DuckDB may schedule at a checkpoint (its max_vacuum_tasks).
-# A request's decisions and ledger entries are appended in whole row groups written as
-# they are inserted, then a short last one; a checkpoint that merges that short group
-# with the next request's rows compresses and writes them all again (at 400,000
-# records, 1.5 s at the commit and 1.7 s more when the store closed, of 4.5 s for the
-# two tables). Answering never merges: each request's rows are written once, and the
-# next small append fills the short group as usual. The filing index's update deletes
-# the rows it replaces; the loading value lets its checkpoint compact them.
-_MERGE_TASKS_ANSWERING = 0
-_MERGE_TASKS_LOADING = 100  # DuckDB's default
 
 
 class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
@@ -90,11 +80,9 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
             tmp.mkdir(mode=0o700, exist_ok=True)
             con = new_connection(self.settings, temp_dir=tmp)
             try:
-                con.execute(
-                    f"ATTACH '{quote_literal(str(self.db_path))}' AS store "
-                    f"(ENCRYPTION_KEY '{key}')"
-                )
-                con.execute(f"SET max_vacuum_tasks = {_MERGE_TASKS_ANSWERING}")
+                con.execute(f"ATTACH '{quote_literal(str(self.db_path))}' AS store "
+                            f"(ENCRYPTION_KEY '{key}')")
+                no_merges(con)  # each request's rows written once (duck.py)
             except duckdb.Error as exc:
                 con.close()
                 raise open_error(exc) from None
@@ -336,17 +324,9 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
     def update_filing_index(self) -> None:
         if self._has_table("filings") and not filing_index.current(
                 self._connection(), _STORE, _STORE + "filings"):
-            con = self._connection()
-            con.execute(f"SET max_vacuum_tasks = {_MERGE_TASKS_LOADING}")
-            try:
-                with self._tx():  # in the store, in one transaction (docs/store.md)
-                    filing_index.update(con, _STORE, _STORE + "filings")
-                # the rows it replaced compacted now; a checkpoint that cannot run now
-                # (a reader still open) loses nothing: DuckDB checkpoints again later
-                with contextlib.suppress(duckdb.Error):
-                    con.execute("CHECKPOINT store")
-            finally:
-                con.execute(f"SET max_vacuum_tasks = {_MERGE_TASKS_ANSWERING}")
+            # in the store, in one transaction (docs/store.md), compacted after
+            with merging(self._connection(), "store"), self._tx() as con:
+                filing_index.update(con, _STORE, _STORE + "filings")
 
     @contextlib.contextmanager
     def filings_reader(self, share: float = 0.0
