@@ -51,9 +51,8 @@ def check_taxable_periods(periods: object, created_year: int, policy: Policy) ->
     years: list[int] = []
     for p in periods:
         if isinstance(p, bool) or not isinstance(p, int) or not _YEAR.match(str(p)):
-            raise RequestRefused(
-                "TAXABLE_PERIODS_INVALID", "taxable_periods must hold only explicit years"
-            )
+            raise RequestRefused("TAXABLE_PERIODS_INVALID",
+                                 "taxable_periods must hold only explicit years")
         if not 1900 <= p <= created_year:
             raise RequestRefused("TAXABLE_PERIODS_INVALID", "a taxable period is out of range")
         years.append(p)
@@ -90,9 +89,8 @@ def check_request_size(count: int, policy: Policy) -> None:
 def check_safeguards(current: bool) -> None:
     """R7: no release to an agency whose safeguards status is lapsed."""
     if not current:
-        raise RequestRefused(
-            "SAFEGUARDS_NOT_CURRENT", "the agency's safeguards status is not current"
-        )
+        raise RequestRefused("SAFEGUARDS_NOT_CURRENT",
+                             "the agency's safeguards status is not current")
 
 
 def _norm(value: str) -> str:
@@ -110,6 +108,7 @@ class RecordRule:
     requirement: str
     violated: str
     holds_for_review: bool = False  # REVIEW instead of REJECTED
+    key: tuple[str, ...] = ()  # the columns it reads alone: see _KEYED_CALLS
 
 
 def _blank(col: str) -> str:
@@ -119,10 +118,8 @@ def _blank(col: str) -> str:
 def _bad_date(col: str) -> str:
     """Not a real calendar date written exactly YYYY-MM-DD (2024-1-5 is refused)."""
     shape = r"'\d{4}-\d{2}-\d{2}'"
-    return (
-        f"(NOT {_blank(col)} AND (NOT regexp_full_match(trim({col}), {shape}) "
-        f"OR try_strptime(trim({col}), '%Y-%m-%d') IS NULL))"
-    )
+    return (f"(NOT {_blank(col)} AND (NOT regexp_full_match(trim({col}), {shape}) "
+            f"OR try_strptime(trim({col}), '%Y-%m-%d') IS NULL))")
 
 
 def _no_key(col: str) -> str:
@@ -143,9 +140,7 @@ _MONONYM = (
     "AND NOT _s_first_placeholder AND upper(trim(first_name)) <> 'FNU')"
 )
 _ANCHOR = f"coalesce({_date('judicial_review_date')}, {_date('removal_order_date')})"
-_STREET_OK = (
-    "NOT _s_addr_placeholder AND NOT _s_addr_zip_only AND NOT _s_addr_institution"
-)
+_STREET_OK = "NOT _s_addr_placeholder AND NOT _s_addr_zip_only AND NOT _s_addr_institution"
 _STATE = "upper(trim(state))"
 _STATE_OK = f"({_STATE} IN (SELECT abbr FROM std_state))"
 _CITY_PLACEHOLDER = f"city_is_placeholder(city, {_STATE})"
@@ -157,10 +152,18 @@ _SHARED_CALLS = {
     "_s_addr_placeholder": "addr_is_placeholder(street_address)",
     "_s_addr_zip_only": "addr_zip_only(street_address)",
     "_s_addr_institution": "addr_is_institution(street_address)",
-    "_s_surname_placeholder": "surname_is_placeholder(last_name)",
-    "_s_first_placeholder": "name_is_placeholder(first_name)",
-    "_s_last_placeholder": "name_is_placeholder(last_name)",
-    "_s_city_placeholder": _CITY_PLACEHOLDER,
+}
+# Calls on columns that many records of a request share (a name, a city and state):
+# each evaluated once per distinct value of its key columns, then joined to the
+# records, as are the rules with a ``key``, which read their key's columns and calls
+# alone (at 1.28M records: 34,000 given names, 73,000 family names, 23,000 cities).
+_NAME_KEY, _LAST_KEY, _FULL_NAME_KEY = ("first_name",), ("last_name",), ("first_name", "last_name")
+_CITY_KEY, _ZIP_KEY = ("city", "state"), ("zip", "state")
+_KEYED_CALLS: dict[str, tuple[tuple[str, ...], str]] = {
+    "_s_surname_placeholder": (_LAST_KEY, "surname_is_placeholder(last_name)"),
+    "_s_first_placeholder": (_NAME_KEY, "name_is_placeholder(first_name)"),
+    "_s_last_placeholder": (_LAST_KEY, "name_is_placeholder(last_name)"),
+    "_s_city_placeholder": (_CITY_KEY, _CITY_PLACEHOLDER),
 }
 _ZIP_FORMAT_OK = r"regexp_full_match(trim(zip), '\d{5}(-?\d{4})?')"
 _TOO_LONG = " OR ".join(f"length(coalesce({c}, '')) > {MAX_FIELD_LENGTH}" for c in REQUEST_COLUMNS)
@@ -201,8 +204,9 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "name_is_placeholder(concat_ws(' ', first_name, last_name)) OR "
             "name_is_placeholder_words(concat_ws(' ', first_name, last_name)) OR "
             "(upper(trim(first_name)) = 'FNU' AND upper(trim(last_name)) = 'LNU')",
+            key=_FULL_NAME_KEY,
         ),
-        RecordRule("NAME_SINGLE_WORD", "R8", f"({_MONONYM})", holds_for_review=True),
+        RecordRule("NAME_SINGLE_WORD", "R8", f"({_MONONYM})", True, _FULL_NAME_KEY),
         RecordRule(
             "ADDRESS_PLACEHOLDER",
             "R9, R17",
@@ -228,11 +232,13 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             "STATE_INVALID",
             "R9",
             f"NOT {_blank('state')} AND NOT (upper(trim(state)) IN (SELECT abbr FROM std_state))",
+            key=_CITY_KEY,
         ),
         RecordRule(
             "ZIP_INVALID",
             "R9",
             f"NOT {_blank('zip')} AND (NOT {_ZIP_FORMAT_OK} OR NOT zip_exists(left(trim(zip), 5)))",
+            key=_ZIP_KEY,
         ),
         RecordRule(
             "ZIP_STATE_MISMATCH",
@@ -240,12 +246,14 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
             f"NOT {_blank('zip')} AND {_ZIP_FORMAT_OK} AND zip_exists(left(trim(zip), 5)) "
             f"AND NOT {_blank('state')} AND (upper(trim(state)) IN (SELECT abbr FROM std_state)) "
             "AND NOT zip_in_state(left(trim(zip), 5), upper(trim(state)))",
+            key=_ZIP_KEY,
         ),
         RecordRule(
             "CITY_NOT_IN_STATE",
             "R9",
             f"NOT {_blank('city')} AND {_STATE_OK} AND NOT _s_city_placeholder "
             f"AND NOT city_in_state(city, {_STATE})",
+            key=_CITY_KEY,
         ),
         RecordRule(
             "DATE_OF_BIRTH_INVALID",
@@ -292,28 +300,71 @@ def record_rules(policy: Policy) -> tuple[RecordRule, ...]:
     )
 
 
+def _verdict(rule: RecordRule) -> str:
+    """Whether a record violates ``rule`` (a keyed rule's column: :func:`_keyed_ctes`)."""
+    return f'"_r_{rule.code}"' if rule.key else f"coalesce(({rule.violated}), false)"
+
+
 def _codes(selected: Iterable[RecordRule]) -> str:
     """The codes of the ``selected`` rules a record violates, in order, as a DuckDB list."""
-    items = ", ".join(
-        f"CASE WHEN coalesce(({r.violated}), false) THEN '{r.code}' END" for r in selected
-    )
+    items = ", ".join(f"CASE WHEN {_verdict(r)} THEN '{r.code}' END" for r in selected)
     return f"list_filter([{items}], x -> x IS NOT NULL)"
+
+
+_Made = list[tuple[tuple[str, ...], list[str]]]  # per keyed CTE: its key, what it adds
+
+
+def _joined(made: _Made, to: str, within: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """The columns the keyed CTEs of ``made`` add, and their joins to ``to`` on their
+    keys (NULL to NULL); only those whose key lies within ``within``, when given."""
+    use = [(j, k, c) for j, (k, c) in enumerate(made) if within is None or set(k) < set(within)]
+    joins = "".join(f" JOIN _k{j} x{j} ON " + " AND ".join(
+        f"{to}.{c} IS NOT DISTINCT FROM x{j}.{c}" for c in k) for j, k, _ in use)
+    return "".join(f", x{j}.{c}" for j, _, cols in use for c in cols), joins
+
+
+def _keyed_ctes(records: str, rules: tuple[RecordRule, ...]) -> tuple[list[str], _Made]:
+    """Per key (of :data:`_KEYED_CALLS` and the keyed rules): a CTE ``_k<i>`` of the
+    request's distinct values of it, its calls and its rules' verdicts (``_r_<code>``),
+    with what the keys within it computed (a name's calls, for a whole name)."""
+    keys = sorted({k for k, _ in _KEYED_CALLS.values()} | {r.key for r in rules if r.key},
+                  key=lambda k: (len(k), k))
+    ctes: list[str] = []
+    made: _Made = []
+    for i, key in enumerate(keys):
+        calls = [f"{call} AS {col}" for col, (k, call) in _KEYED_CALLS.items() if k == key]
+        verdicts = [f'coalesce(({r.violated}), false) AS "_r_{r.code}"'
+                    for r in rules if r.key == key]
+        inherited, joins = _joined(made, "d", key)
+        values = (f"SELECT d.*{inherited} FROM (SELECT DISTINCT {', '.join(key)} "
+                  f"FROM {records}) d{joins}")
+        for added in (calls, verdicts):  # the verdicts may read the calls
+            values = f"SELECT *{''.join(', ' + a for a in added)} FROM ({values})"
+        ctes.append(f"_k{i} AS ({values})")
+        made.append((key, [c.rsplit(" AS ", 1)[1] for c in calls + verdicts]))
+    return ctes, made
 
 
 def record_checks_sql(records: StageTable, keys: StageTable, policy: Policy) -> str:
     """The SELECT of :func:`evaluate_records` (row_number, rejections, holds) over
-    ``records`` joined to their identifier ``keys``, the shared macro calls computed
-    once per record first. Built whole; :func:`record_check_parameters` binds it."""
+    ``records`` joined to their identifier ``keys``: the keyed calls and rules once per
+    distinct value of their key (:func:`_keyed_ctes`), the shared macro calls once per
+    record, then every rule. Built whole; :func:`record_check_parameters` binds it."""
     rules = record_rules(policy)
     for r in rules:
         require(r.code)
     rejects = [r for r in rules if not r.holds_for_review]
     holds = [r for r in rules if r.holds_for_review]
     shared = ", ".join(f"{call} AS {column}" for column, call in _SHARED_CALLS.items())
-    return (
-        f"SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds "
-        f"FROM (SELECT *, {shared} FROM {records.name} JOIN {keys.name} USING (row_number))"
-    )
+    ctes, made = _keyed_ctes(records.name, rules)
+    columns, joins = _joined(made, "r")
+    return f"""
+        WITH {', '.join(ctes)}
+        SELECT row_number, {_codes(rejects)} AS rejections, {_codes(holds)} AS holds
+        FROM (SELECT *, {shared} FROM (
+                SELECT r.*, k.* EXCLUDE (row_number){columns}
+                FROM {records.name} r JOIN {keys.name} k ON k.row_number = r.row_number
+                {joins}))"""
 
 
 def record_check_parameters(created: str, policy: Policy) -> dict[str, object]:

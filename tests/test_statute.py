@@ -285,3 +285,24 @@ def test_r14_dates_must_be_exactly_yyyy_mm_dd(value):
 def test_r8_a_blank_name_is_missing_not_a_mononym():
     ((rej, holds),) = reasons({"first_name": "Francisco", "last_name": ""})
     assert "NAME_MISSING" in rej and holds == []
+
+
+def test_r8_r9_rules_of_shared_values_give_each_record_its_own_codes():
+    """R8, R9: the name and place rules are evaluated once per distinct name, city and
+    ZIP of a request (statute._KEYED_CALLS, RecordRule.key) and joined back. In one
+    request, with values shared, missing (NULL) and blank, every record gets exactly
+    the codes it gets alone."""
+    batch = [
+        {}, {"city": None}, {"city": None, "state": None}, {"zip": None},
+        {"state": None}, {"city": "", "zip": ""}, {"city": "Unknown"},
+        {"city": "Fresno", "state": "TX"}, {"zip": "10001"}, {"zip": "10001", "state": "NY",
+                                                               "city": "New York"},
+        {"first_name": None}, {"last_name": None}, {"first_name": None, "last_name": None},
+        {"first_name": "FNU"}, {"first_name": "FNU", "last_name": "Garcia Lopez"},
+        {"last_name": "LNU"}, {"first_name": "Test", "last_name": "Test"},
+        {"last_name": "Unknown"}, {"first_name": "Jose", "last_name": "Null"},
+        {"first_name": "Maria"}, {}, {"city": None},
+    ]
+    alone = [reasons(o)[0] for o in batch]
+    assert reasons(*batch) == alone
+    assert len({str(a) for a in alone}) >= 5  # the cases differ
