@@ -43,7 +43,11 @@ _BLOCK = 1 << 24
 # starting with a quote), each followed by a comma, CR, LF or the end of the file.
 _STRICT = re.compile(rb'(?:(?:"(?:[^"]++|"")*+"|[^",\r\n][^,\r\n]*+)?+(?:[,\r\n]|\Z))*+')
 _QUOTED = re.compile(rb'"(?:[^"]++|"")*+("|\Z)')
-_SCAN_LIMIT = 4096  # quoted fields checked one by one before the whole-file pattern
+# Quoted fields are checked one by one (about 1.6 us each) up to one per this many
+# bytes of the file, at least _SCAN_LIMIT, then the rest by the whole-file pattern
+# (about 9 ns a byte). At 1.28M records with 93,000 quoted fields: 0.15 s, not 1.45 s;
+# a 25 MB file of nothing but quoted fields took 0.375 s instead of 0.354 s.
+_SCAN_LIMIT, _BYTES_PER_SCANNED = 4096, 512
 _ROW = re.compile(r"Row #(\d+)")
 
 
@@ -77,6 +81,7 @@ def check_quoting(path: Path) -> None:
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         start = len(_BOM) if buf[: len(_BOM)] == _BOM else 0
         pos, end, n = start, len(buf), 0
+        limit = max(_SCAN_LIMIT, end // _BYTES_PER_SCANNED)
         while (m := _QUOTED.search(buf, pos)) is not None:
             s = m.start()
             if s > start and buf[s - 1] not in b",\r\n":  # a quote inside an unquoted field
@@ -86,7 +91,7 @@ def check_quoting(path: Path) -> None:
                 raise _malformed(path.name, "has a quoted field that is not closed, or text "
                                  "after its closing quote", buf[:s].count(b"\n") + 1)
             pos, n = m.end(), n + 1
-            if n == _SCAN_LIMIT:
+            if n == limit:
                 whole = _STRICT.match(buf, pos)
                 if whole is None or whole.end() != end:
                     raise _malformed(path.name, "has a quoted field that is not closed, or "
