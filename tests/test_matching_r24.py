@@ -447,8 +447,9 @@ def _predict_world(con: duckdb.DuckDBPyConnection) -> tuple[dict, int]:
 
 
 def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con):
-    # scoring replays Splink's predict with its text join keys made integer ones
-    # (matching.predict_sql): the pairs and weights must be those Splink gives itself
+    # scoring replays Splink's predict with its text join keys made integer ones and
+    # each side of a pair read from its own dataset (matching.predict_sql): the pairs
+    # and weights must be those Splink gives itself
     import logging
 
     from splink import DuckDBAPI, Linker
@@ -470,6 +471,8 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     compiled = predict_sql.record(con, spec, tf)
     assert not any("'-__-'" in s for s in compiled.statements)
     assert any('"uid" * 2 +' in s for s in compiled.statements)
+    assert sum(f"WHERE source_dataset = '{predict_sql.REQUESTS}') as r" in s
+               for s in compiled.statements) == 1
     ours = con.execute(f"SELECT {cols} FROM {compiled.output} ORDER BY ALL").fetchall()
     again = con.execute(f"SELECT {cols} FROM {compiled.run(con)} ORDER BY ALL").fetchall()
 
@@ -483,6 +486,30 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
                                        warning_mode="never")
     theirs = con.execute(f"SELECT {cols} FROM {splinks.physical_name} ORDER BY ALL").fetchall()
     assert len(theirs) > 5 and ours == again == theirs
+
+
+def test_r23_a_pair_sided_otherwise_than_scoring_reads_it_fails_the_predict(con):
+    # scoring reads a pair's left row from the filings alone and its right row from the
+    # requests alone (predict_sql.sides_apart); the statement after blocking stops the
+    # predict, rather than lose the pairs, should Splink ever side them otherwise
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import predict_sql
+
+    spec, _ = _predict_world(con)
+    mdb._input_view(con, predict_sql.LEFT, "req", "row_number")
+    mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
+    compiled = predict_sql.record(con, spec, mdb.term_frequencies(con))
+    guard = compiled.statements[compiled.blocking - 1]
+    assert guard.startswith("SELECT error(")
+    blocked = guard.split(" FROM ")[1].split()[0]
+    for sql in compiled.statements[:compiled.blocking - 1]:
+        con.execute(sql)
+    con.execute(guard)  # Splink's own pairs pass
+    assert con.execute(f"SELECT count(*) FROM {blocked}").fetchone()[0] > 5
+    con.execute(f"UPDATE {blocked} SET join_key_l = join_key_r, join_key_r = join_key_l "
+                f"WHERE rowid = (SELECT min(rowid) FROM {blocked})")
+    with pytest.raises(duckdb.Error, match="paired the two datasets otherwise"):
+        con.execute(guard)
 
 
 def test_r23_narrowed_predict_keeps_splinks_pairs_in_the_columns_scoring_reads(con):
