@@ -9,8 +9,9 @@ Every other character, NUL and the other controls included, is data: the record 
 refuse such a record on its own (FIELD_CONTROL_CHARACTER, R37). The first record is the
 header; every record has as many fields as the header.
 
-Read fast: :data:`_STRICT` checks the quoting of the whole file (the only thing strict
-reading refuses that Arrow's reader accepts), then ``pyarrow.csv`` reads the values,
+Read fast: the quoting is checked (the only thing strict reading refuses that Arrow's
+reader accepts: its quoted fields one by one, :data:`_STRICT` the rest of a file dense
+with them) while ``pyarrow.csv`` reads the values,
 which on such files are exactly those ``csv.reader`` gives (tests/test_records_csv.py
 compares the two on generated hostile files). Error messages name the file, a row
 number and what is wrong, never a value.
