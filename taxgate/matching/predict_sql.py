@@ -82,7 +82,7 @@ _SCORED = re.compile(r"^\s*(CREATE TABLE __splink__df_predict_\w+ AS)\s", re.IGN
 # filing variants (4.4-5.2 s -> 4.1-4.9 s a chunk, the same pairs). The statement after
 # blocking (:func:`_sided`) fails the predict should Splink ever pair them otherwise.
 _SIDES = {"l": (FILINGS, 1), "r": (REQUESTS, 0)}  # side: dataset, its join keys mod 2
-_BOTH = "inner join __splink__df_concat_with_tf as {side}"
+_BOTH = re.compile(r"\binner join (__splink__df_concat_with_tf) as ([lr])\b")
 
 
 def sides_apart(sql: str) -> str:
@@ -90,13 +90,17 @@ def sides_apart(sql: str) -> str:
     (:data:`_SIDES`); other statements are returned as they are."""
     if _SCORED.match(sql) is None:
         return sql
-    for side, (dataset, _) in _SIDES.items():
-        both = _BOTH.format(side=side)
-        if sql.count(both) != 1:
-            raise RuntimeError("Splink's predict joins its pairs in a way this module does "
-                               "not know")
-        sql = sql.replace(both, "inner join (SELECT * FROM __splink__df_concat_with_tf "
-                                f"WHERE source_dataset = '{dataset}') as {side}")
+    sided: list[str] = []
+
+    def own(m: re.Match[str]) -> str:
+        table, side = m.groups()
+        sided.append(side)
+        return (f"inner join (SELECT * FROM {table} WHERE source_dataset = "
+                f"'{_SIDES[side][0]}') as {side}")
+
+    sql = _BOTH.sub(own, sql)
+    if sorted(sided) != sorted(_SIDES):  # each side joined once, as this module knows
+        raise RuntimeError("Splink's predict joins its pairs in a way this module does not know")
     return sql
 
 
