@@ -97,3 +97,34 @@ def test_r9_zip_join_for_a_whole_relation(con):
         LEFT JOIN zip_state z USING (zip5) ORDER BY v.zip5
     """).fetchall()
     assert rows == [("NY",), ("IL",), (None,)]
+
+
+def test_r9_the_placeholder_pattern_is_the_word_list_rule(con):
+    """R9: ``addr_is_placeholder`` is one pattern; on generated street lines it answers
+    as the rule it encodes, written the long way here: with the numbers dropped, the
+    line is a phrase of the list or only words of it, or it is XXX or zeros (a line that
+    folds to nothing is one too)."""
+    import random
+
+    from taxgate.standardize._data import column
+    from taxgate.standardize._sql import sql_list
+
+    phrases = list(column("addr_placeholders.csv", "placeholder"))
+    listed = sql_list(phrases)
+    rule = f"""CASE WHEN s IS NULL OR trim(s) = '' THEN false ELSE coalesce(
+        list_transform([std_fold(s)], lambda f: list_transform(
+            [trim(regexp_replace(regexp_replace(f, '\\b[0-9]+\\b', ' ', 'g'), ' +', ' ', 'g'))],
+            lambda r: list_contains({listed}, r)
+                OR (r <> '' AND list_bool_and(list_transform(string_split(r, ' '),
+                                                            lambda t: list_contains({listed}, t))))
+                OR regexp_full_match(f, 'X{{2,}}( X+)*|0+( 0+)*'))[1])[1], true) END"""
+    words = [w for p in phrases for w in p.split(" ")] + [
+        "12", "0", "00", "5A", "1ST", "MAIN", "ST", "X", "XX", "0X", "N", "A", "é", "Ñ", "1/2"]
+    rng = random.Random(9)
+    lines = ["".join(rng.choice(words) + rng.choice([" ", " ", "  ", "-", "/", ".", ""])
+                     for _ in range(rng.randint(1, 5))) for _ in range(20_000)]
+    lines = [s.lower() if rng.random() < 0.3 else s for s in lines] + ["", " ", "---"]
+    differ, placeholders = con.execute(
+        f"SELECT count(*) FILTER (WHERE addr_is_placeholder(s) IS DISTINCT FROM ({rule})), "
+        "count(*) FILTER (WHERE addr_is_placeholder(s)) FROM unnest(?) t(s)", [lines]).fetchone()
+    assert differ == 0 and placeholders > 1_000
