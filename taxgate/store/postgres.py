@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from taxgate import filing_index, integrity, ledger
+from taxgate import integrity, ledger
 from taxgate.canonical import (
     decrypt_bytes,
     encrypt_bytes,
@@ -33,7 +33,7 @@ from taxgate.canonical import (
     sha256_hex,
 )
 from taxgate.domain import LedgerEntry, LedgerItem, LoadOrigin
-from taxgate.errors import KeyUnavailable, NotSetUp, StoreBusy, StoreError
+from taxgate.errors import KeyUnavailable, NotSetUp, StoreError
 from taxgate.ledger_columns import chain_columns
 from taxgate.settings import Settings
 from taxgate.store import common, sealed
@@ -46,10 +46,10 @@ from taxgate.store.core_sql import (
     refuse_reload,
     same_file_sql,
 )
-from taxgate.store.duck import append_arrow, new_connection
 from taxgate.store.loading import IdRange
 from taxgate.store.migrations import applied_through, latest, migrations
-from taxgate.store.replica import Chunk, Replica
+from taxgate.store.pg_host import ChunksAfter, HostFilingsMixin, SealedAs
+from taxgate.store.replica import NONCE_BYTES, Chunk, Replica
 from taxgate.store.service_sql import ServiceTx
 from taxgate.store.tree_sql import TreeTablesMixin
 
@@ -62,7 +62,7 @@ _KEY_CHECK = b"taxgate at-rest key check"
 _log = logging.getLogger("taxgate.store")
 
 
-class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
+class PostgresStore(HostFilingsMixin, CoreTablesMixin, TreeTablesMixin, Store):
     """A store in one PostgreSQL database. One thread at a time per object."""
 
     _ledger_lock = f"SELECT pg_advisory_xact_lock({LEDGER_LOCK})"  # see core_sql.py
@@ -231,16 +231,20 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
             self._anchor_due = cols.entry(-1)
 
     def _write_sealed(self, cur: psycopg.Cursor[Any], table: str, owner: str,
-                      chunks: Iterator[pa.Table], label: str, start: int = 0) -> int:
-        """COPY sealed chunks into ``table`` (owner id, chunk_no, row_count, sealed)."""
+                      chunks: Iterator[pa.Table], label: str, start: int = 0,
+                      sealed_as: SealedAs | None = None) -> int:
+        """COPY sealed chunks into ``table`` (owner id, chunk_no, row_count, sealed);
+        ``sealed_as`` is told each chunk's nonce and rows."""
         total = 0
         owner_col = "load_id" if table == "filing_chunks" else "request_id"
         cols = f"{owner_col}, chunk_no, row_count, sealed"
         with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
             cp.set_types(["text", "int4", "int4", "bytea"])
-            for n, chunk in enumerate(chunks, start):
-                blob = sealed.seal(self._key_hex(), chunk, f"{label}/{owner}/{n}")
+            for n, chunk, blob in sealed.sealed_ahead(
+                    self._key_hex(), chunks, lambda n: f"{label}/{owner}/{n}", start):
                 cp.write_row((owner, n, chunk.num_rows, blob))
+                if sealed_as is not None:
+                    sealed_as(Chunk(owner, n, blob[:NONCE_BYTES]), chunk.num_rows)
                 total += chunk.num_rows
         return total
 
@@ -269,6 +273,17 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
     # --- filings ----------------------------------------------------------------------------
     def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
                        ) -> int:
+        def chunks_after(top: int) -> Iterator[pa.Table]:
+            ids = IdRange(top)
+            return sealed.rechunk(ids.tag(b) for b in batches if b.num_rows)
+
+        return self._append_load(origin, chunks_after)
+
+    def _append_load(self, origin: LoadOrigin | None, chunks_after: ChunksAfter,
+                     sealed_as: SealedAs | None = None) -> int:
+        """One load in one transaction: the chunks ``chunks_after`` gives (told the highest
+        filing id stored) are sealed into ``filing_chunks`` (``sealed_as`` told each) and
+        the load is recorded; returns its rows."""
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK])
             if origin is not None and not origin.force:
@@ -276,84 +291,18 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
                 refuse_reload(cur.fetchall())
             cur.execute("SELECT coalesce(max(max_filing_id), 0) FROM loads")
             row = cur.fetchone()
-            ids = IdRange(int(row[0]) if row else 0)
-            tagged = (ids.tag(b) for b in batches if b.num_rows)
-            chunks = sealed.rechunk(tagged)
+            extent = _Extent()
+            chunks = extent.of(chunks_after(int(row[0]) if row else 0))
             first = next(chunks, None)
             if first is None:
                 return 0
             load_id = str(first.column("load_id")[0].as_py())
-            total = self._write_sealed(cur, "filing_chunks", load_id,
-                                       _prepend(first, chunks), "filings")
+            total = self._write_sealed(cur, "filing_chunks", load_id, _prepend(first, chunks),
+                                       "filings", sealed_as=sealed_as)
             cur.execute(f"INSERT INTO loads ({LOAD_COLS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [load_id, common.iso_now(), total, ids.low, ids.high,
+                        [load_id, common.iso_now(), total, extent.low, extent.high,
                          *((origin.sha256, origin.source) if origin else (None, None))])
         return total
-
-    def matching_connection(self) -> duckdb.DuckDBPyConnection:
-        chunks = [Chunk(r[0], int(r[1]), bytes(r[2])) for r in self._all(
-            "SELECT c.load_id, c.chunk_no, substring(c.sealed FROM 1 FOR 12) "
-            "FROM filing_chunks c JOIN loads l USING (load_id) "
-            "ORDER BY l.min_filing_id, c.chunk_no")]
-        if not chunks:
-            raise NotSetUp("the store holds no taxpayer filings: run `taxgate load` first")
-        if self._match is None:
-            self._match = self._open_replica() or self._open_memory()
-        if self._replica is None:
-            self._sync_memory(self._match, chunks)
-            return self._match
-        try:  # the host's replica: only the chunks it lacks, the index extended by them
-            self.chunks_unsealed += self._replica.sync(chunks, self._unseal)
-        except duckdb.Error as exc:
-            raise StoreError(f"the matching replica cannot be updated: {type(exc).__name__}"
-                             ) from exc
-        return self._match
-
-    def _open_replica(self) -> duckdb.DuckDBPyConnection | None:
-        """The host's matching replica (docs/store.md), or None: switched off, or held by
-        another process, or unusable here (a one-line notice says which)."""
-        path = self.settings.pg_replica_path
-        if path is None:
-            return None
-        replica = Replica(self.settings, path, self._key_hex(), self._identity)
-        try:
-            con = replica.open()
-        except (StoreError, OSError, duckdb.Error) as exc:  # StoreBusy: held elsewhere
-            why = ("in use by another process" if isinstance(exc, StoreBusy)
-                   else f"unusable here ({type(exc).__name__})")
-            _log.warning("taxgate: the matching replica is %s: this process decrypts the "
-                         "filings in memory", why)
-            return None
-        self._replica = replica
-        return con
-
-    def _open_memory(self) -> duckdb.DuckDBPyConnection:
-        self._match_tmp = Path(tempfile.mkdtemp(prefix="taxgate-match-"))  # owner-only
-        return new_connection(self.settings, temp_dir=self._match_tmp)
-
-    def _sync_memory(self, con: duckdb.DuckDBPyConnection, chunks: list[Chunk]) -> None:
-        """Every chunk decrypted into this process's memory, the index built beside them
-        (once per process; extended by chunks loaded since)."""
-        con.execute("SET preserve_insertion_order = false")  # rows carry filing_id
-        try:
-            for chunk in chunks:
-                if (chunk.load_id, chunk.chunk_no) not in self._loaded_chunks:
-                    append_arrow(con, "memory", "filings", self._unseal(chunk))
-                    self._loaded_chunks.add((chunk.load_id, chunk.chunk_no))
-        finally:
-            con.execute("RESET preserve_insertion_order")
-        filing_index.update(con, "", "filings")
-
-    def _unseal(self, chunk: Chunk) -> pa.Table:
-        load_id, n = chunk.load_id, chunk.chunk_no
-        blob = self._one("SELECT sealed FROM filing_chunks "
-                         "WHERE load_id = %s AND chunk_no = %s", [load_id, n])[0]
-        self.chunks_unsealed += self._replica is None  # the replica's sync counts its own
-        return sealed.unseal(self._key_hex(), blob, f"filings/{load_id}/{n}")
-
-    def update_filing_index(self) -> None:
-        """The index lives beside the decrypted filings: the replica, or memory."""
-        self.matching_connection()
 
     # --- the model, sealed (store/core_sql.py) --------------------------------------------
     _model_col = "sealed"
@@ -393,6 +342,21 @@ class PostgresStore(CoreTablesMixin, TreeTablesMixin, Store):
             raise StoreError(f"ledger read failed: {type(exc).__name__}") from exc
         finally:
             conn.close()
+
+
+class _Extent:
+    """The lowest and highest ``filing_id`` of the chunks that pass through :meth:`of`."""
+
+    def __init__(self) -> None:
+        self.low: int | None = None
+        self.high: int | None = None
+
+    def of(self, chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        for chunk in chunks:
+            lo, hi = (int(v.as_py()) for v in pc.min_max(chunk.column("filing_id")).values())
+            self.low = lo if self.low is None else min(self.low, lo)
+            self.high = hi if self.high is None else max(self.high, hi)
+            yield chunk
 
 
 def _prepend(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:

@@ -7,7 +7,9 @@ them in one DuckDB file encrypted with the store's at-rest key, as the embedded 
 keeps its own (tables ``filings`` and :data:`taxgate.filing_index.TABLES`), and records
 which chunks it holds (load id, chunk number, the chunk's GCM nonce) and a digest of the
 store and key it was made from. Opening it costs milliseconds; only chunks it does not
-hold yet are unsealed, and the index is extended by them. A replica made from another
+hold yet are unsealed, and the index is extended by them; a load on the host writes its
+filings into the replica first and seals the store's chunks from them
+(:meth:`Replica.loading`), so that host unseals nothing. A replica made from another
 store or key, one that holds a chunk the store no longer has (or has sealed again), or
 one that cannot be read is rebuilt from scratch, with a one-line notice. One process
 holds it at a time (``flock``); another gets :class:`~taxgate.errors.StoreBusy` and
@@ -31,10 +33,15 @@ from taxgate.errors import StoreError
 from taxgate.settings import Settings
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
+from taxgate.store.loading import append_query
+from taxgate.store.sealed import CHUNK_ROWS, rechunk
 
 FORMAT = 1  # of the replica's own tables: a replica of another format is rebuilt
 _P = "replica.main."  # the replica's tables, as the matching connection names them
 _log = logging.getLogger("taxgate.store")
+
+
+NONCE_BYTES = 12  # a sealed chunk's first bytes, its GCM nonce (canonical.encrypt_bytes)
 
 
 class Chunk(NamedTuple):
@@ -130,9 +137,20 @@ class Replica:
         self._stamp()
 
     def sync(self, chunks: Sequence[Chunk], unseal: Callable[[Chunk], pa.Table]) -> int:
-        """Bring the replica to exactly ``chunks`` (unsealing with ``unseal`` the ones it
-        does not hold) and its index up to date; the temporary views ``filings`` and the
-        index's tables over it. Returns how many chunks were unsealed."""
+        """Bring the replica to exactly ``chunks`` (:meth:`catch_up`) and its index up to
+        date; the temporary views ``filings`` and the index's tables over it. Returns how
+        many chunks were unsealed."""
+        new = self.catch_up(chunks, unseal)
+        self._index()
+        con = self._con()
+        for table in ("filings", *filing_index.TABLES):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {_P}{table}")
+        return new
+
+    def catch_up(self, chunks: Sequence[Chunk], unseal: Callable[[Chunk], pa.Table]) -> int:
+        """Hold exactly ``chunks``: the ones not held are unsealed with ``unseal`` and
+        added (a replica holding one the store does not list is made again first).
+        Returns how many were unsealed."""
         con = self._con()
         held = {(r[0], int(r[1])): bytes(r[2]) for r in con.execute(
             f"SELECT load_id, chunk_no, nonce FROM {_P}replica_chunks").fetchall()}
@@ -148,10 +166,21 @@ class Replica:
                 self._add(chunk, unseal(chunk))
         finally:
             con.execute("RESET preserve_insertion_order")
-        self._index()
-        for table in ("filings", *filing_index.TABLES):
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {_P}{table}")
         return len(new)
+
+    @contextlib.contextmanager
+    def loading(self, select: str) -> Iterator[LoadInReplica]:
+        """A load stored through the replica (:class:`LoadInReplica`): its filings, and a
+        record of each chunk the store seals from them, in one transaction committed when
+        the block ends, after the store's own; rolled back if the block raises. So the
+        replica never holds a chunk the store does not, and a load stopped between the two
+        commits only leaves the next process its chunks to unseal."""
+        with self._tx() as con:
+            load = LoadInReplica(con, select)
+            yield load
+            for chunk, rows in load.sealed:
+                con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
+                            [chunk.load_id, chunk.chunk_no, chunk.nonce, rows])
 
     def _add(self, chunk: Chunk, table: pa.Table) -> None:
         """One chunk's filings and its record, in one transaction."""
@@ -203,6 +232,30 @@ class Replica:
         if self._private:
             self._private = False
             release_private_umask()
+
+
+class LoadInReplica:
+    """A load's filings inserted into the replica from the query that prepared them (one
+    parallel INSERT in DuckDB, no copy through Arrow), then given back in chunks for the
+    store to seal; the store tells which chunk it sealed from each (:meth:`sealed_as`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, select: str) -> None:
+        self._con, self._select = con, select
+        self.sealed: list[tuple[Chunk, int]] = []
+
+    def chunks(self, max_stored_id: int) -> Iterator[pa.Table]:
+        """Insert the load's filings, numbered after ``max_stored_id``
+        (:func:`loading.append_query`); then give them back in chunks of about
+        ``CHUNK_ROWS`` filings, read in one scan."""
+        if append_query(self._con, "replica", self._select, max_stored_id) is None:
+            return
+        reader = self._con.execute(f"SELECT * FROM {_P}filings WHERE filing_id > ?",
+                                   [max_stored_id]).fetch_record_batch(CHUNK_ROWS)
+        yield from rechunk(reader)
+
+    def sealed_as(self, chunk: Chunk, rows: int) -> None:
+        """The store sealed the last chunk given as ``chunk`` (its nonce), of ``rows``."""
+        self.sealed.append((chunk, rows))
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -8,7 +8,8 @@ moved to another row fails to open instead of being read as something else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -25,6 +26,22 @@ def seal(key: str, table: pa.Table, label: str) -> bytes:
     with ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return encrypt_bytes(key, sink.getvalue().to_pybytes(), label.encode("utf-8"))
+
+
+def sealed_ahead(key: str, chunks: Iterable[pa.Table], label: Callable[[int], str],
+                 start: int = 0) -> Iterator[tuple[int, pa.Table, bytes]]:
+    """(n, chunk, sealed) for each chunk, numbered from ``start`` and sealed under
+    ``label(n)`` on a thread one chunk ahead: the next chunk is compressed and encrypted
+    while the caller writes this one (both release the GIL)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="taxgate-seal") as pool:
+        ahead: tuple[int, pa.Table, Future[bytes]] | None = None
+        for n, chunk in enumerate(chunks, start):
+            sealing = pool.submit(seal, key, chunk, label(n))
+            if ahead is not None:
+                yield ahead[0], ahead[1], ahead[2].result()
+            ahead = (n, chunk, sealing)
+        if ahead is not None:
+            yield ahead[0], ahead[1], ahead[2].result()
 
 
 def unseal(key: str, blob: bytes, label: str) -> pa.Table:
