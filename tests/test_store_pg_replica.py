@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from e2e import taxgate
 from store_raw import run_sql
 from test_filing_index import SPLIT_YEAR, _load, _rebuilt, _rows, standardized  # noqa: F401
 from world_cache import SMALL, trained_once
@@ -28,6 +30,7 @@ from taxgate import filing_index
 from taxgate.canonical import load_private_key_pem, new_data_key, sign_object
 from taxgate.domain import Official
 from taxgate.errors import StoreError
+from taxgate.faults import LOAD_POINTS
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
 from taxgate.store import open_store, sealed
@@ -336,3 +339,36 @@ def test_a_load_the_store_fails_to_commit_leaves_the_replica_as_it_was(
         assert gw.load(more).rows == 39
     rows, held = _stored(pg)
     assert len(rows) == len(before[0]) + 39 and len(held) == len(before[1]) + 1
+
+
+@pytest.mark.parametrize("point", LOAD_POINTS)
+def test_r26_a_load_killed_between_the_two_commits_is_stored_once_and_unsealed_after(
+        pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        point: str) -> None:
+    """`taxgate load` killed (SIGKILL, no cleanup) after PostgreSQL committed the load and
+    before the replica did: the store holds the load once (loading the file again is
+    refused as a reload), the replica holds none of it, and the next process unseals
+    exactly its chunk, so its filings equal the in-memory path's (R26: no answer depends
+    on where the filings were read)."""
+    paths = synth_all(tmp_path / "synthetic", SMALL[0], 10, seed=SMALL[1])
+    lines = paths.taxpayers.read_text(encoding="utf-8").splitlines(keepends=True)
+    more = tmp_path / "more.csv"
+    more.write_text("".join([lines[0], *lines[1:40]]), encoding="utf-8")
+    with Gateway(pg) as gw, trained_once(tmp_path_factory):
+        gw.init()
+        gw.load(paths.taxpayers)
+    before = _stored(pg)
+    env = {"TAXGATE_KEY": str(pg.key_hex)}
+    crashed = taxgate("load", str(more), store=pg.store, env={**env, "TAXGATE_CRASH_AT": point})
+    assert crashed.code == -signal.SIGKILL
+    loads = run_sql(pg, "SELECT row_count FROM loads ORDER BY min_filing_id")
+    assert [r[0] for r in loads][1:] == [39]
+    with _open(pg) as st:
+        rows = st.matching_connection().execute(
+            "SELECT * FROM filings ORDER BY filing_id").fetchall()
+        assert st.chunks_unsealed == 1
+    in_memory, _ = _stored(Settings(store=pg.store, key_hex=pg.key_hex, pg_replica="off"))
+    assert rows == in_memory and len(rows) == len(before[0]) + 39
+    again = taxgate("load", str(more), store=pg.store, env=env)
+    assert again.code != 0 and "loaded already" in again.stdout + again.stderr, again
+    assert _stored(pg)[0] == rows

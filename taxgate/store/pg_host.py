@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from taxgate import filing_index
+from taxgate import faults, filing_index
 from taxgate.domain import LoadOrigin
 from taxgate.errors import NotSetUp, StoreBusy, StoreError
 from taxgate.settings import Settings
@@ -90,6 +90,7 @@ class HostFilingsMixin:
                 con, select, origin, advance)
         with self._replica.loading(select) as load:
             total = self._append_load(origin, load.chunks, load.sealed_as)
+            faults.crash_point("load-between-commits")  # the store's done, the replica's not
         if advance is not None:
             advance(total)
         return total
