@@ -313,12 +313,10 @@ def test_r31_a_load_stores_its_filings_through_the_replica_and_trains_the_same_m
     assert held == [(a, b, bytes(c), d) for a, b, c, d in listed] and held
 
 
-def test_a_load_the_store_fails_to_commit_leaves_the_replica_as_it_was(
-        pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A load whose sealed chunks PostgreSQL refuses (here a trigger, as a full disk or
-    a lost connection would) stores nothing: neither in the store nor in the replica,
-    whose filings were inserted in the same, rolled back, transaction. The next load
-    and process go on from what the store holds."""
+def _loaded_then_more(pg: Settings, tmp_path: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store loaded with a small world; returns a file of 39 more filings (its first
+    rows) to load after."""
     paths = synth_all(tmp_path / "synthetic", SMALL[0], 10, seed=SMALL[1])
     lines = paths.taxpayers.read_text(encoding="utf-8").splitlines(keepends=True)
     more = tmp_path / "more.csv"
@@ -326,6 +324,16 @@ def test_a_load_the_store_fails_to_commit_leaves_the_replica_as_it_was(
     with Gateway(pg) as gw, trained_once(tmp_path_factory):
         gw.init()
         gw.load(paths.taxpayers)
+    return more
+
+
+def test_a_load_the_store_fails_to_commit_leaves_the_replica_as_it_was(
+        pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A load whose sealed chunks PostgreSQL refuses (here a trigger, as a full disk or
+    a lost connection would) stores nothing: neither in the store nor in the replica,
+    whose filings were inserted in the same, rolled back, transaction. The next load
+    and process go on from what the store holds."""
+    more = _loaded_then_more(pg, tmp_path, tmp_path_factory)
     before = _stored(pg)
     run_sql(pg, "CREATE FUNCTION refuse_chunk() RETURNS trigger LANGUAGE plpgsql AS "
                 "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
@@ -350,13 +358,7 @@ def test_r26_a_load_killed_between_the_two_commits_is_stored_once_and_unsealed_a
     refused as a reload), the replica holds none of it, and the next process unseals
     exactly its chunk, so its filings equal the in-memory path's (R26: no answer depends
     on where the filings were read)."""
-    paths = synth_all(tmp_path / "synthetic", SMALL[0], 10, seed=SMALL[1])
-    lines = paths.taxpayers.read_text(encoding="utf-8").splitlines(keepends=True)
-    more = tmp_path / "more.csv"
-    more.write_text("".join([lines[0], *lines[1:40]]), encoding="utf-8")
-    with Gateway(pg) as gw, trained_once(tmp_path_factory):
-        gw.init()
-        gw.load(paths.taxpayers)
+    more = _loaded_then_more(pg, tmp_path, tmp_path_factory)
     before = _stored(pg)
     env = {"TAXGATE_KEY": str(pg.key_hex)}
     crashed = taxgate("load", str(more), store=pg.store, env={**env, "TAXGATE_CRASH_AT": point})
