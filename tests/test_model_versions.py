@@ -10,17 +10,24 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 from e2e import TRAINED_CLI, copy_request, resign, taxgate
-from world_cache import SMALL, trained_once
+from store_raw import run_sql
+from world_cache import SMALL, session_dir, trained_once
 
+from taxgate import filing_index
 from taxgate.domain import Official
 from taxgate.errors import ExitCode
 from taxgate.gateway import Gateway
 from taxgate.pipeline.training import training_beside_index
 from taxgate.settings import Settings
+from taxgate.store.embedded import DB_FILE
 from taxgate.synth import synth_all
 from taxgate.synth.workflow import SynthPaths
 
@@ -183,3 +190,53 @@ def test_r31_the_store_lists_model_versions_with_their_filings(store):
     assert [(m.version, m.current) for m in store.models()] == [
         ("model-a", True), ("model-b", False)]
     assert store.current_model() == ("model-a", '{"a": 1}')
+
+
+_TRAINED_THEN_INDEXED = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from world_cache import trained_once
+    from taxgate.gateway import Gateway
+    from taxgate.pipeline.common import Timings
+    from taxgate.pipeline.training import training_beside_index
+    from taxgate.progress import Quiet
+    from taxgate.settings import Settings
+    settings = Settings(store={store!r}, key_hex={key!r})
+    with Gateway(settings) as gw, gw.lock() as store, trained_once(Path({models!r})):
+        with training_beside_index(settings, store) as finish:
+            trained = finish(Quiet(), Timings())  # the training ends before the index
+            store.update_filing_index()  # built again, then checkpointed
+            wal = Path({wal!r})
+            print(trained.version, wal.stat().st_size if wal.exists() else 0)
+""")
+
+
+def test_r31_an_index_built_after_the_training_ended_is_not_held_by_its_reader(
+        world: World, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Training beside the index reads the filings through a cursor of the store's, and
+    may leave its last result open (here the suite's model cache, whose digest query is
+    read with `fetchone`). When training ends first, nothing it read may still hold the
+    filings: DuckDB's checkpoint waits for every open result, so the index built and
+    checkpointed after it would wait for good, or be refused, and `load` never end or
+    leave the index's deletions uncompacted. The checkpoint runs and the model is saved."""
+    settings = Settings(store=str(tmp_path / "store"), key_hex=KEY)
+    shutil.copytree(world.settings.store, settings.store)
+    with Gateway(settings) as gw, trained_once(tmp_path_factory):
+        gw.train_model()  # so the script's training is the cache's: a digest, left open
+    run_sql(settings, f"DROP TABLE {filing_index.STATE}")  # the index must be built again
+    script = _TRAINED_THEN_INDEXED.format(
+        tests=str(Path(__file__).parent), store=settings.store, key=KEY,
+        models=str(session_dir(tmp_path_factory)),
+        wal=str(Path(settings.store) / f"{DB_FILE}.wal"))
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                              text=True, timeout=90, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the index's checkpoint waited on the finished training's reader")
+    assert done.returncode == 0, done.stderr
+    version, wal = done.stdout.split()
+    assert wal == "0"  # the index's checkpoint ran: nothing held it, nothing left in the WAL
+    with Gateway(settings) as gw, gw.lock() as store:
+        assert filing_index.current(store.matching_connection(), "", "filings")
+        assert store.current_model() is not None and store.current_model()[0] == version

@@ -75,7 +75,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _input_digest(con: Any, filings: str) -> str:
-    """A digest of what training reads of ``filings``: ids, TINs and model columns."""
+    """A digest of what training reads of ``filings``: ids, TINs and model columns. Read
+    with ``fetchone``, its result stays open on ``con`` (test_model_versions relies on
+    it: a training that leaves its reader so must not hold the index's checkpoint)."""
     cols = ", ".join(dict.fromkeys(("filing_id", "tin", *MODEL_COLUMNS)))
     row = con.execute(
         f"SELECT count(*), md5(string_agg(md5(CAST(row({cols}) AS VARCHAR)), ',' "

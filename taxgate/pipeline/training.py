@@ -89,9 +89,12 @@ def training_beside_index(settings: Settings, store: Store) -> Iterator[Finish]:
         pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="taxgate-train"))
 
         def estimate() -> str:
-            standardize.install(work, cache)
-            return matching.train(con, filings=relation, work=work,
-                                  names=matching.NameRules.of(settings.policy))
+            try:
+                standardize.install(work, cache)
+                return matching.train(con, filings=relation, work=work,
+                                      names=matching.NameRules.of(settings.policy))
+            finally:  # a result left open on the reader would hold the filings, and
+                con.close()  # DuckDB's next checkpoint would wait on it for good
 
         running = pool.submit(estimate)
 

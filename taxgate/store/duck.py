@@ -135,8 +135,10 @@ def no_merges(con: duckdb.DuckDBPyConnection) -> None:
 def merging(con: duckdb.DuckDBPyConnection, catalog: str) -> Iterator[None]:
     """Row-group merges as DuckDB makes them for the block, and a checkpoint of
     ``catalog`` after it, which compacts the rows the block deleted; none after. A
-    checkpoint that cannot run then (a reader still open) loses nothing: DuckDB
-    checkpoints again later."""
+    checkpoint refused then (another transaction open) loses nothing: DuckDB checkpoints
+    again later. A cursor of this connection must not hold a result open across it:
+    DuckDB 1.4 refuses the checkpoint, or waits on that result for good (the training
+    beside the index closes its reader when it ends)."""
     con.execute(f"SET max_vacuum_tasks = {_MERGES_DEFAULT}")
     try:
         yield
