@@ -488,6 +488,35 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     assert len(theirs) > 5 and ours == again == theirs
 
 
+def test_r23_the_candidate_pairs_found_once_are_those_splinks_blocking_finds(con):
+    # scoring finds every request's candidate pairs in one pass (matching.duckdb:
+    # _candidate_chunks) and hands a chunk's to the predict in place of Splink's own
+    # blocking (predict_sql.Compiled.run): each pair once, the pairs Splink finds, and
+    # so the pairs and weights Splink's predict gives
+    from taxgate.matching import duckdb as mdb
+    from taxgate.matching import predict_sql
+
+    spec, _ = _predict_world(con)
+    (rows,) = mdb._candidate_chunks(con, spec, "req", 200_000)
+    mdb._input_view(con, predict_sql.LEFT, "req", "row_number")
+    mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
+    compiled = predict_sql.record(con, spec, mdb.term_frequencies(con))
+    made = compiled.blocking - 1  # Splink's blocking, run alone
+    for sql in compiled.statements[:made]:
+        con.execute(sql)
+    blocked = predict_sql._BLOCKED.match(compiled.statements[made - 1]).group(1)
+    splinks = con.execute(f"SELECT join_key_r // 2, join_key_l // 2 FROM {blocked} "
+                          "ORDER BY ALL").fetchall()
+    ours = con.execute("SELECT row_number, filing_id FROM _tg_candidates ORDER BY ALL").fetchall()
+    assert len(ours) > 3 and ours == splinks and len(set(ours)) == len(ours)
+
+    cols = "source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, gamma_surname"
+    theirs = con.execute(f"SELECT {cols} FROM {compiled.run(con)} ORDER BY ALL").fetchall()
+    handed = con.execute(f"SELECT {cols} FROM {compiled.run(con, mdb._chunk_pairs(rows))} "
+                         "ORDER BY ALL").fetchall()
+    assert len(theirs) > 5 and handed == theirs
+
+
 def test_r23_a_pair_sided_otherwise_than_scoring_reads_it_fails_the_predict(con):
     # scoring reads a pair's left row from the filings alone and its right row from the
     # requests alone (predict_sql.sides_apart); the statement after blocking stops the

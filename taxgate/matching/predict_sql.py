@@ -61,14 +61,38 @@ class Compiled:
     blocking: int
     output: str
 
-    def run(self, con: duckdb.DuckDBPyConnection) -> str:
-        """Run the predict on ``con`` (the inputs as they are now); the output table."""
+    def run(self, con: duckdb.DuckDBPyConnection, pairs: str | None = None) -> str:
+        """Run the predict on ``con`` (the inputs as they are now); the output table.
+
+        ``pairs``: a query of the candidate pairs (``request_uid``, ``filing_uid``) the
+        caller has found already, the same pairs the model's blocking rules give. Splink's
+        blocking statements are then not run: its table of blocked pairs is made from
+        these (:func:`blocked_from`), and the statement after it checks their keys."""
         start = time.perf_counter()
-        for i, sql in enumerate(self.statements):
+        statements = self.statements
+        if pairs is not None:
+            made = self.blocking - 1  # Splink's blocking, then the check of its sides
+            table = _BLOCKED.match(statements[made - 1])
+            if table is None:
+                raise RuntimeError("this predict's blocking is not where this module put it")
+            statements = (f"DROP TABLE IF EXISTS {table.group(1)}",
+                          blocked_from(table.group(1), pairs), *statements[made:])
+        for i, sql in enumerate(statements):
             if i == self.blocking:
                 _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
             con.execute(sql)
         return self.output
+
+
+def blocked_from(table: str, pairs: str) -> str:
+    """The statement that makes Splink's table of blocked pairs ``table`` from the query
+    ``pairs`` (``request_uid``, ``filing_uid``), keyed as :func:`sides_apart` reads them:
+    the filing on the left, each uid keyed as :func:`integer_keys` keys it. (Splink's
+    ``match_key``, the number of the first rule a pair meets, is not read after its
+    blocking: scoring narrows it away, :func:`narrowed`.)"""
+    return (f"CREATE TABLE {table} AS SELECT '0' AS match_key, "
+            "CAST(filing_uid AS BIGINT) * 2 + 1 AS join_key_l, "
+            f"CAST(request_uid AS BIGINT) * 2 AS join_key_r FROM ({pairs}) AS candidate_pairs")
 
 
 # Splink's scored pairs: the table its predict makes (its name then a hash).
