@@ -77,8 +77,9 @@ class Compiled:
                 raise RuntimeError("this predict's blocking is not where this module put it")
             statements = (f"DROP TABLE IF EXISTS {table.group(1)}",
                           blocked_from(table.group(1), pairs), *statements[made:])
+        blocked_at = self.blocking - (len(self.statements) - len(statements))
         for i, sql in enumerate(statements):
-            if i == self.blocking:
+            if i == blocked_at:  # the stage's end (phases.py), however Splink blocked
                 _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
             con.execute(sql)
         return self.output
