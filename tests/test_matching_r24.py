@@ -447,9 +447,9 @@ def _predict_world(con: duckdb.DuckDBPyConnection) -> tuple[dict, int]:
 
 
 def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con):
-    # scoring replays Splink's predict with its text join keys made integer ones and
-    # each side of a pair read from its own dataset (matching.predict_sql): the pairs
-    # and weights must be those Splink gives itself
+    # scoring replays Splink's predict with its text join keys made integer ones, each
+    # side of a pair read from its own dataset and the cheaper level conditions
+    # (matching.predict_sql): the pairs, weights and levels must be those Splink gives
     import logging
 
     from splink import DuckDBAPI, Linker
@@ -466,10 +466,13 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     mdb._input_view(con, predict_sql.LEFT, "req_same_ids", "row_number")
     mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
     tf = mdb.term_frequencies(con)
-    cols = "source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, gamma_address"
+    cols = ("source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, "
+            "gamma_dob, gamma_address")
 
     compiled = predict_sql.record(con, spec, tf)
     assert not any("'-__-'" in s for s in compiled.statements)
+    assert sum(cheaper in s for _, cheaper in predict_sql._CHEAPER
+               for s in compiled.statements) == len(predict_sql._CHEAPER)
     assert any('"uid" * 2 +' in s for s in compiled.statements)
     assert sum(f"WHERE source_dataset = '{predict_sql.REQUESTS}') as r" in s
                for s in compiled.statements) == 1

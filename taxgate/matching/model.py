@@ -45,8 +45,8 @@ if TYPE_CHECKING:  # Splink is imported where its objects are made, not with thi
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 MODEL_FAMILY = "taxgate-person-v7"
-__all__ = ["A_BLDG", "COMPOUND_GIVEN", "DISTINCT_FIRST", "HYPOCORISM", "LISTED_NICKNAME",
-           "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR",
+__all__ = ["A_BLDG", "COMPOUND_GIVEN", "DISTINCT_FIRST", "DOB_ONE_DIGIT", "HYPOCORISM",
+           "LISTED_NICKNAME", "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR",
            "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING", "SWAPPED",
            "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors", "blocking_rules",
            "comparisons", "em_blocking_rules", "settings"]
@@ -119,6 +119,11 @@ def _one_edit(a: str, b: str) -> str:
 
 
 
+# Two dates of birth one keystroke apart as written (YYYYMMDD): a digit changed or two
+# adjacent digits swapped. (Scoring runs a cheaper equivalent: predict_sql.cheaper_levels.)
+DOB_ONE_DIGIT = "damerau_levenshtein(strftime(dob_l, '%Y%m%d'), strftime(dob_r, '%Y%m%d')) <= 1"
+
+
 def comparisons() -> list[cl.CustomComparison]:
     """Comparisons in order of their evidence; levels most specific first."""
     import splink.comparison_library as cl
@@ -184,11 +189,7 @@ def comparisons() -> list[cl.CustomComparison]:
                 "day/month swapped",
                 m=0.03,
             ),
-            _lvl(
-                "damerau_levenshtein(strftime(dob_l, '%Y%m%d'), strftime(dob_r, '%Y%m%d')) <= 1",
-                "one digit",
-                m=0.03,
-            ),
+            _lvl(DOB_ONE_DIGIT, "one digit", m=0.03),
             _else(0.01),
         ],
     )

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from taxgate.matching.model import DOB_ONE_DIGIT
+
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
 LEFT, RIGHT = "_tg_left", "_tg_right"  # the views a predict reads
 REQUESTS, FILINGS = "tg_requests", "tg_filings"  # their names as Splink's source datasets
@@ -94,6 +96,30 @@ def blocked_from(table: str, pairs: str) -> str:
     return (f"CREATE TABLE {table} AS SELECT '0' AS match_key, "
             "CAST(filing_uid AS BIGINT) * 2 + 1 AS join_key_l, "
             f"CAST(request_uid AS BIGINT) * 2 AS join_key_r FROM ({pairs}) AS candidate_pairs")
+
+
+# Level conditions of the model run in a cheaper form that is true, false or null
+# exactly when the condition is (tests/test_predict_cheaper_levels.py); the model, its
+# levels and what Splink trains with are unchanged. DOB_ONE_DIGIT: one edit between two
+# dates written YYYYMMDD (a digit changed, two adjacent ones swapped) touches two
+# adjacent characters at most, never the year's and the day's both; so a pair whose
+# years and days both differ fails it, and that is seen without writing either date out
+# (strftime on both sides of every pair the earlier levels leave: the cheaper form took
+# the scoring statement of 200,000 requests to 0.88x its CPU). A year outside 1000-9999
+# is not written in four digits: such a pair is left to the condition itself.
+_CHEAPER = (
+    (DOB_ONE_DIGIT,
+     "((year(dob_l) = year(dob_r) OR day(dob_l) = day(dob_r) "
+     "OR NOT (year(dob_l) BETWEEN 1000 AND 9999 AND year(dob_r) BETWEEN 1000 AND 9999)) "
+     f"AND {DOB_ONE_DIGIT})"),
+)
+
+
+def cheaper_levels(sql: str) -> str:
+    """``sql`` with each level condition of :data:`_CHEAPER` in its cheaper form."""
+    for written, cheaper in _CHEAPER:
+        sql = sql.replace(written, cheaper)
+    return sql
 
 
 # Splink's scored pairs: the table its predict makes (its name then a hash).
@@ -169,7 +195,7 @@ def record(con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str],
 
         def _execute_sql_against_backend(self, final_sql: str) -> duckdb.DuckDBPyRelation:
             if self.recording is not None:
-                final_sql = sides_apart(narrowed(integer_keys(final_sql), keep))
+                final_sql = cheaper_levels(sides_apart(narrowed(integer_keys(final_sql), keep)))
                 self.recording.append(final_sql)
             made = super()._execute_sql_against_backend(final_sql)
             if (blocked := _BLOCKED.match(final_sql)) is not None:
