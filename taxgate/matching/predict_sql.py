@@ -113,12 +113,14 @@ _CHEAPER = (
      "OR NOT (year(dob_l) BETWEEN 1000 AND 9999 AND year(dob_r) BETWEEN 1000 AND 9999)) "
      f"AND {DOB_ONE_DIGIT})"),
 )
+# Each condition as Splink writes it into a statement (matched as text, as _TEXT_KEY is).
+_AS_WRITTEN = tuple((re.compile(re.escape(written)), cheaper) for written, cheaper in _CHEAPER)
 
 
 def cheaper_levels(sql: str) -> str:
     """``sql`` with each level condition of :data:`_CHEAPER` in its cheaper form."""
-    for written, cheaper in _CHEAPER:
-        sql = sql.replace(written, cheaper)
+    for written, cheaper in _AS_WRITTEN:
+        sql = written.sub(lambda _: cheaper, sql)  # noqa: B023 - called within this iteration
     return sql
 
 
