@@ -456,6 +456,7 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
 
     from taxgate.matching import duckdb as mdb
     from taxgate.matching import predict_sql
+    from taxgate.matching.model import DOB_ONE_DIGIT
 
     spec, _ = _predict_world(con)
     # request uids that are also the uids of their candidate filings: the keys must
@@ -467,12 +468,14 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     mdb._input_view(con, predict_sql.RIGHT, filing_index.VARIANTS, "filing_id")
     tf = mdb.term_frequencies(con)
     cols = ("source_dataset_l, uid_l, uid_r, round(match_weight, 9), gamma_first_name, "
-            "gamma_dob, gamma_address")
+            "gamma_surname, gamma_dob, gamma_address")
 
     compiled = predict_sql.record(con, spec, tf)
     assert not any("'-__-'" in s for s in compiled.statements)
-    assert sum(cheaper in s for _, cheaper in predict_sql._CHEAPER
-               for s in compiled.statements) == len(predict_sql._CHEAPER)
+    (scoring,) = [s for s in compiled.statements if f"CREATE TABLE {compiled.output}" in s]
+    assert predict_sql.cheaper_levels(DOB_ONE_DIGIT) in scoring
+    # every distance of two names behind its test (eight in the model's name levels)
+    assert scoring.count("abs(length(n_") == scoring.count("damerau_levenshtein(n_") >= 8
     assert any('"uid" * 2 +' in s for s in compiled.statements)
     assert sum(f"WHERE source_dataset = '{predict_sql.REQUESTS}') as r" in s
                for s in compiled.statements) == 1
