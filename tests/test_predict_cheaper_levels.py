@@ -10,7 +10,7 @@ import datetime as dt
 import duckdb
 
 from taxgate.matching import predict_sql
-from taxgate.matching.model import DOB_ONE_DIGIT
+from taxgate.matching.model import DOB_ONE_DIGIT, REORDERED
 
 _BASES = ("1985-06-12", "1990-11-30", "2001-01-01", "1969-12-31", "1958-02-28", "2010-10-10")
 # years not written in four digits; the last two are one deletion apart (100101231,
@@ -32,6 +32,12 @@ def _one_edit_away(day: str) -> set[str]:
         with contextlib.suppress(ValueError):  # no such date
             out.add(dt.date(int(text[:4]), int(text[4:6]), int(text[6:])).isoformat())
     return out
+
+
+def _test_in(cheaper: str, written: str) -> str:
+    """The test a cheaper form ``(<test> AND <written>)`` runs before the condition."""
+    assert cheaper.startswith("(") and cheaper.endswith(f" AND {written})")
+    return cheaper.removeprefix("(").removesuffix(f" AND {written})")
 
 
 def test_r23_the_cheaper_one_digit_dob_condition_is_the_models_on_every_pair_of_dates():
@@ -90,13 +96,12 @@ def test_r23_the_cheaper_one_edit_name_condition_is_the_models_on_every_pair_of_
     cheaper = predict_sql.cheaper_levels(f"length(n_last_l) >= 4 AND {written}")
     assert cheaper.startswith("length(n_last_l) >= 4 AND (abs(") and cheaper.endswith(f"{written})")
     cheaper = cheaper.removeprefix("length(n_last_l) >= 4 AND ")
-    guard = cheaper.removeprefix("(").removesuffix(f" AND {written})")
     pairs = "(SELECT a.name AS n_last_l, b.name AS n_last_r FROM n a, n b)"
     total, differ, one_edit, turned_away, null = con.execute(f"""
         SELECT count(*),
                count(*) FILTER (WHERE ({written}) IS DISTINCT FROM ({cheaper})),
                count(*) FILTER (WHERE {written}),
-               count(*) FILTER (WHERE NOT ({guard})),
+               count(*) FILTER (WHERE NOT ({_test_in(cheaper, written)})),
                count(*) FILTER (WHERE ({cheaper}) IS NULL)
         FROM {pairs}""").fetchone()
     assert differ == 0
@@ -104,3 +109,29 @@ def test_r23_the_cheaper_one_edit_name_condition_is_the_models_on_every_pair_of_
     # test alone, and the null rows (a side without a name) null in both forms
     assert total > 1_000_000 and one_edit > 10_000 and turned_away > total // 2
     assert null == 2 * len(names) + 1
+
+
+def test_r23_the_cheaper_reordered_surnames_condition_is_the_models_on_every_pair():
+    # every list of up to three surnames of A, B, C and a null element, in every order,
+    # the empty list and a null list; each under a family name, another or none
+    import itertools
+
+    tokens = ("A", "B", "C", None)
+    lists = {perm for k in range(4) for perm in itertools.permutations(tokens, k)}
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s (n_last VARCHAR, n_surnames VARCHAR[])")
+    rows = [[last, list(names)] for names in sorted(lists, key=repr) for last in ("X", "Y", None)]
+    con.executemany("INSERT INTO s VALUES (?, ?)", [*rows, ["X", None]])
+    cheaper = predict_sql.cheaper_levels(REORDERED)
+    assert cheaper != REORDERED
+    pairs = """(SELECT a.n_last AS n_last_l, a.n_surnames AS n_surnames_l,
+                       b.n_last AS n_last_r, b.n_surnames AS n_surnames_r FROM s a, s b)"""
+    total, differ, reordered, turned_away, null = con.execute(f"""
+        SELECT count(*),
+               count(*) FILTER (WHERE ({REORDERED}) IS DISTINCT FROM ({cheaper})),
+               count(*) FILTER (WHERE {REORDERED}),
+               count(*) FILTER (WHERE NOT ({_test_in(cheaper, REORDERED)})),
+               count(*) FILTER (WHERE ({cheaper}) IS NULL)
+        FROM {pairs}""").fetchone()
+    assert differ == 0
+    assert total > 10_000 and reordered > 200 and turned_away > total // 2 and null > 100

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from taxgate.matching.model import DOB_ONE_DIGIT
+from taxgate.matching.model import DOB_ONE_DIGIT, REORDERED
 
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
 LEFT, RIGHT = "_tg_left", "_tg_right"  # the views a predict reads
@@ -136,10 +136,20 @@ def _one_edit_cheaper(m: re.Match[str]) -> str:
             f"OR right({a}, {tail}) = right({b}, {tail})) AND {m.group(0)})")
 
 
+# REORDERED: the same surnames in another order. Two lists sorted alike are as long as
+# each other and hold each other's first surname; most pairs of different surnames fail
+# that without sorting both sides (the level 0.46 s -> 0.20 s on the pairs of 200,000
+# requests that reach it). A first surname that is null (or none) is left to the
+# condition.
+_REORDERED_CHEAPER = ("(len(n_surnames_l) = len(n_surnames_r) AND (n_surnames_l[1] IS NULL "
+                      "OR list_contains(n_surnames_r, n_surnames_l[1])) "
+                      f"AND {REORDERED})")
+
 # Each condition as Splink writes it into a statement (matched as text, as _TEXT_KEY is),
 # and its cheaper form.
 _CHEAPER: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (re.compile(re.escape(DOB_ONE_DIGIT)), lambda _: _DOB_CHEAPER),
+    (re.compile(re.escape(REORDERED)), lambda _: _REORDERED_CHEAPER),
     (_ONE_EDIT, _one_edit_cheaper),
 )
 
