@@ -456,7 +456,7 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
 
     from taxgate.matching import duckdb as mdb
     from taxgate.matching import predict_sql
-    from taxgate.matching.model import DOB_ONE_DIGIT, REORDERED
+    from taxgate.matching.model import DOB_ONE_DIGIT, FIRST_TYPO, REORDERED
 
     spec, _ = _predict_world(con)
     # request uids that are also the uids of their candidate filings: the keys must
@@ -473,7 +473,8 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
     compiled = predict_sql.record(con, spec, tf)
     assert not any("'-__-'" in s for s in compiled.statements)
     (scoring,) = [s for s in compiled.statements if f"CREATE TABLE {compiled.output}" in s]
-    assert all(predict_sql.cheaper_levels(level) in scoring for level in (DOB_ONE_DIGIT, REORDERED))
+    assert all(predict_sql.cheaper_levels(level) in scoring
+               for level in (DOB_ONE_DIGIT, REORDERED, FIRST_TYPO))
     # every distance of two names behind its test (eight in the model's name levels)
     assert scoring.count("abs(length(n_") == scoring.count("damerau_levenshtein(n_") >= 8
     assert any('"uid" * 2 +' in s for s in compiled.statements)

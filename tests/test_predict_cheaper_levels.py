@@ -10,7 +10,7 @@ import datetime as dt
 import duckdb
 
 from taxgate.matching import predict_sql
-from taxgate.matching.model import DOB_ONE_DIGIT, REORDERED
+from taxgate.matching.model import DOB_ONE_DIGIT, FIRST_TYPO, REORDERED
 
 _BASES = ("1985-06-12", "1990-11-30", "2001-01-01", "1969-12-31", "1958-02-28", "2010-10-10")
 # years not written in four digits; the last two are one deletion apart (100101231,
@@ -135,3 +135,28 @@ def test_r23_the_cheaper_reordered_surnames_condition_is_the_models_on_every_pai
         FROM {pairs}""").fetchone()
     assert differ == 0
     assert total > 10_000 and reordered > 200 and turned_away > total // 2 and null > 100
+
+
+def test_r23_the_cheaper_given_name_typo_condition_is_the_models_on_every_pair():
+    # given names one edit or a Jaro-Winkler step apart, or not, each established, not,
+    # or unknown (null), and a null name
+    names = sorted({"JUAN", "JUANA", "JAUN", "JON", "JOHN", "JOHNNY", "MARIA", "MARIO",
+                    "MRIA", "MARIANA", "JOSE", "JOSUE", "ANA", "ANNA", "LI", "LE"})
+    con = duckdb.connect()
+    con.execute("CREATE TABLE g (n_first VARCHAR, n_first_established BOOLEAN)")
+    con.executemany("INSERT INTO g VALUES (?, ?)",
+                    [[n, e] for n in [*names, None] for e in (True, False, None)])
+    cheaper = predict_sql.cheaper_levels(FIRST_TYPO)
+    assert cheaper.startswith("(NOT (n_first_established_l AND n_first_established_r) AND (")
+    pairs = """(SELECT a.n_first AS n_first_l, a.n_first_established AS n_first_established_l,
+                       b.n_first AS n_first_r, b.n_first_established AS n_first_established_r
+                FROM g a, g b)"""
+    differ, typo, distinct, null = con.execute(f"""
+        SELECT count(*) FILTER (WHERE ({FIRST_TYPO}) IS DISTINCT FROM ({cheaper})),
+               count(*) FILTER (WHERE {FIRST_TYPO}),
+               count(*) FILTER (WHERE n_first_established_l AND n_first_established_r
+                                      AND n_first_l <> n_first_r),
+               count(*) FILTER (WHERE ({cheaper}) IS NULL)
+        FROM {pairs}""").fetchone()
+    assert differ == 0
+    assert typo > 50 and distinct > 100 and null > 100

@@ -45,11 +45,11 @@ if TYPE_CHECKING:  # Splink is imported where its objects are made, not with thi
     from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 MODEL_FAMILY = "taxgate-person-v7"
-__all__ = ["A_BLDG", "COMPOUND_GIVEN", "DISTINCT_FIRST", "DOB_ONE_DIGIT", "HYPOCORISM",
-           "LISTED_NICKNAME", "MODEL_FAMILY", "M_FLOORS", "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR",
-           "PARTICLE_GLUED", "REORDERED", "SAME_PERSON_NAME", "SPELLING", "SWAPPED",
-           "TF_COLUMNS", "U_UNOBSERVED", "NameRules", "apply_m_floors", "blocking_rules",
-           "comparisons", "em_blocking_rules", "settings"]
+__all__ = ["A_BLDG", "COMPOUND_GIVEN", "DISTINCT_FIRST", "DOB_ONE_DIGIT", "FIRST_TYPO",
+           "FIRST_TYPO_CLOSE", "HYPOCORISM", "LISTED_NICKNAME", "MODEL_FAMILY", "M_FLOORS",
+           "NICKNAME_VARIANT", "OPPOSITE_SEX_NEAR", "PARTICLE_GLUED", "REORDERED",
+           "SAME_PERSON_NAME", "SPELLING", "SWAPPED", "TF_COLUMNS", "U_UNOBSERVED", "NameRules",
+           "apply_m_floors", "blocking_rules", "comparisons", "em_blocking_rules", "settings"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,14 @@ def _one_edit(a: str, b: str) -> str:
 
 
 
+# A typo in a given name: close by Jaro-Winkler or one edit, and not two established
+# given names (DISTINCT_FIRST). (Scoring runs it with the cheaper test first:
+# predict_sql.cheaper_levels.)
+FIRST_TYPO_CLOSE = ("(jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
+                    + _one_edit("n_first", "n_first") + ")")
+FIRST_TYPO = f"{FIRST_TYPO_CLOSE} AND NOT {DISTINCT_FIRST}"
+
+
 # Two dates of birth one keystroke apart as written (YYYYMMDD): a digit changed or two
 # adjacent digits swapped. (Scoring runs a cheaper equivalent: predict_sql.cheaper_levels.)
 DOB_ONE_DIGIT = "damerau_levenshtein(strftime(dob_l, '%Y%m%d'), strftime(dob_r, '%Y%m%d')) <= 1"
@@ -140,12 +148,7 @@ def comparisons() -> list[cl.CustomComparison]:
             _lvl(NICKNAME_VARIANT, "nickname variant", m=0.01),
             _lvl(HYPOCORISM, "hypocorism", m=0.01),
             _lvl(COMPOUND_GIVEN, "compound given name", m=0.03),
-            _lvl(
-                "(jaro_winkler_similarity(n_first_l, n_first_r) >= 0.90 OR "
-                + _one_edit("n_first", "n_first") + f") AND NOT {DISTINCT_FIRST}",
-                "typo",
-                m=0.04,
-            ),
+            _lvl(FIRST_TYPO, "typo", m=0.04),
             _lvl(SWAPPED, "given/family swapped", m=0.01),
             _lvl(f"n_first_xlang_l = n_first_xlang_r AND {SAME_PERSON_NAME}", "cross-language",
                  m=0.02),

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 
 import duckdb
 
-from taxgate.matching.model import DOB_ONE_DIGIT, REORDERED
+from taxgate.matching.model import (
+    DISTINCT_FIRST,
+    DOB_ONE_DIGIT,
+    FIRST_TYPO,
+    FIRST_TYPO_CLOSE,
+    REORDERED,
+)
 
 _log = logging.getLogger("taxgate.matching")  # "Blocking time" lines: see phases.py
 LEFT, RIGHT = "_tg_left", "_tg_right"  # the views a predict reads
@@ -145,11 +151,19 @@ _REORDERED_CHEAPER = ("(len(n_surnames_l) = len(n_surnames_r) AND (n_surnames_l[
                       "OR list_contains(n_surnames_r, n_surnames_l[1])) "
                       f"AND {REORDERED})")
 
+# FIRST_TYPO: two given names close, and not two established ones. Most pairs of
+# different given names that reach it are two established names: the same conjunction
+# with that test first takes them out without a similarity (Kleene's AND is the same
+# in either order; the level 0.21 s -> 0.06 s on the pairs of 200,000 requests that
+# reach it). Before _ONE_EDIT, which then guards the distance inside it.
+_FIRST_TYPO_CHEAPER = f"(NOT {DISTINCT_FIRST} AND {FIRST_TYPO_CLOSE})"
+
 # Each condition as Splink writes it into a statement (matched as text, as _TEXT_KEY is),
 # and its cheaper form.
 _CHEAPER: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (re.compile(re.escape(DOB_ONE_DIGIT)), lambda _: _DOB_CHEAPER),
     (re.compile(re.escape(REORDERED)), lambda _: _REORDERED_CHEAPER),
+    (re.compile(re.escape(FIRST_TYPO)), lambda _: _FIRST_TYPO_CHEAPER),
     (_ONE_EDIT, _one_edit_cheaper),
 )
 
