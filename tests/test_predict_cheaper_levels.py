@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 
 import duckdb
 
@@ -114,8 +115,6 @@ def test_r23_the_cheaper_one_edit_name_condition_is_the_models_on_every_pair_of_
 def test_r23_the_cheaper_reordered_surnames_condition_is_the_models_on_every_pair():
     # every list of up to three surnames of A, B, C and a null element, in every order,
     # the empty list and a null list; each under a family name, another or none
-    import itertools
-
     tokens = ("A", "B", "C", None)
     lists = {perm for k in range(4) for perm in itertools.permutations(tokens, k)}
     con = duckdb.connect()
