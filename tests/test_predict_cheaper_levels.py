@@ -67,9 +67,9 @@ def test_r23_the_cheaper_one_digit_dob_condition_is_the_models_on_every_pair_of_
 
 # Names of one to eleven letters, and names with letters outside ASCII, written as one
 # character or as a letter and a combining accent.
-_NAMES = ("O", "LI", "NG", "ROJAS", "JONES", "GARCIA", "MARTINEZ", "VILLANUEVA",
-          "DELAFUENTE", "MUÑOZ", "JOSÉ", "JOSE\u0301", "ÇELIK", "ABCDEFGHIJK")
-_LETTERS = "AEJNSZÑÉ\u0301"
+_NAMES = ("O", "LI", "ROJAS", "GARCIA", "MARTINEZ", "VILLANUEVA", "MUÑOZ", "JOSE\u0301",
+          "ABCDEFGHIJK")
+_LETTERS = "AEÑ\u0301"
 
 
 def _edits(name: str) -> set[str]:
@@ -108,7 +108,7 @@ def test_r23_the_cheaper_one_edit_name_condition_is_the_models_on_every_pair_of_
     assert differ == 0
     # not a vacuous check: many pairs one edit apart, most pairs turned away by the
     # test alone, and the null rows (a side without a name) null in both forms
-    assert total > 1_000_000 and one_edit > 10_000 and turned_away > total // 2
+    assert total > 200_000 and one_edit > 2_000 and turned_away > total // 2
     assert null == 2 * len(names) + 1
 
 
