@@ -477,6 +477,8 @@ def test_r23_recorded_predict_joins_on_integer_keys_and_gives_splinks_pairs(con)
                for level in (DOB_ONE_DIGIT, REORDERED, FIRST_TYPO))
     # every distance of two names behind its test (eight in the model's name levels)
     assert scoring.count("abs(length(n_") == scoring.count("damerau_levenshtein(n_") >= 8
+    # and the hypocorism's stems compared as prefixes
+    assert "starts_with(n_first_spell_" in scoring and "left(n_first_spell_" not in scoring
     assert any('"uid" * 2 +' in s for s in compiled.statements)
     assert sum(f"WHERE source_dataset = '{predict_sql.REQUESTS}') as r" in s
                for s in compiled.statements) == 1

@@ -159,3 +159,24 @@ def test_r23_the_cheaper_given_name_typo_condition_is_the_models_on_every_pair()
         FROM {pairs}""").fetchone()
     assert differ == 0
     assert typo > 50 and distinct > 100 and null > 100
+
+
+def test_r23_a_prefix_compared_as_a_prefix_is_the_models_condition_on_every_pair():
+    # the hypocorism level's stem test: every prefix of a few spelling keys, accented
+    # letters written as one character or with a combining accent, the empty string
+    # and a null
+    keys = ("KATRIN", "MELANI", "JOSE\u0301", "ÑANDU", "A")
+    stems = sorted({k[:i] for k in keys for i in range(len(k) + 1)} | {"KATY", "E", "JOSE"})
+    written = "left(n_first_spell_r, length(n_first_hypo_l)) = n_first_hypo_l"
+    cheaper = predict_sql.cheaper_levels(written)
+    assert cheaper == "starts_with(n_first_spell_r, n_first_hypo_l)"
+    con = duckdb.connect()
+    con.execute("CREATE TABLE k (v VARCHAR)")
+    con.executemany("INSERT INTO k VALUES (?)", [[v] for v in stems] + [[None]])
+    differ, prefix, null = con.execute(f"""
+        SELECT count(*) FILTER (WHERE ({written}) IS DISTINCT FROM ({cheaper})),
+               count(*) FILTER (WHERE {written}),
+               count(*) FILTER (WHERE ({cheaper}) IS NULL)
+        FROM (SELECT a.v AS n_first_spell_r, b.v AS n_first_hypo_l FROM k a, k b)""").fetchone()
+    assert differ == 0
+    assert prefix > 50 and null == 2 * len(stems) + 1

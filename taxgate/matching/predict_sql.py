@@ -107,9 +107,9 @@ def blocked_from(table: str, pairs: str) -> str:
 
 # Level conditions of the model run in a cheaper form that is true, false or null
 # exactly when the condition is (tests/test_predict_cheaper_levels.py); the model, its
-# levels and what Splink trains with are unchanged. Each is a test the condition implies,
-# cheap where the condition is dear, put before it: a scoring CASE stops at the test for
-# the pairs that fail it.
+# levels and what Splink trains with are unchanged. Most put a test the condition
+# implies, cheap where the condition is dear, before it: a scoring CASE stops at the
+# test for the pairs that fail it.
 #
 # DOB_ONE_DIGIT: one edit between two dates written YYYYMMDD (a digit changed, two
 # adjacent ones swapped) touches two adjacent characters at most, never the year's and
@@ -160,6 +160,13 @@ _REORDERED_CHEAPER = ("(len(n_surnames_l) = len(n_surnames_r) AND (n_surnames_l[
 # this one lets through.
 _FIRST_TYPO_CHEAPER = f"(NOT {DISTINCT_FIRST} AND {FIRST_TYPO_CLOSE})"
 
+# A prefix compared as a prefix: ``left(a, length(b)) = b`` (the hypocorism level: one
+# side's stem begins the other's spelling key) is ``starts_with(a, b)``. Both count code
+# points, and a code point's UTF-8 bytes begin no other's, so the two agree, null with
+# null; starts_with cuts no string to compare it (the level 0.32-0.36 s -> 0.21-0.28 s
+# on the pairs of 200,000 requests that reach it).
+_LEFT_PREFIX = re.compile(r"\bleft\((\w+), length\((\w+)\)\) = \2\b")
+
 # Each condition as Splink writes it into a statement (matched as text, as _TEXT_KEY is),
 # and its cheaper form.
 _CHEAPER: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
@@ -167,6 +174,7 @@ _CHEAPER: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (re.compile(re.escape(REORDERED)), lambda _: _REORDERED_CHEAPER),
     (re.compile(re.escape(FIRST_TYPO)), lambda _: _FIRST_TYPO_CHEAPER),
     (_ONE_EDIT, _one_edit_cheaper),
+    (_LEFT_PREFIX, lambda m: f"starts_with({m.group(1)}, {m.group(2)})"),
 )
 
 
