@@ -90,28 +90,43 @@ def first_officer(paths) -> str:  # noqa: ANN001
 _WORLDS: dict[str, World] = {}
 
 MFA: dict[str, str] = {}  # web user -> TOTP secret (the same in every world of a process)
-_LAST_STEP: dict[str, int] = {}
+# (where the code goes, user) -> the last time step used there. A server remembers the
+# steps it accepted in its own process's memory (taxgate.gateway.mfa._fresh); an app run
+# in this process (TestClient) and the enrolments made here share this process's.
+_LAST_STEP: dict[tuple[str, str], int] = {}
+IN_PROCESS = "http://testserver"  # TestClient's base URL
+_STEP_S = 30
 
 
-def totp_code(user: str) -> str:
-    """A TOTP code for ``user`` not used before: a server accepts each code once (no
-    replay), so a second sign-in within one 30 s step takes the next step's code (one
-    step of drift is allowed), and a third waits for time to move on."""
-    now = int(time.time() // 30)
-    step = max(now, _LAST_STEP.get(user, -1) + 1)
+def totp_code(user: str, where: str = IN_PROCESS) -> str:
+    """A TOTP code for ``user`` that the server at ``where`` (its base URL) has not taken.
+    A server takes this step's code or a neighbour's (one step of drift), each step once
+    and in increasing order: three sign-ins within one step (the previous step's code
+    only early in the step, while the server's clock is surely in it too), and a fourth
+    waits for time to move on. A server started again (:meth:`Server.start`) forgets."""
+    clock = time.time()
+    now = int(clock // _STEP_S)
+    earliest = now - 1 if clock - now * _STEP_S < _STEP_S / 2 else now
+    step = max(earliest, _LAST_STEP.get((where, user), earliest - 1) + 1)
     if step > now + 1:
-        time.sleep(max(0.0, (step - 1) * 30 - time.time()) + 0.5)
-    _LAST_STEP[user] = step
-    return pyotp.TOTP(MFA[user]).at(step * 30)
+        time.sleep(max(0.0, (step - 1) * _STEP_S - time.time()) + 0.5)
+    _LAST_STEP[(where, user)] = step
+    return pyotp.TOTP(MFA[user]).at(step * _STEP_S)
 
 
 def enrolment_code(user: str) -> str:
-    """The current TOTP code for enrolling ``user`` in a new store. The server spends
-    its time step as it does a sign-in's (no replay), so the step is remembered: a
-    sign-in within the same 30 s takes the next step's code."""
-    step = int(time.time() // 30)
-    _LAST_STEP[user] = max(step, _LAST_STEP.get(user, -1))
-    return pyotp.TOTP(MFA[user]).at(step * 30)
+    """The current TOTP code for enrolling ``user`` in a new store, here in this process:
+    the step is spent as a sign-in's (no replay) for the apps this process runs."""
+    step = int(time.time() // _STEP_S)
+    key = (IN_PROCESS, user)
+    _LAST_STEP[key] = max(step, _LAST_STEP.get(key, -1))
+    return pyotp.TOTP(MFA[user]).at(step * _STEP_S)
+
+
+def forget_steps(where: str) -> None:
+    """A new server process at ``where``: no step taken there yet."""
+    for key in [k for k in _LAST_STEP if k[0] == where]:
+        del _LAST_STEP[key]
 
 
 def sign_in(client: httpx.Client, user: str, password: str = PASSWORD) -> httpx.Response:
@@ -126,7 +141,8 @@ def sign_in(client: httpx.Client, user: str, password: str = PASSWORD) -> httpx.
         return r
     form = client.get("/login/second-factor")
     token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    return client.post("/login/second-factor", data={"code": totp_code(user), "csrf": token},
+    code = totp_code(user, str(client.base_url).rstrip("/"))
+    return client.post("/login/second-factor", data={"code": code, "csrf": token},
                        follow_redirects=False)
 
 
@@ -195,6 +211,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "taxgate.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port)], env=env, stdout=log, stderr=log)
+        forget_steps(self.url)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -91,7 +91,7 @@ def _sign_in(page, base: str, user: str, password: str = PASSWORD) -> None:  # n
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/login/second-factor")  # R36: then the TOTP code
-    page.fill("input[name=code]", totp_code(user))
+    page.fill("input[name=code]", totp_code(user, base))
     page.click("button[type=submit]")
 
 
