@@ -25,9 +25,10 @@ def _open(name: str) -> io.StringIO:
 
 @cache
 def rows(name: str) -> tuple[dict[str, str], ...]:
-    """All rows of a data CSV as dicts (cached: the files never change at run time). As
-    ``csv.DictReader`` reads them (blank lines skipped), in about half the time: every
-    command that standardizes reads the 39,557 city rows at its start."""
+    """All rows of a data CSV as dicts (cached: the files never change at run time), as
+    ``csv.DictReader`` reads them (blank lines skipped) but strictly: a row of another
+    width than the header is an error. Zipping rows is a little cheaper than DictReader,
+    and every command that standardizes reads the 39,557 city rows at its start."""
     reader = csv.reader(_open(name))
     header = next(reader, [])
     return tuple(dict(zip(header, r, strict=True)) for r in reader if r)
