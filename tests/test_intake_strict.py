@@ -17,6 +17,7 @@ from test_statute import reasons
 from taxgate import intake, strict_json
 from taxgate.canonical import new_signing_key
 from taxgate.errors import RequestRefused
+from taxgate.records import REQUEST_COLUMNS
 from taxgate.settings import Policy
 
 ROWS = [ROW.replace("r1", f"r{i}", 1) for i in range(1, 4)]
@@ -180,6 +181,13 @@ def test_contract_s2_mixed_line_ends_each_end_a_record_never_fewer(tmp_path, key
 def test_r37_control_character_rejects_the_record(field, value):
     (rejections, _), (clean, _) = reasons({field: value}, {})
     assert "FIELD_CONTROL_CHARACTER" in rejections and clean == []
+
+
+def test_r37_a_control_character_in_any_field_rejects_its_record():
+    """Every field is read, each record with one in a field of its own."""
+    got = reasons(*({field: "A\x01B"} for field in REQUEST_COLUMNS), {"unit": "A\tB"})
+    assert ["FIELD_CONTROL_CHARACTER" in rejections for rejections, _ in got] == [
+        *(True for _ in REQUEST_COLUMNS), False]
 
 
 def test_r37_tab_and_line_breaks_are_not_control_characters():
