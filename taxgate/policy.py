@@ -145,8 +145,9 @@ def _candidates_sql(*, requests: str, pairs: str, persons: str, strong: str) -> 
           SELECT p.row_number, s.person_id,
                  max(p.match_probability) FILTER (WHERE {_GIVEN_AGREES}) AS p,
                  max(p.match_weight) FILTER (WHERE {_GIVEN_AGREES}) AS w,
-                 arg_max(p.evidence, {_PAIR_ORDER}) FILTER (WHERE {_GIVEN_AGREES}) AS evidence,
-                 arg_max(p.tin, {_PAIR_ORDER}) FILTER (WHERE {_GIVEN_AGREES}) AS tin,
+                 -- the best pair's TIN and evidence, from one pass over the pairs
+                 arg_max({{'tin': p.tin, 'evidence': p.evidence}}, {_PAIR_ORDER})
+                   FILTER (WHERE {_GIVEN_AGREES}) AS best,
                  coalesce(bool_or(p.name_compatible) FILTER (WHERE {_GIVEN_AGREES}), false)
                    AS name_compatible,
                  coalesce(bool_or(p.name_compatible AND p.first_name_level IN ({strong}))
@@ -158,7 +159,7 @@ def _candidates_sql(*, requests: str, pairs: str, persons: str, strong: str) -> 
           FROM {pairs} p JOIN {persons} s ON s.tin = p.tin
           GROUP BY p.row_number, s.person_id
         )
-        SELECT c.* EXCLUDE (given_agrees)
+        SELECT c.* EXCLUDE (given_agrees, best), c.best.evidence, c.best.tin
         FROM per_person c JOIN {requests} r USING (row_number)
         WHERE c.given_agrees
           AND (r.tin IS NULL OR trim(r.tin) = ''
