@@ -161,9 +161,11 @@ def _candidates_sql(*, requests: str, pairs: str, persons: str, strong: str) -> 
         )
         SELECT c.* EXCLUDE (given_agrees, best), c.best.evidence, c.best.tin
         FROM per_person c JOIN {requests} r USING (row_number)
+        -- the request's TIN, when it is one of the person's (one row at most: distinct)
+        LEFT JOIN (SELECT DISTINCT tin, person_id FROM {persons}) rt
+          ON rt.tin = trim(r.tin) AND rt.person_id = c.person_id
         WHERE c.given_agrees
-          AND (r.tin IS NULL OR trim(r.tin) = ''
-               OR trim(r.tin) IN (SELECT s.tin FROM {persons} s WHERE s.person_id = c.person_id))
+          AND (r.tin IS NULL OR trim(r.tin) = '' OR rt.tin IS NOT NULL)
           AND NOT (c.any_dob_disagrees AND NOT c.any_dob_agrees)
 """
 

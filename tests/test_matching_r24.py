@@ -247,6 +247,18 @@ def test_r23_father_and_son_of_one_name_without_dob_never_confirmed(con):
     assert out["son"]["outcome"] == "CONFIRMED" and out["son"]["tin"] == "000000004"
 
 
+def test_r23_the_requests_tin_leaves_out_a_namesake_it_is_not_one_of(con):
+    """R23: father and son of one name at one address, no DOB. The request's TIN is one
+    of them: the other is no candidate, so the one whose TIN it is confirms alone."""
+    out = decide(con, [
+        _req("son", "MIGUEL", "REYES ORTEGA", "900 W 5th St", middle="ANGEL", tin="000000004"),
+        _req("father", "MIGUEL", "REYES ORTEGA", "900 W 5th St", middle="ANGEL",
+             tin="000000003"),
+    ])
+    assert (out["son"]["outcome"], out["son"]["tin"]) == ("CONFIRMED", "000000004")
+    assert (out["father"]["outcome"], out["father"]["tin"]) == ("CONFIRMED", "000000003")
+
+
 def test_r23_candidates_nothing_tells_apart_are_not_confirmed_by_default(con):
     """R23 as revised: father and son of one name at one address, no DOB: a reviewer
     would see nothing more than the machine, so NOT_CONFIRMED; REVIEW only where the
