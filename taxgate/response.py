@@ -9,6 +9,7 @@ response.json last, so a reader never sees a half-written response.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import shutil
 import tempfile
@@ -96,6 +97,9 @@ def validate_response(obj: dict[str, Any]) -> None:
         raise ResponseSchemaError("response counts hold an unknown outcome")
 
 
+_ROWS_PER_BLOCK = 20_000  # results.csv rows checked, then written, at a time
+
+
 def write_results_csv(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
     """Write results.csv: exactly the contract's three columns; returns the row count."""
     for_outcomes = {o.value for o in Outcome}
@@ -107,12 +111,18 @@ def write_results_csv(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
         # (every other row keeps its bytes, so stored answers replay unchanged).
         quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
         w.writerow(RESULT_COLUMNS)
-        for record_id, outcome, reasons in rows:
-            if outcome not in for_outcomes:
+        # A block of rows at a time: checked as a block, written by the writer's own loop
+        # when no field holds a CR (a row at a time, 1.28M rows took 1.4 to 2.0 s; 1.0 s).
+        it = iter(rows)
+        while block := list(itertools.islice(it, _ROWS_PER_BLOCK)):
+            if not {outcome for _, outcome, _ in block} <= for_outcomes:
                 raise ResponseSchemaError("unknown outcome in results")
-            row = (record_id, outcome, reasons)
-            (quoted if any(_cr_only(v) for v in row) else w).writerow(row)
-            n += 1
+            if any(v is not None and "\r" in v for row in block for v in row):
+                for row in block:
+                    (quoted if any(_cr_only(v) for v in row) else w).writerow(row)
+            else:
+                w.writerows(block)
+            n += len(block)
     return n
 
 

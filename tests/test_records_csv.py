@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taxgate import intake, records_csv, response
-from taxgate.errors import RequestRefused
+from taxgate.errors import RequestRefused, ResponseSchemaError
 
 PIECES = ["a", "b", "é", " ", ",", ",", '"', '""', "\r", "\n", "\r\n", "\x00", "\x0e", "\x1d",
           "\x08", "\ufeff"]
@@ -129,3 +129,31 @@ def test_contract_s3_results_csv_reads_back_as_the_records_it_answers(tmp_path, 
         csv.writer(plain, lineterminator="\n").writerows(
             [("record_id", "outcome", "reasons"), *rows])
         assert path.read_bytes().decode("utf-8") == plain.getvalue()
+
+
+def test_contract_s3_results_csv_of_many_blocks_is_written_row_by_row_alike(tmp_path):
+    """Contract §3: results.csv is written a block of rows at a time; a block holding a
+    lone CR is written a row at a time, the rest by the writer's own loop. Across blocks
+    the bytes are those of the row-by-row rule: only a row with a lone CR quoted in full."""
+    rows = [(f"R{i}", "NOT_CONFIRMED" if i % 3 else "CONFIRMED", "" if i % 5 else "X,Y")
+            for i in range(45_001)]
+    rows[25_017] = ("a\rb", "REJECTED", "FIELD_CONTROL_CHARACTER")
+    rows[25_018] = ('c"d', "REJECTED", None)
+    path = tmp_path / "results.csv"
+    assert response.write_results_csv(path, iter(rows)) == len(rows)
+    expected = io.StringIO(newline="")
+    plain = csv.writer(expected, lineterminator="\n")
+    quoted = csv.writer(expected, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    plain.writerow(("record_id", "outcome", "reasons"))
+    for row in rows:
+        (quoted if row[0] == "a\rb" else plain).writerow(row)
+    assert path.read_bytes().decode("utf-8") == expected.getvalue()
+    assert b'\n"a\rb","REJECTED","FIELD_CONTROL_CHARACTER"\n' in path.read_bytes()
+
+
+def test_contract_s3_an_unknown_outcome_in_any_block_is_refused(tmp_path):
+    """Contract §3: each row's outcome is one of the four, in the last block as in the
+    first."""
+    rows = [(f"R{i}", "CONFIRMED", "") for i in range(30_000)] + [("R-x", "MAYBE", "")]
+    with pytest.raises(ResponseSchemaError):
+        response.write_results_csv(tmp_path / "results.csv", rows)

@@ -8,8 +8,10 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from taxgate.canonical import sha256_hex
 from taxgate.domain import LedgerEvent, LedgerItem, PayloadBatch, RequestOutcome, StoredRequest
@@ -21,7 +23,7 @@ from taxgate.pipeline.disclosures import DisclosureTemplate
 from taxgate.pipeline.keep import package_parts
 from taxgate.pipeline.publish import Commit, Files, Publication, ResponseFields, Signed, publish
 from taxgate.pipeline.refusal import refuse
-from taxgate.records import REQUEST_COLUMNS, Outcome
+from taxgate.records import REQUEST_COLUMNS, RESULT_COLUMNS, Outcome
 from taxgate.store.base import Store
 
 
@@ -45,8 +47,8 @@ def answer(
     events_total = 2 + counts.get(Outcome.CONFIRMED.value, 0)
     with sub.timings.stage("ledger", progress, events_total):
         committed = publish(Publication(
-            results=decisions.order("row_number").project("record_id, outcome, reasons")
-            .fetchall(),
+            results=_rows(decisions.order("row_number").project(", ".join(RESULT_COLUMNS))
+                          .fetch_arrow_table()),
             response=ResponseFields(
                 request_id, sub.received_at, counts, sub.settings.policy.version(),
                 model_version, sub.store.signing_key()),
@@ -74,6 +76,12 @@ def answer_again(sub: Submission, stored: StoredRequest, sender: Sender) -> Proc
     if is_replay(stored, sub.pkg):
         return replay(sub, stored, sender)
     return refuse(sub, REUSED, sender=sender, remember=False)
+
+
+def _rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples, read a column at a time (at 1.28M rows, 0.5 s
+    where fetching them a row at a time took 0.8 to 1.25 s)."""
+    return zip(*(column.to_pylist() for column in table.columns), strict=True)
 
 
 def _answered(request_id: str, counts: dict[str, int]) -> str:
@@ -225,11 +233,10 @@ def replay(sub: Submission, stored: StoredRequest, sender: Sender) -> ProcessRes
         **sender.payload(),
     ).to_event()
     table = store.decisions(stored.request_id).sort_by("row_number")
-    columns = (table.column(c).to_pylist() for c in ("record_id", "outcome", "reasons"))
     counts = dict(resp.get("counts", {}))
     held = counts if stored.status == "COMPLETE" else {}  # a refusal holds none
     publish(Publication(
-        results=zip(*columns, strict=True),
+        results=_rows(table.select(list(RESULT_COLUMNS))),
         response=resp,
         commit=Commit(
             events=lambda _: [event],
