@@ -48,7 +48,11 @@ class ServiceTx:
         self.append_decided = append_decided
 
 
-_ROWS_PER_INSERT = 500  # rows per multi-row INSERT: few round trips, modest statements
+# The review items' columns, each bound as one array: ``unnest`` of the arrays (zipped in
+# step by DuckDB and PostgreSQL alike) makes the rows. 20,000 items of a large request
+# took 0.9 to 1.25 s as 500-row parameterised inserts, each value bound alone.
+_ARRAY_OF = {"str": "TEXT[]", "int": "BIGINT[]", "bytes": "BYTEA[]"}  # by field type
+_REVIEW_ARRAYS = ", ".join(f"unnest(?::{_ARRAY_OF[str(f.type)]})" for f in fields(ReviewItem))
 
 
 def _cols(cls: type) -> str:
@@ -228,7 +232,7 @@ class ServiceTablesMixin:
 
     # review ----------------------------------------------------------------------------------
     def add_review_items(self, items: list[ReviewItem]) -> int:
-        """Add the items not held yet (idempotent), a few hundred rows per statement."""
+        """Add the items not held yet (idempotent), in one statement."""
         t = self._t("review_items")
         with self._svc_tx() as tx:
             held: set[tuple[str, int]] = set()
@@ -236,12 +240,9 @@ class ServiceTablesMixin:
                 held.update((rid, int(r[0])) for r in tx.execute(
                     f"SELECT row_number FROM {t} WHERE request_id = ?", [rid]))
             new = [it for it in items if (it.request_id, it.row_number) not in held]
-            row = f"({_marks(ReviewItem)})"
-            for i in range(0, len(new), _ROWS_PER_INSERT):
-                batch = new[i:i + _ROWS_PER_INSERT]
-                tx.execute(f"INSERT INTO {t} ({_cols(ReviewItem)}) VALUES "
-                           + ", ".join([row] * len(batch)),
-                           [v for it in batch for v in astuple(it)])
+            if new:
+                tx.execute(f"INSERT INTO {t} ({_cols(ReviewItem)}) SELECT {_REVIEW_ARRAYS}",
+                           [[getattr(it, f.name) for it in new] for f in fields(ReviewItem)])
         return len(new)
 
     def review_items(self, request_id: str | None = None) -> list[ReviewItem]:
