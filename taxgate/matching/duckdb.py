@@ -153,14 +153,14 @@ def score(
         tf = term_frequencies(con, "_tg_met")
         for chunk, rows in enumerate(bounds or [(0, -1)]):  # one, even if there is nothing
             _score_chunk(con, spec, tf, chunk, rows, requests.name, out, names,
-                         variants=_FIL_TABLE if len(bounds) <= 1 else None, kept=kept)
+                         variants_made=len(bounds) <= 1, kept=kept)
             if progress is not None:
                 progress.advance(_count(con, "_tg_req_chunk"))
         return ScoredPairs(out, table_of(con, out).columns, levels.level_labels())
     finally:
-        for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_req_chunk", _FIL_VIEW):
+        for view in (predict_sql.LEFT, predict_sql.RIGHT, "_tg_req_chunk"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in (_FIL_TABLE, "_tg_candidates", "_tg_met", *tf.values()):
+        for table in ("_tg_fil_chunk", "_tg_candidates", "_tg_met", *tf.values()):
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -175,7 +175,7 @@ def _candidate_chunks(
     Splink's blocking would find again for each chunk: its predict is handed them
     (:meth:`~taxgate.matching.predict_sql.Compiled.run`). ``_tg_met``: the requests and
     the candidate variants, the rows whose term frequencies are looked up. When there is
-    one chunk, its variants are copied from the index here (:func:`_fil_chunk`), once for
+    one chunk, its variants (``_tg_fil_chunk``) are read from the index here, once for
     both uses. Returns each chunk's first and last row number: a chunk is a range of
     them, read by range, never by joining every request again."""
     start = time.perf_counter()
@@ -190,7 +190,8 @@ def _candidate_chunks(
         f"ON {rule}{_not_met(rules[:i])}" for i, rule in enumerate(rules)))
     variants = filing_index.VARIANTS
     if len(bounds) <= 1:  # the one chunk's variants, read from the index once for both uses
-        variants = _fil_chunk(con, bounds[0] if bounds else (0, -1), copy=True)
+        _fil_chunk(con, bounds[0] if bounds else (0, -1))
+        variants = "_tg_fil_chunk"
     cols = ", ".join(filing_index.TERM_SOURCES)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _tg_met AS
         SELECT {cols} FROM {requests}
@@ -216,48 +217,38 @@ def _chunk_pairs(rows: tuple[int, int]) -> str:
             f"WHERE row_number BETWEEN {int(rows[0])} AND {int(rows[1])}")
 
 
-_FIL_TABLE, _FIL_VIEW = "_tg_fil_chunk", "_tg_fil_view"  # a chunk's variants (_fil_chunk)
-
-
-def _fil_chunk(con: duckdb.DuckDBPyConnection, rows: tuple[int, int], *, copy: bool) -> str:
-    """The filing variants that share a blocking key with a request numbered ``rows``
-    (first and last): copied into a table (``copy``: a request of one chunk, whose
-    variants the term frequencies read too), or a view that each use of a chunk's
-    variants reads from the index (its predict and :func:`finish_pairs`). Copying a
-    200,000-record chunk's 1.17M variants cost 1.1 to 1.3 s, more than those reads.
-    Returns the name of the one made."""
-    kind, name = ("TABLE", _FIL_TABLE) if copy else ("VIEW", _FIL_VIEW)
+def _fil_chunk(con: duckdb.DuckDBPyConnection, rows: tuple[int, int]) -> None:
+    """``_tg_fil_chunk``: the filing variants that share a blocking key with a request
+    numbered ``rows`` (first and last)."""
     con.execute(f"""
-        CREATE OR REPLACE TEMP {kind} {name} AS
+        CREATE OR REPLACE TEMP TABLE _tg_fil_chunk AS
         SELECT v.* FROM {filing_index.VARIANTS} v
         SEMI JOIN ({_chunk_pairs(rows)}) c ON c.filing_uid = v.filing_id""")
-    return name
 
 
 def _score_chunk(
     con: duckdb.DuckDBPyConnection, spec: dict, tf: dict[str, str], chunk: int,
     rows: tuple[int, int], requests: str, out: str, names: model.NameRules, *,
-    variants: str | None, kept: LookupCache | None = None,
+    variants_made: bool, kept: LookupCache | None = None,
 ) -> None:
     """Splink's predict for one chunk of ``requests`` (row numbers ``rows``, first and
     last) against its candidate variants; the pairs go to ``out`` (created by the first
-    chunk, appended to after). ``variants``: the table that holds the chunk's variants
-    already, if one does (:func:`_fil_chunk`). The chunk's requests are a view
-    (``_tg_req_chunk``): a range is read cheaply each time, where a copy of the rows
-    cost more."""
+    chunk, appended to after). ``variants_made``: ``_tg_fil_chunk`` holds the chunk's
+    variants already. The chunk's requests are a view (``_tg_req_chunk``): a range is
+    read cheaply each time, where a copy of the rows cost more."""
     start = time.perf_counter()
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _tg_req_chunk AS
         SELECT q.* FROM {requests} q WHERE q.row_number BETWEEN {rows[0]} AND {rows[1]}""")
-    if variants is None:
-        variants = _fil_chunk(con, rows, copy=False)
+    if not variants_made:
+        _fil_chunk(con, rows)
     _log.info("Blocking time: %.3f seconds", time.perf_counter() - start)
     _input_view(con, predict_sql.LEFT, "_tg_req_chunk", "row_number", names=names)
-    _input_view(con, predict_sql.RIGHT, variants, "filing_id", names=names)
+    _input_view(con, predict_sql.RIGHT, "_tg_fil_chunk", "filing_id", names=names)
     pairs = _predict(con, spec, tf, kept, _chunk_pairs(rows))
     comparisons = [c["output_column_name"] for c in spec["comparisons"]]
     try:
-        finish_pairs(con, pairs, "_tg_req_chunk", variants, comparisons, out,
+        finish_pairs(con, pairs, "_tg_req_chunk", "_tg_fil_chunk", comparisons, out,
                      append=chunk > 0)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {pairs}")
