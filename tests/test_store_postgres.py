@@ -24,6 +24,7 @@ from taxgate.errors import KeyUnavailable, StoreError
 from taxgate.settings import Settings
 from taxgate.store import open_store
 from taxgate.store.migrations import latest
+from taxgate.store.sealed import CHUNK_ROWS
 
 pytestmark = pytest.mark.postgres
 
@@ -106,6 +107,26 @@ def test_taxpayer_values_are_sealed_in_the_database_and_on_disk(
             if p.is_file() and p.stat().st_size:
                 data = p.read_bytes()
                 assert not any(n in data for n in needles), p.name
+
+
+def test_r35_each_sealed_chunk_is_written_while_the_next_is_made(pg_settings: Settings) -> None:
+    """A load's chunks reach the server's files as they are sealed, not all at its end
+    (a binary COPY had the server hold every chunk in memory until then)."""
+    sizes: list[int] = []
+
+    def batches():
+        for n in range(3):
+            with psycopg.connect(pg_settings.store) as other:  # the files, not the rows
+                sizes.append(other.execute(
+                    "SELECT pg_total_relation_size('filing_chunks')").fetchone()[0])
+            tins = pa.array([f"{n}{i:08d}" for i in range(CHUNK_ROWS)])
+            yield pa.record_batch({"tin": tins, "last_name": pa.array(["ZQ"] * CHUNK_ROWS)})
+
+    with open_store(pg_settings) as st:
+        assert st.append_filings(batches()) == 3 * CHUNK_ROWS
+        assert st.filing_count() == 3 * CHUNK_ROWS
+    # chunk 0 is written by the time chunk 2 is made (chunk 1 may still be on its way)
+    assert sizes[2] > sizes[0] + 100_000, sizes
 
 
 def test_a_moved_chunk_does_not_decrypt(pg_settings: Settings) -> None:

@@ -233,20 +233,22 @@ class PostgresStore(HostFilingsMixin, CoreTablesMixin, TreeTablesMixin, Store):
     def _write_sealed(self, cur: psycopg.Cursor[Any], table: str, owner: str,
                       chunks: Iterator[pa.Table], label: str, start: int = 0,
                       sealed_as: SealedAs | None = None) -> int:
-        """COPY sealed chunks into ``table`` (owner id, chunk_no, row_count, sealed);
-        ``sealed_as`` is told each chunk's nonce and rows."""
-        total = 0
+        """Insert sealed chunks into ``table`` (owner id, chunk_no, row_count, sealed), one
+        statement each on the sealing thread (:func:`sealed.seal_each`), so the server
+        writes each chunk while the next is made; ``sealed_as`` is told each chunk's nonce
+        and rows. Not one COPY: the server buffers a binary COPY's rows until its end
+        (every chunk of a load in its memory, written while the load waits)."""
         owner_col = "load_id" if table == "filing_chunks" else "request_id"
-        cols = f"{owner_col}, chunk_no, row_count, sealed"
-        with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
-            cp.set_types(["text", "int4", "int4", "bytea"])
-            for n, chunk, blob in sealed.sealed_ahead(
-                    self._key_hex(), chunks, lambda n: f"{label}/{owner}/{n}", start):
-                cp.write_row((owner, n, chunk.num_rows, blob))
-                if sealed_as is not None:
-                    sealed_as(Chunk(owner, n, blob[:NONCE_BYTES]), chunk.num_rows)
-                total += chunk.num_rows
-        return total
+        insert = (f"INSERT INTO {table} ({owner_col}, chunk_no, row_count, sealed) "
+                  "VALUES (%s, %s, %s, %b)")
+
+        def keep(n: int, chunk: pa.Table, blob: bytes) -> None:
+            cur.execute(insert, [owner, n, chunk.num_rows, blob])
+            if sealed_as is not None:
+                sealed_as(Chunk(owner, n, blob[:NONCE_BYTES]), chunk.num_rows)
+
+        return sealed.seal_each(self._key_hex(), chunks, lambda n: f"{label}/{owner}/{n}",
+                                keep, start)
 
     # --- the service's tables (store/service_sql.py) ------------------------------------
     def _svc_rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:

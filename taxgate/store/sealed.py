@@ -28,20 +28,29 @@ def seal(key: str, table: pa.Table, label: str) -> bytes:
     return encrypt_bytes(key, sink.getvalue().to_pybytes(), label.encode("utf-8"))
 
 
-def sealed_ahead(key: str, chunks: Iterable[pa.Table], label: Callable[[int], str],
-                 start: int = 0) -> Iterator[tuple[int, pa.Table, bytes]]:
-    """(n, chunk, sealed) for each chunk, numbered from ``start`` and sealed under
-    ``label(n)`` on a thread one chunk ahead: the next chunk is compressed and encrypted
-    while the caller writes this one (both release the GIL)."""
+def seal_each(key: str, chunks: Iterable[pa.Table], label: Callable[[int], str],
+              keep: Callable[[int, pa.Table, bytes], None], start: int = 0) -> int:
+    """Seal each chunk under ``label(n)`` (numbered from ``start``) and hand it to
+    ``keep(n, chunk, sealed)``, both on one thread, in order, while ``chunks`` makes the
+    next chunk on the caller's: compressing, encrypting and the store's write of one chunk
+    overlap the making of the next (all release the GIL). One chunk at a time is on the
+    thread; an error there is raised here. Returns the rows handed to ``keep``."""
+    rows = 0
     with ThreadPoolExecutor(1, thread_name_prefix="taxgate-seal") as pool:
-        ahead: tuple[int, pa.Table, Future[bytes]] | None = None
+        kept: Future[None] | None = None
         for n, chunk in enumerate(chunks, start):
-            sealing = pool.submit(seal, key, chunk, label(n))
-            if ahead is not None:
-                yield ahead[0], ahead[1], ahead[2].result()
-            ahead = (n, chunk, sealing)
-        if ahead is not None:
-            yield ahead[0], ahead[1], ahead[2].result()
+            if kept is not None:
+                kept.result()
+            kept = pool.submit(_seal_and_keep, key, chunk, label(n), n, keep)
+            rows += chunk.num_rows
+        if kept is not None:
+            kept.result()
+    return rows
+
+
+def _seal_and_keep(key: str, chunk: pa.Table, label: str, n: int,
+                   keep: Callable[[int, pa.Table, bytes], None]) -> None:
+    keep(n, chunk, seal(key, chunk, label))
 
 
 def unseal(key: str, blob: bytes, label: str) -> pa.Table:
