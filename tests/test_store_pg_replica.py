@@ -311,6 +311,12 @@ def test_r31_a_load_stores_its_filings_through_the_replica_and_trains_the_same_m
     listed = run_sql(pg, "SELECT load_id, chunk_no, substring(sealed FROM 1 FOR 12), "
                          "row_count FROM filing_chunks ORDER BY load_id, chunk_no")
     assert held == [(a, b, bytes(c), d) for a, b, c, d in listed] and held
+    # a host's load seals its chunks as Arrow string views (half the bytes of strings)
+    load_id, chunk_no = listed[0][:2]
+    blob = run_sql(pg, f"SELECT sealed FROM filing_chunks WHERE load_id = '{load_id}' "
+                       f"AND chunk_no = {chunk_no}")[0][0]
+    chunk = sealed.unseal(pg.key_hex or "", bytes(blob), f"filings/{load_id}/{chunk_no}")
+    assert pa.types.is_string_view(chunk.schema.field("last_name").type)
 
 
 def _loaded_then_more(pg: Settings, tmp_path: Path,

@@ -175,12 +175,17 @@ class Replica:
         the block ends, after the store's own; rolled back if the block raises. So the
         replica never holds a chunk the store does not, and a load stopped between the two
         commits only leaves the next process its chunks to unseal."""
-        with self._tx() as con:
-            load = LoadInReplica(con, select)
-            yield load
-            for chunk, rows in load.sealed:
-                con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
-                            [chunk.load_id, chunk.chunk_no, chunk.nonce, rows])
+        try:
+            with self._tx() as con:
+                load = LoadInReplica(con, select)
+                yield load
+                for chunk, rows in load.sealed:
+                    con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
+                                [chunk.load_id, chunk.chunk_no, chunk.nonce, rows])
+        finally:  # out of the transaction, where a failed one cannot refuse it
+            with contextlib.suppress(duckdb.Error, StoreError):
+                for name in _STRING_VIEWS:
+                    self._con().execute(f"RESET {name}")
 
     def _add(self, chunk: Chunk, table: pa.Table) -> None:
         """One chunk's filings and its record, in one transaction."""
@@ -234,6 +239,13 @@ class Replica:
             release_private_umask()
 
 
+# The load's filings are read back as Arrow string views, DuckDB's own layout: cheaper to
+# read back, and sealed in half the bytes (2M filings: 93 MiB against 203; read back,
+# sealed and written, 2.23 s against 2.54, medians of five). Unsealed, they are inserted
+# as any other chunk (a VARCHAR column takes either).
+_STRING_VIEWS = {"arrow_output_version": "'1.5'", "produce_arrow_string_view": "true"}
+
+
 class LoadInReplica:
     """A load's filings inserted into the replica from the query that prepared them (one
     parallel INSERT in DuckDB, no copy through Arrow), then given back in chunks for the
@@ -249,6 +261,8 @@ class LoadInReplica:
         ``CHUNK_ROWS`` filings, read in one scan."""
         if append_query(self._con, "replica", self._select, max_stored_id) is None:
             return
+        for name, value in _STRING_VIEWS.items():  # reset by Replica.loading
+            self._con.execute(f"SET {name} = {value}")
         reader = self._con.execute(f"SELECT * FROM {_P}filings WHERE filing_id > ?",
                                    [max_stored_id]).fetch_record_batch(CHUNK_ROWS)
         yield from rechunk(reader)
