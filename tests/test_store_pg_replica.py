@@ -30,7 +30,7 @@ from taxgate import filing_index
 from taxgate.canonical import load_private_key_pem, new_data_key, sign_object
 from taxgate.domain import Official
 from taxgate.errors import StoreError
-from taxgate.faults import LOAD_POINTS
+from taxgate.faults import FAIL_POINTS, LOAD_POINTS
 from taxgate.gateway import Gateway
 from taxgate.settings import Settings
 from taxgate.store import open_store, sealed
@@ -380,3 +380,28 @@ def test_r26_a_load_killed_between_the_two_commits_is_stored_once_and_unsealed_a
     again = taxgate("load", str(more), store=pg.store, env=env)
     assert again.code != 0 and "loaded already" in again.stdout + again.stderr, again
     assert _stored(pg)[0] == rows
+
+
+@pytest.mark.parametrize("point", FAIL_POINTS)
+def test_r26_a_replica_that_fails_to_commit_a_stored_load_is_caught_up(
+        pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        point: str) -> None:
+    """The replica's commit failing after PostgreSQL committed the load (as a full disk
+    on the host would): `load` says so in one line naming no taxpayer value and goes on,
+    since the load is stored; the replica, behind the store and never ahead, takes the
+    load's chunk in `load`'s own index stage, so the next process unseals nothing and
+    reads what the in-memory path reads (R26)."""
+    more = _loaded_then_more(pg, tmp_path, tmp_path_factory)
+    before = _stored(pg)
+    env = {"TAXGATE_KEY": str(pg.key_hex), "TAXGATE_FAIL_AT": point}
+    done = taxgate("load", str(more), store=pg.store, env=env)
+    assert done.code == 0, done
+    notices = [line for line in done.stderr.splitlines() if "could not record" in line]
+    assert len(notices) == 1 and "IOException" in notices[0], done.stderr
+    assert "Traceback" not in done.stderr
+    loads = run_sql(pg, "SELECT row_count FROM loads ORDER BY min_filing_id")
+    assert [r[0] for r in loads][1:] == [39]
+    rows, held = _stored(pg)  # held is listed only when this process unsealed nothing
+    in_memory, _ = _stored(Settings(store=pg.store, key_hex=pg.key_hex, pg_replica="off"))
+    assert rows == in_memory and len(rows) == len(before[0]) + 39
+    assert len(held) == len(before[1]) + 1

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import duckdb
 import pyarrow as pa
 
-from taxgate import filing_index
+from taxgate import faults, filing_index
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
@@ -173,19 +173,42 @@ class Replica:
         """A load stored through the replica (:class:`LoadInReplica`): its filings, and a
         record of each chunk the store seals from them, in one transaction committed when
         the block ends, after the store's own; rolled back if the block raises. So the
-        replica never holds a chunk the store does not, and a load stopped between the two
-        commits only leaves the next process its chunks to unseal."""
+        replica never holds a chunk the store does not. A load stopped between the two
+        commits, or whose replica fails to commit after the store did, only leaves the
+        replica behind the store: its chunks are unsealed at the next catch-up."""
+        con = self._con().begin()
         try:
-            with self._tx() as con:
+            try:
                 load = LoadInReplica(con, select)
                 yield load
-                for chunk, rows in load.sealed:
-                    con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
-                                [chunk.load_id, chunk.chunk_no, chunk.nonce, rows])
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.rollback()
+                raise
+            self._commit_load(con, load)
         finally:  # out of the transaction, where a failed one cannot refuse it
             with contextlib.suppress(duckdb.Error, StoreError):
                 for name in _STRING_VIEWS:
                     self._con().execute(f"RESET {name}")
+
+    def _commit_load(self, con: duckdb.DuckDBPyConnection, load: LoadInReplica) -> None:
+        """Record the load's chunks and commit, once the store has committed them. A
+        failure here is noticed, not raised: the load is stored, and the replica, behind
+        the store but never ahead of it, catches up when next opened or synced (the load's
+        own index stage does)."""
+        try:
+            for chunk, rows in load.sealed:
+                con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
+                            [chunk.load_id, chunk.chunk_no, chunk.nonce, rows])
+            if faults.failing("replica-commit"):
+                raise duckdb.IOException("replica-commit: the fail point")
+            con.commit()
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()
+            _log.warning("taxgate: the matching replica could not record this load (%s): "
+                         "the load is stored, and its chunks are unsealed from the store "
+                         "when next needed", type(exc).__name__)
 
     def _add(self, chunk: Chunk, table: pa.Table) -> None:
         """One chunk's filings and its record, in one transaction."""
