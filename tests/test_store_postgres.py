@@ -1,5 +1,6 @@
-"""The PostgreSQL store's own promises: sealed taxpayer data, key checks, an
-append-only ledger, and exactly-once commits across processes."""
+"""The PostgreSQL store's own promises: sealed taxpayer data and key checks (R35), an
+append-only ledger that never forks (R28), exactly-once commits across processes (R27),
+and no credential in its messages."""
 
 from __future__ import annotations
 
@@ -37,14 +38,14 @@ def pg_settings(pg_url: str) -> Settings:
     return s
 
 
-def test_key_file_is_created_owner_only_outside_any_repo(pg_settings: Settings) -> None:
+def test_r35_key_file_is_created_owner_only_outside_any_repo(pg_settings: Settings) -> None:
     key_file = pg_settings.key_file
     assert key_file.is_file() and key_file.stat().st_mode & 0o777 == 0o600
     assert key_file.parent.stat().st_mode & 0o777 == 0o700
     assert re.fullmatch(r"pg-[0-9a-f]{16}\.key", key_file.name)  # no credentials in the name
 
 
-def test_wrong_or_missing_key_is_refused(pg_settings: Settings) -> None:
+def test_r35_wrong_or_missing_key_is_refused(pg_settings: Settings) -> None:
     with pytest.raises(KeyUnavailable, match="wrong key"):
         open_store(Settings(store=pg_settings.store, key_hex=new_data_key()))
     pg_settings.key_file.unlink()
@@ -63,7 +64,7 @@ def test_unreachable_server_message_has_no_password() -> None:
     assert "s3cret" not in str(info.value) and "127.0.0.1:1/x" in str(info.value)
 
 
-def test_schema_version_and_append_only_trigger(pg_settings: Settings) -> None:
+def test_r28_schema_version_and_append_only_trigger(pg_settings: Settings) -> None:
     with open_store(pg_settings) as st:
         st.append_events([ledger.LedgerEvent("REVIEW_DECIDED", {"record_id": "a"})])
     with psycopg.connect(pg_settings.store) as conn:
@@ -76,7 +77,7 @@ def test_schema_version_and_append_only_trigger(pg_settings: Settings) -> None:
             conn.execute("DELETE FROM ledger")
 
 
-def test_taxpayer_values_are_sealed_in_the_database_and_on_disk(
+def test_r35_taxpayer_values_are_sealed_in_the_database_and_on_disk(
     pg_settings: Settings, pg_server
 ) -> None:
     tin = "9" + "".join(secrets.choice("0123456789") for _ in range(8))
@@ -129,7 +130,7 @@ def test_r35_each_sealed_chunk_is_written_while_the_next_is_made(pg_settings: Se
     assert sizes[2] > sizes[0] + 100_000, sizes
 
 
-def test_a_moved_chunk_does_not_decrypt(pg_settings: Settings) -> None:
+def test_r35_a_moved_chunk_does_not_decrypt(pg_settings: Settings) -> None:
     with open_store(pg_settings) as st:
         st.commit_request(outcome("REQ-A"))
         st.commit_request(outcome("REQ-B"))
@@ -165,7 +166,7 @@ _WORKER = textwrap.dedent("""
 """)
 
 
-def test_concurrent_commits_of_one_request_disclose_once(
+def test_r27_concurrent_commits_of_one_request_disclose_once(
     pg_settings: Settings, tmp_path: Path
 ) -> None:
     go = tmp_path / "go"
@@ -190,7 +191,8 @@ def test_concurrent_commits_of_one_request_disclose_once(
         assert ledger.verify(entries, st.signing_key().public_key()).ok
 
 
-def test_concurrent_appenders_never_fork_the_chain(pg_settings: Settings, tmp_path: Path) -> None:
+def test_r28_concurrent_appenders_never_fork_the_chain(pg_settings: Settings,
+                                                        tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         from taxgate.settings import Settings
         from taxgate.store import open_store
