@@ -160,3 +160,36 @@ def test_r10_deduplicated_select_equals_the_row_by_row_select(con):
     assert len(dedup) == len(per_row) == 60
     assert dedup == per_row
     assert any(r["first_name"] is None for r in dedup) and any(r["unit"] is None for r in dedup)
+
+
+EDGES = """
+CREATE OR REPLACE TEMP TABLE edge_filings AS
+SELECT (200000000 + i)::VARCHAR AS tin, 'Ana' AS first_name, NULL AS middle_name,
+       'Ruiz' AS last_name, '1970-05-05' AS date_of_birth,
+       [NULL, '', '12 Oak St', 'PO Box 9', 'RR 2 Box 15', 'HC 1 Box 3', '12 Oak St',
+        '7 N St', 'Apt 4', '5 Main St Apt 2'][i % 10 + 1] AS street_address,
+       [NULL, 'Unit 3', NULL, '#B'][i % 4 + 1] AS unit,
+       [NULL, 'Springfield', 'SPRINGFIELD', ''][i % 4 + 1] AS city,
+       [NULL, 'IL', 'Illinois', 'XX', ''][i % 5 + 1] AS state,
+       [NULL, '62701', '62702-0001', 'ABCDE', '', '627'][i % 6 + 1] AS zip
+FROM range(120) r(i)
+"""
+
+
+def test_r24_street_lines_and_places_standardized_apart_give_the_same_addresses(con):
+    """load standardizes each distinct street line apart from each distinct (city, state,
+    ZIP) and joins them back: the same a_ columns as the row-by-row SQL, a_key included,
+    for missing, empty and malformed parts, boxes, and one street line in several ZIPs."""
+    con.execute(EDGES)
+    per_row = _rows(con, "SELECT * FROM (" + standardized_select_sql("edge_filings",
+                                                                     side="filing")
+                    + ") ORDER BY tin")
+    dedup = _rows(con, "SELECT * FROM (" + deduplicated_select_sql("edge_filings")
+                  + ") ORDER BY tin")
+    assert len(dedup) == len(per_row) == 120
+    assert dedup == per_row
+    keys = {r["a_key"] for r in per_row}
+    assert None in keys and any(k and k.endswith("|62701") for k in keys)
+    assert any(k and k.endswith("|") for k in keys)  # a street line without a ZIP
+    oak = {r["a_key"] for r in per_row if r["street_address"] == "12 Oak St" and not r["unit"]}
+    assert len(oak) > 1  # one street line, several ZIPs: several delivery points

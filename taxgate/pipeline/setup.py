@@ -76,7 +76,8 @@ def load(settings: Settings, store: Store, path: Path, progress: Progress | None
                       timings=timings, model_trained=current is None)
 
 
-_RAW, _NAMES, _ADDRESSES = _STAGED = ("_tg_raw_filings", "_tg_std_names", "_tg_std_addresses")
+_RAW, _NAMES, _STREETS, _PLACES = _STAGED = (
+    "_tg_raw_filings", "_tg_std_names", "_tg_std_streets", "_tg_std_places")
 
 
 def _store_filings(work: duckdb.DuckDBPyConnection, store: Store, path: Path,
@@ -91,15 +92,17 @@ def _store_filings(work: duckdb.DuckDBPyConnection, store: Store, path: Path,
         rows = filings_io.stage_filings(work, path, _RAW)
         work.execute("SET preserve_insertion_order = false")
     with timings.stage("standardize", progress, rows):
-        # each distinct name and address once (most filings repeat their taxpayer's)
+        # each distinct name, street line and place once (most filings repeat their
+        # taxpayer's)
         names = materialize(work, _NAMES, standardize.standardized_names_sql(_RAW))
-        addresses = materialize(work, _ADDRESSES, standardize.standardized_addresses_sql(_RAW))
+        streets = materialize(work, _STREETS, standardize.standardized_streets_sql(_RAW))
+        places = materialize(work, _PLACES, standardize.standardized_places_sql(_RAW))
     with timings.stage("store", progress, rows):
         # every filing with its standardized name and address (the store numbers the
         # rows on from its highest filing_id)
         load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
         select = standardize.join_standardized_sql(
-            _RAW, names.name, addresses.name,
+            _RAW, names.name, streets.name, places.name,
             head=f"'{load_id}' AS load_id, s.rowid AS {LOAD_ROW}, ")
         store.append_filings_query(work, select, origin, progress.advance)
     return rows

@@ -2,8 +2,8 @@
 
     install(con)                              lookup tables + macros, TEMP, idempotent
     standardized_select_sql(source, side=...) SELECT *, <standardized columns> FROM source
-    deduplicated_select_sql(source)           the same for filings, each distinct name and
-                                              address standardized once (load)
+    deduplicated_select_sql(source)           the same for filings, each distinct name,
+                                              street line and place standardized once (load)
     standardize_name(...), standardize_address(...)   the same SQL on one row
     street_parts_sql(street, name)            pre-directional, suffix, post-directional
                                               of a standardized street, from its columns
@@ -19,9 +19,10 @@ from taxgate.standardize.select import (
     STD_COLUMNS,
     deduplicated_select_sql,
     join_standardized_sql,
-    standardized_addresses_sql,
     standardized_names_sql,
+    standardized_places_sql,
     standardized_select_sql,
+    standardized_streets_sql,
 )
 
 __all__ = [
@@ -29,11 +30,12 @@ __all__ = [
     "deduplicated_select_sql",
     "install",
     "join_standardized_sql",
-    "standardized_addresses_sql",
     "standardized_names_sql",
+    "standardized_places_sql",
     "standardize_address",
     "standardize_name",
     "standardize_rows",
     "standardized_select_sql",
+    "standardized_streets_sql",
     "street_parts_sql",
 ]

@@ -117,6 +117,13 @@ def _stages(source: str, side: str) -> list[tuple[str, str]]:
                 || ' ' || ltrim(_s_rr.route, '0') || ' BOX ' || _s_rrbox
             ELSE nullif(concat_ws(' ', _s_pre, _s_name, _s_sfx, _s_post), '') END""",
     }
+    s16 = {  # the street line's part of a_key: with_zip5
+        "_s_skey": """CASE WHEN _s_street_out IS NOT NULL THEN concat(
+                        CASE WHEN NOT _s_box THEN coalesce(_s_num, '') ELSE '' END, '|',
+                        _s_street_out, '|',
+                        CASE WHEN NOT _s_box THEN coalesce(_s_unit1, _s_utail, '') ELSE '' END,
+                        '|') END""",
+    }
     return [
         ("_std_1", f"SELECT {head}, {_cols(s1)} FROM {source} _src"),
         ("_std_2", f"SELECT *, {_cols(s2)} FROM _std_1"),
@@ -133,7 +140,15 @@ def _stages(source: str, side: str) -> list[tuple[str, str]]:
         ("_std_13", ordinal),
         ("_std_14", f"SELECT *, {_cols(s14)} FROM _std_13"),
         ("_std_15", f"SELECT *, {_cols(s15)} FROM _std_14"),
+        ("_std_16", f"SELECT *, {_cols(s16)} FROM _std_15"),
     ]
+
+
+def with_zip5(street_key: str, zip5: str) -> str:
+    """SQL of an address's ``a_key`` from its street line's key (number, street and unit,
+    each followed by ``|``; NULL without a street) and its ``a_zip5``. The street line's
+    key is what ``a_key`` is on an address given without a ZIP."""
+    return f"CASE WHEN {street_key} IS NOT NULL THEN {street_key} || coalesce({zip5}, '') END"
 
 
 def _final() -> dict[str, str]:
@@ -146,11 +161,7 @@ def _final() -> dict[str, str]:
         "a_city": "_s_city",
         "a_state": "CASE WHEN length(_s_state_f) = 2 THEN _s_state_f ELSE _s_state_name END",
         "a_zip5": "_s_zip5",
-        "a_key": """CASE WHEN _s_street_out IS NOT NULL THEN concat(
-                        CASE WHEN NOT _s_box THEN coalesce(_s_num, '') ELSE '' END, '|',
-                        _s_street_out, '|',
-                        CASE WHEN NOT _s_box THEN coalesce(_s_unit1, _s_utail, '') ELSE '' END,
-                        '|', coalesce(_s_zip5, '')) END""",
+        "a_key": with_zip5("_s_skey", "_s_zip5"),
         "dob": "_s_dob",
     }
     out = {**name_final(), **addr}
@@ -171,20 +182,27 @@ def standardized_select_sql(source: str, *, side: str) -> str:
         raise ValueError(f"side must be one of {SIDES}, not {side!r}")
     ctes = ",\n".join(f"{name} AS ({sql})" for name, sql in _stages(source, side))
     keep = "COLUMNS(lambda c: NOT starts_with(c, '_s_'))"
-    return f"WITH {ctes}\nSELECT {keep}, {_cols(_final())} FROM _std_15"
+    return f"WITH {ctes}\nSELECT {keep}, {_cols(_final())} FROM _std_16"
 
 
 NAME_INPUTS = ("first_name", "middle_name", "last_name")
-ADDRESS_INPUTS = ("street_address", "unit", "city", "state", "zip")
+STREET_INPUTS = ("street_address", "unit")
+PLACE_INPUTS = ("city", "state", "zip")
+_INPUTS = (*NAME_INPUTS, *STREET_INPUTS, *PLACE_INPUTS, "date_of_birth")
+# What the street line alone decides (a_key without its ZIP: :func:`with_zip5`), and
+# what the city, state and ZIP do; no rule reads both (see _stages and _final).
+_STREET_COLUMNS = ("a_number", "a_street", "a_street_name", "a_unit", "a_po_box", "a_key")
+_PLACE_COLUMNS = ("a_city", "a_state", "a_zip5")
 
 
 def _same(left: str, right: str, cols: tuple[str, ...]) -> str:
     return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in cols)
 
 
-def _part(source: str, inputs: tuple[str, ...], others: tuple[str, ...], prefix: str) -> str:
-    out = [c for c in STD_COLUMNS if c.startswith(prefix)]
-    blank = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in (*others, "date_of_birth"))
+def _part(source: str, inputs: tuple[str, ...], out: tuple[str, ...]) -> str:
+    """Each distinct ``inputs`` of ``source`` (the other inputs NULL), with the
+    standardized columns ``out``."""
+    blank = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in _INPUTS if c not in inputs)
     distinct = f"(SELECT DISTINCT {', '.join(inputs)}, {blank} FROM {source})"
     keep = ", ".join((*inputs, *out))
     return f"SELECT {keep} FROM ({standardized_select_sql(distinct, side='filing')})"
@@ -192,35 +210,51 @@ def _part(source: str, inputs: tuple[str, ...], others: tuple[str, ...], prefix:
 
 def standardized_names_sql(source: str) -> str:
     """Each distinct (first, middle, last name) of a filings relation, with its n_ columns."""
-    return _part(source, NAME_INPUTS, ADDRESS_INPUTS, "n_")
+    return _part(source, NAME_INPUTS, tuple(c for c in STD_COLUMNS if c.startswith("n_")))
 
 
-def standardized_addresses_sql(source: str) -> str:
-    """Each distinct (street, unit, city, state, ZIP) of a filings relation, with its a_
-    columns."""
-    return _part(source, ADDRESS_INPUTS, NAME_INPUTS, "a_")
+def standardized_streets_sql(source: str) -> str:
+    """Each distinct (street line, unit) of a filings relation, with the a_ columns they
+    decide (its ``a_key`` without the ZIP)."""
+    return _part(source, STREET_INPUTS, _STREET_COLUMNS)
 
 
-def join_standardized_sql(source: str, names: str, addresses: str, head: str = "") -> str:
-    """Every row of ``source`` with the standardized columns of its name (from ``names``)
-    and its address (from ``addresses``), as ``standardized_select_sql`` gives them.
-    ``head``: extra select expressions first (they may use ``s``, the source row)."""
-    n_cols = ", ".join(f"n.{c}" for c in STD_COLUMNS if c.startswith("n_"))
-    a_cols = ", ".join(f"a.{c}" for c in STD_COLUMNS if c.startswith("a_"))
+def standardized_places_sql(source: str) -> str:
+    """Each distinct (city, state, ZIP) of a filings relation, with a_city, a_state and
+    a_zip5."""
+    return _part(source, PLACE_INPUTS, _PLACE_COLUMNS)
+
+
+def join_standardized_sql(source: str, names: str, streets: str, places: str,
+                          head: str = "") -> str:
+    """Every row of ``source`` with the standardized columns of its name (from ``names``),
+    its street line (``streets``) and its city, state and ZIP (``places``), as
+    ``standardized_select_sql`` gives them. ``head``: extra select expressions first (they
+    may use ``s``, the source row)."""
+    def col(c: str) -> str:
+        if c.startswith("n_"):
+            return f"n.{c}"
+        if c == "a_key":
+            return f"{with_zip5('st.a_key', 'pl.a_zip5')} AS a_key"
+        if c == "dob":
+            return "std_dob(s.date_of_birth) AS dob"
+        return f"{'st' if c in _STREET_COLUMNS else 'pl'}.{c}"
     return f"""
-        SELECT {head}s.*, {n_cols}, {a_cols}, std_dob(s.date_of_birth) AS dob
+        SELECT {head}s.*, {", ".join(col(c) for c in STD_COLUMNS)}
         FROM {source} s
         JOIN {names} n ON {_same('s', 'n', NAME_INPUTS)}
-        JOIN {addresses} a ON {_same('s', 'a', ADDRESS_INPUTS)}"""
+        JOIN {streets} st ON {_same('s', 'st', STREET_INPUTS)}
+        JOIN {places} pl ON {_same('s', 'pl', PLACE_INPUTS)}"""
 
 
 def deduplicated_select_sql(source: str) -> str:
-    """``standardized_select_sql(source, side="filing")``, with each distinct name and each
-    distinct address standardized once and joined back: a taxpayer files many times under
-    one name, mostly at one address (10.3M filings hold 1.6M names and 5.5M addresses),
-    and every rule is a function of its own inputs, so the result is the same. ``load``
-    runs the three parts as separate statements (names, addresses, then the join
-    streamed into the store)."""
+    """``standardized_select_sql(source, side="filing")``, with each distinct name, street
+    line and (city, state, ZIP) standardized once and joined back: a taxpayer files many
+    times under one name, mostly at one address (10.3M filings hold 1.6M names, 4.1M
+    street lines and 1.2M places), and every rule reads the inputs of one of the three
+    alone, so the result is the same. ``load`` runs the parts as separate statements
+    (names, streets, places, then the join streamed into the store)."""
     return (f"WITH n AS ({standardized_names_sql(source)}), "
-            f"a AS ({standardized_addresses_sql(source)}) "
-            + join_standardized_sql(source, "n", "a"))
+            f"st AS ({standardized_streets_sql(source)}), "
+            f"pl AS ({standardized_places_sql(source)}) "
+            + join_standardized_sql(source, "n", "st", "pl"))
