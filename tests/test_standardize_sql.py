@@ -179,7 +179,8 @@ FROM range(120) r(i)
 def test_r24_street_lines_and_places_standardized_apart_give_the_same_addresses(con):
     """load standardizes each distinct street line apart from each distinct (city, state,
     ZIP) and joins them back: the same a_ columns as the row-by-row SQL, a_key included,
-    for missing, empty and malformed parts, boxes, and one street line in several ZIPs."""
+    for missing, empty and malformed parts, boxes, and one street line in several ZIPs.
+    A failure here means a rule now reads a street line and a place together."""
     con.execute(EDGES)
     per_row = _rows(con, "SELECT * FROM (" + standardized_select_sql("edge_filings",
                                                                      side="filing")

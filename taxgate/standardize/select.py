@@ -4,6 +4,13 @@ The statement is a chain of CTE stages, each one projection that adds helper
 columns (prefixed ``_s_``), and three LEFT JOINs to lookup tables with unique
 keys, so the row count never changes. The last stage keeps the source's
 columns and adds the standardized columns of ``docs/architecture.md``.
+
+``load`` standardizes each distinct name, street line (street, unit) and place (city,
+state, ZIP) apart and joins them back (:func:`deduplicated_select_sql`). That holds
+because each rule reads the inputs of one of the three alone, and ``a_key`` is the
+street line's key followed by the ZIP (:func:`with_zip5`). A rule that reads a street
+line and a place together breaks it; the tests that hold the split equal to this
+statement say so.
 """
 
 from __future__ import annotations
@@ -190,7 +197,7 @@ STREET_INPUTS = ("street_address", "unit")
 PLACE_INPUTS = ("city", "state", "zip")
 _INPUTS = (*NAME_INPUTS, *STREET_INPUTS, *PLACE_INPUTS, "date_of_birth")
 # What the street line alone decides (a_key without its ZIP: :func:`with_zip5`), and
-# what the city, state and ZIP do; no rule reads both (see _stages and _final).
+# what the city, state and ZIP do; no rule reads both (see the module's docstring).
 _STREET_COLUMNS = ("a_number", "a_street", "a_street_name", "a_unit", "a_po_box", "a_key")
 _PLACE_COLUMNS = ("a_city", "a_state", "a_zip5")
 
@@ -252,8 +259,9 @@ def deduplicated_select_sql(source: str) -> str:
     line and (city, state, ZIP) standardized once and joined back: a taxpayer files many
     times under one name, mostly at one address (10.3M filings hold 1.6M names, 4.1M
     street lines and 1.2M places), and every rule reads the inputs of one of the three
-    alone, so the result is the same. ``load`` runs the parts as separate statements
-    (names, streets, places, then the join streamed into the store)."""
+    alone (``a_key``: :func:`with_zip5`), so the result is the same. ``load`` runs the
+    parts as separate statements (names, streets, places, then the join streamed into
+    the store)."""
     return (f"WITH n AS ({standardized_names_sql(source)}), "
             f"st AS ({standardized_streets_sql(source)}), "
             f"pl AS ({standardized_places_sql(source)}) "
