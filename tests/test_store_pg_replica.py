@@ -32,8 +32,9 @@ from taxgate.domain import Official
 from taxgate.errors import StoreError
 from taxgate.faults import FAIL_POINTS, LOAD_POINTS
 from taxgate.gateway import Gateway
+from taxgate.records import TAXPAYER_COLUMNS
 from taxgate.settings import Settings
-from taxgate.store import open_store, sealed
+from taxgate.store import open_store, sealed, source_rows
 from taxgate.store.postgres import PostgresStore
 from taxgate.synth import synth_all
 
@@ -284,12 +285,20 @@ def _stored(settings: Settings) -> tuple[list[tuple], list[tuple]]:
         return rows, held
 
 
+def _described(settings: Settings) -> list[tuple]:
+    with _open(settings) as st:
+        return list(st.matching_connection().execute("SELECT * FROM filings LIMIT 0")
+                    .description)
+
+
 def test_r31_a_load_stores_its_filings_through_the_replica_and_trains_the_same_model(
         pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """`load` inserts the filings into the host's replica from the query that prepared
-    them and seals the store's chunks from those rows: the replica then holds exactly
-    what the chunks decrypt to, each chunk recorded with its nonce, and the next process
-    unseals nothing. The model, trained from the replica while the index is built, is
+    them and seals the store's chunks from their source rows (store/source_rows.py):
+    the replica then holds exactly what the chunks give, standardized again, in memory
+    or in another host's replica (every column, in the same order), each chunk recorded
+    with its nonce, and the next process unseals nothing. The model, trained from the
+    replica while the index is built, is
     the one the embedded store trains from the same file (R31: a decision's model
     version names what it was estimated from; trained once per input and session, so
     the versions differ when the filings read differ)."""
@@ -308,6 +317,13 @@ def test_r31_a_load_stores_its_filings_through_the_replica_and_trains_the_same_m
     rows, held = _stored(pg)
     in_memory, _ = _stored(Settings(store=pg.store, key_hex=pg.key_hex, pg_replica="off"))
     assert rows == in_memory and len(rows) == loaded.total_filings
+    other = Settings(store=pg.store, key_hex=pg.key_hex, pg_replica=str(tmp_path / "other"))
+    with _open(other) as st:  # another host: its replica made from the chunks
+        con = st.matching_connection()
+        assert st.chunks_unsealed == len(held)
+        assert con.execute("SELECT * FROM filings ORDER BY filing_id").fetchall() == rows
+        assert ([d[0] for d in con.execute("SELECT * FROM filings LIMIT 0").description]
+                == [d[0] for d in _described(pg)])
     listed = run_sql(pg, "SELECT load_id, chunk_no, substring(sealed FROM 1 FOR 12), "
                          "row_count FROM filing_chunks ORDER BY load_id, chunk_no")
     assert held == [(a, b, bytes(c), d) for a, b, c, d in listed] and held
@@ -317,6 +333,8 @@ def test_r31_a_load_stores_its_filings_through_the_replica_and_trains_the_same_m
                        f"AND chunk_no = {chunk_no}")[0][0]
     chunk = sealed.unseal(pg.key_hex or "", bytes(blob), f"filings/{load_id}/{chunk_no}")
     assert pa.types.is_string_view(chunk.schema.field("last_name").type)
+    assert source_rows.holds_source_rows(chunk)  # the file's columns, nothing derived
+    assert set(chunk.schema.names) == {*TAXPAYER_COLUMNS, "load_id", "filing_id"}
 
 
 def _loaded_then_more(pg: Settings, tmp_path: Path,
@@ -405,3 +423,34 @@ def test_r26_a_replica_that_fails_to_commit_a_stored_load_is_caught_up(
     in_memory, _ = _stored(Settings(store=pg.store, key_hex=pg.key_hex, pg_replica="off"))
     assert rows == in_memory and len(rows) == len(before[0]) + 39
     assert len(held) == len(before[1]) + 1
+
+
+def test_r26_another_host_standardizes_each_loads_source_rows_as_the_load_did(
+        pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Two loads sealed as source rows, with chunks of stored rows between them
+    (store/source_rows.py): another host's replica, which standardizes each load's
+    chunks together, and a process without a replica hold the same filings (every
+    column, in the same order) and the same index as the host that loaded them, so no
+    answer depends on the host (R26)."""
+    more = _loaded_then_more(pg, tmp_path, tmp_path_factory)
+    with _open(pg) as st:
+        st.append_filings(_batch(["912345678", "912345679"]))  # stored rows, sealed as given
+    with Gateway(pg) as gw:
+        assert gw.load(more).rows == 39
+    with _open(pg) as st:
+        con = st.matching_connection()
+        assert st.chunks_unsealed == 0  # the host that loaded
+        chunks = len(st._chunks())
+        columns = [d[0] for d in con.execute("SELECT * FROM filings LIMIT 0").description]
+        index = {t: _rows(con, t) for t in filing_index.TABLES}
+    rows, _ = _stored(pg)
+    assert any(r[columns.index("a_key")] for r in rows)
+    for replica in (str(tmp_path / "other-host"), "off"):
+        with _open(Settings(store=pg.store, key_hex=pg.key_hex, pg_replica=replica)) as st:
+            con = st.matching_connection()
+            assert st.chunks_unsealed == chunks == 3, replica
+            assert [d[0] for d in con.execute("SELECT * FROM filings LIMIT 0").description
+                    ] == columns
+            assert con.execute("SELECT * FROM filings ORDER BY filing_id").fetchall() == rows
+            for table in filing_index.TABLES:
+                assert _rows(con, table) == index[table], (replica, table)

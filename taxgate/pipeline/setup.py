@@ -99,12 +99,14 @@ def _store_filings(work: duckdb.DuckDBPyConnection, store: Store, path: Path,
         places = materialize(work, _PLACES, standardize.standardized_places_sql(_RAW))
     with timings.stage("store", progress, rows):
         # every filing with its standardized name and address (the store numbers the
-        # rows on from its highest filing_id)
+        # rows on from its highest filing_id); ``source``: the same rows as read, which
+        # the PostgreSQL store seals (store/source_rows.py)
         load_id = sha256_hex(f"{path.name}{now()}".encode())[:16]
+        head = f"'{load_id}' AS load_id, s.rowid AS {LOAD_ROW}, "
         select = standardize.join_standardized_sql(
-            _RAW, names.name, streets.name, places.name,
-            head=f"'{load_id}' AS load_id, s.rowid AS {LOAD_ROW}, ")
-        store.append_filings_query(work, select, origin, progress.advance)
+            _RAW, names.name, streets.name, places.name, head=head)
+        store.append_filings_query(work, select, origin, progress.advance,
+                                   source=f"SELECT {head}s.* FROM {_RAW} s")
     return rows
 
 

@@ -157,17 +157,17 @@ class Store(ABC):
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
                              origin: LoadOrigin | None = None,
-                             advance: Callable[[int], None] | None = None) -> int:
-        """:meth:`append_filings` of the rows the query ``select`` gives on ``con`` (a
-        :meth:`staging` connection); ``advance`` is told the rows stored as they go. Here
-        they are streamed in batches; an engine that stages filings in its own
-        connection inserts them from the query."""
+                             advance: Callable[[int], None] | None = None, *,
+                             source: str | None = None) -> int:
+        """:meth:`append_filings` of the rows ``select`` gives on ``con`` (:meth:`staging`),
+        in batches, or from the query when staged in the store's own connection; ``advance``
+        is told the rows stored; a store may seal ``source`` (them, unstandardized) instead."""
         reader = con.execute(select).fetch_record_batch(100_000)
+        told = advance or (lambda _: None)
 
         def batches() -> Iterator[pa.RecordBatch]:
             for batch in reader:
-                if advance is not None:
-                    advance(batch.num_rows)
+                told(batch.num_rows)
                 yield batch
 
         return self.append_filings(batches(), origin)

@@ -275,14 +275,14 @@ class EmbeddedStore(CoreTablesMixin, TreeTablesMixin, Store):
 
     def append_filings(self, batches: Iterator[pa.RecordBatch], origin: LoadOrigin | None = None
                        ) -> int:
-        # ``load`` standardizes in a second connection while this one writes: each gets
-        # half of the memory limit, so the process stays within it
+        # half the memory limit: ``load``, standardizing in another connection, has the rest
         return self._append_load(lambda con, top: append_batches(con, "store", batches, top),
                                  origin, 0.5)
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
                              origin: LoadOrigin | None = None,
-                             advance: Callable[[int], None] | None = None) -> int:
+                             advance: Callable[[int], None] | None = None, *,
+                             source: str | None = None) -> int:  # (stores its own rows)
         if con is not self._con:  # prepared in another connection: streamed in batches
             return super().append_filings_query(con, select, origin, advance)
         total = self._append_load(lambda c, top: append_query(c, "store", select, top), origin)

@@ -124,9 +124,7 @@ def append_query(con: duckdb.DuckDBPyConnection, catalog: str, select: str,
     target = f'"{catalog}".main.filings'
     existed = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND "
                           "schema_name = 'main' AND table_name = 'filings'", [catalog]).fetchone()
-    tagged = (f"SELECT * EXCLUDE ({LOAD_ROW}), "
-              f"CAST({LOAD_ROW} + {first} AS BIGINT) AS filing_id FROM ({select})")
-    append_select(con, catalog, "filings", tagged)
+    append_select(con, catalog, "filings", numbered_sql(select, max_stored_id))
     row = con.execute(f"SELECT count(*), min(filing_id), max(filing_id), any_value(load_id) "
                       f"FROM {target} WHERE filing_id >= {first}").fetchone()
     if row is None or not row[0]:
@@ -134,6 +132,14 @@ def append_query(con: duckdb.DuckDBPyConnection, catalog: str, select: str,
             con.execute(f"DROP TABLE {target}")
         return None
     return str(row[3]), int(row[0]), int(row[1]), int(row[2])
+
+
+def numbered_sql(select: str, max_stored_id: int) -> str:
+    """The rows of ``select`` (which gives ``load_row``) with ``filing_id`` for
+    ``load_row``, as the last column: the row's place in its file after
+    ``max_stored_id``."""
+    return (f"SELECT * EXCLUDE ({LOAD_ROW}), CAST({LOAD_ROW} + {int(max_stored_id) + 1} "
+            f"AS BIGINT) AS filing_id FROM ({select})")
 
 
 def append_batches(con: duckdb.DuckDBPyConnection, catalog: str,

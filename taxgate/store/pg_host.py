@@ -6,9 +6,10 @@ them clear, with the filing index, in its matching replica (:mod:`taxgate.store.
 or, when it cannot (switched off, held by another process), decrypts them into this
 process's memory. A load on a host with its replica prepares the filings in the
 replica's connection and inserts them there from the query that prepared them, then
-seals the stored rows chunk by chunk into PostgreSQL (:class:`~taxgate.store.replica.
-LoadInReplica`): nothing is unsealed again on that host, and the model is trained from
-the replica while the index is built. See docs/store.md.
+seals their source rows chunk by chunk into PostgreSQL (:class:`~taxgate.store.replica.
+LoadInReplica`, :mod:`taxgate.store.source_rows`): nothing is unsealed again on that
+host, and the model is trained from the replica while the index is built. See
+docs/store.md.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from taxgate import faults, filing_index
 from taxgate.domain import LoadOrigin
 from taxgate.errors import NotSetUp, StoreBusy, StoreError
 from taxgate.settings import Settings
-from taxgate.store import sealed
+from taxgate.standardize.lookup_cache import LookupCache
+from taxgate.store import sealed, source_rows
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.replica import NONCE_BYTES, Chunk, Replica
 
@@ -49,6 +51,7 @@ class HostFilingsMixin:
     _match_tmp: Path | None
     _replica: Replica | None
     _loaded_chunks: set[tuple[str, int]]
+    lookup_cache: Callable[[], LookupCache | None]  # (store/core_sql.py)
 
     # hooks (store/postgres.py) ---------------------------------------------------------
     def _key_hex(self) -> str:
@@ -84,11 +87,12 @@ class HostFilingsMixin:
 
     def append_filings_query(self, con: duckdb.DuckDBPyConnection, select: str,
                              origin: LoadOrigin | None = None,
-                             advance: Callable[[int], None] | None = None) -> int:
+                             advance: Callable[[int], None] | None = None, *,
+                             source: str | None = None) -> int:
         if self._replica is None or con is not self._match:  # streamed in batches
             return super().append_filings_query(  # type: ignore[misc,no-any-return]
                 con, select, origin, advance)
-        with self._replica.loading(select) as load:
+        with self._replica.loading(select, source) as load:  # seals ``source`` if given
             total = self._append_load(origin, load.chunks, load.sealed_as)
             faults.crash_point("load-between-commits")  # the store's done, the replica's not
         if advance is not None:
@@ -152,7 +156,8 @@ class HostFilingsMixin:
         path = self.settings.pg_replica_path
         if path is None:
             return None
-        replica = Replica(self.settings, path, self._key_hex(), self._identity)
+        replica = Replica(self.settings, path, self._key_hex(), self._identity,
+                          self.lookup_cache())
         try:
             con = replica.open()
         except (StoreError, OSError, duckdb.Error) as exc:  # StoreBusy: held elsewhere
@@ -172,14 +177,29 @@ class HostFilingsMixin:
         """Every chunk decrypted into this process's memory, the index built beside them
         (once per process; extended by chunks loaded since)."""
         con.execute("SET preserve_insertion_order = false")  # rows carry filing_id
+        gathered: source_rows.Gathered[Chunk] = source_rows.Gathered(con, self.lookup_cache())
         try:
             for chunk in chunks:
-                if (chunk.load_id, chunk.chunk_no) not in self._loaded_chunks:
-                    append_arrow(con, "memory", "filings", self._unseal(chunk))
+                if (chunk.load_id, chunk.chunk_no) in self._loaded_chunks:
+                    continue
+                table = self._unseal(chunk)
+                if gathered.chunks and gathered.chunks[-1][0].load_id != chunk.load_id:
+                    self._add_gathered(gathered)  # a load's source rows together
+                if source_rows.holds_source_rows(table):
+                    gathered.add(chunk, table)
+                else:
+                    append_arrow(con, "memory", "filings", table)
                     self._loaded_chunks.add((chunk.load_id, chunk.chunk_no))
+            self._add_gathered(gathered)
         finally:
+            gathered.clear()
             con.execute("RESET preserve_insertion_order")
         filing_index.update(con, "", "filings")
+
+    def _add_gathered(self, gathered: source_rows.Gathered[Chunk]) -> None:
+        gathered.insert_into("memory")
+        self._loaded_chunks.update((c.load_id, c.chunk_no) for c, _ in gathered.chunks)
+        gathered.clear()
 
     def _unseal(self, chunk: Chunk) -> pa.Table:
         load_id, n = chunk.load_id, chunk.chunk_no

@@ -7,10 +7,11 @@ them in one DuckDB file encrypted with the store's at-rest key, as the embedded 
 keeps its own (tables ``filings`` and :data:`taxgate.filing_index.TABLES`), and records
 which chunks it holds (load id, chunk number, the chunk's GCM nonce) and a digest of the
 store and key it was made from. Opening it costs milliseconds; only chunks it does not
-hold yet are unsealed, and the index is extended by them; a load on the host writes its
-filings into the replica first and seals the store's chunks from them
-(:meth:`Replica.loading`), so that host unseals nothing. A replica made from another
-store or key, one that holds a chunk the store no longer has (or has sealed again), or
+hold yet are unsealed (standardized, when they hold a load's source rows:
+:mod:`taxgate.store.source_rows`), and the index is extended by them; a load on the
+host writes its filings into the replica first and seals the store's chunks from their
+source rows (:meth:`Replica.loading`), so that host unseals nothing. A replica made from
+another store or key, one that holds a chunk the store no longer has (or has sealed again), or
 one that cannot be read is rebuilt from scratch, with a one-line notice. One process
 holds it at a time (``flock``); another gets :class:`~taxgate.errors.StoreBusy` and
 matches in memory instead. See docs/store.md.
@@ -31,9 +32,11 @@ import pyarrow as pa
 from taxgate import faults, filing_index
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
+from taxgate.standardize.lookup_cache import LookupCache
+from taxgate.store import source_rows
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
-from taxgate.store.loading import append_query
+from taxgate.store.loading import append_query, numbered_sql
 from taxgate.store.sealed import CHUNK_ROWS, rechunk
 
 FORMAT = 1  # of the replica's own tables: a replica of another format is rebuilt
@@ -59,11 +62,14 @@ def companions(path: Path) -> tuple[Path, ...]:
 
 
 class Replica:
-    """The replica at ``path``, attached as ``replica`` to an in-memory connection."""
+    """The replica at ``path``, attached as ``replica`` to an in-memory connection;
+    ``lookups``: standardization's tables, for chunks of source rows
+    (:mod:`taxgate.store.source_rows`)."""
 
-    def __init__(self, settings: Settings, path: Path, key: str, identity: str) -> None:
+    def __init__(self, settings: Settings, path: Path, key: str, identity: str,
+                 lookups: LookupCache | None = None) -> None:
         self.path, self._key, self._identity = path, key, identity
-        self._settings = settings
+        self._settings, self._lookups = settings, lookups
         self._lock = FolderLock(companions(path)[1])
         self.con: duckdb.DuckDBPyConnection | None = None
         self._private = False  # holds the owner-only umask
@@ -161,25 +167,35 @@ class Replica:
             held = {}
         new = [c for c in chunks if (c.load_id, c.chunk_no) not in held]
         con.execute("SET preserve_insertion_order = false")  # rows carry their filing_id
+        gathered: source_rows.Gathered[Chunk] = source_rows.Gathered(con, self._lookups)
         try:
             for chunk in new:
-                self._add(chunk, unseal(chunk))
+                table = unseal(chunk)
+                if gathered.chunks and gathered.chunks[-1][0].load_id != chunk.load_id:
+                    self._add_gathered(gathered)  # a load's source rows together
+                if source_rows.holds_source_rows(table):
+                    gathered.add(chunk, table)
+                else:
+                    self._add(chunk, table)
+            self._add_gathered(gathered)
         finally:
+            gathered.clear()
             con.execute("RESET preserve_insertion_order")
         return len(new)
 
     @contextlib.contextmanager
-    def loading(self, select: str) -> Iterator[LoadInReplica]:
-        """A load stored through the replica (:class:`LoadInReplica`): its filings, and a
-        record of each chunk the store seals from them, in one transaction committed when
-        the block ends, after the store's own; rolled back if the block raises. So the
-        replica never holds a chunk the store does not. A load stopped between the two
-        commits, or whose replica fails to commit after the store did, only leaves the
-        replica behind the store: its chunks are unsealed at the next catch-up."""
+    def loading(self, select: str, source: str | None = None) -> Iterator[LoadInReplica]:
+        """A load stored through the replica (:class:`LoadInReplica`, given ``select`` and
+        ``source``): its filings, and a record of each chunk the store seals from them, in
+        one transaction committed when the block ends, after the store's own; rolled back
+        if the block raises. So the replica never holds a chunk the store does not. A load
+        stopped between the two commits, or whose replica fails to commit after the store
+        did, only leaves the replica behind the store: its chunks are unsealed at the next
+        catch-up."""
         con = self._con().begin()
         try:
             try:
-                load = LoadInReplica(con, select)
+                load = LoadInReplica(con, select, source)
                 yield load
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
@@ -216,6 +232,18 @@ class Replica:
             append_arrow(con, "replica", "filings", table)
             con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
                         [chunk.load_id, chunk.chunk_no, chunk.nonce, table.num_rows])
+
+    def _add_gathered(self, gathered: source_rows.Gathered[Chunk]) -> None:
+        """A load's chunks of source rows, standardized together, and their records, in
+        one transaction (then forgotten)."""
+        if not gathered.chunks:
+            return
+        with self._tx() as con:
+            gathered.insert_into("replica")
+            for chunk, rows in gathered.chunks:
+                con.execute(f"INSERT INTO {_P}replica_chunks VALUES (?, ?, ?, ?)",
+                            [chunk.load_id, chunk.chunk_no, chunk.nonce, rows])
+        gathered.clear()
 
     def _index(self) -> None:
         con = self._con()
@@ -270,25 +298,34 @@ _STRING_VIEWS = {"arrow_output_version": "'1.5'", "produce_arrow_string_view": "
 
 
 class LoadInReplica:
-    """A load's filings inserted into the replica from the query that prepared them (one
-    parallel INSERT in DuckDB, no copy through Arrow), then given back in chunks for the
-    store to seal; the store tells which chunk it sealed from each (:meth:`sealed_as`)."""
+    """A load's filings inserted into the replica from the query that prepared them,
+    ``select`` (one parallel INSERT in DuckDB, no copy through Arrow), then given in
+    chunks for the store to seal: the same filings before standardization when the query
+    ``source`` gives them (:mod:`taxgate.store.source_rows`: half the bytes, and nothing
+    to read back), else the stored rows read back. The store tells which chunk it sealed
+    from each (:meth:`sealed_as`)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, select: str) -> None:
-        self._con, self._select = con, select
+    def __init__(self, con: duckdb.DuckDBPyConnection, select: str,
+                 source: str | None = None) -> None:
+        self._con, self._select, self._source = con, select, source
         self.sealed: list[tuple[Chunk, int]] = []
 
     def chunks(self, max_stored_id: int) -> Iterator[pa.Table]:
         """Insert the load's filings, numbered after ``max_stored_id``
-        (:func:`loading.append_query`); then give them back in chunks of about
-        ``CHUNK_ROWS`` filings, read in one scan."""
+        (:func:`loading.append_query`); then give them, or their source rows numbered
+        the same way, in chunks of about ``CHUNK_ROWS`` filings, read in one scan."""
         if append_query(self._con, "replica", self._select, max_stored_id) is None:
             return
         for name, value in _STRING_VIEWS.items():  # reset by Replica.loading
             self._con.execute(f"SET {name} = {value}")
-        reader = self._con.execute(f"SELECT * FROM {_P}filings WHERE filing_id > ?",
-                                   [max_stored_id]).fetch_record_batch(CHUNK_ROWS)
-        yield from rechunk(reader)
+        if self._source is not None:
+            reader = self._con.execute(numbered_sql(self._source, max_stored_id)
+                                       ).fetch_record_batch(CHUNK_ROWS)
+            yield from (source_rows.marked(chunk) for chunk in rechunk(reader))
+        else:
+            reader = self._con.execute(f"SELECT * FROM {_P}filings WHERE filing_id > ?",
+                                       [max_stored_id]).fetch_record_batch(CHUNK_ROWS)
+            yield from rechunk(reader)
 
     def sealed_as(self, chunk: Chunk, rows: int) -> None:
         """The store sealed the last chunk given as ``chunk`` (its nonce), of ``rows``."""
