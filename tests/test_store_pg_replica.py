@@ -454,3 +454,27 @@ def test_r26_another_host_standardizes_each_loads_source_rows_as_the_load_did(
             assert con.execute("SELECT * FROM filings ORDER BY filing_id").fetchall() == rows
             for table in filing_index.TABLES:
                 assert _rows(con, table) == index[table], (replica, table)
+
+
+def test_r26_a_replica_standardized_by_other_rules_is_made_again(
+        pg: Settings, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A replica whose filings another version's standardization rules made (its
+    `replica_meta` names another fingerprint of the standardization code and data) is
+    made again from the chunks, with a notice, so a host never answers from filings
+    standardized otherwise than its requests (R26); here the same rules give the same
+    rows."""
+    _loaded_then_more(pg, tmp_path, tmp_path_factory)
+    rows, _ = _stored(pg)
+    with _open(pg) as st:
+        st.matching_connection().execute("UPDATE replica.main.replica_meta SET value = "
+                                         "'another version' WHERE name = 'standardization'")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="taxgate.store"), _open(pg) as st:
+        con = st.matching_connection()
+        assert st.chunks_unsealed == len(st._chunks()) > 0
+        assert con.execute("SELECT * FROM filings ORDER BY filing_id").fetchall() == rows
+    assert "standardized by other rules" in caplog.text
+    with _open(pg) as st:  # stamped with this version's rules: not made again
+        st.matching_connection()
+        assert st.chunks_unsealed == 0

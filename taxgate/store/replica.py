@@ -33,6 +33,7 @@ from taxgate import faults, filing_index
 from taxgate.errors import StoreError
 from taxgate.settings import Settings
 from taxgate.standardize.lookup_cache import LookupCache
+from taxgate.standardize.lookup_cache import fingerprint as rules_fingerprint
 from taxgate.store import source_rows
 from taxgate.store.duck import append_arrow, new_connection, quote_literal
 from taxgate.store.folder import FolderLock, hold_private_umask, release_private_umask
@@ -90,8 +91,8 @@ class Replica:
                     raise StoreError("the matching replica's path holds another kind of file")
                 _notice("it cannot be read with this store's key")
                 self._rebuild()
-            elif not self._same_store():
-                _notice("it was made from another store, key or format")
+            elif (why := self._differs()) is not None:
+                _notice(why)
                 self._rebuild()
         except BaseException:
             self.close()
@@ -108,7 +109,11 @@ class Replica:
             return False
         return True
 
-    def _same_store(self) -> bool:
+    def _differs(self) -> str | None:
+        """Why the attached replica is not the one this host would make of this store
+        (None: it is). Its filings standardized by other rules (another version's
+        standardization code or data, :func:`~taxgate.standardize.lookup_cache.
+        fingerprint`) count: chunks of source rows are standardized again here."""
         con = self._con()
         if not _has_table(con, "replica_meta"):
             empty = con.execute("SELECT count(*) FROM duckdb_tables() "
@@ -116,17 +121,22 @@ class Replica:
             if empty and empty[0]:  # a database of something else: not ours to remove
                 raise StoreError("the matching replica's path holds another database")
             self._stamp()
-            return True
+            return None
         found = dict(con.execute(f"SELECT name, value FROM {_P}replica_meta").fetchall())
-        return found == {"format": str(FORMAT), "identity": self._identity}
+        if (found.get("format"), found.get("identity")) != (str(FORMAT), self._identity):
+            return "it was made from another store, key or format"
+        if found.get("standardization") != rules_fingerprint():
+            return "its filings were standardized by other rules (another taxgate version)"
+        return None
 
     def _stamp(self) -> None:
         """A new replica's own tables: what it was made from and which chunks it holds."""
         with self._tx() as con:
             con.execute(f"CREATE TABLE {_P}replica_meta (name VARCHAR PRIMARY KEY, "
                         "value VARCHAR)")
-            con.execute(f"INSERT INTO {_P}replica_meta VALUES ('format', ?), ('identity', ?)",
-                        [str(FORMAT), self._identity])
+            con.execute(f"INSERT INTO {_P}replica_meta VALUES ('format', ?), ('identity', ?), "
+                        "('standardization', ?)",
+                        [str(FORMAT), self._identity, rules_fingerprint()])
             con.execute(f"CREATE TABLE {_P}replica_chunks (load_id VARCHAR, chunk_no INTEGER, "
                         "nonce BLOB NOT NULL, row_count BIGINT NOT NULL, "
                         "PRIMARY KEY (load_id, chunk_no))")

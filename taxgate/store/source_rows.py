@@ -6,14 +6,15 @@ as they were read from the taxpayer file: the contract's columns as staged
 (:func:`taxgate.filings.stage_filings`), with ``load_id`` and ``filing_id``. Those rows
 are still in the load's staging tables, cheap to read; the standardized rows would have
 to be read back from the replica, and they are twice the bytes to seal (10.3M filings:
-about 4 s of a load on 2 cores, bench/results/first-load.md).
+about 5 s of a load on 2 cores, bench/results/first-load.md).
 
 Every standardized column derives from a filing's own source columns, by the statements
 of :mod:`taxgate.standardize`, so a process that unseals such chunks (another host's
 replica catching up, or a process matching in memory) gathers a load's chunks and
 standardizes them together with the same statements (:class:`Gathered`): it holds the
 same rows, column for column, as the host that loaded them, when both run the same rules
-(the same taxgate version). Such a chunk says so in its Arrow schema's metadata
+(a replica records the rules' fingerprint, and one made by other rules is made again:
+:mod:`taxgate.store.replica`). Such a chunk says so in its Arrow schema's metadata
 (:func:`marked`); any other chunk (sealed from batches,
 :meth:`~taxgate.store.base.Store.append_filings`) is inserted as it is.
 """
