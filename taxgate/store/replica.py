@@ -11,10 +11,11 @@ hold yet are unsealed (standardized, when they hold a load's source rows:
 :mod:`taxgate.store.source_rows`), and the index is extended by them; a load on the
 host writes its filings into the replica first and seals the store's chunks from their
 source rows (:meth:`Replica.loading`), so that host unseals nothing. A replica made from
-another store or key, one that holds a chunk the store no longer has (or has sealed again), or
-one that cannot be read is rebuilt from scratch, with a one-line notice. One process
-holds it at a time (``flock``); another gets :class:`~taxgate.errors.StoreBusy` and
-matches in memory instead. See docs/store.md.
+another store or key, or by other standardization rules, one that holds a chunk the
+store no longer has (or has sealed again), or one that cannot be read is rebuilt from
+scratch, with a one-line notice. One process holds it at a time (``flock``); another
+gets :class:`~taxgate.errors.StoreBusy` and matches in memory instead. See
+docs/store.md.
 """
 
 from __future__ import annotations
